@@ -1,0 +1,69 @@
+/// A flat little-endian byte form of the counts, for pickling, checkpoints and
+/// sending partial states between processes. Restoring checks every field.
+extension ConfusionCounts {
+    static let magic: UInt64 = 0x3153_5443_594C_4C41 // "ALLYCTS1" little-endian tag, format 1
+
+    /// The counts as bytes; `ConfusionCounts(serialized:)` restores them exactly.
+    public func serialized() -> [UInt8] {
+        var words: [UInt64] = [Self.magic, UInt64(labelCount), isWeighted ? 1 : 0,
+                               UInt64(bitPattern: rowCount), weightSum.bitPattern]
+        words += thresholds.map(\.bitPattern)
+        if isWeighted {
+            words += weightedCounts.map(\.bitPattern)
+        } else {
+            words += integerCounts.map { UInt64(bitPattern: $0) }
+        }
+        let triples = sortedRowTriples
+        words.append(UInt64(triples.count))
+        for (key, tally) in triples {
+            words += [UInt64(key.packed), UInt64(bitPattern: tally.rows), tally.weight.bitPattern]
+        }
+        return words.flatMap { w in (0..<8).map { UInt8(truncatingIfNeeded: w >> (8 * $0)) } }
+    }
+
+    /// Restores counts from `serialized()` bytes.
+    public init(serialized bytes: [UInt8]) throws {
+        func fail(_ why: String) -> TallyError {
+            TallyError.invalidValue("Expected bytes from ConfusionCounts.serialized(), but \(why)")
+        }
+        guard bytes.count % 8 == 0, bytes.count >= 48 else { throw fail("got \(bytes.count) bytes") }
+        var words = [UInt64](repeating: 0, count: bytes.count / 8)
+        for i in words.indices {
+            var w: UInt64 = 0
+            for b in 0..<8 { w |= UInt64(bytes[8 * i + b]) << (8 * b) }
+            words[i] = w
+        }
+        guard words[0] == Self.magic else { throw fail("the header does not match") }
+        let labels = Int(truncatingIfNeeded: words[1])
+        guard labels >= 1, labels <= RowKey.maximumLabelCount else { throw fail("the label count is \(labels)") }
+        let weighted = words[2] == 1
+        var index = 5
+        func take(_ n: Int) throws -> ArraySlice<UInt64> {
+            guard n >= 0, index + n <= words.count else { throw fail("it ends early") }
+            defer { index += n }
+            return words[index..<(index + n)]
+        }
+        let thresholds = try take(labels).map { Double(bitPattern: $0) }
+        try self.init(labelCount: labels, threshold: .perLabel(thresholds))
+        let counts = try take(4 * labels)
+        if weighted {
+            weightedCounts = counts.map { Double(bitPattern: $0) }
+        } else {
+            integerCounts = counts.map { Int64(bitPattern: $0) }
+            guard integerCounts.allSatisfy({ $0 >= 0 }) else { throw fail("a count is negative") }
+        }
+        rowCount = Int64(bitPattern: words[3])
+        weightSum = Double(bitPattern: words[4])
+        guard rowCount >= 0 else { throw fail("the row count is negative") }
+        let entries = Int(truncatingIfNeeded: try take(1).first!)
+        guard entries >= 0, entries <= (words.count - index) / 3 else { throw fail("the row histogram size is wrong") }
+        for _ in 0..<entries {
+            let e = try take(3)
+            let key = RowKey(packed: Int(truncatingIfNeeded: e[e.startIndex]))
+            guard key.tp + key.fp + key.fn <= labels else { throw fail("a row triple exceeds the label count") }
+            rowHistogram[key] = RowTally(rows: Int64(bitPattern: e[e.startIndex + 1]),
+                                         weight: Double(bitPattern: e[e.startIndex + 2]))
+        }
+        guard index == words.count else { throw fail("there are \(words.count - index) extra words") }
+    }
+}

@@ -1,0 +1,149 @@
+/// Per-label confusion counts of a multi-label classifier, accumulated batch by batch.
+///
+/// The state is integer counts (or float64 sums of sample weights once a weighted
+/// batch was seen) of true positives, false positives, false negatives and true
+/// negatives for each label, plus a histogram of the rows' own (tp, fp, fn) triples,
+/// which is what `average: .samples`, subset accuracy and the other row-wise
+/// metrics need. The state merges by addition, so any split of the rows into
+/// batches, threads or processes gives identical counts.
+///
+///     var counts = try ConfusionCounts(labelCount: 3)
+///     try [1, 0, 1, 0, 1, 1].withMatrixView(rows: 2, columns: 3) { yTrue in
+///         try [0.9, 0.2, 0.4, 0.1, 0.8, 0.7].withMatrixView(rows: 2, columns: 3) { yScore in
+///             try counts.update(truth: yTrue, prediction: yScore)
+///         }
+///     }
+///     counts.truePositives  // [1, 1, 1]
+public struct ConfusionCounts: Equatable, Sendable {
+    /// The number of labels (columns) every batch must have.
+    public let labelCount: Int
+    /// The per-label thresholds that turn scores into predictions (`score >= threshold`).
+    public let thresholds: [Double]
+
+    /// Counts, label-major: `[tp, fp, fn, tn]` for label 0, then label 1, …
+    /// Exact integers while no sample weight was seen.
+    @usableFromInline var integerCounts: [Int64]
+    /// The same layout in float64 once a weighted batch was seen (else empty).
+    @usableFromInline var weightedCounts: [Double]
+    /// Number of rows seen.
+    public internal(set) var rowCount: Int64 = 0
+    /// Sum of the sample weights (the row count while unweighted).
+    public internal(set) var weightSum: Double = 0
+    /// Histogram of per-row (tp, fp, fn): rows with each triple, and their weight sum.
+    @usableFromInline var rowHistogram: [RowKey: RowTally] = [:]
+
+    /// Creates empty counts.
+    /// - Parameters:
+    ///   - labelCount: the number of labels, at least 1.
+    ///   - threshold: `score >= threshold` is a positive prediction.
+    public init(labelCount: Int, threshold: Threshold = .scalar(0.5)) throws {
+        guard labelCount >= 1 else {
+            throw TallyError.invalidValue("Expected `n_labels` to be at least 1, but got \(labelCount)")
+        }
+        guard labelCount <= RowKey.maximumLabelCount else {
+            throw TallyError.invalidValue("Expected `n_labels` to be at most \(RowKey.maximumLabelCount), but got \(labelCount)")
+        }
+        self.labelCount = labelCount
+        self.thresholds = try threshold.values(labelCount: labelCount)
+        self.integerCounts = Array(repeating: 0, count: 4 * labelCount)
+        self.weightedCounts = []
+    }
+
+    /// Whether a weighted batch has been seen (the counts are then float64 sums).
+    public var isWeighted: Bool { !weightedCounts.isEmpty }
+
+    /// Forgets every count; keeps the label count and thresholds.
+    public mutating func reset() {
+        integerCounts = Array(repeating: 0, count: 4 * labelCount)
+        weightedCounts = []
+        rowCount = 0
+        weightSum = 0
+        rowHistogram = [:]
+    }
+
+    // MARK: Reading the counts
+
+    /// The count of one kind for every label, as float64 (exact below 2^53).
+    @inlinable func column(_ offset: Int) -> [Double] {
+        if isWeighted {
+            return (0..<labelCount).map { weightedCounts[4 &* $0 &+ offset] }
+        }
+        return (0..<labelCount).map { Double(integerCounts[4 &* $0 &+ offset]) }
+    }
+
+    public var truePositives: [Double] { column(0) }
+    public var falsePositives: [Double] { column(1) }
+    public var falseNegatives: [Double] { column(2) }
+    public var trueNegatives: [Double] { column(3) }
+
+    /// The exact integer counts `[tp, fp, fn, tn]` per label, or nil once weighted.
+    public var integerConfusion: [[Int64]]? {
+        if isWeighted { return nil }
+        return (0..<labelCount).map { Array(integerCounts[(4 * $0)..<(4 * $0 + 4)]) }
+    }
+
+    /// Rows grouped by their own (tp, fp, fn) counts, with the number of rows and
+    /// their weight sum; the order is unspecified.
+    public var rowTriples: [(tp: Int, fp: Int, fn: Int, rows: Int64, weight: Double)] {
+        rowHistogram.map { (key, tally) in (key.tp, key.fp, key.fn, tally.rows, tally.weight) }
+    }
+
+    // MARK: Merging
+
+    /// Adds `other`'s counts to these. Both must have the same labels and thresholds.
+    public mutating func merge(_ other: ConfusionCounts) throws {
+        guard other.labelCount == labelCount else {
+            throw TallyError.invalidValue("Expected counts with \(labelCount) labels to merge, but got \(other.labelCount)")
+        }
+        guard other.thresholds == thresholds else {
+            throw TallyError.invalidValue("Expected counts with the same thresholds to merge, but they differ")
+        }
+        let (rows, overflow) = rowCount.addingReportingOverflow(other.rowCount)
+        guard !overflow else { throw TallyError.overflow("Merging would overflow the Int64 row count") }
+        if other.isWeighted && !isWeighted { promoteToWeighted() }
+        if isWeighted {
+            let theirs = other.isWeighted ? other.weightedCounts : other.integerCounts.map(Double.init)
+            weightedCounts.withUnsafeMutableBufferPointer { mine in
+                for i in 0..<mine.count { mine[i] += theirs[i] }
+            }
+        } else {
+            integerCounts.withUnsafeMutableBufferPointer { mine in
+                for i in 0..<mine.count { mine[i] &+= other.integerCounts[i] }
+            }
+        }
+        rowCount = rows
+        weightSum += other.weightSum
+        for (key, tally) in other.rowHistogram {
+            rowHistogram[key, default: RowTally()].add(tally)
+        }
+    }
+
+    /// Switches the storage to float64 sums (exact for counts below 2^53).
+    @usableFromInline mutating func promoteToWeighted() {
+        weightedCounts = integerCounts.map(Double.init)
+    }
+}
+
+/// A row's (tp, fp, fn), packed into one integer: 21 bits each.
+public struct RowKey: Hashable, Sendable {
+    public static let maximumLabelCount = (1 << 21) - 1
+    @usableFromInline let packed: Int
+
+    @inlinable init(tp: Int, fp: Int, fn: Int) { packed = tp | (fp << 21) | (fn << 42) }
+    init(packed: Int) { self.packed = packed }
+
+    public var tp: Int { packed & 0x1F_FFFF }
+    public var fp: Int { (packed >> 21) & 0x1F_FFFF }
+    public var fn: Int { (packed >> 42) & 0x1F_FFFF }
+}
+
+/// How many rows share one `RowKey`, and their summed sample weight.
+public struct RowTally: Equatable, Sendable {
+    public var rows: Int64 = 0
+    public var weight: Double = 0
+
+    @inlinable mutating func add(_ other: RowTally) {
+        rows &+= other.rows
+        weight += other.weight
+    }
+}

@@ -1,0 +1,234 @@
+import CPython
+import Tally
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The bridge's plumbing: error translation, argument parsing and buffers.
+// No metric logic lives here.
+
+typealias PyPtr = UnsafeMutablePointer<PyObject>
+
+/// An exception to raise in Python, already formatted.
+struct PythonError: Error {
+    enum Kind { case value, type, memory, overflow, runtime }
+    let kind: Kind
+    let message: String
+
+    static func type(_ m: String) -> PythonError { PythonError(kind: .type, message: m) }
+    static func value(_ m: String) -> PythonError { PythonError(kind: .value, message: m) }
+}
+
+/// The one table that turns Swift errors into Python exceptions; returns NULL for
+/// the caller to hand back to the interpreter.
+func raise(_ error: Error) -> PyPtr? {
+    let (type, message): (PyPtr, String)
+    switch error {
+    case let e as TallyError:
+        switch e {
+        case .invalidValue(let m): (type, message) = (tally_exc_value_error(), m)
+        case .invalidType(let m): (type, message) = (tally_exc_type_error(), m)
+        case .overflow(let m): (type, message) = (tally_exc_overflow_error(), m)
+        }
+    case let e as PythonError:
+        switch e.kind {
+        case .value: (type, message) = (tally_exc_value_error(), e.message)
+        case .type: (type, message) = (tally_exc_type_error(), e.message)
+        case .memory: (type, message) = (tally_exc_memory_error(), e.message)
+        case .overflow: (type, message) = (tally_exc_overflow_error(), e.message)
+        case .runtime: (type, message) = (tally_exc_runtime_error(), e.message)
+        }
+    default:
+        (type, message) = (tally_exc_runtime_error(), "\(error)")
+    }
+    PyErr_SetString(type, message)
+    return nil
+}
+
+/// Runs `body`, translating a thrown error into a Python exception (NULL).
+/// An exception already set by a CPython call is passed on unchanged.
+func bridged(_ body: () throws -> PyPtr?) -> PyPtr? {
+    do {
+        return try body()
+    } catch is AlreadySet {
+        return nil
+    } catch {
+        return raise(error)
+    }
+}
+
+/// A CPython call failed and already set the exception.
+struct AlreadySet: Error {}
+
+/// Checks a CPython result, throwing `AlreadySet` on NULL.
+func check(_ object: PyPtr?) throws -> PyPtr {
+    guard let object else { throw AlreadySet() }
+    return object
+}
+
+/// Positional arguments of a METH_FASTCALL method.
+struct Arguments {
+    let args: UnsafePointer<PyPtr?>?
+    let count: Int
+    let function: String
+
+    init(_ args: UnsafePointer<PyPtr?>?, _ count: Int, function: String, expected: ClosedRange<Int>) throws {
+        guard expected.contains(count) else {
+            let want = expected.lowerBound == expected.upperBound ? "\(expected.lowerBound)" : "\(expected.lowerBound) to \(expected.upperBound)"
+            throw PythonError.type("\(function)() takes \(want) positional arguments, but got \(count)")
+        }
+        self.args = args
+        self.count = count
+        self.function = function
+    }
+
+    subscript(i: Int) -> PyPtr? { i < count ? args![i] : nil }
+
+    /// Argument `i`, or nil when it is missing or None.
+    func optional(_ i: Int) -> PyPtr? {
+        guard let o = self[i], tally_is_none(o) == 0 else { return nil }
+        return o
+    }
+
+    func int(_ i: Int, _ name: String) throws -> Int {
+        guard let o = self[i], tally_long_check(o) != 0 else {
+            throw PythonError.type("Expected `\(name)` to be an int, but got \(typeName(self[i]))")
+        }
+        let v = PyLong_AsLongLong(o)
+        if v == -1, PyErr_Occurred() != nil { throw AlreadySet() }
+        return Int(v)
+    }
+
+    func double(_ i: Int, _ name: String) throws -> Double {
+        guard let o = self[i], tally_float_check(o) != 0 || tally_long_check(o) != 0 else {
+            throw PythonError.type("Expected `\(name)` to be a number, but got \(typeName(self[i]))")
+        }
+        let v = PyFloat_AsDouble(o)
+        if v == -1, PyErr_Occurred() != nil { throw AlreadySet() }
+        return v
+    }
+
+    func string(_ i: Int, _ name: String) throws -> String {
+        guard let o = self[i], tally_unicode_check(o) != 0, let utf8 = PyUnicode_AsUTF8AndSize(o, nil) else {
+            throw PythonError.type("Expected `\(name)` to be a str, but got \(typeName(self[i]))")
+        }
+        return String(cString: utf8)
+    }
+
+    func bool(_ i: Int) -> Bool {
+        guard let o = self[i] else { return false }
+        return PyObject_IsTrue(o) == 1
+    }
+}
+
+/// `type(o).__name__`, for messages.
+func typeName(_ o: PyPtr?) -> String {
+    guard let o else { return "nothing" }
+    guard let name = PyType_GetName(tally_type(o)) else { PyErr_Clear(); return "?" }
+    defer { Py_DecRef(name) }
+    guard let utf8 = PyUnicode_AsUTF8AndSize(name, nil) else { PyErr_Clear(); return "?" }
+    return String(cString: utf8)
+}
+
+/// A Python buffer held for the duration of a call, read in place.
+final class HeldBuffer {
+    var view = Py_buffer()
+    var held = false
+
+    /// Takes `object`'s buffer (read-only, with strides and format), checking that
+    /// it is C-contiguous with a supported element type and the given dimensions.
+    init(_ object: PyPtr, name: String, dimensions: ClosedRange<Int>) throws {
+        guard PyObject_CheckBuffer(object) != 0 else {
+            throw PythonError.type("Expected `\(name)` to be an array (an object with the buffer protocol), but got \(typeName(object))")
+        }
+        guard PyObject_GetBuffer(object, &view, PyBUF_RECORDS_RO) == 0 else {
+            PyErr_Clear()
+            throw PythonError.type("Expected `\(name)` to be a readable array, but its buffer could not be read")
+        }
+        held = true
+        let ndim = Int(view.ndim)
+        guard dimensions.contains(ndim) else {
+            let want = dimensions.lowerBound == dimensions.upperBound ? "\(dimensions.lowerBound)-D" : "\(dimensions.lowerBound)-D to \(dimensions.upperBound)-D"
+            throw PythonError.value("Expected `\(name)` to be \(want), but got \(ndim)-D with shape \(shape)")
+        }
+        let format = view.format.map { String(cString: $0) } ?? "B"
+        guard let type = ElementType(bufferFormat: format), type.size == view.itemsize else {
+            throw PythonError.type("Expected `\(name)` to have dtype bool, (u)int8/16/32/64, float32 or float64 in native byte order, but got buffer format '\(format)'")
+        }
+        elementType = type
+        guard PyBuffer_IsContiguous(&view, CChar(UInt8(ascii: "C"))) != 0 else {
+            throw PythonError.value("Expected `\(name)` to be C-contiguous, but got strides \(strides); pass np.ascontiguousarray(\(name))")
+        }
+    }
+
+    private(set) var elementType: ElementType = .uint8
+
+    var shape: [Int] { (0..<Int(view.ndim)).map { view.shape![$0] } }
+    var strides: [Int] { view.strides.map { s in (0..<Int(view.ndim)).map { s[$0] } } ?? [] }
+
+    /// The buffer as a matrix: 2-D as it is, 1-D as one column.
+    var matrix: MatrixView {
+        let s = shape
+        let rows = s.count >= 1 ? s[0] : 1
+        let columns = s.count == 2 ? s[1] : 1
+        return MatrixView(base: rows * columns == 0 ? nil : UnsafeRawPointer(view.buf),
+                          elementType: elementType, rows: rows, columns: columns)
+    }
+
+    /// The buffer's elements as float64 (it must be a float64 buffer).
+    func float64Elements(name: String) throws -> UnsafeBufferPointer<Double> {
+        guard elementType == .float64 else {
+            throw PythonError.type("Expected `\(name)` to have dtype float64, but got \(elementType.rawValue)")
+        }
+        let n = shape.reduce(1, *)
+        return UnsafeBufferPointer(start: n == 0 ? nil : view.buf?.assumingMemoryBound(to: Double.self), count: n)
+    }
+
+    func int64Elements(name: String) throws -> [Int] {
+        guard elementType == .int64 else {
+            throw PythonError.type("Expected `\(name)` to have dtype int64, but got \(elementType.rawValue)")
+        }
+        let n = shape.reduce(1, *)
+        guard n > 0, let p = view.buf?.assumingMemoryBound(to: Int64.self) else { return [] }
+        return (0..<n).map { Int(p[$0]) }
+    }
+
+    deinit { if held { PyBuffer_Release(&view) } }
+}
+
+/// Bytes object holding a copy of `values`' memory.
+func bytesObject<T>(_ values: [T]) throws -> PyPtr {
+    try values.withUnsafeBytes { raw in
+        try check(PyBytes_FromStringAndSize(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count))
+    }
+}
+
+func tuple(_ items: [PyPtr]) throws -> PyPtr {
+    let t = try check(PyTuple_New(items.count))
+    for (i, item) in items.enumerated() { PyTuple_SetItem(t, i, item) } // steals
+    return t
+}
+
+func pyString(_ s: String) throws -> PyPtr {
+    try check(PyUnicode_FromStringAndSize(s, s.utf8.count))
+}
+
+/// Runs `body` with the GIL released (it must touch no Python object).
+func withoutGIL<R>(_ body: () throws -> R) rethrows -> R {
+    let state = PyEval_SaveThread()
+    defer { PyEval_RestoreThread(state) }
+    return try body()
+}
+
+/// A mutex for an object's state, taken only after the GIL is dropped.
+final class Mutex: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func locked<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}

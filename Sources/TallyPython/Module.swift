@@ -1,0 +1,289 @@
+import CPython
+import Tally
+
+// The `_tally` extension module: a list of declarations. Each entry validates and
+// converts its arguments, calls the core with the GIL released, and converts
+// the result. The Python package `tally` is the public face; `_tally` is internal.
+
+/// The Swift state behind one `_tally.Counts` instance.
+final class CountsBox {
+    var counts: ConfusionCounts
+    let mutex = Mutex()
+    init(_ counts: ConfusionCounts) { self.counts = counts }
+
+    /// A consistent copy of the state, read under the lock.
+    func snapshot() -> ConfusionCounts { withoutGIL { mutex.locked { counts } } }
+}
+
+nonisolated(unsafe) var countsType: OpaquePointer?
+
+/// Where an instance keeps its box: right after the object header.
+func boxSlot(_ object: PyPtr) -> UnsafeMutablePointer<UnsafeMutableRawPointer?> {
+    (UnsafeMutableRawPointer(object) + MemoryLayout<PyObject>.stride)
+        .assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
+}
+
+func box(_ object: PyPtr?) throws -> CountsBox {
+    guard let object, tally_type_check(object, countsType) != 0, let raw = boxSlot(object).pointee else {
+        throw PythonError.type("Expected a _tally.Counts object, but got \(typeName(object))")
+    }
+    return Unmanaged<CountsBox>.fromOpaque(raw).takeUnretainedValue()
+}
+
+func makeCounts(_ counts: ConfusionCounts) throws -> PyPtr {
+    let object = try check(PyType_GenericAlloc(countsType, 0))
+    boxSlot(object).pointee = Unmanaged.passRetained(CountsBox(counts)).toOpaque()
+    return object
+}
+
+// MARK: Module functions
+
+/// counts_new(n_labels, threshold) — threshold is a float or a float64 array (one per label).
+func countsNew(_ args: Arguments) throws -> PyPtr? {
+    let labels = try args.int(0, "n_labels")
+    let threshold: Threshold
+    if let t = args[1], tally_float_check(t) != 0 || tally_long_check(t) != 0 {
+        threshold = .scalar(try args.double(1, "threshold"))
+    } else if let t = args[1] {
+        let buffer = try HeldBuffer(t, name: "threshold", dimensions: 1...1)
+        threshold = .perLabel(Array(try buffer.float64Elements(name: "threshold")))
+    } else {
+        threshold = .scalar(0.5)
+    }
+    return try makeCounts(try ConfusionCounts(labelCount: labels, threshold: threshold))
+}
+
+/// counts_from_bytes(data) — the inverse of Counts.serialize().
+func countsFromBytes(_ args: Arguments) throws -> PyPtr? {
+    guard let o = args[0], tally_bytes_check(o) != 0 else {
+        throw PythonError.type("Expected `state` to be bytes, but got \(typeName(args[0]))")
+    }
+    let n = PyBytes_Size(o)
+    guard let p = PyBytes_AsString(o) else { throw AlreadySet() }
+    let bytes = Array(UnsafeRawBufferPointer(start: p, count: n))
+    return try makeCounts(try withoutGIL { try ConfusionCounts(serialized: bytes) })
+}
+
+// MARK: Counts methods
+
+/// update(y_true, y_pred, sample_weight=None, labels=False)
+func countsUpdate(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
+    let truth = try HeldBuffer(args[0]!, name: "y_true", dimensions: 2...2)
+    let prediction = try HeldBuffer(args[1]!, name: "y_pred", dimensions: 2...2)
+    let weights = try args.optional(2).map { try HeldBuffer($0, name: "sample_weight", dimensions: 1...1) }
+    let weightValues = try weights?.float64Elements(name: "sample_weight")
+    let kind: PredictionKind = args.bool(3) ? .labels : .scores
+    let (t, p) = (truth.matrix, prediction.matrix)
+    try withoutGIL {
+        try target.mutex.locked {
+            try target.counts.update(truth: t, prediction: p, sampleWeight: weightValues, kind: kind)
+        }
+    }
+    return tally_none()
+}
+
+func countsMerge(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
+    let other = try box(args[0]).snapshot()
+    try withoutGIL { try target.mutex.locked { try target.counts.merge(other) } }
+    return tally_none()
+}
+
+func countsReset(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
+    withoutGIL { target.mutex.locked { target.counts.reset() } }
+    return tally_none()
+}
+
+func countsCopy(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
+    try makeCounts(target.snapshot())
+}
+
+func countsSerialize(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
+    let snapshot = target.snapshot()
+    return try bytesObject(withoutGIL { snapshot.serialized() })
+}
+
+/// info() -> (n_labels, rows, weight_sum, is_weighted, thresholds bytes)
+func countsInfo(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
+    let c = target.snapshot()
+    return try tuple([try check(PyLong_FromLongLong(Int64(c.labelCount))),
+                      try check(PyLong_FromLongLong(c.rowCount)),
+                      try check(PyFloat_FromDouble(c.weightSum)),
+                      c.isWeighted ? tally_true() : tally_false(),
+                      try bytesObject(c.thresholds)])
+}
+
+/// confusion() -> (bytes of [tp, fp, fn, tn] per label, is_weighted): int64 or float64.
+func countsConfusion(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
+    let c = target.snapshot()
+    if let integers = c.integerConfusion {
+        return try tuple([try bytesObject(integers.flatMap { $0 }), tally_false()])
+    }
+    let flat = (0..<c.labelCount).flatMap { [c.truePositives[$0], c.falsePositives[$0], c.falseNegatives[$0], c.trueNegatives[$0]] }
+    return try tuple([try bytesObject(flat), tally_true()])
+}
+
+/// row_triples() -> (bytes of int64 [tp, fp, fn, rows] per distinct row, bytes of float64 weights)
+func countsRowTriples(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
+    let triples = target.snapshot().rowTriples.sorted { ($0.tp, $0.fp, $0.fn) < ($1.tp, $1.fp, $1.fn) }
+    let ints = triples.flatMap { [Int64($0.tp), Int64($0.fp), Int64($0.fn), $0.rows] }
+    return try tuple([try bytesObject(ints), try bytesObject(triples.map(\.weight))])
+}
+
+/// Parses scikit-learn's `zero_division` as the Python layer passes it: None for "warn", else a float.
+func zeroDivision(_ args: Arguments, _ i: Int) throws -> ZeroDivision {
+    guard args.optional(i) != nil else { return .warn }
+    let v = try args.double(i, "zero_division")
+    guard v == 0 || v == 1 || v.isNaN else {
+        throw PythonError.value("Expected `zero_division` to be \"warn\", 0, 1 or nan, but got \(v)")
+    }
+    return .value(v)
+}
+
+func average(_ args: Arguments, _ i: Int) throws -> Average? {
+    guard args.optional(i) != nil else { return nil }
+    let name = try args.string(i, "average")
+    guard let a = Average(name: name) else {
+        throw PythonError.value("Expected `average` to be one of None, 'micro', 'macro', 'weighted', 'samples', but got '\(name)'")
+    }
+    return a
+}
+
+func labels(_ args: Arguments, _ i: Int) throws -> [Int]? {
+    guard let o = args.optional(i) else { return nil }
+    return try HeldBuffer(o, name: "labels", dimensions: 1...1).int64Elements(name: "labels")
+}
+
+func warningsList(_ warnings: [UndefinedMetricWarning]) throws -> PyPtr {
+    try tuple(try warnings.map { try tuple([try pyString($0.metric.rawValue), try pyString($0.message)]) })
+}
+
+/// prfs(beta, average, zero_division, labels) -> (precision, recall, f, support | None, warnings)
+func countsPRFS(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
+    let beta = try args.double(0, "beta")
+    let avg = try average(args, 1)
+    let zd = try zeroDivision(args, 2)
+    let selected = try labels(args, 3)
+    let snapshot = target.snapshot()
+    let r = try withoutGIL {
+        try snapshot.precisionRecallFScore(beta: beta, average: avg, zeroDivision: zd, labels: selected)
+    }
+    return try tuple([try bytesObject(r.precision), try bytesObject(r.recall), try bytesObject(r.fScore),
+                      try r.support.map { try bytesObject($0) } ?? tally_none(),
+                      try warningsList(r.warnings)])
+}
+
+// MARK: Declarations
+
+typealias Method = (CountsBox, Arguments) throws -> PyPtr?
+typealias Function = (Arguments) throws -> PyPtr?
+
+/// Methods of `_tally.Counts`: name, arity, implementation, doc.
+nonisolated(unsafe) let countsMethods: [(String, ClosedRange<Int>, Method, String)] = [
+    ("update", 2...4, countsUpdate, "update(y_true, y_pred, sample_weight=None, labels=False)"),
+    ("merge", 1...1, countsMerge, "merge(other): add another Counts' state"),
+    ("reset", 0...0, countsReset, "reset(): forget all counts"),
+    ("copy", 0...0, countsCopy, "copy(): an independent copy"),
+    ("serialize", 0...0, countsSerialize, "serialize() -> bytes"),
+    ("info", 0...0, countsInfo, "info() -> (n_labels, rows, weight_sum, is_weighted, thresholds)"),
+    ("confusion", 0...0, countsConfusion, "confusion() -> (bytes, is_weighted)"),
+    ("row_triples", 0...0, countsRowTriples, "row_triples() -> (int64 bytes, float64 bytes)"),
+    ("prfs", 4...4, countsPRFS, "prfs(beta, average, zero_division, labels)"),
+]
+
+nonisolated(unsafe) let moduleFunctions: [(String, ClosedRange<Int>, Function, String)] = [
+    ("counts_new", 1...2, countsNew, "counts_new(n_labels, threshold=0.5) -> Counts"),
+    ("counts_from_bytes", 1...1, countsFromBytes, "counts_from_bytes(state) -> Counts"),
+]
+
+typealias FastMethod = @convention(c) (PyPtr?, UnsafePointer<PyPtr?>?, Py_ssize_t) -> PyPtr?
+
+// C cannot call Swift closures with captures, so each table entry is reached
+// through a fixed trampoline indexed at compile time.
+func methodTrampoline(_ index: Int) -> FastMethod {
+    let trampolines: [FastMethod] = [
+        { s, a, n in dispatchMethod(0, s, a, n) }, { s, a, n in dispatchMethod(1, s, a, n) },
+        { s, a, n in dispatchMethod(2, s, a, n) }, { s, a, n in dispatchMethod(3, s, a, n) },
+        { s, a, n in dispatchMethod(4, s, a, n) }, { s, a, n in dispatchMethod(5, s, a, n) },
+        { s, a, n in dispatchMethod(6, s, a, n) }, { s, a, n in dispatchMethod(7, s, a, n) },
+        { s, a, n in dispatchMethod(8, s, a, n) }, { s, a, n in dispatchMethod(9, s, a, n) },
+        { s, a, n in dispatchMethod(10, s, a, n) }, { s, a, n in dispatchMethod(11, s, a, n) },
+    ]
+    return trampolines[index]
+}
+
+func functionTrampoline(_ index: Int) -> FastMethod {
+    let trampolines: [FastMethod] = [
+        { s, a, n in dispatchFunction(0, a, n) }, { s, a, n in dispatchFunction(1, a, n) },
+        { s, a, n in dispatchFunction(2, a, n) }, { s, a, n in dispatchFunction(3, a, n) },
+        { s, a, n in dispatchFunction(4, a, n) }, { s, a, n in dispatchFunction(5, a, n) },
+    ]
+    return trampolines[index]
+}
+
+func dispatchMethod(_ index: Int, _ object: PyPtr?, _ args: UnsafePointer<PyPtr?>?, _ count: Py_ssize_t) -> PyPtr? {
+    let (name, arity, method, _) = countsMethods[index]
+    return bridged {
+        let target = try box(object)
+        return try method(target, try Arguments(args, count, function: name, expected: arity))
+    }
+}
+
+func dispatchFunction(_ index: Int, _ args: UnsafePointer<PyPtr?>?, _ count: Py_ssize_t) -> PyPtr? {
+    let (name, arity, function, _) = moduleFunctions[index]
+    return bridged { try function(try Arguments(args, count, function: name, expected: arity)) }
+}
+
+/// A NULL-terminated method table, allocated once and never freed.
+func methodTable(_ entries: [(name: String, doc: String, function: FastMethod)]) -> UnsafeMutablePointer<PyMethodDef> {
+    let table = UnsafeMutablePointer<PyMethodDef>.allocate(capacity: entries.count + 1)
+    for (i, e) in entries.enumerated() {
+        table[i] = PyMethodDef(ml_name: strdup(e.name), ml_meth: unsafeBitCast(e.function, to: PyCFunction.self),
+                               ml_flags: METH_FASTCALL, ml_doc: strdup(e.doc))
+    }
+    table[entries.count] = PyMethodDef(ml_name: nil, ml_meth: nil, ml_flags: 0, ml_doc: nil)
+    return table
+}
+
+nonisolated(unsafe) let countsDealloc: @convention(c) (PyPtr?) -> Void = { object in
+    guard let object else { return }
+    if let raw = boxSlot(object).pointee {
+        Unmanaged<CountsBox>.fromOpaque(raw).release()
+        boxSlot(object).pointee = nil
+    }
+    let type = tally_type(object)!
+    let free = unsafeBitCast(PyType_GetSlot(type, Py_tp_free), to: freefunc.self)
+    free(UnsafeMutableRawPointer(object))
+    Py_DecRef(UnsafeMutableRawPointer(type).assumingMemoryBound(to: PyObject.self))
+}
+
+func makeCountsType() -> OpaquePointer? {
+    let methods = methodTable(countsMethods.enumerated().map { (i, m) in (m.0, m.3, methodTrampoline(i)) })
+    let slots = UnsafeMutablePointer<PyType_Slot>.allocate(capacity: 4)
+    slots[0] = PyType_Slot(slot: Py_tp_dealloc, pfunc: unsafeBitCast(countsDealloc, to: UnsafeMutableRawPointer.self))
+    slots[1] = PyType_Slot(slot: Py_tp_methods, pfunc: UnsafeMutableRawPointer(methods))
+    slots[2] = PyType_Slot(slot: Py_tp_doc, pfunc: UnsafeMutableRawPointer(strdup("Per-label confusion counts (internal; use tally.Tally).")))
+    slots[3] = PyType_Slot(slot: 0, pfunc: nil)
+    let spec = UnsafeMutablePointer<PyType_Spec>.allocate(capacity: 1)
+    spec.pointee = PyType_Spec(name: strdup("_tally.Counts"),
+                               basicsize: Int32(MemoryLayout<PyObject>.stride + MemoryLayout<UnsafeMutableRawPointer?>.stride),
+                               itemsize: 0,
+                               flags: UInt32(Py_TPFLAGS_DEFAULT) | UInt32(Py_TPFLAGS_DISALLOW_INSTANTIATION),
+                               slots: slots)
+    guard let type = PyType_FromSpec(spec) else { return nil }
+    return OpaquePointer(type)
+}
+
+@_cdecl("PyInit__tally")
+public func PyInit__tally() -> UnsafeMutablePointer<PyObject>? {
+    guard let type = makeCountsType() else { return nil }
+    countsType = type
+    let functions = methodTable(moduleFunctions.enumerated().map { (i, f) in (f.0, f.3, functionTrampoline(i)) })
+    let def = tally_module_def("_tally", "Tally's Swift core (internal; use the `tally` package).", functions)
+    guard let module = tally_module_create(def) else { return nil }
+    let typeObject = UnsafeMutableRawPointer(type).assumingMemoryBound(to: PyObject.self)
+    Py_IncRef(typeObject)
+    guard PyModule_AddObject(module, "Counts", typeObject) == 0 else {
+        Py_DecRef(typeObject); Py_DecRef(module); return nil
+    }
+    return module
+}
