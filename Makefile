@@ -1,0 +1,46 @@
+# Tally's entry points. Each target does its own set-up on a fresh Debian machine
+# with Swift on PATH: apt packages, a virtual environment in .venv, the extension.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
+APT_PACKAGES := python3-dev libopenblas-dev pkg-config
+
+.PHONY: setup apt venv install demo test test-swift test-python bench clean
+
+setup: install
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || \
+	  { echo "error: could not install$$missing (run as root or install them yourself)"; exit 1; }; fi
+
+$(VENV)/.deps-stamp: requirements-dev.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.deps-stamp
+
+install: apt venv
+	$(PY) -m pip install -q --no-build-isolation --no-deps -e .
+
+demo: install
+	$(PY) -m tally.demo
+
+test-swift: apt
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+test-python: install
+	$(PY) -m pytest -q python/tests
+
+test: test-swift test-python
+
+bench: install
+	$(PY) bench/bench_counting.py
+
+clean:
+	rm -rf .build .build-release $(VENV) python/tally/_tally*.so

@@ -1,0 +1,95 @@
+"""Input conversion at the edge: whatever scikit-learn accepts becomes arrays
+that `_tally` reads in place (C-contiguous, native byte order, a supported dtype).
+Conversion happens once; the Swift core does the checking of values."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# The dtypes the Swift core reads in place.
+_NATIVE = {np.dtype(t) for t in (
+    np.bool_, np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32,
+    np.uint64, np.int64, np.float32, np.float64)}
+
+
+def _type_name(obj) -> str:
+    return type(obj).__name__
+
+
+def as_array(obj, name: str) -> np.ndarray:
+    """`obj` as an ndarray (lists, pandas objects, memoryviews, array subclasses)."""
+    if obj is None:
+        raise TypeError(f"Expected `{name}` to be array-like, but got None")
+    if isinstance(obj, (str, bytes, dict, set)):
+        raise TypeError(f"Expected `{name}` to be array-like, but got {_type_name(obj)}")
+    if hasattr(obj, "to_numpy") and not isinstance(obj, np.ndarray):
+        obj = obj.to_numpy()
+    elif hasattr(obj, "toarray") and not isinstance(obj, np.ndarray):  # scipy.sparse
+        obj = obj.toarray()
+    try:
+        arr = np.asarray(obj)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"Expected `{name}` to be array-like, but it could not be read as an array: {exc}") from None
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (ValueError, TypeError):
+            raise TypeError(f"Expected `{name}` to hold numbers, but got objects of type "
+                            f"{_type_name(arr.flat[0]) if arr.size else 'object'}") from None
+    if arr.dtype.kind == "c":
+        raise TypeError(f"Expected `{name}` to hold real numbers, but got dtype {arr.dtype}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"Expected `{name}` to hold numbers, but got dtype {arr.dtype}")
+    return arr
+
+
+def native(arr: np.ndarray) -> np.ndarray:
+    """A C-contiguous array of a dtype the core reads, copying only when needed."""
+    if arr.dtype not in _NATIVE or not arr.dtype.isnative:
+        if arr.dtype.kind == "f":
+            arr = arr.astype(np.float64)
+        elif arr.dtype.kind == "b":
+            arr = arr.astype(np.bool_)
+        else:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+    return np.ascontiguousarray(arr)
+
+
+def as_matrix(obj, name: str) -> np.ndarray:
+    """A 2-D native array (a 1-D input becomes one column)."""
+    arr = as_array(obj, name)
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2:
+        raise ValueError(f"Expected `{name}` to be 2-D (n_samples, n_labels), but got {arr.ndim}-D with shape {arr.shape}")
+    return native(arr)
+
+
+def as_sample_weight(obj, n_samples: int) -> np.ndarray | None:
+    if obj is None:
+        return None
+    w = as_array(obj, "sample_weight")
+    if w.ndim == 0:
+        w = np.full(n_samples, float(w))
+    if w.ndim != 1:
+        raise ValueError(f"Expected `sample_weight` to be 1-D (one weight per row), but got {w.ndim}-D with shape {w.shape}")
+    if w.shape[0] != n_samples:
+        raise ValueError(f"Expected `sample_weight` to have {n_samples} values (one per row), but got {w.shape[0]}")
+    return np.ascontiguousarray(w, dtype=np.float64)
+
+
+def as_thresholds(threshold, n_labels: int | None):
+    """A float, or a float64 array with one threshold per label."""
+    if isinstance(threshold, (int, float, np.integer, np.floating)) and not isinstance(threshold, bool):
+        t = float(threshold)
+        if np.isnan(t):
+            raise ValueError("Expected `threshold` to be a number, but got nan")
+        return t
+    t = np.ascontiguousarray(as_array(threshold, "threshold"), dtype=np.float64)
+    if t.ndim == 0:
+        return float(t)
+    if t.ndim != 1:
+        raise ValueError(f"Expected `threshold` to be a number or 1-D (one per label), but got shape {t.shape}")
+    if n_labels is not None and t.shape[0] != n_labels:
+        raise ValueError(f"Expected `threshold` to have {n_labels} values (one per label), but got {t.shape[0]}")
+    return t

@@ -1,0 +1,240 @@
+"""scikit-learn-signature metric functions computed by Tally's Swift core.
+
+Each function takes what the scikit-learn function of the same name takes
+(lists, numpy arrays in any memory order, pandas frames; multi-label indicator
+matrices, binary and multiclass 1-D targets) and returns the same values,
+warnings included.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Real
+
+import numpy as np
+
+from . import _tally
+from ._convert import as_array, as_matrix, as_sample_weight, native
+from .exceptions import UndefinedMetricWarning
+
+__all__ = [
+    "precision_recall_fscore_support",
+    "precision_score",
+    "recall_score",
+    "f1_score",
+    "fbeta_score",
+]
+
+AVERAGE_OPTIONS = (None, "micro", "macro", "weighted", "samples")
+
+
+def parse_zero_division(zero_division):
+    """None for "warn", else the float scikit-learn would use."""
+    if isinstance(zero_division, str):
+        if zero_division == "warn":
+            return None
+    elif isinstance(zero_division, Real) and not isinstance(zero_division, bool):
+        z = float(zero_division)
+        if z in (0.0, 1.0) or np.isnan(z):
+            return z
+    raise ValueError(
+        "Expected `zero_division` to be \"warn\", 0, 1 or np.nan, but got "
+        f"{zero_division!r}")
+
+
+def check_average(average, allow_binary=True):
+    options = AVERAGE_OPTIONS + (("binary",) if allow_binary else ())
+    if average not in options:
+        raise ValueError(f"Expected `average` to be one of {options}, but got {average!r}")
+
+
+def check_beta(beta):
+    if isinstance(beta, bool) or not isinstance(beta, Real) or np.isnan(beta) or beta < 0:
+        raise ValueError(f"Invalid `beta` argument value: expected a number >= 0. Received: beta={beta!r}")
+    return float(beta)
+
+
+class Targets:
+    """y_true and y_pred as 0/1 indicator matrices the core reads, plus which
+    columns to score (scikit-learn's `labels=`) and the target type."""
+
+    def __init__(self, y_true, y_pred, *, average, labels=None, pos_label=1, sample_weight=None):
+        check_average(average)
+        yt = as_array(y_true, "y_true")
+        yp = as_array(y_pred, "y_pred")
+        for name, a in (("y_true", yt), ("y_pred", yp)):
+            if a.ndim == 0 or a.ndim > 2:
+                raise ValueError(f"Expected `{name}` to be 1-D or 2-D, but got {a.ndim}-D with shape {a.shape}")
+        if yt.shape[0] != yp.shape[0]:
+            raise ValueError("Found input variables with inconsistent numbers of samples: "
+                             f"[{yt.shape[0]}, {yp.shape[0]}]")
+        if yt.shape[0] == 0:
+            raise ValueError("Expected at least one sample in `y_true` and `y_pred`, but got 0")
+        self.columns = None  # column indices to score, or None for all
+        multilabel = (yt.ndim == 2 and yt.shape[1] > 1) or (yp.ndim == 2 and yp.shape[1] > 1)
+        if multilabel:
+            if yt.shape != yp.shape:
+                raise ValueError(f"Expected `y_pred` to have shape {yt.shape} like `y_true`, but got {yp.shape}")
+            self.type = "multilabel-indicator"
+            if average == "binary":
+                raise ValueError("Target is multilabel-indicator but average='binary'. Please choose another "
+                                 "average setting, one of [None, 'micro', 'macro', 'weighted', 'samples'].")
+            if pos_label not in (None, 1):
+                _warn_pos_label(pos_label, average)
+            if labels is not None:
+                columns = np.asarray(labels)
+                if columns.ndim != 1 or columns.size == 0 or columns.dtype.kind not in "iub":
+                    raise ValueError(f"Expected `labels` to be a non-empty list of column indices, but got {labels!r}")
+                self.columns = np.ascontiguousarray(columns, dtype=np.int64)
+                hi, lo = int(self.columns.max()), int(self.columns.min())
+                if hi >= yt.shape[1]:
+                    raise ValueError("All labels must be in [0, n labels) for multilabel targets. "
+                                     f"Got {hi} > {yt.shape[1] - 1}")
+                if lo < 0:
+                    raise ValueError(f"All labels must be in [0, n labels) for multilabel targets. Got {lo} < 0")
+                if average == "samples":
+                    # Rows are scored over the chosen columns only.
+                    yt, yp = yt[:, self.columns], yp[:, self.columns]
+                    self.columns = None
+            self.y_true, self.y_pred = native(yt), native(yp)
+            self.label_values = np.arange(yt.shape[1]) if self.columns is None else self.columns
+        else:
+            yt, yp = yt.reshape(-1), yp.reshape(-1)
+            _check_discrete(yt, "y_true")
+            _check_discrete(yp, "y_pred")
+            try:
+                classes = np.union1d(yt, yp)
+            except TypeError:
+                raise TypeError("Expected `y_true` and `y_pred` to hold labels of one type, but got a mix") from None
+            self.type = "binary" if classes.shape[0] <= 2 else "multiclass"
+            if average == "binary":
+                if self.type != "binary":
+                    raise ValueError("Target is multiclass but average='binary'. Please choose another average "
+                                     "setting, one of [None, 'micro', 'macro', 'weighted'].")
+                if pos_label not in classes.tolist() and classes.shape[0] >= 2:
+                    raise ValueError(f"pos_label={pos_label!r} is not a valid label. It should be one of "
+                                     f"{classes.tolist()}")
+                labels = [pos_label]
+            else:
+                if pos_label not in (None, 1):
+                    _warn_pos_label(pos_label, average)
+                if average == "samples":
+                    raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
+            if labels is None:
+                universe = classes
+            else:
+                labels = np.asarray(labels)
+                if labels.ndim != 1 or labels.size == 0:
+                    raise ValueError(f"Expected `labels` to be a non-empty list of labels, but got {labels!r}")
+                universe = np.union1d(classes, labels)
+            # One indicator column per class: the multi-class counts are the
+            # multi-label counts of the one-hot encodings.
+            self.y_true = np.ascontiguousarray(yt[:, None] == universe[None, :])
+            self.y_pred = np.ascontiguousarray(yp[:, None] == universe[None, :])
+            if labels is not None:
+                self.columns = np.ascontiguousarray(np.searchsorted(universe, labels), dtype=np.int64)
+                self.label_values = np.asarray(labels)
+            else:
+                self.label_values = universe
+        self.sample_weight = as_sample_weight(sample_weight, self.y_true.shape[0])
+        self.n_labels = self.y_true.shape[1]
+
+    def counts(self):
+        """The core's counts for these targets, predictions read as 0/1 labels."""
+        c = _tally.counts_new(self.n_labels, 0.5)
+        c.update(self.y_true, self.y_pred, self.sample_weight, True)
+        return c
+
+
+def _check_discrete(y, name):
+    if y.dtype.kind == "f":
+        if np.isnan(y).any():
+            raise ValueError(f"Expected `{name}` to hold labels, but got nan")
+        if not np.array_equal(y, np.floor(y)):
+            raise ValueError(f"Classification metrics can't handle continuous `{name}`: expected labels "
+                             f"(0/1 or class values), but got values such as {y[y != np.floor(y)][0]!r}")
+
+
+def _warn_pos_label(pos_label, average):
+    warnings.warn(
+        "Note that pos_label (set to %r) is ignored when average != 'binary' (got %r). You may use "
+        "labels=[pos_label] to specify a single positive class." % (pos_label, average),
+        UserWarning, stacklevel=4)
+
+
+def emit_warnings(found, warn_for, stacklevel=3):
+    for metric, message in found:
+        if metric in warn_for:
+            warnings.warn(message, UndefinedMetricWarning, stacklevel=stacklevel)
+
+
+def prfs_from_counts(counts, *, beta, average, zero_division, columns, warn_for, weighted):
+    """Precision, recall, F and support from core counts, as scikit-learn returns them."""
+    zd = parse_zero_division(zero_division)
+    core_average = None if average == "binary" else average
+    p, r, f, s, found = counts.prfs(float(beta), core_average, zd, columns)
+    emit_warnings(found, warn_for, stacklevel=4)
+    p, r, f = (np.frombuffer(x, dtype=np.float64).copy() for x in (p, r, f))
+    if average == "binary":
+        return float(p[0]), float(r[0]), float(f[0]), None
+    if average is not None:
+        return float(p[0]), float(r[0]), float(f[0]), None
+    support = np.frombuffer(s, dtype=np.float64)
+    support = support.copy() if weighted else support.astype(np.int64)
+    return p, r, f, support
+
+
+def precision_recall_fscore_support(y_true, y_pred, *, beta=1.0, labels=None, pos_label=1, average=None,
+                                    warn_for=("precision", "recall", "f-score"), sample_weight=None,
+                                    zero_division="warn"):
+    """Precision, recall, F-beta and support, exactly as scikit-learn's function of the same name.
+
+    >>> precision_recall_fscore_support([[1, 0], [1, 1]], [[1, 1], [0, 1]], average=None)
+    (array([0.5, 0.5]), array([0.5, 1. ]), array([0.5       , 0.66666667]), array([2, 1]))
+    """
+    beta = check_beta(beta)
+    parse_zero_division(zero_division)
+    targets = Targets(y_true, y_pred, average=average, labels=labels, pos_label=pos_label,
+                      sample_weight=sample_weight)
+    counts = targets.counts()
+    return prfs_from_counts(counts, beta=beta, average=average, zero_division=zero_division,
+                            columns=targets.columns, warn_for=warn_for,
+                            weighted=targets.sample_weight is not None)
+
+
+def fbeta_score(y_true, y_pred, *, beta, labels=None, pos_label=1, average="binary", sample_weight=None,
+                zero_division="warn"):
+    """The F-beta score, as `sklearn.metrics.fbeta_score`."""
+    _, _, f, _ = precision_recall_fscore_support(
+        y_true, y_pred, beta=beta, labels=labels, pos_label=pos_label, average=average,
+        warn_for=("f-score",), sample_weight=sample_weight, zero_division=zero_division)
+    return f
+
+
+def f1_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None,
+             zero_division="warn"):
+    """The F1 score, as `sklearn.metrics.f1_score`.
+
+    >>> f1_score([[1, 0, 1], [0, 1, 1]], [[1, 0, 0], [0, 1, 1]], average=None)
+    array([1.        , 1.        , 0.66666667])
+    """
+    return fbeta_score(y_true, y_pred, beta=1, labels=labels, pos_label=pos_label, average=average,
+                       sample_weight=sample_weight, zero_division=zero_division)
+
+
+def precision_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None,
+                    zero_division="warn"):
+    """Precision, as `sklearn.metrics.precision_score`."""
+    p, _, _, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, pos_label=pos_label, average=average, warn_for=("precision",),
+        sample_weight=sample_weight, zero_division=zero_division)
+    return p
+
+
+def recall_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None,
+                 zero_division="warn"):
+    """Recall, as `sklearn.metrics.recall_score`."""
+    _, r, _, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, pos_label=pos_label, average=average, warn_for=("recall",),
+        sample_weight=sample_weight, zero_division=zero_division)
+    return r

@@ -1,0 +1,244 @@
+"""`Tally`: a streaming, mergeable, picklable accumulator of per-label counts."""
+
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+
+from . import _tally
+from ._convert import as_matrix, as_sample_weight, as_thresholds
+from .metrics import check_average, check_beta, prfs_from_counts
+
+__all__ = ["Tally"]
+
+
+def _logit(p):
+    p = np.asarray(p, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.log(p) - np.log1p(-p)
+
+
+class Tally:
+    """Exact per-label confusion counts for a multi-label classifier, updated
+    batch by batch; scores at any time equal scikit-learn's on the concatenated
+    batches.
+
+    Parameters
+    ----------
+    n_labels : int
+        Number of labels (columns) in every batch.
+    threshold : float or array of shape (n_labels,), default 0.5
+        A score is a positive prediction when ``score >= threshold``.
+    from_logits : bool, default False
+        Scores are logits: compared against ``logit(threshold)``.
+    label_names : sequence of str, optional
+        Names used in reports.
+
+    Examples
+    --------
+    >>> acc = Tally(3)
+    >>> acc.update([[1, 0, 1], [0, 1, 1]], [[0.9, 0.2, 0.4], [0.1, 0.8, 0.7]])
+    >>> acc.f1(average=None)
+    array([1.        , 1.        , 0.66666667])
+    """
+
+    def __init__(self, n_labels, threshold=0.5, *, from_logits=False, label_names=None):
+        if isinstance(n_labels, bool) or not isinstance(n_labels, (int, np.integer)):
+            raise TypeError(f"Expected `n_labels` to be an int, but got {type(n_labels).__name__}")
+        n_labels = int(n_labels)
+        t = as_thresholds(threshold, n_labels)
+        self._threshold = threshold
+        self.from_logits = bool(from_logits)
+        if self.from_logits:
+            t = float(_logit(t)) if isinstance(t, float) else np.ascontiguousarray(_logit(t))
+        if label_names is not None:
+            label_names = [str(x) for x in label_names]
+            if len(label_names) != n_labels:
+                raise ValueError(f"Expected `label_names` to have {n_labels} names, but got {len(label_names)}")
+        self.label_names = label_names
+        self._counts = _tally.counts_new(n_labels, t)
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def n_labels(self) -> int:
+        return self._counts.info()[0]
+
+    @property
+    def n_samples(self) -> int:
+        """Rows seen since the last reset."""
+        return self._counts.info()[1]
+
+    @property
+    def weighted(self) -> bool:
+        """Whether a weighted batch was seen (counts are then float sums of weights)."""
+        return self._counts.info()[3]
+
+    @property
+    def threshold(self):
+        return self._threshold
+
+    def update(self, y_true, y_score, sample_weight=None):
+        """Add a batch: ``y_true`` (n, n_labels) of 0/1, ``y_score`` (n, n_labels)
+        scores (or 0/1 predictions), ``sample_weight`` (n,) optional.
+
+        Raises ValueError/TypeError, leaving the counts unchanged, on bad input.
+        """
+        yt = as_matrix(y_true, "y_true")
+        ys = as_matrix(y_score, "y_score")
+        w = as_sample_weight(sample_weight, yt.shape[0])
+        self._counts.update(yt, ys, w, False)
+        return self
+
+    def merge(self, other: "Tally") -> "Tally":
+        """Add another accumulator's counts (same labels and thresholds)."""
+        if not isinstance(other, Tally):
+            raise TypeError(f"Expected a Tally to merge, but got {type(other).__name__}")
+        self._counts.merge(other._counts)
+        return self
+
+    def __add__(self, other):
+        if not isinstance(other, Tally):
+            return NotImplemented
+        return self.copy().merge(other)
+
+    def __iadd__(self, other):
+        if not isinstance(other, Tally):
+            return NotImplemented
+        return self.merge(other)
+
+    def reset(self):
+        self._counts.reset()
+        return self
+
+    def copy(self) -> "Tally":
+        new = object.__new__(Tally)
+        new.__dict__.update(self.__dict__)
+        new._counts = self._counts.copy()
+        return new
+
+    def to_bytes(self) -> bytes:
+        """The counts as bytes (for checkpoints, all-reduce, sending between processes)."""
+        return self._counts.serialize()
+
+    def load_bytes(self, state: bytes) -> "Tally":
+        """Replace the counts by ones from `to_bytes()` (same labels and thresholds)."""
+        counts = _tally.counts_from_bytes(bytes(state))
+        info = counts.info()
+        if info[0] != self.n_labels or info[4] != self._counts.info()[4]:
+            raise ValueError(f"Expected a state with {self.n_labels} labels and the same thresholds, "
+                             f"but got {info[0]} labels")
+        self._counts = counts
+        return self
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_counts"] = self._counts.serialize()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state["_counts"] = _tally.counts_from_bytes(state["_counts"])
+        self.__dict__.update(state)
+
+    # -- scores ------------------------------------------------------------------------
+
+    def confusion_matrix(self) -> np.ndarray:
+        """(n_labels, 2, 2) as `sklearn.metrics.multilabel_confusion_matrix`: [[tn, fp], [fn, tp]]."""
+        raw, weighted = self._counts.confusion()
+        c = np.frombuffer(raw, dtype=np.float64 if weighted else np.int64).reshape(-1, 4)
+        tp, fp, fn, tn = c[:, 0], c[:, 1], c[:, 2], c[:, 3]
+        return np.stack([np.stack([tn, fp], axis=1), np.stack([fn, tp], axis=1)], axis=1)
+
+    def precision_recall_fscore_support(self, *, beta=1.0, average=None, zero_division="warn", labels=None,
+                                        warn_for=("precision", "recall", "f-score")):
+        """As `sklearn.metrics.precision_recall_fscore_support` on every batch seen."""
+        beta = check_beta(beta)
+        check_average(average, allow_binary=False)
+        columns = None if labels is None else np.ascontiguousarray(labels, dtype=np.int64)
+        return prfs_from_counts(self._counts, beta=beta, average=average, zero_division=zero_division,
+                                columns=columns, warn_for=warn_for, weighted=self.weighted)
+
+    def precision(self, average=None, *, zero_division="warn", labels=None):
+        return self.precision_recall_fscore_support(average=average, zero_division=zero_division,
+                                                    labels=labels, warn_for=("precision",))[0]
+
+    def recall(self, average=None, *, zero_division="warn", labels=None):
+        return self.precision_recall_fscore_support(average=average, zero_division=zero_division,
+                                                    labels=labels, warn_for=("recall",))[1]
+
+    def fbeta(self, beta, average=None, *, zero_division="warn", labels=None):
+        return self.precision_recall_fscore_support(beta=beta, average=average, zero_division=zero_division,
+                                                    labels=labels, warn_for=("f-score",))[2]
+
+    def f1(self, average=None, *, zero_division="warn", labels=None):
+        return self.fbeta(1.0, average, zero_division=zero_division, labels=labels)
+
+    def support(self) -> np.ndarray:
+        return self.precision_recall_fscore_support(warn_for=())[3]
+
+    def result(self, *, zero_division=0.0) -> dict:
+        """Per-label and averaged precision, recall, F1 and support as a dict."""
+        p, r, f, s = self.precision_recall_fscore_support(zero_division=zero_division, warn_for=())
+        out = {"precision": p, "recall": r, "f1": f, "support": s, "n_samples": self.n_samples}
+        for avg in ("micro", "macro", "weighted", "samples"):
+            ap, ar, af, _ = self.precision_recall_fscore_support(average=avg, zero_division=zero_division,
+                                                                 warn_for=())
+            out[avg] = {"precision": ap, "recall": ar, "f1": af}
+        return out
+
+    def names(self):
+        return self.label_names or [str(i) for i in range(self.n_labels)]
+
+    def report(self, *, digits=2, zero_division=0.0) -> str:
+        """A per-label table in the layout of `sklearn.metrics.classification_report`."""
+        res = self.result(zero_division=zero_division)
+        names = self.names()
+        headers = ["precision", "recall", "f1-score", "support"]
+        avg_names = [f"{a} avg" for a in ("micro", "macro", "weighted", "samples")]
+        width = max(max(len(n) for n in names), max(len(a) for a in avg_names), digits)
+        head_fmt = "{:>{width}s} " + " {:>9}" * len(headers)
+        lines = [head_fmt.format("", *headers, width=width), ""]
+        row_fmt = "{:>{width}s} " + " {:>9.{digits}f}" * 3 + " {:>9}"
+        support = res["support"]
+        for i, n in enumerate(names):
+            s = support[i]
+            lines.append(row_fmt.format(n, res["precision"][i], res["recall"][i], res["f1"][i],
+                                        _fmt_support(s), width=width, digits=digits))
+        lines.append("")
+        total = support.sum()
+        for a, label in zip(("micro", "macro", "weighted", "samples"), avg_names):
+            v = res[a]
+            lines.append(row_fmt.format(label, v["precision"], v["recall"], v["f1"], _fmt_support(total),
+                                        width=width, digits=digits))
+        return "\n".join(lines) + "\n"
+
+    def __repr__(self):
+        info = self._counts.info()
+        return (f"Tally(n_labels={info[0]}, threshold={self._threshold!r}, "
+                f"from_logits={self.from_logits}, n_samples={info[1]})")
+
+    def _repr_html_(self):
+        res = self.result()
+        names = self.names()
+        rows = []
+        for i, n in enumerate(names):
+            rows.append("<tr><th>{}</th>{}</tr>".format(
+                html.escape(n),
+                "".join(f"<td>{res[k][i]:.3f}</td>" for k in ("precision", "recall", "f1"))
+                + f"<td>{_fmt_support(res['support'][i])}</td>"))
+        for a in ("micro", "macro", "weighted", "samples"):
+            v = res[a]
+            rows.append(f"<tr><th>{a} avg</th>"
+                        + "".join(f"<td>{v[k]:.3f}</td>" for k in ("precision", "recall", "f1"))
+                        + "<td></td></tr>")
+        return ("<table><caption>" + html.escape(repr(self)) + "</caption>"
+                "<thead><tr><th></th><th>precision</th><th>recall</th><th>f1</th><th>support</th></tr></thead>"
+                "<tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _fmt_support(s):
+    s = float(s)
+    return str(int(s)) if math.isfinite(s) and s == int(s) else f"{s:.2f}"
