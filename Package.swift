@@ -34,7 +34,7 @@ let package = Package(
         ),
         .target(name: "TallyPython", dependencies: ["Tally", "TallyNet", "CPython"]),
 
-        .testTarget(name: "TallyTests", dependencies: ["Tally"]),
+        .testTarget(name: "TallyTests", dependencies: ["Tally"], exclude: ["Fixtures"]),
         .testTarget(name: "TallyNetTests", dependencies: ["TallyNet"]),
     ]
 )
