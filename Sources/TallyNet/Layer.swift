@@ -1,0 +1,55 @@
+/// What a forward or backward pass needs to know besides its tensors.
+struct RunContext {
+    /// Training mode (dropout active).
+    var training: Bool
+    /// Threads for per-sample work and dense GEMMs.
+    var threads: Int
+    /// Seed of this training step (dropout masks), from the fit seed and the step number.
+    var stepSeed: UInt64 = 0
+}
+
+/// One layer of a `Sequential` model. Tensors are NHWC (or N×features)
+/// float32, `batch` samples of `inputShape` / `outputShape` each.
+///
+/// `backward` receives the layer's own input `x` and output `y`, turns `dy` into
+/// the gradient w.r.t. its input in `dx` (nil for the first layer), and writes each
+/// parameter's gradient to that parameter's `target` — after computing `dx`, because
+/// the target may be the parameter itself (plain SGD updates in place).
+protocol Layer: AnyObject {
+    var name: String { get }
+    var kind: String { get }
+    var inputShape: [Int] { get }
+    var outputShape: [Int] { get }
+    var parameters: [Parameter] { get }
+    /// True when the output is the input itself (Flatten): no buffer, no work.
+    var aliasesInput: Bool { get }
+    /// Allocates per-thread workspaces.
+    func reserve(threads: Int)
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext)
+    func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                  dx: UnsafeMutablePointer<Float>?, batch: Int, context: RunContext)
+}
+
+extension Layer {
+    var aliasesInput: Bool { false }
+    func reserve(threads: Int) {}
+    var inputCount: Int { inputShape.reduce(1, *) }
+    var outputCount: Int { outputShape.reduce(1, *) }
+}
+
+/// A layer with an `activation` argument (Dense, Conv2D, Activation).
+protocol ActivatedLayer: Layer {
+    var activation: Activation { get set }
+}
+
+/// Writes `target = alpha * sum(partials[0..<first]) + beta * target` over `count`
+/// floats, summing the partials in their fixed order (deterministic).
+func reducePartials(_ partials: [UnsafeMutablePointer<Float>], first: Int, count: Int, into target: GradientTarget) {
+    let t = target.pointer
+    let alpha = target.alpha, beta = target.beta
+    for i in 0..<count {
+        var s: Float = 0
+        for k in 0..<first { s += partials[k][i] }
+        t[i] = beta == 0 ? alpha * s : alpha * s + beta * t[i]
+    }
+}

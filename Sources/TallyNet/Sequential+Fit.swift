@@ -1,0 +1,319 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Samples and their labels, read in place (nothing is copied but the labels).
+public struct LabeledData {
+    /// C-ordered float32 samples.
+    public var x: UnsafeBufferPointer<Float>
+    /// `[n] + model.inputShape`, e.g. `[1269, 204, 204, 3]`.
+    public var shape: [Int]
+    /// (n × labels) 0/1 labels of any `ElementType` (bool, uint8, float32, ...).
+    public var y: MatrixView
+
+    public init(x: UnsafeBufferPointer<Float>, shape: [Int], y: MatrixView) {
+        self.x = x
+        self.shape = shape
+        self.y = y
+    }
+}
+
+/// What `onBatchEnd` sees after each optimizer step.
+public struct BatchLogs: Sendable {
+    public let epoch: Int
+    /// The batch index within the epoch.
+    public let batch: Int
+    /// Samples in this batch.
+    public let size: Int
+    /// This batch's mean loss.
+    public let loss: Double
+    /// The mean loss over the epoch so far (Keras's logged `loss`).
+    public let epochLoss: Double
+}
+
+/// What `onEpochEnd` sees, and what `History` keeps, for each epoch.
+public struct EpochLogs: Sendable {
+    public let epoch: Int
+    /// Mean training loss over the epoch (batches weighted by size).
+    public let loss: Double
+    /// Exact confusion counts of the predictions made during the epoch's training
+    /// steps (dropout on, weights changing), as Keras's training metrics.
+    public let counts: ConfusionCounts
+    public let validationLoss: Double?
+    public let validationCounts: ConfusionCounts?
+    /// The learning rate of the epoch's last update.
+    public let learningRate: Float
+    /// Wall-clock seconds of the epoch, validation included.
+    public let seconds: Double
+
+    /// F1 of the training predictions (`average: nil` per label → use `counts` directly).
+    public func f1(average: Average = .macro, validation: Bool = false) throws -> Double {
+        guard let c = validation ? validationCounts : counts else {
+            throw TallyError.invalidValue("Expected validation data in fit(), but got none")
+        }
+        return try c.precisionRecallFScore(beta: 1, average: average, zeroDivision: .value(0)).fScore[0]
+    }
+}
+
+/// The result of `fit`.
+public struct History: Sendable {
+    public var epochs: [EpochLogs] = []
+    /// True when a callback asked to stop before the last epoch.
+    public var stopped = false
+}
+
+func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+extension Sequential {
+    // MARK: Checks
+
+    func checkSamples(_ x: UnsafeBufferPointer<Float>, shape: [Int], argument: String = "x") throws -> Int {
+        let expected = "(n, " + inputShape.map(String.init).joined(separator: ", ") + ")"
+        guard shape.count == inputShape.count + 1, shape[0] >= 0, Array(shape.dropFirst()) == inputShape else {
+            throw TallyError.invalidValue("Expected `\(argument)` to have shape \(expected), but got \(shapeText(shape))")
+        }
+        let n = shape[0]
+        guard x.count == n * inputShape.reduce(1, *) else {
+            throw TallyError.invalidValue("Expected `\(argument)` to hold \(n * inputShape.reduce(1, *)) values for shape \(shapeText(shape)), but got \(x.count)")
+        }
+        if let i = x.firstIndex(where: { !$0.isFinite }) {
+            throw TallyError.invalidValue("Expected `\(argument)` to hold finite numbers, but got \(x[i]) in sample \(i / max(inputShape.reduce(1, *), 1))")
+        }
+        return n
+    }
+
+    /// Validates 0/1 labels and returns them as float32.
+    func checkLabels(_ y: MatrixView, rows: Int, argument: String = "y") throws -> [Float] {
+        let width = outputShape.reduce(1, *)
+        guard y.rows == rows, y.columns == width else {
+            throw TallyError.invalidValue("Expected `\(argument)` to have shape (\(rows), \(width)), but got (\(y.rows), \(y.columns))")
+        }
+        var out = [Float](repeating: 0, count: y.count)
+        guard let base = y.base else { return out }
+        func read<T>(_ type: T.Type, _ value: (T) -> Double) {
+            let p = base.assumingMemoryBound(to: T.self)
+            for i in 0..<y.count { out[i] = Float(value(p[i])) }
+        }
+        switch y.elementType {
+        case .bool: read(UInt8.self) { $0 != 0 ? 1 : 0 }
+        case .uint8: read(UInt8.self) { Double($0) }
+        case .int8: read(Int8.self) { Double($0) }
+        case .uint16: read(UInt16.self) { Double($0) }
+        case .int16: read(Int16.self) { Double($0) }
+        case .uint32: read(UInt32.self) { Double($0) }
+        case .int32: read(Int32.self) { Double($0) }
+        case .uint64: read(UInt64.self) { Double($0) }
+        case .int64: read(Int64.self) { Double($0) }
+        case .float32: read(Float.self) { Double($0) }
+        case .float64: read(Double.self) { $0 }
+        }
+        if let i = out.firstIndex(where: { $0 != 0 && $0 != 1 }) {
+            throw TallyError.invalidValue("Expected `\(argument)` to hold only 0 and 1, but got \(out[i]) at (\(i / width), \(i % width))")
+        }
+        return out
+    }
+
+    /// The loss of `batch` rows of logits against `targetBatch`; writes probabilities to
+    /// `probabilityBatch` and, when `gradient` is given, dLoss/dlogits (mean loss).
+    func lossAndGradient(logits: UnsafePointer<Float>, batch: Int, gradient: UnsafeMutablePointer<Float>?) -> Double {
+        let width = outputShape.reduce(1, *)
+        switch loss ?? .binaryCrossentropy(fromLogits: outputActivation == .linear) {
+        case .binaryCrossentropy:
+            let scale = 1 / Float(batch * width)
+            return binaryCrossentropyFromLogits(logits: logits, targets: targetBatch.base, count: batch * width,
+                                                probabilities: probabilityBatch.base, gradient: gradient,
+                                                gradientScale: scale) / Double(width)
+        case .categoricalCrossentropy:
+            return categoricalCrossentropyFromLogits(logits: logits, targets: targetBatch.base, rows: batch, width: width,
+                                                     probabilities: probabilityBatch.base, gradient: gradient,
+                                                     gradientScale: 1 / Float(batch))
+        }
+    }
+
+    // MARK: Training
+
+    /// Trains for `epochs` epochs, as Keras `fit(shuffle=True)`.
+    ///
+    /// - Parameters:
+    ///   - data: the training samples and 0/1 labels (read in place).
+    ///   - epochs: passes over the data.
+    ///   - batchSize: samples per optimizer step (the last batch may be smaller).
+    ///   - validation: evaluated after each epoch (loss and counts), as `validation_data`.
+    ///   - shuffle: reshuffle the order each epoch.
+    ///   - seed: seeds the shuffles and the dropout masks.
+    ///   - threshold: turns probabilities into 0/1 predictions for the counts.
+    ///   - onBatchEnd: called after each step; return true to stop after this batch
+    ///     (the epoch still ends with validation and `onEpochEnd`, as Keras's
+    ///     `stop_training`).
+    ///   - onEpochEnd: called after each epoch; return true to stop.
+    /// - Returns: one `EpochLogs` per epoch run.
+    /// - Throws: `TallyError.invalidValue` for a wrong shape, labels other than 0/1,
+    ///   non-finite pixels, or a model that was not compiled.
+    /// - Complexity: O(epochs × n × FLOPs per sample); memory is allocated once per
+    ///   batch size, not per batch.
+    public func fit(_ data: LabeledData, epochs: Int = 1, batchSize: Int = 32, validation: LabeledData? = nil,
+                    shuffle: Bool = true, seed: UInt64 = 0, threshold: Threshold = .scalar(0.5),
+                    onBatchEnd: ((BatchLogs) -> Bool)? = nil,
+                    onEpochEnd: ((EpochLogs) -> Bool)? = nil) throws -> History {
+        guard let optimizer else {
+            throw TallyError.invalidValue("Expected a compiled model (call compile(optimizer:loss:) before fit), but got an uncompiled one")
+        }
+        guard epochs >= 0 else { throw TallyError.invalidValue("Expected `epochs` >= 0, but got \(epochs)") }
+        guard batchSize >= 1 else { throw TallyError.invalidValue("Expected `batch_size` >= 1, but got \(batchSize)") }
+        let n = try checkSamples(data.x, shape: data.shape)
+        let labels = try checkLabels(data.y, rows: n)
+        var validationLabels: [Float] = []
+        if let validation {
+            let m = try checkSamples(validation.x, shape: validation.shape, argument: "validation x")
+            validationLabels = try checkLabels(validation.y, rows: m, argument: "validation y")
+        }
+        let width = outputShape.reduce(1, *)
+        var counts = try ConfusionCounts(labelCount: width, threshold: threshold)
+        var history = History()
+        guard n > 0 else { return history }
+
+        reserve(batchSize: min(batchSize, n))
+        optimizer.threads = threadCount
+        let sampleSize = inputShape.reduce(1, *)
+        var order = Array(0..<n)
+        var step: UInt64 = 0
+        for epoch in 0..<epochs {
+            let start = monotonicSeconds()
+            if shuffle {
+                var g = SplitMix64(seed: SplitMix64.mix(seed, 0x5F, UInt64(epoch)))
+                for i in stride(from: n - 1, to: 0, by: -1) {
+                    order.swapAt(i, Int(g.next() % UInt64(i + 1)))
+                }
+            }
+            counts.reset()
+            var lossSum = 0.0
+            var seen = 0
+            var stop = false
+            var batchIndex = 0
+            var b0 = 0
+            while b0 < n {
+                let b = min(batchSize, n - b0)
+                let xb = inputBatchPointer, tb = targetBatch.base
+                // Gather the shuffled batch (the only copy of the samples).
+                let xs = data.x.baseAddress!
+                order.withUnsafeBufferPointer { idx in
+                    labels.withUnsafeBufferPointer { ys in
+                        for r in 0..<b {
+                            let k = idx[b0 + r]
+                            (xb + r * sampleSize).update(from: xs + k * sampleSize, count: sampleSize)
+                            (tb + r * width).update(from: ys.baseAddress! + k * width, count: width)
+                        }
+                    }
+                }
+                let context = RunContext(training: true, threads: threadCount, stepSeed: SplitMix64.mix(seed, 0x57, step))
+                let logits = forwardPass(xb, batch: b, context: context)
+                let batchLoss = lossAndGradient(logits: logits, batch: b, gradient: outputGradientPointer)
+                try counts.update(truth: MatrixView(base: tb, elementType: .float32, rows: b, columns: width),
+                                  prediction: MatrixView(base: probabilityBatch.base, elementType: .float32, rows: b, columns: width))
+                optimizer.beginStep()
+                backwardPass(xb, batch: b, context: context)
+                optimizer.finishStep()
+                step += 1
+                lossSum += batchLoss
+                seen += b
+                if let onBatchEnd, onBatchEnd(BatchLogs(epoch: epoch, batch: batchIndex, size: b,
+                                                        loss: batchLoss / Double(b), epochLoss: lossSum / Double(seen))) {
+                    stop = true
+                }
+                batchIndex += 1
+                b0 += b
+                if stop { break }
+            }
+            var validationLoss: Double?
+            var validationCounts: ConfusionCounts?
+            if let validation {
+                let r = try evaluateChecked(validation, labels: validationLabels, batchSize: batchSize, threshold: threshold)
+                validationLoss = r.loss
+                validationCounts = r.counts
+            }
+            let logs = EpochLogs(epoch: epoch, loss: lossSum / Double(max(seen, 1)), counts: counts,
+                                 validationLoss: validationLoss, validationCounts: validationCounts,
+                                 learningRate: optimizer.currentLearningRate, seconds: monotonicSeconds() - start)
+            history.epochs.append(logs)
+            if let onEpochEnd, onEpochEnd(logs) { stop = true }
+            if stop {
+                history.stopped = epoch < epochs - 1 || batchIndex < (n + batchSize - 1) / batchSize
+                break
+            }
+        }
+        return history
+    }
+
+    // MARK: Inference
+
+    /// The mean loss and the exact confusion counts of the model on `data`
+    /// (inference mode: no dropout).
+    public func evaluate(_ data: LabeledData, batchSize: Int = 32,
+                         threshold: Threshold = .scalar(0.5)) throws -> (loss: Double, counts: ConfusionCounts) {
+        guard batchSize >= 1 else { throw TallyError.invalidValue("Expected `batch_size` >= 1, but got \(batchSize)") }
+        let n = try checkSamples(data.x, shape: data.shape)
+        let labels = try checkLabels(data.y, rows: n)
+        return try evaluateChecked(data, labels: labels, batchSize: batchSize, threshold: threshold)
+    }
+
+    func evaluateChecked(_ data: LabeledData, labels: [Float], batchSize: Int,
+                         threshold: Threshold) throws -> (loss: Double, counts: ConfusionCounts) {
+        let n = data.shape[0], width = outputShape.reduce(1, *), sampleSize = inputShape.reduce(1, *)
+        var counts = try ConfusionCounts(labelCount: width, threshold: threshold)
+        guard n > 0, let x = data.x.baseAddress else { return (0, counts) }
+        reserve(batchSize: min(batchSize, n))
+        let context = RunContext(training: false, threads: threadCount)
+        var total = 0.0
+        var b0 = 0
+        while b0 < n {
+            let b = min(batchSize, n - b0)
+            let logits = forwardPass(x + b0 * sampleSize, batch: b, context: context)
+            labels.withUnsafeBufferPointer { targetBatch.base.update(from: $0.baseAddress! + b0 * width, count: b * width) }
+            total += lossAndGradient(logits: logits, batch: b, gradient: nil)
+            try counts.update(truth: MatrixView(base: targetBatch.base, elementType: .float32, rows: b, columns: width),
+                              prediction: MatrixView(base: probabilityBatch.base, elementType: .float32, rows: b, columns: width))
+            b0 += b
+        }
+        return (total / Double(n), counts)
+    }
+
+    /// Writes the model's outputs (after the last activation: probabilities for a
+    /// sigmoid or softmax model) for `x` into `output`, without other copies.
+    ///
+    /// - Parameters:
+    ///   - x: C-ordered float32 samples of shape `shape` (`[n] + inputShape`).
+    ///   - output: room for `n × outputShape` floats.
+    public func predict(x: UnsafeBufferPointer<Float>, shape: [Int], batchSize: Int = 32,
+                        into output: UnsafeMutableBufferPointer<Float>) throws {
+        guard batchSize >= 1 else { throw TallyError.invalidValue("Expected `batch_size` >= 1, but got \(batchSize)") }
+        let n = try checkSamples(x, shape: shape)
+        let width = outputShape.reduce(1, *), sampleSize = inputShape.reduce(1, *)
+        guard output.count == n * width else {
+            throw TallyError.invalidValue("Expected the output buffer to hold \(n * width) values, but got \(output.count)")
+        }
+        guard n > 0, let xs = x.baseAddress, let out = output.baseAddress else { return }
+        reserve(batchSize: min(batchSize, n))
+        let context = RunContext(training: false, threads: threadCount)
+        var b0 = 0
+        while b0 < n {
+            let b = min(batchSize, n - b0)
+            let logits = forwardPass(xs + b0 * sampleSize, batch: b, context: context)
+            let o = out + b0 * width
+            o.update(from: logits, count: b * width)
+            outputActivation.apply(o, rows: b, width: width)
+            b0 += b
+        }
+    }
+
+    /// The model's outputs for `x` as a new (n × outputShape) array.
+    public func predict(x: UnsafeBufferPointer<Float>, shape: [Int], batchSize: Int = 32) throws -> [Float] {
+        let n = shape.first ?? 0
+        var out = [Float](repeating: 0, count: max(n, 0) * outputShape.reduce(1, *))
+        try out.withUnsafeMutableBufferPointer { try predict(x: x, shape: shape, batchSize: batchSize, into: $0) }
+        return out
+    }
+}

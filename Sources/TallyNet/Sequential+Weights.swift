@@ -1,0 +1,62 @@
+extension Sequential {
+    /// Keras-style names of the weight arrays, in `get_weights()` order
+    /// (`conv2d/kernel`, `conv2d/bias`, ...).
+    public var weightNames: [String] { parameters.map(\.name) }
+
+    /// Shapes of the weight arrays in Keras's layout: Conv2D kernel `(kh, kw, cin, cout)`,
+    /// Dense kernel `(in, units)`, biases `(units,)`.
+    public var weightShapes: [[Int]] { parameters.map(\.shape) }
+
+    /// Total number of trainable values.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+
+    /// Copies of the weight arrays, in Keras's `get_weights()` order and layout.
+    public func weights() -> [[Float]] { parameters.map { Array($0.value.buffer) } }
+
+    /// Replaces every weight array (Keras's `set_weights`). Optimizer state is kept.
+    ///
+    /// - Throws: `TallyError.invalidValue` when the count or a size does not match, or a
+    ///   value is not finite; nothing is changed then.
+    public func setWeights(_ arrays: [[Float]]) throws {
+        let params = parameters
+        guard arrays.count == params.count else {
+            throw TallyError.invalidValue("Expected \(params.count) weight arrays, but got \(arrays.count)")
+        }
+        for (k, (p, a)) in zip(params, arrays).enumerated() {
+            guard a.count == p.count else {
+                throw TallyError.invalidValue("Expected weight \(k) (\(p.name), shape \(shapeText(p.shape))) to have \(p.count) values, but got \(a.count)")
+            }
+            if let i = a.firstIndex(where: { !$0.isFinite }) {
+                throw TallyError.invalidValue("Expected weight \(k) (\(p.name)) to hold finite numbers, but got \(a[i]) at \(i)")
+            }
+        }
+        for (p, a) in zip(params, arrays) {
+            a.withUnsafeBufferPointer { p.value.base.update(from: $0.baseAddress!, count: p.count) }
+        }
+    }
+
+    /// Calls `body` with weight array `index` in place (read or write, no copy), for a
+    /// bridge that fills or exposes numpy arrays directly.
+    public func withUnsafeMutableWeights<R>(at index: Int,
+                                            _ body: (UnsafeMutableBufferPointer<Float>) throws -> R) throws -> R {
+        let params = parameters
+        guard params.indices.contains(index) else {
+            throw TallyError.invalidValue("Expected a weight index in 0..<\(params.count), but got \(index)")
+        }
+        return try body(params[index].value.buffer)
+    }
+
+    /// A Keras-like table of the layers, their output shapes and parameter counts.
+    public func summary() -> String {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+        var lines = ["Model: \"sequential\"", pad("Layer (type)", 30) + pad("Output Shape", 26) + "Param #"]
+        for (i, layer) in layers.enumerated() {
+            var kind = layer.kind
+            if i == layers.count - 1, outputActivation != .linear { kind += ", \(outputActivation.rawValue)" }
+            let shape = "(None, " + layer.outputShape.map(String.init).joined(separator: ", ") + ")"
+            lines.append(pad("\(layer.name) (\(kind))", 30) + pad(shape, 26) + String(layer.parameters.reduce(0) { $0 + $1.count }))
+        }
+        lines.append("Total params: \(parameterCount)")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,257 @@
+/// A stack of layers trained with one loss and one optimizer, as Keras `Sequential`.
+///
+/// ```swift
+/// let model = try Sequential(inputShape: [64, 64, 3], layers: [
+///     .conv2D(filters: 32, kernelSize: (3, 3), padding: .same, activation: .relu, kernelConstraint: .maxNorm(3)),
+///     .maxPooling2D(),
+///     .flatten,
+///     .dense(units: 39, activation: .sigmoid),
+/// ], seed: 1)
+/// try model.compile(optimizer: .sgd(learningRate: 0.01, momentum: 0.9), loss: .binaryCrossentropy())
+/// let history = try model.fit(LabeledData(x: xs, shape: [n, 64, 64, 3], y: ys), epochs: 5, batchSize: 32)
+/// ```
+///
+/// The object is not thread-safe: call one method at a time (the Python bridge holds
+/// a lock). Internally `fit`, `evaluate` and `predict` use `threadCount` threads.
+public final class Sequential {
+    /// The shape of one input sample, e.g. `[204, 204, 3]` (NHWC without N).
+    public let inputShape: [Int]
+    /// The shape of one output sample, e.g. `[39]`.
+    public var outputShape: [Int] { layers.last?.outputShape ?? inputShape }
+    /// Threads for per-sample work and dense GEMMs (default: the online processors).
+    /// Results are deterministic for a given seed and thread count.
+    public var threadCount: Int {
+        didSet { threadCount = max(1, threadCount) }
+    }
+
+    let layers: [Layer]
+    /// The last layer's sigmoid/softmax, taken out of the layer and fused into the
+    /// loss (training) or applied to the logits (`predict`).
+    let outputActivation: Activation
+    private(set) var optimizer: Optimizer?
+    private(set) var loss: Loss?
+
+    // Preallocated per batch capacity (see `reserve(batchSize:)`).
+    private var capacity = 0
+    private var inputBatch = FloatBuffer(count: 0)
+    private var outputs: [FloatBuffer?] = []
+    private var gradientA = FloatBuffer(count: 0)
+    private var gradientB = FloatBuffer(count: 0)
+    var targetBatch = FloatBuffer(count: 0)
+    var probabilityBatch = FloatBuffer(count: 0)
+
+    /// Builds the layers with Glorot-uniform kernels and zero biases.
+    ///
+    /// - Parameters:
+    ///   - inputShape: one sample's shape: `[height, width, channels]` or `[features]`.
+    ///   - layers: the layer specifications, in order.
+    ///   - seed: seeds the initial weights (and each Dropout layer's stream).
+    /// - Throws: `TallyError.invalidValue` for an impossible stack (a window larger than
+    ///   its input, a Dense on an unflattened input, a rate outside [0, 1), ...).
+    public init(inputShape: [Int], layers specs: [LayerSpec], seed: UInt64 = 0) throws {
+        guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {
+            throw TallyError.invalidValue("Expected `input_shape` to be positive sizes, but got \(shapeText(inputShape))")
+        }
+        self.inputShape = inputShape
+        threadCount = processorCount()
+        var built: [Layer] = []
+        var shape = inputShape
+        var nameCounts: [String: Int] = [:]
+        func nextName(_ base: String) -> String {
+            let k = nameCounts[base, default: 0]
+            nameCounts[base] = k + 1
+            return k == 0 ? base : "\(base)_\(k)"
+        }
+        for (index, spec) in specs.enumerated() {
+            let layer = try Sequential.makeLayer(spec, inputShape: shape, index: index, seed: seed, name: nextName)
+            built.append(layer)
+            shape = layer.outputShape
+        }
+        var activation = Activation.linear
+        if let last = built.last as? ActivatedLayer, last.activation == .sigmoid || last.activation == .softmax {
+            activation = last.activation
+            last.activation = .linear
+        }
+        outputActivation = activation
+        self.layers = built
+        initializeWeights(seed: seed)
+    }
+
+    static func makeLayer(_ spec: LayerSpec, inputShape shape: [Int], index: Int, seed: UInt64,
+                          name: (String) -> String) throws -> Layer {
+        func positive(_ values: [Int], _ what: String) throws {
+            guard values.allSatisfy({ $0 > 0 }) else {
+                throw TallyError.invalidValue("Expected `\(what)` to be positive, but got \(values.map(String.init).joined(separator: ", "))")
+            }
+        }
+        func image(_ kind: String) throws {
+            guard shape.count == 3 else {
+                throw TallyError.invalidValue("Expected the input of \(kind) (layer \(index)) to be (height, width, channels), but got \(shapeText(shape))")
+            }
+        }
+        func window(_ kind: String, _ k: (Int, Int), _ s: (Int, Int), _ padding: Padding) throws {
+            let h = windowGeometry(input: shape[0], kernel: k.0, stride: s.0, padding: padding).output
+            let w = windowGeometry(input: shape[1], kernel: k.1, stride: s.1, padding: padding).output
+            guard h > 0 && w > 0 else {
+                throw TallyError.invalidValue("Expected the \(k.0)×\(k.1) window of \(kind) (layer \(index)) to fit its input \(shapeText(shape)), but got an empty output")
+            }
+        }
+        func constraint(_ c: KernelConstraint?, rank: Int) throws {
+            guard case .maxNorm(let v, let axes)? = c else { return }
+            guard v >= 0 else { throw TallyError.invalidValue("Expected `max_value` of max_norm to be >= 0, but got \(v)") }
+            if let axes, axes.contains(where: { $0 < 0 || $0 >= rank }) || Set(axes).count != axes.count {
+                throw TallyError.invalidValue("Expected the max_norm axes to be distinct axes of a rank-\(rank) kernel, but got \(axes)")
+            }
+        }
+        switch spec {
+        case let .conv2D(filters, kernelSize, strides, padding, activation, useBias, kernelConstraint):
+            try image("Conv2D")
+            try positive([filters, kernelSize.0, kernelSize.1, strides.0, strides.1], "filters, kernel_size and strides")
+            try window("Conv2D", kernelSize, strides, padding)
+            try constraint(kernelConstraint, rank: 4)
+            return Conv2D(name: name("conv2d"), inputShape: shape, filters: filters, kernelSize: kernelSize,
+                          strides: strides, padding: padding, activation: activation, useBias: useBias,
+                          constraint: kernelConstraint)
+        case let .maxPooling2D(poolSize, strides, padding):
+            try image("MaxPooling2D")
+            let s = strides ?? poolSize
+            try positive([poolSize.0, poolSize.1, s.0, s.1], "pool_size and strides")
+            try window("MaxPooling2D", poolSize, s, padding)
+            return MaxPooling2D(name: name("max_pooling2d"), inputShape: shape, poolSize: poolSize, strides: s, padding: padding)
+        case .dropout(let rate):
+            guard rate >= 0 && rate < 1 else {
+                throw TallyError.invalidValue("Expected the Dropout `rate` to be in [0, 1), but got \(rate)")
+            }
+            return Dropout(name: name("dropout"), inputShape: shape, rate: rate,
+                           layerSeed: SplitMix64.mix(seed, 0xD0, UInt64(index)))
+        case .flatten:
+            return Flatten(name: name("flatten"), inputShape: shape)
+        case let .dense(units, activation, useBias, kernelConstraint):
+            try positive([units], "units")
+            guard shape.count == 1 else {
+                throw TallyError.invalidValue("Expected the input of Dense (layer \(index)) to be flat (add .flatten before it), but got \(shapeText(shape))")
+            }
+            try constraint(kernelConstraint, rank: 2)
+            return Dense(name: name("dense"), inputShape: shape, units: units, activation: activation,
+                         useBias: useBias, constraint: kernelConstraint)
+        case .activation(let activation):
+            return ActivationLayer(name: name("activation"), activation: activation, inputShape: shape)
+        }
+    }
+
+    /// Glorot-uniform kernels (Keras's fans: receptive field × channels) and zero biases.
+    func initializeWeights(seed: UInt64) {
+        for (index, layer) in layers.enumerated() {
+            for (k, p) in layer.parameters.enumerated() {
+                let w = p.value.base
+                guard p.shape.count >= 2 else { p.value.zero(); continue }
+                let receptive = p.shape.dropLast(2).reduce(1, *)
+                let fanIn = p.shape[p.shape.count - 2] * receptive, fanOut = p.shape[p.shape.count - 1] * receptive
+                let limit = (6 / Float(fanIn + fanOut)).squareRoot()
+                var g = SplitMix64(seed: SplitMix64.mix(seed, 0x61, UInt64(index), UInt64(k)))
+                for i in 0..<p.count { w[i] = (2 * g.nextUnitFloat() - 1) * limit }
+            }
+        }
+    }
+
+    var parameters: [Parameter] { layers.flatMap(\.parameters) }
+
+    /// Chooses the loss and a fresh optimizer (state and `iterations` reset).
+    ///
+    /// - Throws: `TallyError.invalidValue` when the loss does not match the last
+    ///   layer's activation (e.g. `binaryCrossentropy()` needs a final sigmoid).
+    public func compile(optimizer spec: OptimizerSpec, loss: Loss) throws {
+        switch loss {
+        case .binaryCrossentropy(let fromLogits):
+            let expected: Activation = fromLogits ? .linear : .sigmoid
+            guard outputActivation == expected else {
+                throw TallyError.invalidValue("Expected the last layer's activation to be '\(expected.rawValue)' for binary_crossentropy(from_logits=\(fromLogits)), but got '\(outputActivation.rawValue)'")
+            }
+        case .categoricalCrossentropy(let fromLogits):
+            let expected: Activation = fromLogits ? .linear : .softmax
+            guard outputActivation == expected else {
+                throw TallyError.invalidValue("Expected the last layer's activation to be '\(expected.rawValue)' for categorical_crossentropy(from_logits=\(fromLogits)), but got '\(outputActivation.rawValue)'")
+            }
+        }
+        switch spec {
+        case .sgd(let lr, let momentum, _, let decay):
+            guard lr >= 0, momentum >= 0, decay >= 0 else {
+                throw TallyError.invalidValue("Expected SGD's learning_rate, momentum and decay to be >= 0, but got \(lr), \(momentum), \(decay)")
+            }
+        case .adam(let lr, let b1, let b2, let eps, let decay):
+            guard lr >= 0, (0..<1).contains(b1), (0..<1).contains(b2), eps >= 0, decay >= 0 else {
+                throw TallyError.invalidValue("Expected Adam's learning_rate, epsilon, decay >= 0 and beta_1, beta_2 in [0, 1), but got \(lr), \(eps), \(decay), \(b1), \(b2)")
+            }
+        }
+        self.loss = loss
+        optimizer = Optimizer(spec: spec, parameters: parameters)
+    }
+
+    /// Optimizer updates done since `compile` (Keras's `optimizer.iterations`).
+    public var iterations: Int { optimizer?.iterations ?? 0 }
+
+    /// The learning rate of the next update, after decay.
+    public var learningRate: Float? { optimizer?.currentLearningRate }
+
+    // MARK: Buffers and passes
+
+    /// Allocates every activation, gradient and workspace for batches of up to
+    /// `batchSize` samples, once; smaller batches reuse them.
+    func reserve(batchSize: Int) {
+        for layer in layers { layer.reserve(threads: threadCount) }
+        guard batchSize > capacity else { return }
+        capacity = batchSize
+        inputBatch = FloatBuffer(count: batchSize * inputShape.reduce(1, *))
+        outputs = layers.map { $0.aliasesInput ? nil : FloatBuffer(count: batchSize * $0.outputCount) }
+        let widest = layers.reduce(outputShape.reduce(1, *)) { max($0, $1.inputCount, $1.outputCount) }
+        gradientA = FloatBuffer(count: batchSize * widest)
+        gradientB = FloatBuffer(count: batchSize * widest)
+        targetBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
+        probabilityBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
+    }
+
+    var inputBatchPointer: UnsafeMutablePointer<Float> { inputBatch.base }
+
+    /// Runs every layer on `batch` samples at `x`; returns the logits (before
+    /// `outputActivation`). The pointer stays valid until the next pass.
+    func forwardPass(_ x: UnsafePointer<Float>, batch: Int, context: RunContext) -> UnsafeMutablePointer<Float> {
+        var current = UnsafeMutablePointer(mutating: x)
+        for (i, layer) in layers.enumerated() {
+            guard let out = outputs[i] else { continue }
+            layer.forward(current, out.base, batch: batch, context: context)
+            current = out.base
+        }
+        return current
+    }
+
+    /// The buffer the loss writes its gradient into (logits' shape).
+    var outputGradientPointer: UnsafeMutablePointer<Float> { gradientA.base }
+
+    /// Backpropagates from `outputGradientPointer`; each layer writes its parameters'
+    /// gradients to their targets.
+    func backwardPass(_ x: UnsafePointer<Float>, batch: Int, context: RunContext) {
+        var dy = gradientA.base
+        var spare = gradientB.base
+        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+            let layer = layers[i]
+            if layer.aliasesInput { continue }
+            var input = x
+            var j = i - 1
+            while j >= 0 {
+                if let o = outputs[j] { input = UnsafePointer(o.base); break }
+                j -= 1
+            }
+            let needsInputGradient = layers[...i].dropLast().contains { !$0.parameters.isEmpty }
+            let dx: UnsafeMutablePointer<Float>? = needsInputGradient ? spare : nil
+            layer.backward(x: input, y: outputs[i]!.base, dy: dy, dx: dx, batch: batch, context: context)
+            if let dx {
+                spare = dy
+                dy = dx
+            }
+        }
+    }
+}
+
+func shapeText(_ shape: [Int]) -> String {
+    shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+}

@@ -1,0 +1,83 @@
+import CBLAS
+
+/// An owned, fixed-size, zero-initialised run of floats.
+///
+/// Hot loops read `base` into a local and index the pointer: no array
+/// uniqueness or exclusivity checks per element.
+final class FloatBuffer {
+    let count: Int
+    let base: UnsafeMutablePointer<Float>
+
+    init(count: Int) {
+        self.count = count
+        base = .allocate(capacity: max(count, 1))
+        base.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { base.deallocate() }
+
+    var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: base, count: count) }
+
+    func zero() { base.update(repeating: 0, count: count) }
+}
+
+/// Where a layer writes the gradient of one parameter: `target = alpha * dL/dθ + beta * target`.
+///
+/// The optimizer chooses it before each backward pass, so that SGD with momentum
+/// can accumulate straight into its velocity (one GEMM, no gradient buffer).
+struct GradientTarget {
+    var pointer: UnsafeMutablePointer<Float>
+    var alpha: Float
+    var beta: Float
+}
+
+/// A trainable tensor in Keras's layout, with its optimizer state.
+final class Parameter {
+    let name: String
+    let shape: [Int]
+    let value: FloatBuffer
+    var constraint: KernelConstraint?
+    /// Plain gradient storage, allocated only when some optimizer needs it.
+    private(set) var gradient: FloatBuffer?
+    /// Optimizer slots (velocity, or Adam's m and v).
+    var slots: [FloatBuffer] = []
+    var target: GradientTarget
+
+    init(name: String, shape: [Int], constraint: KernelConstraint? = nil) {
+        self.name = name
+        self.shape = shape
+        self.constraint = constraint
+        value = FloatBuffer(count: shape.reduce(1, *))
+        target = GradientTarget(pointer: value.base, alpha: 0, beta: 1) // no-op until an optimizer or test picks one
+    }
+
+    var count: Int { value.count }
+
+    /// Makes layers write the raw gradient (`alpha = 1, beta = 0`) into `gradient`.
+    @discardableResult
+    func targetGradientBuffer() -> FloatBuffer {
+        let g = gradient ?? FloatBuffer(count: count)
+        gradient = g
+        target = GradientTarget(pointer: g.base, alpha: 1, beta: 0)
+        return g
+    }
+
+    func releaseGradientBuffer() { gradient = nil }
+}
+
+/// Thin wrappers over CBLAS (row-major everywhere).
+enum BLAS {
+    /// C = alpha * op(A) op(B) + beta * C, row-major.
+    @inline(__always)
+    static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                     b: UnsafePointer<Float>, ldb: Int,
+                     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Threads the next BLAS calls may use (BLIS's global setting).
+    static func setThreads(_ n: Int) { bli_thread_set_num_threads(dim_t(max(1, n))) }
+}
