@@ -28,7 +28,8 @@ final class Conv2D: ActivatedLayer {
     let outH: Int, outW: Int, padTop: Int, padLeft: Int
     /// Columns of the im2col matrix: kh·kw·cin.
     let patch: Int
-    let blockRows: Int
+    /// Output pixels per im2col block (a var so tests can force several blocks).
+    var blockRows: Int
 
     private var kernelTransposed: FloatBuffer
     private var columns: [FloatBuffer] = []

@@ -1,0 +1,161 @@
+import XCTest
+@testable import TallyNet
+
+/// Finite-difference checks of every layer's input and parameter gradients.
+final class LayerGradientTests: XCTestCase {
+    func testDenseLinearAndSigmoid() throws {
+        try checkGradients(.dense(units: 4), inputShape: [5])
+        try checkGradients(.dense(units: 3, activation: .sigmoid), inputShape: [6])
+        try checkGradients(.dense(units: 3, activation: .linear, useBias: false), inputShape: [4])
+    }
+
+    func testDenseSoftmax() throws {
+        try checkGradients(.dense(units: 4, activation: .softmax), inputShape: [5])
+    }
+
+    func testDenseAndConvolutionRelu() throws {
+        // Biases of ±2 keep every pre-activation at least 1 from relu's kink.
+        func biasAwayFromKink(_ layer: Layer) {
+            let b = layer.parameters[1]
+            for i in 0..<b.count { b.value.base[i] = i % 2 == 0 ? 2 : -2 }
+        }
+        try checkGradients(.dense(units: 4, activation: .relu), inputShape: [2],
+                           input: randomFloats(6, seed: 3), configure: biasAwayFromKink)
+        try checkGradients(.conv2D(filters: 4, kernelSize: (1, 1), activation: .relu), inputShape: [3, 3, 2],
+                           input: randomFloats(54, seed: 3), configure: biasAwayFromKink)
+        try checkGradients(.activation(.relu), inputShape: [7],
+                           input: randomFloats(21, seed: 3).map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1 })
+    }
+
+    func testConvolutionSameValidStride() throws {
+        try checkGradients(.conv2D(filters: 3, kernelSize: (3, 3), padding: .same), inputShape: [5, 4, 2])
+        try checkGradients(.conv2D(filters: 2, kernelSize: (3, 3), padding: .valid), inputShape: [5, 5, 3], batch: 2)
+        try checkGradients(.conv2D(filters: 2, kernelSize: (3, 3), strides: (2, 2), padding: .same), inputShape: [6, 5, 2], batch: 2)
+        try checkGradients(.conv2D(filters: 2, kernelSize: (5, 1), strides: (1, 2), padding: .same, activation: .sigmoid),
+                           inputShape: [6, 5, 2], batch: 2)
+        try checkGradients(.conv2D(filters: 2, kernelSize: (1, 3), padding: .valid, useBias: false), inputShape: [3, 5, 1], batch: 2)
+    }
+
+    func testConvolutionOverSeveralPixelBlocks() throws {
+        // 7 pixels per block: blocks end mid-row and the last one is short.
+        let force: (Layer) -> Void = { ($0 as! Conv2D).blockRows = 7 }
+        try checkGradients(.conv2D(filters: 3, kernelSize: (3, 3), padding: .same), inputShape: [5, 4, 2], configure: force)
+        try checkGradients(.conv2D(filters: 2, kernelSize: (3, 3), strides: (2, 1), padding: .valid), inputShape: [7, 6, 2],
+                           batch: 2, configure: force)
+    }
+
+    func testConvolutionMatchesDirectSumInKerasLayout() throws {
+        // y[n, oh, ow, f] = b[f] + Σ x[n, oh·s - pad + i, ow·s - pad + j, c] · W[i, j, c, f]
+        let (h, w, c, f, kh, kw, s) = (5, 6, 2, 3, 3, 5, 2)
+        let layer = try makeLayer(.conv2D(filters: f, kernelSize: (kh, kw), strides: (s, s), padding: .same), inputShape: [h, w, c])
+        let x = randomFloats(h * w * c, seed: 11)
+        var y = [Float](repeating: 0, count: layer.outputCount)
+        layer.reserve(threads: 1)
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+            layer.forward(xp.baseAddress!, yp.baseAddress!, batch: 1, context: RunContext(training: false, threads: 1))
+        } }
+        XCTAssertEqual(layer.outputShape, [3, 3, 3])
+        // TensorFlow 'same': total pad = max((out-1)·s + k - in, 0), the smaller half first.
+        let padTop = ((3 - 1) * s + kh - h) / 2, padLeft = ((3 - 1) * s + kw - w) / 2
+        let W = layer.parameters[0].value.base, B = layer.parameters[1].value.base
+        for oh in 0..<3 { for ow in 0..<3 { for k in 0..<f {
+            var sum = Double(B[k])
+            for i in 0..<kh { for j in 0..<kw { for ch in 0..<c {
+                let ih = oh * s - padTop + i, iw = ow * s - padLeft + j
+                guard ih >= 0, ih < h, iw >= 0, iw < w else { continue }
+                sum += Double(x[(ih * w + iw) * c + ch]) * Double(W[((i * kw + j) * c + ch) * f + k])
+            } } }
+            XCTAssertEqual(Double(y[(oh * 3 + ow) * f + k]), sum, accuracy: 1e-5)
+        } } }
+    }
+
+    func testMaxPooling() throws {
+        try checkGradients(.maxPooling2D(), inputShape: [4, 6, 2], input: distinctInputs(3 * 48, seed: 4))
+        try checkGradients(.maxPooling2D(poolSize: (3, 3), strides: (2, 2), padding: .same), inputShape: [5, 5, 2],
+                           input: distinctInputs(3 * 50, seed: 5))
+        try checkGradients(.maxPooling2D(poolSize: (2, 2), padding: .valid), inputShape: [5, 5, 1],
+                           input: distinctInputs(3 * 25, seed: 6))
+    }
+
+    func testDropoutAndActivations() throws {
+        try checkGradients(.dropout(rate: 0.5), inputShape: [4, 4, 2], training: true)
+        try checkGradients(.dropout(rate: 0.5), inputShape: [10], training: false)
+        try checkGradients(.activation(.sigmoid), inputShape: [6])
+        try checkGradients(.activation(.softmax), inputShape: [2, 5])
+    }
+
+    func testDropoutKeepsExpectedFractionAndScales() throws {
+        let layer = try makeLayer(.dropout(rate: 0.2), inputShape: [1000])
+        let x = [Float](repeating: 1, count: 4000)
+        var y = [Float](repeating: 0, count: 4000)
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+            layer.forward(xp.baseAddress!, yp.baseAddress!, batch: 4, context: RunContext(training: true, threads: 2, stepSeed: 9))
+        } }
+        let kept = y.filter { $0 != 0 }
+        XCTAssertEqual(Double(kept.count) / 4000, 0.8, accuracy: 0.03)
+        XCTAssertTrue(kept.allSatisfy { $0 == 1.25 })
+    }
+}
+
+/// Finite-difference and closed-form checks of the fused losses.
+final class LossTests: XCTestCase {
+    func numericGradient(_ f: ([Float]) -> Double, at z: [Float], epsilon: Float = 1e-2) -> [Double] {
+        (0..<z.count).map { i in
+            var zp = z, zm = z
+            zp[i] += epsilon
+            zm[i] -= epsilon
+            return (f(zp) - f(zm)) / Double(2 * epsilon)
+        }
+    }
+
+    func testBinaryCrossentropyFromLogits() {
+        let z: [Float] = [-3, -0.5, 0, 0.7, 2.5, 4]
+        let y: [Float] = [0, 1, 1, 0, 1, 0]
+        func loss(_ z: [Float]) -> Double {
+            binaryCrossentropyFromLogits(logits: z, targets: y, count: z.count, probabilities: nil, gradient: nil, gradientScale: 1)
+        }
+        // Closed form: -y log σ(z) - (1-y) log(1-σ(z)).
+        var expected = 0.0
+        for i in 0..<z.count {
+            let p = 1 / (1 + exp(-Double(z[i])))
+            expected += -Double(y[i]) * log(p) - (1 - Double(y[i])) * log(1 - p)
+        }
+        XCTAssertEqual(loss(z), expected, accuracy: 1e-5)
+        var g = [Float](repeating: 0, count: z.count), p = g
+        _ = binaryCrossentropyFromLogits(logits: z, targets: y, count: z.count, probabilities: &p, gradient: &g, gradientScale: 1)
+        for (a, n) in zip(g, numericGradient(loss, at: z)) { XCTAssertEqual(Double(a), n, accuracy: 2e-3) }
+        XCTAssertEqual(Double(p[2]), 0.5, accuracy: 1e-7)
+    }
+
+    func testBinaryCrossentropyIsStableForLargeLogits() {
+        let z: [Float] = [100, -100, 100]
+        let y: [Float] = [0, 1, 1]
+        var g = [Float](repeating: 0, count: 3)
+        let l = binaryCrossentropyFromLogits(logits: z, targets: y, count: 3, probabilities: nil, gradient: &g, gradientScale: 1)
+        XCTAssertEqual(l, 200, accuracy: 1e-3)
+        XCTAssertEqual(g, [1, -1, 0])
+    }
+
+    func testCategoricalCrossentropyFromLogits() {
+        let z: [Float] = [1, 2, 0.5, -1, 0.3, 0.3, 2, -2]
+        let y: [Float] = [0, 1, 0, 0, 0, 0, 0, 1]
+        func loss(_ z: [Float]) -> Double {
+            categoricalCrossentropyFromLogits(logits: z, targets: y, rows: 2, width: 4, probabilities: nil, gradient: nil, gradientScale: 1)
+        }
+        var expected = 0.0
+        for r in 0..<2 {
+            let row = z[(r * 4)..<(r * 4 + 4)].map(Double.init)
+            let lse = log(row.map(exp).reduce(0, +))
+            for j in 0..<4 { expected += Double(y[r * 4 + j]) * (lse - row[j]) }
+        }
+        XCTAssertEqual(loss(z), expected, accuracy: 1e-5)
+        var g = [Float](repeating: 0, count: 8), p = g
+        _ = categoricalCrossentropyFromLogits(logits: z, targets: y, rows: 2, width: 4, probabilities: &p, gradient: &g, gradientScale: 1)
+        for (a, n) in zip(g, numericGradient(loss, at: z)) { XCTAssertEqual(Double(a), n, accuracy: 2e-3) }
+        XCTAssertEqual(Double(p[0..<4].reduce(0, +)), 1, accuracy: 1e-6)
+        // Stable at extreme logits.
+        let big: [Float] = [1000, -1000]
+        let l = categoricalCrossentropyFromLogits(logits: big, targets: [0, 1], rows: 1, width: 2, probabilities: nil, gradient: nil, gradientScale: 1)
+        XCTAssertEqual(l, 2000, accuracy: 1e-3)
+    }
+}
