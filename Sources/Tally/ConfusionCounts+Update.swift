@@ -223,7 +223,10 @@ extension ConfusionCounts {
                         if (a | b) == 0 { c[4 &* j &+ 3] += w }
                         rowTP &+= Int(tp); rowFP &+= Int(fp); rowFN &+= Int(fn)
                     }
-                    histogram[RowKey(tp: rowTP, fp: rowFP, fn: rowFN), default: RowTally()].add(RowTally(rows: 1, weight: w))
+                    // scikit-learn scales a row's own counts by its weight, so a row of
+                    // weight 0 has no true, no predicted labels: file it as (0, 0, 0).
+                    let key = w == 0 ? RowKey(tp: 0, fp: 0, fn: 0) : RowKey(tp: rowTP, fp: rowFP, fn: rowFN)
+                    histogram[key, default: RowTally()].add(RowTally(rows: 1, weight: w))
                 }
                 if let th = thresholdsOrNil {
                     th.withUnsafeBufferPointer { thb in for r in 0..<truth.rows { doRow(r, thb) } }

@@ -16,8 +16,9 @@ def _type_name(obj) -> str:
     return type(obj).__name__
 
 
-def as_array(obj, name: str) -> np.ndarray:
-    """`obj` as an ndarray (lists, pandas objects, memoryviews, array subclasses)."""
+def as_array(obj, name: str, *, class_labels=False) -> np.ndarray:
+    """`obj` as an ndarray (lists, pandas objects, memoryviews, array subclasses).
+    With `class_labels`, a 1-D array of strings (multi-class targets) is accepted too."""
     if obj is None:
         raise TypeError(f"Expected `{name}` to be array-like, but got None")
     if isinstance(obj, (str, bytes, dict, set)):
@@ -30,6 +31,8 @@ def as_array(obj, name: str) -> np.ndarray:
         arr = np.asarray(obj)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"Expected `{name}` to be array-like, but it could not be read as an array: {exc}") from None
+    if class_labels and arr.ndim == 1 and arr.dtype.kind in "USO":
+        return arr
     if arr.dtype == object:
         try:
             arr = arr.astype(np.float64)
@@ -65,7 +68,9 @@ def as_matrix(obj, name: str) -> np.ndarray:
     return native(arr)
 
 
-def as_sample_weight(obj, n_samples: int) -> np.ndarray | None:
+def as_sample_weight(obj, n_samples: int, *, allow_all_zero=True) -> np.ndarray | None:
+    """Float64 weights, one per row. The one-shot functions reject all-zero
+    weights as scikit-learn does; a streamed batch may weigh nothing."""
     if obj is None:
         return None
     w = as_array(obj, "sample_weight")
@@ -75,7 +80,10 @@ def as_sample_weight(obj, n_samples: int) -> np.ndarray | None:
         raise ValueError(f"Expected `sample_weight` to be 1-D (one weight per row), but got {w.ndim}-D with shape {w.shape}")
     if w.shape[0] != n_samples:
         raise ValueError(f"Expected `sample_weight` to have {n_samples} values (one per row), but got {w.shape[0]}")
-    return np.ascontiguousarray(w, dtype=np.float64)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    if not allow_all_zero and n_samples > 0 and not w.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return w
 
 
 def as_thresholds(threshold, n_labels: int | None):

@@ -60,8 +60,8 @@ class Targets:
 
     def __init__(self, y_true, y_pred, *, average, labels=None, pos_label=1, sample_weight=None):
         check_average(average)
-        yt = as_array(y_true, "y_true")
-        yp = as_array(y_pred, "y_pred")
+        yt = as_array(y_true, "y_true", class_labels=True)
+        yp = as_array(y_pred, "y_pred", class_labels=True)
         for name, a in (("y_true", yt), ("y_pred", yp)):
             if a.ndim == 0 or a.ndim > 2:
                 raise ValueError(f"Expected `{name}` to be 1-D or 2-D, but got {a.ndim}-D with shape {a.shape}")
@@ -136,7 +136,7 @@ class Targets:
                 self.label_values = np.asarray(labels)
             else:
                 self.label_values = universe
-        self.sample_weight = as_sample_weight(sample_weight, self.y_true.shape[0])
+        self.sample_weight = as_sample_weight(sample_weight, self.y_true.shape[0], allow_all_zero=False)
         self.n_labels = self.y_true.shape[1]
 
     def counts(self):
