@@ -1,0 +1,135 @@
+import XCTest
+@testable import TallyNet
+
+/// End to end: a tiny CNN learns, runs repeat, bad input is refused with a clear message.
+final class TrainingTests: XCTestCase {
+    let side = 6, channels = 2, labels = 3
+
+    func tinyModel(seed: UInt64 = 3) throws -> Sequential {
+        let model = try Sequential(inputShape: [side, side, channels], layers: [
+            .conv2D(filters: 4, kernelSize: (3, 3), padding: .same, activation: .relu, kernelConstraint: .maxNorm(3)),
+            .dropout(rate: 0.2),
+            .maxPooling2D(),
+            .flatten,
+            .dense(units: 16, activation: .relu, kernelConstraint: .maxNorm(3)),
+            .dropout(rate: 0.3),
+            .dense(units: labels, activation: .sigmoid),
+        ], seed: seed)
+        model.threadCount = 2
+        try model.compile(optimizer: .sgd(learningRate: 0.05, momentum: 0.9, decay: 0.001), loss: .binaryCrossentropy())
+        return model
+    }
+
+    func testTinyModelLearnsSeparableMultiLabelProblem() throws {
+        let train = templateData(count: 160, side: side, channels: channels, labels: labels, seed: 1)
+        let valid = templateData(count: 64, side: side, channels: channels, labels: labels, seed: 2)
+        let model = try tinyModel()
+        var batchCalls = 0, epochCalls = 0
+        let history = try model.fit(x: train.x, y: train.y, count: 160, validation: (valid.x, valid.y, 64),
+                                    epochs: 25, batchSize: 16, seed: 5,
+                                    onBatchEnd: { _ in batchCalls += 1; return false },
+                                    onEpochEnd: { _ in epochCalls += 1; return false })
+        XCTAssertEqual(batchCalls, 25 * 10)
+        XCTAssertEqual(epochCalls, 25)
+        let last = try XCTUnwrap(history.epochs.last)
+        XCTAssertLessThan(last.loss, history.epochs[0].loss)
+        // The bound of this test: validation macro-F1 above 0.9 after 25 epochs.
+        XCTAssertGreaterThan(try last.f1(average: .macro, validation: true), 0.9)
+        XCTAssertEqual(last.validationCounts?.rowCount, 64)
+        XCTAssertEqual(last.counts.rowCount, 160)
+        XCTAssertEqual(model.iterations, 250)
+        // predict gives probabilities that match the validation counts.
+        let p = try model.predict(valid.x, count: 64)
+        XCTAssertTrue(p.allSatisfy { $0 >= 0 && $0 <= 1 })
+        var counts = try ConfusionCounts(labelCount: labels)
+        try valid.y.withMatrixView(rows: 64, columns: labels) { t in
+            try p.withMatrixView(rows: 64, columns: labels) { s in try counts.update(truth: t, prediction: s) }
+        }
+        XCTAssertEqual(counts, last.validationCounts)
+    }
+
+    func testSameSeedSameWeightsAndHistory() throws {
+        let data = templateData(count: 40, side: side, channels: channels, labels: labels, seed: 1)
+        func train(_ seed: UInt64) throws -> ([[Float]], [Double]) {
+            let model = try tinyModel()
+            let h = try model.fit(x: data.x, y: data.y, count: 40, epochs: 2, batchSize: 8, seed: seed)
+            return (model.weights(), h.epochs.map(\.loss))
+        }
+        let a = try train(9), b = try train(9), c = try train(10)
+        XCTAssertEqual(a.0, b.0)
+        XCTAssertEqual(a.1, b.1)
+        XCTAssertNotEqual(a.0, c.0)
+    }
+
+    func testCallbackStopsTraining() throws {
+        let data = templateData(count: 32, side: side, channels: channels, labels: labels, seed: 1)
+        let model = try tinyModel()
+        let h = try model.fit(x: data.x, y: data.y, count: 32, epochs: 5, batchSize: 8, seed: 1,
+                              onBatchEnd: { $0.epoch == 1 && $0.batch == 1 })
+        XCTAssertEqual(h.epochs.count, 2)
+        XCTAssertTrue(h.stopped)
+        XCTAssertEqual(model.iterations, 6)
+    }
+
+    func testWeightsInKerasLayoutRoundTrip() throws {
+        let model = try tinyModel()
+        XCTAssertEqual(model.weightShapes, [[3, 3, 2, 4], [4], [36, 16], [16], [16, 3], [3]])
+        XCTAssertEqual(model.weightNames, ["conv2d/kernel", "conv2d/bias", "dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"])
+        let w = model.weights()
+        XCTAssertTrue(w[1].allSatisfy { $0 == 0 })
+        // Glorot uniform: |w| <= sqrt(6 / (fan_in + fan_out)), fans × receptive field 9.
+        XCTAssertLessThanOrEqual(w[0].map(abs).max()!, (6.0 / Float(18 + 36)).squareRoot())
+        let other = try tinyModel(seed: 99)
+        try other.setWeights(w)
+        XCTAssertEqual(other.weights(), w)
+        XCTAssertThrowsError(try other.setWeights(Array(w.dropLast()))) {
+            XCTAssertEqual($0 as? TallyError, .invalidValue("Expected 6 weight arrays, but got 5"))
+        }
+        XCTAssertTrue(model.summary().contains("conv2d (Conv2D)"))
+        XCTAssertEqual(model.parameterCount, 72 + 4 + 576 + 16 + 48 + 3)
+    }
+
+    func testBadInputIsRefusedWithClearMessages() throws {
+        let model = try tinyModel()
+        let data = templateData(count: 4, side: side, channels: channels, labels: labels, seed: 1)
+        func message(_ body: () throws -> Void) -> String? {
+            do { try body(); return nil } catch let e as TallyError { return e.message } catch { return "\(error)" }
+        }
+        XCTAssertEqual(message {
+            try data.x.withUnsafeBufferPointer { x in
+                try data.y.withMatrixView(rows: 4, columns: labels) { y in
+                    _ = try model.fit(LabeledData(x: x, shape: [4, 6, 3, 4], y: y))
+                }
+            }
+        }, "Expected `x` to have shape (n, 6, 6, 2), but got (4, 6, 3, 4)")
+        var y = data.y
+        y[5] = 0.5
+        XCTAssertEqual(message { _ = try model.fit(x: data.x, y: y, count: 4, epochs: 1, batchSize: 2, seed: 0) },
+                       "Expected `y` to hold only 0 and 1, but got 0.5 at (1, 2)")
+        var x = data.x
+        x[6 * 6 * 2 * 2 + 3] = .nan
+        XCTAssertEqual(message { _ = try model.fit(x: x, y: data.y, count: 4, epochs: 1, batchSize: 2, seed: 0) },
+                       "Expected `x` to hold finite numbers, but got nan in sample 2")
+        XCTAssertEqual(message { _ = try Sequential(inputShape: [6, 6, 2], layers: [.dense(units: 3)]) },
+                       "Expected the input of Dense (layer 0) to be flat (add .flatten before it), but got (6, 6, 2)")
+        let softmaxFree = try Sequential(inputShape: [4], layers: [.dense(units: 2, activation: .relu)])
+        XCTAssertEqual(message { try softmaxFree.compile(optimizer: .adam(), loss: .categoricalCrossentropy()) },
+                       "Expected the last layer's activation to be 'softmax' for categorical_crossentropy(from_logits=false), but got 'linear'")
+    }
+
+    func testSoftmaxCategoricalModelLearns() throws {
+        // One-hot version of the template problem with Adam: the argmax class is learned.
+        var data = templateData(count: 96, side: 4, channels: 1, labels: 3, seed: 4)
+        for n in 0..<96 {
+            let k = n % 3
+            for j in 0..<3 { data.y[n * 3 + j] = j == k ? 1 : 0 }
+        }
+        let templates = (0..<3).map { randomFloats(16, seed: 1000 + UInt64($0), in: -1...1) }
+        var g = SplitMix64(seed: 8)
+        for n in 0..<96 { for i in 0..<16 { data.x[n * 16 + i] = templates[n % 3][i] + 0.3 * (2 * g.nextUnitFloat() - 1) } }
+        let model = try Sequential(inputShape: [4, 4, 1], layers: [.flatten, .dense(units: 3, activation: .softmax)], seed: 1)
+        try model.compile(optimizer: .adam(learningRate: 0.05), loss: .categoricalCrossentropy())
+        let h = try model.fit(x: data.x, y: data.y, count: 96, epochs: 20, batchSize: 16, seed: 2)
+        XCTAssertLessThan(h.epochs.last!.loss, 0.1)
+    }
+}
