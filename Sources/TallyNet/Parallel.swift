@@ -1,4 +1,3 @@
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,27 +12,56 @@ func processorCount() -> Int {
 }
 
 /// Splits `0..<count` into `min(threads, count)` contiguous, statically chosen
-/// chunks and runs `body(chunkIndex, range)` for each, in parallel.
+/// chunks and runs `body(chunkIndex, range)` for each, in parallel: chunk 0 on the
+/// calling thread, the others on short-lived pthreads joined before returning.
 ///
 /// The partition depends only on `count` and `threads`, never on scheduling,
-/// so per-chunk partial sums reduced in chunk order are deterministic.
+/// so per-chunk partial sums reduced in chunk order are deterministic. (Plain
+/// pthreads rather than Dispatch: `concurrentPerform` crashed inside
+/// `dispatch_apply_f` on these machines once BLIS had started its own threads.)
 func forEachChunk(_ count: Int, threads: Int, _ body: (Int, Range<Int>) -> Void) {
     let t = min(max(threads, 1), count)
     if t <= 1 {
         if count > 0 { body(0, 0..<count) }
         return
     }
-    // The chunks touch disjoint memory (or per-chunk workspaces) by construction;
-    // the box only tells the compiler what it cannot see.
     withoutActuallyEscaping(body) { body in
-        let box = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: t) { i in
-            box.value(i, (count &* i / t)..<(count &* (i &+ 1) / t))
+        let job = ChunkJob { i in body(i, (count &* i / t)..<(count &* (i &+ 1) / t)) }
+        #if canImport(Glibc)
+        var handles = [pthread_t](repeating: 0, count: t - 1)
+        var started = [Bool](repeating: false, count: t - 1)
+        for i in 1..<t {
+            let context = Unmanaged.passRetained(ChunkTask(job: job, index: i)).toOpaque()
+            let rc = pthread_create(&handles[i - 1], nil, { raw in
+                let task = Unmanaged<ChunkTask>.fromOpaque(raw!).takeRetainedValue()
+                task.job.run(task.index)
+                return nil
+            }, context)
+            if rc == 0 {
+                started[i - 1] = true
+            } else {
+                Unmanaged<ChunkTask>.fromOpaque(context).release()
+                job.run(i)  // no thread available: run the chunk here
+            }
         }
+        job.run(0)
+        for i in 0..<(t - 1) where started[i] { pthread_join(handles[i], nil) }
+        #else
+        for i in 0..<t { job.run(i) }
+        #endif
     }
 }
 
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+private final class ChunkJob {
+    let run: (Int) -> Void
+    init(_ run: @escaping (Int) -> Void) { self.run = run }
+}
+
+private final class ChunkTask {
+    let job: ChunkJob
+    let index: Int
+    init(job: ChunkJob, index: Int) {
+        self.job = job
+        self.index = index
+    }
 }

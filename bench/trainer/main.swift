@@ -1,0 +1,132 @@
+// Trainer benchmark: SGEMM peak measured in this run, then the seed model's training
+// speed at 64×64×3 and 204×204×3 (batch 32), as ratios to the compute floor at that peak.
+// Build and run with bench/trainer/run.sh (release build). Not a test: it prints, it does not assert.
+import CBLAS
+import Glibc
+import TallyNet
+
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+/// Resets the kernel's peak-RSS mark (Linux `clear_refs` 5), so each model is measured alone.
+func resetPeakRSS() {
+    if getenv("NO_CLEAR") == nil, let f = fopen("/proc/self/clear_refs", "w") {
+        fputs("5", f)
+        fclose(f)
+    }
+}
+
+/// Peak resident memory since the last reset (`VmHWM`), in MiB.
+func peakRSSMiB() -> Double {
+    if let f = fopen("/proc/self/status", "r") {
+        defer { fclose(f) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, 256, f) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if text.hasPrefix("VmHWM:") {
+                let kb = text.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Double($0) } ?? 0
+                return kb / 1024
+            }
+        }
+    }
+    var u = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &u)
+    return Double(u.ru_maxrss) / 1024
+}
+
+let threads = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 2
+
+/// Best-of-`reps` GFLOP/s of one row-major SGEMM shape on `threads` BLAS threads.
+func sgemmRate(m: Int, n: Int, k: Int, threads: Int, reps: Int) -> Double {
+    bli_thread_set_num_threads(dim_t(threads))
+    let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
+    var c = [Float](repeating: 0, count: m * n)
+    var best = Double.infinity
+    for _ in 0...reps {
+        let t0 = now()
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, &c, Int32(n))
+        best = min(best, now() - t0)
+    }
+    return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
+}
+
+func seedLayers() -> [LayerSpec] {
+    [
+        .conv2D(filters: 32, kernelSize: (3, 3), padding: .same, activation: .relu, kernelConstraint: .maxNorm(3)),
+        .dropout(rate: 0.2),
+        .conv2D(filters: 32, kernelSize: (3, 3), padding: .same, activation: .relu, kernelConstraint: .maxNorm(3)),
+        .maxPooling2D(poolSize: (2, 2)),
+        .flatten,
+        .dense(units: 512, activation: .relu, kernelConstraint: .maxNorm(3)),
+        .dropout(rate: 0.5),
+        .dense(units: 39, activation: .sigmoid),
+    ]
+}
+
+/// Training FLOPs per sample of the seed model at side s: forward, dW, and dX except for the first conv.
+func trainingFlops(side s: Int) -> Double {
+    let pixels = Double(s * s)
+    let conv1 = 2 * pixels * 27 * 32, conv2 = 2 * pixels * 288 * 32
+    let dense1 = 2 * Double((s / 2) * (s / 2) * 32) * 512, dense2 = 2.0 * 512 * 39
+    return 3 * (conv1 + conv2 + dense1 + dense2) - conv1
+}
+
+/// Trains `batches` batches of 32 random samples at side×side×3; returns the seconds per
+/// sample over all batches but the first (warm-up: page faults, workspaces).
+func secondsPerSample(side: Int, batches: Int) throws -> Double {
+    let n = 32 * batches
+    let model = try Sequential(inputShape: [side, side, 3], layers: seedLayers(), seed: 1)
+    model.threadCount = threads
+    let lr: Float = 0.001
+    try model.compile(optimizer: .sgd(learningRate: lr, momentum: 0.9, decay: lr / 5), loss: .binaryCrossentropy())
+    var x = [Float](repeating: 0, count: n * side * side * 3)
+    var state: UInt64 = 12345
+    for i in x.indices {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        x[i] = Float(state >> 40) / 16_777_216
+    }
+    let y = (0..<(n * 39)).map { UInt8(($0 * 7919) % 5 == 0 ? 1 : 0) }
+    var stamps: [Double] = []
+    let start = now()
+    _ = try x.withUnsafeBufferPointer { xp in
+        try y.withMatrixView(rows: n, columns: 39) { yv in
+            try model.fit(LabeledData(x: xp, shape: [n, side, side, 3], y: yv), epochs: 1, batchSize: 32, seed: 1,
+                          onBatchEnd: { _ in stamps.append(now()); return false })
+        }
+    }
+    _ = start
+    return (stamps.last! - stamps.first!) / Double(32 * (batches - 1))
+}
+
+func fmt(_ v: Double, _ digits: Int = 1) -> String {
+    var p = 1.0
+    for _ in 0..<digits { p *= 10 }
+    let r = (v * p).rounded() / p
+    return "\(r)"
+}
+
+print("TallyNet trainer benchmark (release, BLIS, \(threads) threads)")
+// The second core of these VMs is unreliable: take the best of several tries, before and after.
+var peak = sgemmRate(m: 2048, n: 2048, k: 2048, threads: threads, reps: 6)
+let one = sgemmRate(m: 2048, n: 2048, k: 2048, threads: 1, reps: 2)
+print("SGEMM 2048³: \(fmt(peak)) GFLOP/s on \(threads) threads (peak used below), \(fmt(one)) on 1")
+for (side, batches) in [(64, 8), (204, 4)] {
+    resetPeakRSS()
+    let s = try secondsPerSample(side: side, batches: batches)
+    let flops = trainingFlops(side: side)
+    let floor = flops / (peak * 1e9)
+    print("""
+    \(side)×\(side)×3, batch 32: \(fmt(s * 1e3, 2)) ms per training sample, \
+    \(fmt(s * 1269, 1)) s per 1269-sample epoch (extrapolated from \(batches - 1) timed batches after 1 warm-up); \
+    \(fmt(flops / 1e9, 3)) GFLOP/sample → floor \(fmt(floor * 1e3, 2)) ms at the measured peak, ratio \(fmt(s / floor, 2))×; \
+    peak RSS \(fmt(peakRSSMiB(), 0)) MiB
+    """)
+}
+let peakAfter = sgemmRate(m: 2048, n: 2048, k: 2048, threads: threads, reps: 6)
+print("SGEMM 2048³ again after training: \(fmt(peakAfter)) GFLOP/s (the ratios above use the first figure)")
+let conv2Shape = sgemmRate(m: 455, n: 32, k: 288, threads: 1, reps: 200)
+let denseShape = sgemmRate(m: 32, n: 512, k: 332_928, threads: threads, reps: 2)
+print("SGEMM seed shapes: conv2 block 455×32×288 (1 thread) \(fmt(conv2Shape)), dense forward 32×512×332928 (\(threads) threads) \(fmt(denseShape)) GFLOP/s")

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Builds TallyNet in release and runs the trainer benchmark against it.
+#   bench/trainer/run.sh [threads]      (default 2)
+set -e
+cd "$(dirname "$0")/../.."
+swift build -c release --scratch-path .build-net --target TallyNet >/dev/null
+out=.build-net/release
+swiftc -O -wmo -module-name TrainerBench bench/trainer/main.swift \
+    -I "$out/Modules" -Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap \
+    "$out"/TallyNet.build/*.o "$out"/Tally.build/*.o -lblis -o "$out/trainer-bench"
+exec "$out/trainer-bench" "$@"
