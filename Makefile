@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
-APT_PACKAGES := python3-dev libopenblas-dev pkg-config
+APT_PACKAGES := python3-dev libblis-pthread-dev pkg-config
 
 .PHONY: setup apt venv install demo test test-swift test-python bench clean
 

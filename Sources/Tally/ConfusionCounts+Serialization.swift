@@ -1,7 +1,7 @@
 /// A flat little-endian byte form of the counts, for pickling, checkpoints and
 /// sending partial states between processes. Restoring checks every field.
 extension ConfusionCounts {
-    static let magic: UInt64 = 0x3153_5443_594C_4C41 // "ALLYCTS1" little-endian tag, format 1
+    static let magic: UInt64 = 0x3253_5443_594C_4C41 // "ALLYCTS2" little-endian tag, format 2
 
     /// The counts as bytes; `ConfusionCounts(serialized:)` restores them exactly.
     public func serialized() -> [UInt8] {
@@ -45,7 +45,7 @@ extension ConfusionCounts {
         }
         let thresholds = try take(labels).map { Double(bitPattern: $0) }
         try self.init(labelCount: labels, threshold: .perLabel(thresholds))
-        let counts = try take(4 * labels)
+        let counts = try take(ConfusionCounts.stride * labels)
         if weighted {
             weightedCounts = counts.map { Double(bitPattern: $0) }
         } else {
@@ -61,8 +61,8 @@ extension ConfusionCounts {
             let e = try take(3)
             let key = RowKey(packed: Int(truncatingIfNeeded: e[e.startIndex]))
             guard key.tp + key.fp + key.fn <= labels else { throw fail("a row triple exceeds the label count") }
-            rowHistogram[key] = RowTally(rows: Int64(bitPattern: e[e.startIndex + 1]),
-                                         weight: Double(bitPattern: e[e.startIndex + 2]))
+            rowHistogram.add(key, RowTally(rows: Int64(bitPattern: e[e.startIndex + 1]),
+                                           weight: Double(bitPattern: e[e.startIndex + 2])))
         }
         guard index == words.count else { throw fail("there are \(words.count - index) extra words") }
     }

@@ -10,41 +10,34 @@ public enum PredictionKind: Sendable {
 extension ConfusionCounts {
     /// Adds one batch of rows.
     ///
-    /// Checks everything first; a call that throws leaves the counts unchanged.
+    /// Counts into local state first and commits only when the whole batch was
+    /// valid: a call that throws leaves the counts unchanged.
     /// - Parameters:
     ///   - truth: (rows × labelCount) matrix of 0/1 labels (bool, integer or float dtype).
     ///   - prediction: matrix of the same shape: scores or 0/1 predictions.
     ///   - sampleWeight: one finite weight per row, or nil.
     ///   - kind: how to read `prediction`.
-    /// - Complexity: O(rows × labelCount), one pass over each matrix to check it
-    ///   and one to count.
+    /// - Complexity: O(rows × labelCount), one pass over each matrix.
     public mutating func update(truth: MatrixView, prediction: MatrixView,
                                 sampleWeight: UnsafeBufferPointer<Double>? = nil,
                                 kind: PredictionKind = .scores) throws {
-        try validate(truth: truth, prediction: prediction, sampleWeight: sampleWeight, kind: kind)
+        try checkShapes(truth: truth, prediction: prediction, sampleWeight: sampleWeight)
         guard truth.rows > 0 else { return }
-        if let weights = sampleWeight {
-            if !isWeighted { promoteToWeighted() }
-            countWeighted(truth: truth, prediction: prediction, weights: weights)
-            var sum = 0.0
-            for w in weights { sum += w }
-            weightSum += sum
-        } else if isWeighted {
-            // Unweighted rows on weighted counts weigh 1 each.
-            let ones = [Double](repeating: 1, count: truth.rows)
-            ones.withUnsafeBufferPointer { countWeighted(truth: truth, prediction: prediction, weights: $0) }
-            weightSum += Double(truth.rows)
-        } else {
-            countIntegers(truth: truth, prediction: prediction)
-            weightSum += Double(truth.rows)
+        let thresholdsOrNil = (kind == .scores && prediction.elementType.isFloatingPoint) ? thresholds : nil
+        var batch = BatchCounts(labels: labelCount, weighted: sampleWeight != nil || isWeighted)
+        let clean = thresholdsOrNil.withOptionalBuffer { th in
+            batch.count(truth: truth, prediction: prediction, thresholds: th, weights: sampleWeight)
         }
-        rowCount &+= Int64(truth.rows)
+        guard clean else {
+            try describeBadValues(truth: truth, prediction: prediction, kind: kind)
+            throw TallyError.invalidValue("Expected 0/1 labels and numeric scores, but the batch has other values")
+        }
+        commit(batch, rows: truth.rows, weights: sampleWeight)
     }
 
     // MARK: Checks
 
-    func validate(truth: MatrixView, prediction: MatrixView,
-                  sampleWeight: UnsafeBufferPointer<Double>?, kind: PredictionKind) throws {
+    func checkShapes(truth: MatrixView, prediction: MatrixView, sampleWeight: UnsafeBufferPointer<Double>?) throws {
         guard truth.columns == labelCount else {
             throw TallyError.invalidValue("Expected `y_true` to have \(labelCount) columns, but got \(truth.columns)")
         }
@@ -62,6 +55,10 @@ extension ConfusionCounts {
         }
         let (_, overflow) = rowCount.addingReportingOverflow(Int64(truth.rows))
         guard !overflow else { throw TallyError.overflow("Adding \(truth.rows) rows would overflow the Int64 row count") }
+    }
+
+    /// Throws the message for the first bad value (the slow path, after a batch failed).
+    func describeBadValues(truth: MatrixView, prediction: MatrixView, kind: PredictionKind) throws {
         if let (r, c, v) = firstNonBinary(truth) {
             throw TallyError.invalidValue("Expected `y_true` to hold only 0 and 1, but got \(v) at row \(r), column \(c)")
         }
@@ -79,23 +76,13 @@ extension ConfusionCounts {
         guard let base = m.base, m.count > 0 else { return nil }
         func scan<T: Numeric & Comparable>(_ type: T.Type) -> (Int, Int, String)? {
             let p = base.assumingMemoryBound(to: T.self)
-            // A branch-free OR-reduction first: the common case (all 0/1) stays fast.
-            var bad = false
-            for i in 0..<m.count { let v = p[i]; bad = bad || (v != 0 && v != 1) }
-            guard bad else { return nil }
             for i in 0..<m.count where p[i] != 0 && p[i] != 1 {
                 return (i / m.columns, i % m.columns, "\(p[i])")
             }
             return nil
         }
         switch m.elementType {
-        case .bool, .uint8:
-            let p = base.assumingMemoryBound(to: UInt8.self)
-            var acc: UInt8 = 0
-            for i in 0..<m.count { acc |= p[i] }
-            guard acc > 1 else { return nil }
-            for i in 0..<m.count where p[i] > 1 { return (i / m.columns, i % m.columns, "\(p[i])") }
-            return nil
+        case .bool, .uint8: return scan(UInt8.self)
         case .int8: return scan(Int8.self)
         case .uint16: return scan(UInt16.self)
         case .int16: return scan(Int16.self)
@@ -113,9 +100,6 @@ extension ConfusionCounts {
         guard let base = m.base, m.count > 0 else { return nil }
         func scan<T: BinaryFloatingPoint>(_ type: T.Type) -> (Int, Int)? {
             let p = base.assumingMemoryBound(to: T.self)
-            var bad = false
-            for i in 0..<m.count { let v = p[i]; bad = bad || (v != v) }
-            guard bad else { return nil }
             for i in 0..<m.count where p[i].isNaN { return (i / m.columns, i % m.columns) }
             return nil
         }
@@ -126,114 +110,254 @@ extension ConfusionCounts {
         }
     }
 
-    // MARK: Counting
+    // MARK: Committing
 
-    /// Decodes row `r` of a checked matrix into 0/1 bytes.
-    @inline(__always)
-    static func decodeRow(_ m: MatrixView, row r: Int, thresholds: UnsafeBufferPointer<Double>?,
-                          into out: UnsafeMutablePointer<UInt8>) {
-        let n = m.columns
-        let start = r &* n
-        let base = m.base!
-        @inline(__always) func binary<T: Numeric>(_ t: T.Type) {
-            let p = base.assumingMemoryBound(to: T.self) + start
-            for j in 0..<n { out[j] = p[j] == 1 ? 1 : 0 }
-        }
-        @inline(__always) func threshold<T: BinaryFloatingPoint>(_ t: T.Type) {
-            let p = base.assumingMemoryBound(to: T.self) + start
-            let th = thresholds!.baseAddress!
-            for j in 0..<n { out[j] = Double(p[j]) >= th[j] ? 1 : 0 }
-        }
-        switch m.elementType {
-        case .bool, .uint8: out.update(from: base.assumingMemoryBound(to: UInt8.self) + start, count: n)
-        case .int8: binary(Int8.self)
-        case .uint16: binary(UInt16.self)
-        case .int16: binary(Int16.self)
-        case .uint32: binary(UInt32.self)
-        case .int32: binary(Int32.self)
-        case .uint64: binary(UInt64.self)
-        case .int64: binary(Int64.self)
-        case .float32: if thresholds != nil { threshold(Float.self) } else { binary(Float.self) }
-        case .float64: if thresholds != nil { threshold(Double.self) } else { binary(Double.self) }
-        }
-    }
-
-    /// Thresholds to apply to `prediction`, or nil when its values are 0/1 labels.
-    /// (Checked matrices only: a float matrix that was checked as labels holds 0/1,
-    /// and thresholding 0/1 at any threshold in (0, 1] gives the same answer.)
-    mutating func countIntegers(truth: MatrixView, prediction: MatrixView) {
-        let n = labelCount
-        let thresholdsOrNil = prediction.elementType.isFloatingPoint ? thresholds : nil
-        // Work on locals: the closures below must not hold `self` while mutating it.
-        var counts = integerCounts, histogram = rowHistogram
-        integerCounts = []; rowHistogram = [:]
-        defer { integerCounts = counts; rowHistogram = histogram }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * n) { scratch in
-            let t = scratch.baseAddress!, p = t + n
-            counts.withUnsafeMutableBufferPointer { counts in
-                let c = counts.baseAddress!
-                func doRow(_ r: Int, _ th: UnsafeBufferPointer<Double>?) {
-                    Self.decodeRow(truth, row: r, thresholds: nil, into: t)
-                    Self.decodeRow(prediction, row: r, thresholds: th, into: p)
-                    var rowTP = 0, rowFP = 0, rowFN = 0
-                    for j in 0..<n {
-                        let a = t[j], b = p[j]
-                        let tp = a & b, fp = b & ~a, fn = a & ~b, tn = (a | b) ^ 1
-                        c[4 &* j] &+= Int64(tp)
-                        c[4 &* j &+ 1] &+= Int64(fp)
-                        c[4 &* j &+ 2] &+= Int64(fn)
-                        c[4 &* j &+ 3] &+= Int64(tn)
-                        rowTP &+= Int(tp); rowFP &+= Int(fp); rowFN &+= Int(fn)
-                    }
-                    histogram[RowKey(tp: rowTP, fp: rowFP, fn: rowFN), default: RowTally()].add(RowTally(rows: 1, weight: 1))
-                }
-                if let th = thresholdsOrNil {
-                    th.withUnsafeBufferPointer { thb in for r in 0..<truth.rows { doRow(r, thb) } }
-                } else {
-                    for r in 0..<truth.rows { doRow(r, nil) }
-                }
+    mutating func commit(_ batch: BatchCounts, rows: Int, weights: UnsafeBufferPointer<Double>?) {
+        if batch.weighted {
+            if !isWeighted { promoteToWeighted() }
+            weightedCounts.withUnsafeMutableBufferPointer { c in
+                for i in 0..<c.count { c[i] += batch.weightedSums[i] }
             }
-        }
-    }
-
-    mutating func countWeighted(truth: MatrixView, prediction: MatrixView, weights: UnsafeBufferPointer<Double>) {
-        let n = labelCount
-        let thresholdsOrNil = prediction.elementType.isFloatingPoint ? thresholds : nil
-        // Work on locals: the closures below must not hold `self` while mutating it.
-        var counts = weightedCounts, histogram = rowHistogram
-        weightedCounts = []; rowHistogram = [:]
-        defer { weightedCounts = counts; rowHistogram = histogram }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * n) { scratch in
-            let t = scratch.baseAddress!, p = t + n
-            counts.withUnsafeMutableBufferPointer { counts in
-                let c = counts.baseAddress!
-                func doRow(_ r: Int, _ th: UnsafeBufferPointer<Double>?) {
-                    Self.decodeRow(truth, row: r, thresholds: nil, into: t)
-                    Self.decodeRow(prediction, row: r, thresholds: th, into: p)
-                    let w = weights[r]
-                    var rowTP = 0, rowFP = 0, rowFN = 0
-                    for j in 0..<n {
-                        let a = t[j], b = p[j]
-                        let tp = a & b, fp = b & ~a, fn = a & ~b
-                        // Adding only where the indicator is set keeps the sums equal to
-                        // scikit-learn's (which sums the weights of matching rows).
-                        if tp != 0 { c[4 &* j] += w }
-                        if fp != 0 { c[4 &* j &+ 1] += w }
-                        if fn != 0 { c[4 &* j &+ 2] += w }
-                        if (a | b) == 0 { c[4 &* j &+ 3] += w }
-                        rowTP &+= Int(tp); rowFP &+= Int(fp); rowFN &+= Int(fn)
-                    }
-                    // scikit-learn scales a row's own counts by its weight, so a row of
-                    // weight 0 has no true, no predicted labels: file it as (0, 0, 0).
-                    let key = w == 0 ? RowKey(tp: 0, fp: 0, fn: 0) : RowKey(tp: rowTP, fp: rowFP, fn: rowFN)
-                    histogram[key, default: RowTally()].add(RowTally(rows: 1, weight: w))
-                }
-                if let th = thresholdsOrNil {
-                    th.withUnsafeBufferPointer { thb in for r in 0..<truth.rows { doRow(r, thb) } }
-                } else {
-                    for r in 0..<truth.rows { doRow(r, nil) }
-                }
+            if let weights {
+                var sum = 0.0
+                for w in weights { sum += w }
+                weightSum += sum
+            } else {
+                weightSum += Double(rows)
             }
+        } else {
+            integerCounts.withUnsafeMutableBufferPointer { c in
+                for i in 0..<c.count { c[i] &+= batch.integerSums[i] }
+            }
+            weightSum += Double(rows)
+        }
+        rowCount &+= Int64(rows)
+        rowHistogram.merge(batch.rowTable)
+    }
+}
+
+extension Optional where Wrapped == [Double] {
+    func withOptionalBuffer<R>(_ body: (UnsafeBufferPointer<Double>?) -> R) -> R {
+        switch self {
+        case .some(let a): return a.withUnsafeBufferPointer { body($0) }
+        case .none: return body(nil)
         }
     }
 }
+
+/// One batch's counts, built apart from the state so that a bad value found
+/// half-way leaves the state untouched.
+struct BatchCounts {
+    let labels: Int
+    let weighted: Bool
+    /// `[tp, predicted, actual]` per label (see `ConfusionCounts.integerCounts`).
+    var integerSums: [Int64]
+    var weightedSums: [Double]
+    var rowTable = RowTable(capacity: 64)
+
+    init(labels: Int, weighted: Bool) {
+        self.labels = labels
+        self.weighted = weighted
+        integerSums = weighted ? [] : [Int64](repeating: 0, count: ConfusionCounts.stride * labels)
+        weightedSums = weighted ? [Double](repeating: 0, count: ConfusionCounts.stride * labels) : []
+    }
+
+    /// Counts every row; false when a value is not 0/1 (truth, predictions) or is
+    /// nan (scores). Integer path: byte lanes of 64-bit words (8 labels per add),
+    /// flushed to 64-bit counters every 255 rows, before a lane could overflow.
+    mutating func count(truth: MatrixView, prediction: MatrixView, thresholds: UnsafeBufferPointer<Double>?,
+                        weights: UnsafeBufferPointer<Double>?) -> Bool {
+        let n = labels
+        let words = (n + 7) / 8
+        let truthIsBytes = truth.elementType.size == 1 && truth.elementType != .int8
+        let predictionIsBytes = prediction.elementType.size == 1 && prediction.elementType != .int8 && thresholds == nil
+        var bad: UInt64 = 0
+        var sawNaN = false
+        let float32Thresholds = (thresholds ?? UnsafeBufferPointer(start: nil, count: 0)).map(float32Threshold)
+        return float32Thresholds.withUnsafeBufferPointer { f32Buffer in
+        // Scratch: decoded rows (padded to whole words) and the byte-lane accumulators.
+        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 5 * words) { scratch -> Bool in
+            let s = scratch.baseAddress!
+            s.initialize(repeating: 0, count: 5 * words)
+            let truthRow = UnsafeMutableRawPointer(s), predictionRow = UnsafeMutableRawPointer(s + words)
+            let laneTP = s + 2 * words, lanePredicted = s + 3 * words, laneActual = s + 4 * words
+            var pending = 0
+            let tBase = UnsafeRawPointer(truth.base!), pBase = UnsafeRawPointer(prediction.base!)
+            let tStride = n * truth.elementType.size, pStride = n * prediction.elementType.size
+
+            func flush(_ sums: UnsafeMutablePointer<Int64>) {
+                for w in 0..<words {
+                    let (a, b, c) = (laneTP[w], lanePredicted[w], laneActual[w])
+                    for lane in 0..<min(8, n - 8 * w) {
+                        let j = 8 * w + lane, shift = UInt64(8 * lane)
+                        sums[3 &* j] &+= Int64((a >> shift) & 0xFF)
+                        sums[3 &* j &+ 1] &+= Int64((b >> shift) & 0xFF)
+                        sums[3 &* j &+ 2] &+= Int64((c >> shift) & 0xFF)
+                    }
+                    laneTP[w] = 0; lanePredicted[w] = 0; laneActual[w] = 0
+                }
+            }
+
+            let f32 = f32Buffer.baseAddress ?? UnsafePointer(bitPattern: 8)!  // unused when nil
+            for r in 0..<truth.rows {
+                // The row as 0/1 bytes: in place when the input already is bytes.
+                let t: UnsafeRawPointer
+                if truthIsBytes {
+                    t = tBase + r &* tStride
+                } else {
+                    bad |= decodeBinary(truth, row: r, into: truthRow.assumingMemoryBound(to: UInt8.self))
+                    t = UnsafeRawPointer(truthRow)
+                }
+                let p: UnsafeRawPointer
+                if predictionIsBytes {
+                    p = pBase + r &* pStride
+                } else if let th = thresholds {
+                    sawNaN = decodeScores(prediction, row: r, thresholds: th, float32Thresholds: f32,
+                                          into: predictionRow.assumingMemoryBound(to: UInt8.self)) || sawNaN
+                    p = UnsafeRawPointer(predictionRow)
+                } else {
+                    bad |= decodeBinary(prediction, row: r, into: predictionRow.assumingMemoryBound(to: UInt8.self))
+                    p = UnsafeRawPointer(predictionRow)
+                }
+                var rowTP = 0, rowPredicted = 0, rowActual = 0
+                if let weights {
+                    let w = weights[r]
+                    weightedSums.withUnsafeMutableBufferPointer { sums in
+                        let c = sums.baseAddress!
+                        let tb = t.assumingMemoryBound(to: UInt8.self), pb = p.assumingMemoryBound(to: UInt8.self)
+                        for j in 0..<n {
+                            let a = tb[j], b = pb[j]
+                            bad |= UInt64((a | b) & 0xFE)
+                            c[3 &* j] += w * Double(a & b)
+                            c[3 &* j &+ 1] += w * Double(b)
+                            c[3 &* j &+ 2] += w * Double(a)
+                            rowTP &+= Int(a & b); rowPredicted &+= Int(b); rowActual &+= Int(a)
+                        }
+                    }
+                    // scikit-learn scales a row's own counts by its weight, so a row of
+                    // weight 0 has no true, no predicted labels: file it as (0, 0, 0).
+                    let key = w == 0 ? RowKey(tp: 0, fp: 0, fn: 0)
+                                     : RowKey(tp: rowTP, fp: rowPredicted - rowTP, fn: rowActual - rowTP)
+                    rowTable.add(key, RowTally(rows: 1, weight: w))
+                    continue
+                }
+                for w in 0..<words {
+                    let a: UInt64, b: UInt64
+                    if 8 &* w &+ 8 <= n {
+                        a = t.loadUnaligned(fromByteOffset: 8 &* w, as: UInt64.self)
+                        b = p.loadUnaligned(fromByteOffset: 8 &* w, as: UInt64.self)
+                    } else {
+                        (a, b) = (tailWord(t, n), tailWord(p, n))
+                    }
+                    bad |= (a | b) & 0xFEFE_FEFE_FEFE_FEFE
+                    let x = a & b
+                    laneTP[w] &+= x; lanePredicted[w] &+= b; laneActual[w] &+= a
+                    rowTP &+= x.nonzeroBitCount; rowPredicted &+= b.nonzeroBitCount; rowActual &+= a.nonzeroBitCount
+                }
+                pending &+= 1
+                if pending == 255 {
+                    integerSums.withUnsafeMutableBufferPointer { flush($0.baseAddress!) }
+                    pending = 0
+                }
+                // Unweighted rows (also when added to weighted counts) weigh 1 each.
+                rowTable.add(RowKey(tp: rowTP, fp: rowPredicted - rowTP, fn: rowActual - rowTP), RowTally(rows: 1, weight: 1))
+            }
+            if weights == nil {
+                if weighted {
+                    var sums = [Int64](repeating: 0, count: ConfusionCounts.stride * n)
+                    sums.withUnsafeMutableBufferPointer { flush($0.baseAddress!) }
+                    weightedSums = sums.map(Double.init)
+                } else {
+                    integerSums.withUnsafeMutableBufferPointer { flush($0.baseAddress!) }
+                }
+            }
+            return bad == 0 && !sawNaN
+        }
+        }
+    }
+
+    /// The last `n % 8` bytes of a row in the low lanes of a word, without reading
+    /// past the row: an overlapping load shifted right when the row has 8 bytes or
+    /// more, byte by byte otherwise.
+    @inline(__always)
+    func tailWord(_ row: UnsafeRawPointer, _ n: Int) -> UInt64 {
+        let tail = n & 7
+        if n >= 8 {
+            return row.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) >> UInt64(8 * (8 - tail))
+        }
+        var word: UInt64 = 0
+        for i in 0..<tail { word |= UInt64(row.load(fromByteOffset: i, as: UInt8.self)) << UInt64(8 * i) }
+        return word
+    }
+}
+
+/// Decodes row `r` of a 0/1 matrix into bytes; returns nonzero when a value is not 0/1.
+@inline(__always)
+func decodeBinary(_ m: MatrixView, row r: Int, into out: UnsafeMutablePointer<UInt8>) -> UInt64 {
+    let n = m.columns
+    let base = m.base!
+    @inline(__always) func binary<T: Numeric>(_ t: T.Type) -> UInt64 {
+        let p = base.assumingMemoryBound(to: T.self) + r &* n
+        var bad: UInt8 = 0
+        for j in 0..<n {
+            let v = p[j]
+            let one: UInt8 = v == 1 ? 1 : 0
+            out[j] = one
+            bad |= (v != 0 ? 1 : 0) & (one ^ 1)
+        }
+        return UInt64(bad)
+    }
+    switch m.elementType {
+    case .bool, .uint8:
+        let p = base.assumingMemoryBound(to: UInt8.self) + r &* n
+        var acc: UInt8 = 0
+        for j in 0..<n { out[j] = p[j]; acc |= p[j] }
+        return UInt64(acc & 0xFE)
+    case .int8: return binary(Int8.self)
+    case .uint16: return binary(UInt16.self)
+    case .int16: return binary(Int16.self)
+    case .uint32: return binary(UInt32.self)
+    case .int32: return binary(Int32.self)
+    case .uint64: return binary(UInt64.self)
+    case .int64: return binary(Int64.self)
+    case .float32: return binary(Float.self)
+    case .float64: return binary(Double.self)
+    }
+}
+
+/// Thresholds row `r` of a float matrix into 0/1 bytes (`Double(score) >= threshold`,
+/// exact); returns true when the row holds a nan. Float32 scores compare against
+/// `float32Thresholds`, the smallest float32 at or above each threshold, which
+/// gives the same answers and lets the loop run 16 lanes wide.
+@inline(__always)
+func decodeScores(_ m: MatrixView, row r: Int, thresholds: UnsafeBufferPointer<Double>,
+                  float32Thresholds: UnsafePointer<Float>, into out: UnsafeMutablePointer<UInt8>) -> Bool {
+    let n = m.columns
+    var nan: UInt8 = 0
+    if m.elementType == .float32 {
+        let p = m.base!.assumingMemoryBound(to: Float.self) + r &* n
+        for j in 0..<n {
+            let v = p[j]
+            out[j] = v >= float32Thresholds[j] ? 1 : 0
+            nan |= v != v ? 1 : 0
+        }
+    } else {
+        let p = m.base!.assumingMemoryBound(to: Double.self) + r &* n
+        let th = thresholds.baseAddress!
+        for j in 0..<n {
+            let v = p[j]
+            out[j] = v >= th[j] ? 1 : 0
+            nan |= v != v ? 1 : 0
+        }
+    }
+    return nan != 0
+}
+
+/// The smallest float32 `f` with `Double(f) >= t`: `score >= f` in float32 equals
+/// `Double(score) >= t` for every float32 score.
+func float32Threshold(_ t: Double) -> Float {
+    // Rounding to nearest lands on it or on the float just below it.
+    let f = Float(t)
+    return Double(f) < t ? f.nextUp : f
+}
+

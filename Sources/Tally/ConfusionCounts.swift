@@ -1,8 +1,9 @@
 /// Per-label confusion counts of a multi-label classifier, accumulated batch by batch.
 ///
-/// The state is integer counts (or float64 sums of sample weights once a weighted
-/// batch was seen) of true positives, false positives, false negatives and true
-/// negatives for each label, plus a histogram of the rows' own (tp, fp, fn) triples,
+/// The state is, for each label, integer counts (or float64 sums of sample weights
+/// once a weighted batch was seen) of true positives, predicted positives and
+/// actual positives — false positives, false negatives and true negatives follow
+/// by subtraction, as scikit-learn derives them — plus a histogram of the rows' own (tp, fp, fn) triples,
 /// which is what `average: .samples`, subset accuracy and the other row-wise
 /// metrics need. The state merges by addition, so any split of the rows into
 /// batches, threads or processes gives identical counts.
@@ -20,7 +21,7 @@ public struct ConfusionCounts: Equatable, Sendable {
     /// The per-label thresholds that turn scores into predictions (`score >= threshold`).
     public let thresholds: [Double]
 
-    /// Counts, label-major: `[tp, fp, fn, tn]` for label 0, then label 1, …
+    /// Counts, label-major: `[tp, predicted, actual]` for label 0, then label 1, …
     /// Exact integers while no sample weight was seen.
     @usableFromInline var integerCounts: [Int64]
     /// The same layout in float64 once a weighted batch was seen (else empty).
@@ -30,7 +31,7 @@ public struct ConfusionCounts: Equatable, Sendable {
     /// Sum of the sample weights (the row count while unweighted).
     public internal(set) var weightSum: Double = 0
     /// Histogram of per-row (tp, fp, fn): rows with each triple, and their weight sum.
-    @usableFromInline var rowHistogram: [RowKey: RowTally] = [:]
+    @usableFromInline var rowHistogram = RowTable()
 
     /// Creates empty counts.
     /// - Parameters:
@@ -45,47 +46,64 @@ public struct ConfusionCounts: Equatable, Sendable {
         }
         self.labelCount = labelCount
         self.thresholds = try threshold.values(labelCount: labelCount)
-        self.integerCounts = Array(repeating: 0, count: 4 * labelCount)
+        self.integerCounts = Array(repeating: 0, count: Self.stride * labelCount)
         self.weightedCounts = []
     }
+
+    /// Slots per label in the count arrays: tp, predicted, actual.
+    @usableFromInline static let stride = 3
 
     /// Whether a weighted batch has been seen (the counts are then float64 sums).
     public var isWeighted: Bool { !weightedCounts.isEmpty }
 
     /// Forgets every count; keeps the label count and thresholds.
     public mutating func reset() {
-        integerCounts = Array(repeating: 0, count: 4 * labelCount)
+        integerCounts = Array(repeating: 0, count: Self.stride * labelCount)
         weightedCounts = []
         rowCount = 0
         weightSum = 0
-        rowHistogram = [:]
+        rowHistogram = RowTable()
     }
 
     // MARK: Reading the counts
 
-    /// The count of one kind for every label, as float64 (exact below 2^53).
-    @inlinable func column(_ offset: Int) -> [Double] {
-        if isWeighted {
-            return (0..<labelCount).map { weightedCounts[4 &* $0 &+ offset] }
-        }
-        return (0..<labelCount).map { Double(integerCounts[4 &* $0 &+ offset]) }
-    }
+    public var truePositives: [Double] { (0..<labelCount).map(truePositivesAt) }
+    public var falsePositives: [Double] { (0..<labelCount).map(falsePositivesAt) }
+    public var falseNegatives: [Double] { (0..<labelCount).map(falseNegativesAt) }
+    public var trueNegatives: [Double] { (0..<labelCount).map(trueNegativesAt) }
 
-    public var truePositives: [Double] { column(0) }
-    public var falsePositives: [Double] { column(1) }
-    public var falseNegatives: [Double] { column(2) }
-    public var trueNegatives: [Double] { column(3) }
+    /// Slot `offset` (0 tp, 1 predicted, 2 actual) of `label`, as float64.
+    @inlinable func sum(_ label: Int, _ offset: Int) -> Double {
+        isWeighted ? weightedCounts[Self.stride &* label &+ offset]
+                   : Double(integerCounts[Self.stride &* label &+ offset])
+    }
+    // The derived counts use scikit-learn's arithmetic (fp = predicted − tp,
+    // tn = total − tp − fp − fn), so weighted sums round as they round there.
+    @inlinable func truePositivesAt(_ label: Int) -> Double { sum(label, 0) }
+    @inlinable func falsePositivesAt(_ label: Int) -> Double { sum(label, 1) - sum(label, 0) }
+    @inlinable func falseNegativesAt(_ label: Int) -> Double { sum(label, 2) - sum(label, 0) }
+    @inlinable func trueNegativesAt(_ label: Int) -> Double {
+        if !isWeighted {
+            let i = Self.stride &* label
+            return Double(rowCount - integerCounts[i + 1] - integerCounts[i + 2] + integerCounts[i])
+        }
+        return weightSum - truePositivesAt(label) - falsePositivesAt(label) - falseNegativesAt(label)
+    }
 
     /// The exact integer counts `[tp, fp, fn, tn]` per label, or nil once weighted.
     public var integerConfusion: [[Int64]]? {
         if isWeighted { return nil }
-        return (0..<labelCount).map { Array(integerCounts[(4 * $0)..<(4 * $0 + 4)]) }
+        return (0..<labelCount).map { j in
+            let i = Self.stride * j
+            let (tp, predicted, actual) = (integerCounts[i], integerCounts[i + 1], integerCounts[i + 2])
+            return [tp, predicted - tp, actual - tp, rowCount - predicted - actual + tp]
+        }
     }
 
     /// Rows grouped by their own (tp, fp, fn) counts, with the number of rows and
     /// their weight sum; the order is unspecified.
     public var rowTriples: [(tp: Int, fp: Int, fn: Int, rows: Int64, weight: Double)] {
-        rowHistogram.map { (key, tally) in (key.tp, key.fp, key.fn, tally.rows, tally.weight) }
+        rowHistogram.sortedEntries.map { (key, tally) in (key.tp, key.fp, key.fn, tally.rows, tally.weight) }
     }
 
     // MARK: Merging
@@ -113,9 +131,7 @@ public struct ConfusionCounts: Equatable, Sendable {
         }
         rowCount = rows
         weightSum += other.weightSum
-        for (key, tally) in other.rowHistogram {
-            rowHistogram[key, default: RowTally()].add(tally)
-        }
+        rowHistogram.merge(other.rowHistogram)
     }
 
     /// Switches the storage to float64 sums (exact for counts below 2^53).

@@ -17,20 +17,27 @@ public enum ElementType: String, CaseIterable, Sendable {
     /// The element type for a Python buffer-protocol (struct module) format string,
     /// or nil when Tally does not read that format. Native byte order only.
     public init?(bufferFormat: String) {
-        var f = Substring(bufferFormat)
-        if let first = f.first, first == "@" || first == "=" || first == "<" { f = f.dropFirst() }
-        switch f {
-        case "?": self = .bool
-        case "B": self = .uint8
-        case "b": self = .int8
-        case "H": self = .uint16
-        case "h": self = .int16
-        case "I": self = .uint32
-        case "i": self = .int32
-        case "L", "Q": self = .uint64
-        case "l", "q": self = .int64
-        case "f": self = .float32
-        case "d": self = .float64
+        guard let t = bufferFormat.utf8CString.withUnsafeBufferPointer({ ElementType(bufferFormat: $0.baseAddress!) }) else { return nil }
+        self = t
+    }
+
+    /// The same, reading a NUL-terminated C string in place (the bridge's hot path).
+    public init?(bufferFormat format: UnsafePointer<CChar>) {
+        var p = format
+        if p[0] == 0x40 || p[0] == 0x3D || p[0] == 0x3C { p += 1 }  // '@', '=', '<'
+        guard p[0] != 0, p[1] == 0 else { return nil }
+        switch UInt8(bitPattern: p[0]) {
+        case UInt8(ascii: "?"): self = .bool
+        case UInt8(ascii: "B"): self = .uint8
+        case UInt8(ascii: "b"): self = .int8
+        case UInt8(ascii: "H"): self = .uint16
+        case UInt8(ascii: "h"): self = .int16
+        case UInt8(ascii: "I"): self = .uint32
+        case UInt8(ascii: "i"): self = .int32
+        case UInt8(ascii: "L"), UInt8(ascii: "Q"): self = .uint64
+        case UInt8(ascii: "l"), UInt8(ascii: "q"): self = .int64
+        case UInt8(ascii: "f"): self = .float32
+        case UInt8(ascii: "d"): self = .float64
         default: return nil
         }
     }

@@ -125,17 +125,9 @@ extension ConfusionCounts {
         return (precision, recall, fScore)
     }
 
-    @inlinable func count(_ label: Int, _ offset: Int) -> Double {
-        isWeighted ? weightedCounts[4 &* label &+ offset] : Double(integerCounts[4 &* label &+ offset])
-    }
-    @inlinable func truePositivesAt(_ label: Int) -> Double { count(label, 0) }
-    @inlinable func falsePositivesAt(_ label: Int) -> Double { count(label, 1) }
-    @inlinable func falseNegativesAt(_ label: Int) -> Double { count(label, 2) }
-    @inlinable func trueNegativesAt(_ label: Int) -> Double { count(label, 3) }
-
     /// The row triples in a fixed order, so that sums do not depend on hashing.
     var sortedRowTriples: [(key: RowKey, tally: RowTally)] {
-        rowHistogram.sorted { $0.key.packed < $1.key.packed }.map { (key: $0.key, tally: $0.value) }
+        rowHistogram.sortedEntries
     }
 
     /// Average over rows of each row's own precision, recall and F, weighted by

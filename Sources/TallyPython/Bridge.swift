@@ -152,8 +152,9 @@ final class HeldBuffer {
             let want = dimensions.lowerBound == dimensions.upperBound ? "\(dimensions.lowerBound)-D" : "\(dimensions.lowerBound)-D to \(dimensions.upperBound)-D"
             throw PythonError.value("Expected `\(name)` to be \(want), but got \(ndim)-D with shape \(shape)")
         }
-        let format = view.format.map { String(cString: $0) } ?? "B"
-        guard let type = ElementType(bufferFormat: format), type.size == view.itemsize else {
+        let parsed = view.format.map { ElementType(bufferFormat: UnsafePointer($0)) } ?? .uint8
+        guard let type = parsed, type.size == view.itemsize else {
+            let format = view.format.map { String(cString: $0) } ?? "B"
             throw PythonError.type("Expected `\(name)` to have dtype bool, (u)int8/16/32/64, float32 or float64 in native byte order, but got buffer format '\(format)'")
         }
         elementType = type

@@ -86,6 +86,14 @@ class Tally:
 
         Raises ValueError/TypeError, leaving the counts unchanged, on bad input.
         """
+        if sample_weight is None and type(y_true) is np.ndarray and type(y_score) is np.ndarray:
+            # Fast path: arrays the core reads in place go straight through
+            # (a training loop calls this once per batch).
+            try:
+                self._counts.update(y_true, y_score, None, False)
+                return self
+            except (TypeError, ValueError):
+                pass  # convert below; a real error is raised again from there
         yt = as_matrix(y_true, "y_true")
         ys = as_matrix(y_score, "y_score")
         w = as_sample_weight(sample_weight, yt.shape[0])
