@@ -190,9 +190,10 @@ nonisolated(unsafe) let countsMethods: [(String, ClosedRange<Int>, Method, Strin
     ("prfs", 4...4, countsPRFS, "prfs(beta, average, zero_division, labels)"),
 ]
 
-nonisolated(unsafe) let moduleFunctions: [(String, ClosedRange<Int>, Function, String)] = [
-    ("counts_new", 1...2, countsNew, "counts_new(n_labels, threshold=0.5) -> Counts"),
-    ("counts_from_bytes", 1...1, countsFromBytes, "counts_from_bytes(state) -> Counts"),
+/// The core's module functions; other files add their own lists in `PyInit__tally`.
+nonisolated(unsafe) let coreFunctions: [Declaration] = [
+    Declaration("counts_new", 1...2, "counts_new(n_labels, threshold=0.5) -> Counts", countsNew),
+    Declaration("counts_from_bytes", 1...1, "counts_from_bytes(state) -> Counts", countsFromBytes),
 ]
 
 typealias FastMethod = @convention(c) (PyPtr?, UnsafePointer<PyPtr?>?, Py_ssize_t) -> PyPtr?
@@ -211,26 +212,12 @@ func methodTrampoline(_ index: Int) -> FastMethod {
     return trampolines[index]
 }
 
-func functionTrampoline(_ index: Int) -> FastMethod {
-    let trampolines: [FastMethod] = [
-        { s, a, n in dispatchFunction(0, a, n) }, { s, a, n in dispatchFunction(1, a, n) },
-        { s, a, n in dispatchFunction(2, a, n) }, { s, a, n in dispatchFunction(3, a, n) },
-        { s, a, n in dispatchFunction(4, a, n) }, { s, a, n in dispatchFunction(5, a, n) },
-    ]
-    return trampolines[index]
-}
-
 func dispatchMethod(_ index: Int, _ object: PyPtr?, _ args: UnsafePointer<PyPtr?>?, _ count: Py_ssize_t) -> PyPtr? {
     let (name, arity, method, _) = countsMethods[index]
     return bridged {
         let target = try box(object)
         return try method(target, try Arguments(args, count, function: name, expected: arity))
     }
-}
-
-func dispatchFunction(_ index: Int, _ args: UnsafePointer<PyPtr?>?, _ count: Py_ssize_t) -> PyPtr? {
-    let (name, arity, function, _) = moduleFunctions[index]
-    return bridged { try function(try Arguments(args, count, function: name, expected: arity)) }
 }
 
 /// A NULL-terminated method table, allocated once and never freed.
@@ -244,46 +231,25 @@ func methodTable(_ entries: [(name: String, doc: String, function: FastMethod)])
     return table
 }
 
-nonisolated(unsafe) let countsDealloc: @convention(c) (PyPtr?) -> Void = { object in
-    guard let object else { return }
-    if let raw = boxSlot(object).pointee {
-        Unmanaged<CountsBox>.fromOpaque(raw).release()
-        boxSlot(object).pointee = nil
-    }
-    let type = tally_type(object)!
-    let free = unsafeBitCast(PyType_GetSlot(type, Py_tp_free), to: freefunc.self)
-    free(UnsafeMutableRawPointer(object))
-    Py_DecRef(UnsafeMutableRawPointer(type).assumingMemoryBound(to: PyObject.self))
-}
-
 func makeCountsType() -> OpaquePointer? {
     let methods = methodTable(countsMethods.enumerated().map { (i, m) in (m.0, m.3, methodTrampoline(i)) })
-    let slots = UnsafeMutablePointer<PyType_Slot>.allocate(capacity: 4)
-    slots[0] = PyType_Slot(slot: Py_tp_dealloc, pfunc: unsafeBitCast(countsDealloc, to: UnsafeMutableRawPointer.self))
-    slots[1] = PyType_Slot(slot: Py_tp_methods, pfunc: UnsafeMutableRawPointer(methods))
-    slots[2] = PyType_Slot(slot: Py_tp_doc, pfunc: UnsafeMutableRawPointer(strdup("Per-label confusion counts (internal; use tally.Tally).")))
-    slots[3] = PyType_Slot(slot: 0, pfunc: nil)
-    let spec = UnsafeMutablePointer<PyType_Spec>.allocate(capacity: 1)
-    spec.pointee = PyType_Spec(name: strdup("_tally.Counts"),
-                               basicsize: Int32(MemoryLayout<PyObject>.stride + MemoryLayout<UnsafeMutableRawPointer?>.stride),
-                               itemsize: 0,
-                               flags: UInt32(Py_TPFLAGS_DEFAULT) | UInt32(Py_TPFLAGS_DISALLOW_INSTANTIATION),
-                               slots: slots)
-    guard let type = PyType_FromSpec(spec) else { return nil }
-    return OpaquePointer(type)
+    return makeBoxType(name: "_tally.Counts", doc: "Per-label confusion counts (internal; use tally.Tally).",
+                       methods: methods, dealloc: handleDealloc)
 }
 
 @_cdecl("PyInit__tally")
 public func PyInit__tally() -> UnsafeMutablePointer<PyObject>? {
-    guard let type = makeCountsType() else { return nil }
-    countsType = type
-    let functions = methodTable(moduleFunctions.enumerated().map { (i, f) in (f.0, f.3, functionTrampoline(i)) })
-    let def = tally_module_def("_tally", "Tally's Swift core (internal; use the `tally` package).", functions)
+    guard let counts = makeCountsType(),
+          let handles = makeBoxType(name: "_tally.Handle", doc: "A Swift object owned by Python (internal).",
+                                    methods: nil, dealloc: handleDealloc) else { return nil }
+    countsType = counts
+    handleType = handles
+    let def = tally_module_def("_tally", "Tally's Swift core (internal; use the `tally` package).", nil)
     guard let module = tally_module_create(def) else { return nil }
-    let typeObject = UnsafeMutableRawPointer(type).assumingMemoryBound(to: PyObject.self)
-    Py_IncRef(typeObject)
-    guard PyModule_AddObject(module, "Counts", typeObject) == 0 else {
-        Py_DecRef(typeObject); Py_DecRef(module); return nil
+    // Each feature file contributes one list of declarations.
+    guard addType(counts, named: "Counts", to: module), addType(handles, named: "Handle", to: module),
+          addDeclarations(coreFunctions + extraDeclarations(), to: module) else {
+        Py_DecRef(module); return nil
     }
     return module
 }
