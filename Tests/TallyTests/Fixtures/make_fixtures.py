@@ -49,3 +49,38 @@ def case(k, n, labels, density, weighted, seed):
 case(0, 200, 7, 0.3, False, 0)
 case(1, 500, 39, 0.1, False, 1)
 case(2, 300, 5, 0.5, True, 2)
+
+
+def reports():
+    """scikit-learn's classification_report text for the recorded cases."""
+    from sklearn.metrics import classification_report
+
+    for k, weighted in ((0, False), (1, False), (2, True)):
+        y_true = np.load(os.path.join(HERE, f"case{k}_y_true.npy"))
+        y_pred = np.load(os.path.join(HERE, f"case{k}_y_score.npy")) >= 0.5
+        weight = np.load(os.path.join(HERE, f"case{k}_weight.npy")) if weighted else None
+        for digits in (2, 4):
+            text = classification_report(y_true, y_pred, digits=digits, zero_division=0, sample_weight=weight)
+            with open(os.path.join(HERE, f"case{k}_report_{digits}.txt"), "w") as f:
+                f.write(text)
+
+
+def number_formats():
+    """Doubles (as bit patterns) with Python's format(x, '.Nf') and repr(x)."""
+    import struct
+
+    rng = np.random.default_rng(7)
+    values = list(rng.random(300)) + list(rng.random(100) * 1000) + list(-rng.random(50))
+    values += [0.0, -0.0, 0.5, 0.125, 0.375, 2.675, 1.005, 0.045, 1e-05, 1e-4, 1e16, 1e15, 123456789012345678.0,
+               1234567890123456.0, 5e-324, 1.7976931348623157e308, 1 / 3, 2 / 3, 0.1, 0.7, 100.0, 1e22]
+    values += [k / 1000 for k in range(0, 1001, 5)] + [k / 8 for k in range(40)]
+    with open(os.path.join(HERE, "number_formats.txt"), "w") as f:
+        for v in values:
+            v = float(v)
+            bits = struct.unpack("<Q", struct.pack("<d", v))[0]
+            fixed = [format(v, f".{d}f") if abs(v) < 1e15 else "-" for d in (0, 2, 4)]
+            f.write(f"{bits:016x} {' '.join(fixed)} {repr(v)}\n")
+
+
+reports()
+number_formats()

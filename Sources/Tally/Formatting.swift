@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `x` with `digits` decimals, rounded as Python's `format(x, ".{digits}f")` rounds:
+/// half to even on the exact binary value (so 2.675 gives "2.67", like Python).
+/// Reports print through this so that Swift and Python reports are identical.
+public func formatFixed(_ x: Double, digits: Int) -> String {
+    if x.isNaN { return "nan" }
+    if x.isInfinite { return x < 0 ? "-inf" : "inf" }
+    precondition(digits >= 0 && digits <= 15, "formatFixed supports 0...15 decimals")
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }  // exact: 10^15 < 2^53
+    let a = abs(x)
+    let p = a * scale
+    guard p < 4_503_599_627_370_496 else {  // 2^52: no fractional part left to round
+        return (x.sign == .minus ? "-" : "") + wholeDigits(p) + (digits > 0 ? "." + String(repeating: "0", count: digits) : "")
+    }
+    // a·scale = p + err exactly; the rounding decision needs only signs.
+    let err = fma(a, scale, -p)
+    var q = p.rounded(.down)
+    let d = (p - q) - 0.5
+    if d > 0 || (d == 0 && err > 0) {
+        q += 1
+    } else if d == 0 && err == 0 && q.truncatingRemainder(dividingBy: 2) == 1 {
+        q += 1  // an exact tie: to even
+    }
+    let n = UInt64(q)
+    if digits == 0 { return (x.sign == .minus ? "-" : "") + String(n) }
+    var whole = String(n / UInt64(scale))
+    var fraction = String(n % UInt64(scale))
+    fraction = String(repeating: "0", count: digits - fraction.count) + fraction
+    if x.sign == .minus { whole = "-" + whole }
+    return whole + "." + fraction
+}
+
+func wholeDigits(_ p: Double) -> String {
+    // Values this large are integers in binary; print them digit by digit.
+    var v = p.rounded(.toNearestOrEven)
+    var digits: [Character] = []
+    repeat {
+        let r = v.truncatingRemainder(dividingBy: 10)
+        digits.append(Character(String(Int(r))))
+        v = (v - r) / 10
+    } while v >= 1
+    return String(digits.reversed())
+}
+
+/// Python's `repr(float)`: the shortest string that round-trips, in fixed notation
+/// for decimal exponents -4 < e < 16 and scientific notation outside, e.g. "0.5",
+/// "1e-05", "1e+16", "nan", "inf".
+public func pythonRepr(_ x: Double) -> String {
+    if x.isNaN { return "nan" }
+    if x.isInfinite { return x < 0 ? "-inf" : "inf" }
+    if x == 0 { return x.sign == .minus ? "-0.0" : "0.0" }
+    // Swift's description is also shortest round-trip; only the layout differs.
+    var s = abs(x).description
+    var exponent = 0
+    if let e = s.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+        exponent = Int(s[s.index(after: e)...].filter { $0 != "+" })!
+        s = String(s[..<e])
+    }
+    let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+    let intPart = String(parts[0]), fracPart = parts.count > 1 ? String(parts[1]) : ""
+    var digits = intPart + fracPart
+    var decimalPoint = intPart.count + exponent  // value = 0.digits × 10^decimalPoint
+    while digits.first == "0" { digits.removeFirst(); decimalPoint -= 1 }
+    while digits.count > 1 && digits.last == "0" { digits.removeLast() }
+    let sign = x < 0 ? "-" : ""
+    if decimalPoint > 16 || decimalPoint <= -4 {
+        let e = decimalPoint - 1
+        let mantissa = digits.count > 1 ? String(digits.first!) + "." + digits.dropFirst() : String(digits)
+        let exponentText = (e < 0 ? "-" : "+") + (abs(e) < 10 ? "0" : "") + String(abs(e))
+        return sign + mantissa + "e" + exponentText
+    }
+    if decimalPoint <= 0 {
+        return sign + "0." + String(repeating: "0", count: -decimalPoint) + digits
+    }
+    if decimalPoint >= digits.count {
+        return sign + digits + String(repeating: "0", count: decimalPoint - digits.count) + ".0"
+    }
+    let i = digits.index(digits.startIndex, offsetBy: decimalPoint)
+    return sign + digits[..<i] + "." + digits[i...]
+}
+
+/// The sum of `values` in numpy's order (pairwise, eight accumulators per block of
+/// up to 128), so that a sum printed in a report matches numpy's to the last bit.
+public func numpySum(_ values: ArraySlice<Double>) -> Double {
+    let n = values.count
+    let start = values.startIndex
+    if n < 8 {
+        var s = -0.0  // numpy starts from -0.0 so that a sum of -0.0 stays -0.0
+        for v in values { s += v }
+        return n == 0 ? 0 : s
+    }
+    if n <= 128 {
+        var r = (0..<8).map { values[start + $0] }
+        var i = 8
+        while i < n - (n % 8) {
+            for k in 0..<8 { r[k] += values[start + i + k] }
+            i += 8
+        }
+        var s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n { s += values[start + i]; i += 1 }
+        return s
+    }
+    var half = n / 2
+    half -= half % 8
+    return numpySum(values[start..<(start + half)]) + numpySum(values[(start + half)...])
+}

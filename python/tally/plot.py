@@ -1,0 +1,84 @@
+"""Matplotlib pictures of per-label scores (matplotlib is imported on first use)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["f1_heatmap", "precision_recall_curves"]
+
+
+def _pyplot():
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+        try:
+            import IPython  # noqa: F401  (inside a notebook keep its backend)
+        except ImportError:
+            matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def f1_heatmap(scores, label_names=None, *, title="F1 per label over epochs", ax=None, metric="F1"):
+    """A heatmap of one score per (epoch, label).
+
+    Parameters
+    ----------
+    scores : array of shape (n_epochs, n_labels)
+    label_names : names of the labels (rows of the picture)
+    """
+    plt = _pyplot()
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 2:
+        raise ValueError(f"Expected `scores` to be 2-D (n_epochs, n_labels), but got shape {scores.shape}")
+    n_epochs, n_labels = scores.shape
+    names = list(label_names) if label_names is not None else [str(i) for i in range(n_labels)]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.2 + 0.55 * n_epochs, 0.8 + 0.32 * n_labels))
+    else:
+        fig = ax.figure
+    image = ax.imshow(scores.T, aspect="auto", cmap="viridis", vmin=0, vmax=1, origin="upper")
+    ax.set_xticks(range(n_epochs), [str(e + 1) for e in range(n_epochs)])
+    ax.set_yticks(range(n_labels), names)
+    ax.set_xlabel("epoch")
+    ax.set_title(title)
+    for e in range(n_epochs):
+        for j in range(n_labels):
+            v = scores[e, j]
+            if np.isfinite(v):
+                ax.text(e, j, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                        color="black" if v > 0.6 else "white")
+    fig.colorbar(image, ax=ax, label=metric)
+    fig.tight_layout()
+    return fig
+
+
+def precision_recall_curves(y_true, y_score, label_names=None, *, title="Precision-recall per label", ax=None):
+    """One precision-recall curve per label, with its average precision in the legend."""
+    from . import metrics
+
+    plt = _pyplot()
+    y_true = np.asarray(y_true)
+    y_score = np.asarray(y_score)
+    n_labels = y_true.shape[1]
+    names = list(label_names) if label_names is not None else [str(i) for i in range(n_labels)]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 5))
+    else:
+        fig = ax.figure
+    cmap = plt.get_cmap("tab10" if n_labels <= 10 else "tab20")
+    for j in range(n_labels):
+        if not y_true[:, j].any():
+            continue  # no positives: the curve is undefined
+        precision, recall, _ = metrics.precision_recall_curve(y_true[:, j], y_score[:, j])
+        ap = metrics.average_precision_score(y_true[:, j], y_score[:, j])
+        ax.step(recall, precision, where="post", color=cmap(j % cmap.N), label=f"{names[j]} (AP {ap:.2f})")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="lower left", ncol=2)
+    fig.tight_layout()
+    return fig
