@@ -172,6 +172,45 @@ func countsPRFS(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
                       try warningsList(r.warnings)])
 }
 
+/// A Python sequence of str as Swift strings (names for reports).
+func stringList(_ object: PyPtr, name: String) throws -> [String] {
+    guard PySequence_Check(object) != 0, tally_unicode_check(object) == 0 else {
+        throw PythonError.type("Expected `\(name)` to be a sequence of str, but got \(typeName(object))")
+    }
+    let n = PySequence_Size(object)
+    if n < 0 { throw AlreadySet() }
+    return try (0..<n).map { i in
+        let item = try check(PySequence_GetItem(object, i))
+        defer { Py_DecRef(item) }
+        guard tally_unicode_check(item) != 0, let utf8 = PyUnicode_AsUTF8AndSize(item, nil) else {
+            throw PythonError.type("Expected `\(name)[\(i)]` to be a str, but got \(typeName(item))")
+        }
+        return String(cString: utf8)
+    }
+}
+
+/// report(format, digits, zero_division, names, labels) -> (text, warnings)
+func countsReport(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
+    let format = try args.string(0, "format")
+    let digits = try args.int(1, "digits")
+    guard (0...15).contains(digits) else {
+        throw PythonError.value("Expected `digits` to be between 0 and 15, but got \(digits)")
+    }
+    let zd = try zeroDivision(args, 2)
+    let names = try args.optional(3).map { try stringList($0, name: "target_names") }
+    let selected = try labels(args, 4)
+    let snapshot = target.snapshot()
+    let report = try withoutGIL { try ClassificationReport(snapshot, names: names, labels: selected, zeroDivision: zd) }
+    let text: String
+    switch format {
+    case "text": text = report.text(digits: digits)
+    case "json": text = report.json()
+    case "markdown": text = report.markdown(digits: digits)
+    default: throw PythonError.value("Expected `format` to be 'text', 'json' or 'markdown', but got '\(format)'")
+    }
+    return try tuple([try pyString(text), try warningsList(report.warnings)])
+}
+
 // MARK: Declarations
 
 typealias Method = (CountsBox, Arguments) throws -> PyPtr?
@@ -188,6 +227,7 @@ nonisolated(unsafe) let countsMethods: [(String, ClosedRange<Int>, Method, Strin
     ("confusion", 0...0, countsConfusion, "confusion() -> (bytes, is_weighted)"),
     ("row_triples", 0...0, countsRowTriples, "row_triples() -> (int64 bytes, float64 bytes)"),
     ("prfs", 4...4, countsPRFS, "prfs(beta, average, zero_division, labels)"),
+    ("report", 5...5, countsReport, "report(format, digits, zero_division, names, labels) -> (str, warnings)"),
 ]
 
 /// The core's module functions; other files add their own lists in `PyInit__tally`.

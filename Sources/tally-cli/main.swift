@@ -1,1 +1,133 @@
-print("tally: not yet")
+// `tally report --true y_true.npy --score y_score.npy [options]`: a per-label report
+// of recorded arrays. The Python console script `tally` prints the same bytes (both
+// format through the core's ClassificationReport).
+
+import Tally
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let usage = """
+usage: tally report --true Y_TRUE.npy --score Y_SCORE.npy [--threshold T | --thresholds T.npy]
+                    [--labels NAMES.txt] [--format text|json|markdown] [--digits N]
+                    [--zero-division warn|0|1|nan] [--weights W.npy]
+
+Scores every label of recorded arrays exactly as scikit-learn's classification_report on
+(y_true, y_score >= threshold). Y_TRUE is (n, labels) of 0/1; Y_SCORE the same shape of
+scores (or 0/1 predictions); NAMES.txt has one label name per line.
+"""
+
+func printError(_ text: String) { _ = text.withCString { write(2, $0, strlen($0)) } }
+
+func fail(_ message: String) -> Never {
+    printError("tally: error: \(message)\n")
+    exit(2)
+}
+
+struct Options {
+    var truePath: String?
+    var scorePath: String?
+    var threshold = 0.5
+    var thresholdsPath: String?
+    var labelsPath: String?
+    var weightsPath: String?
+    var format = "text"
+    var digits = 2
+    var zeroDivision = ZeroDivision.warn
+}
+
+func parse(_ arguments: [String]) throws -> Options {
+    guard let command = arguments.first else { fail("missing command\n\(usage)") }
+    if command == "-h" || command == "--help" { print(usage); exit(0) }
+    guard command == "report" else { fail("unknown command '\(command)' (expected 'report')") }
+    var o = Options()
+    var i = 1
+    func value(_ flag: String) -> String {
+        i += 1
+        guard i < arguments.count else { fail("\(flag) needs a value") }
+        return arguments[i]
+    }
+    while i < arguments.count {
+        let flag = arguments[i]
+        switch flag {
+        case "--true": o.truePath = value(flag)
+        case "--score": o.scorePath = value(flag)
+        case "--threshold":
+            let v = value(flag)
+            guard let t = Double(v), !t.isNaN else { fail("--threshold expects a number, but got '\(v)'") }
+            o.threshold = t
+        case "--thresholds": o.thresholdsPath = value(flag)
+        case "--labels": o.labelsPath = value(flag)
+        case "--weights": o.weightsPath = value(flag)
+        case "--format":
+            o.format = value(flag)
+            guard ["text", "json", "markdown"].contains(o.format) else {
+                fail("--format expects text, json or markdown, but got '\(o.format)'")
+            }
+        case "--digits":
+            let v = value(flag)
+            guard let d = Int(v), (0...15).contains(d) else { fail("--digits expects 0 to 15, but got '\(v)'") }
+            o.digits = d
+        case "--zero-division": o.zeroDivision = try ZeroDivision(parsing: value(flag))
+        case "-h", "--help": print(usage); exit(0)
+        default: fail("unknown option '\(flag)'\n\(usage)")
+        }
+        i += 1
+    }
+    return o
+}
+
+func readLines(_ path: String) throws -> [String] {
+    guard let file = fopen(path, "r") else { throw TallyError.invalidValue("Expected a readable file at \(path), but it could not be opened") }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    while true {
+        let c = fgetc(file)
+        if c == EOF { break }
+        bytes.append(UInt8(c))
+    }
+    var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    if lines.last == "" { lines.removeLast() }
+    return lines
+}
+
+func run() throws {
+    let o = try parse(Array(CommandLine.arguments.dropFirst()))
+    guard let truePath = o.truePath, let scorePath = o.scorePath else { fail("--true and --score are required\n\(usage)") }
+    let truth = try NPYArray(contentsOf: truePath)
+    let scores = try NPYArray(contentsOf: scorePath)
+    guard truth.shape.count == 2 else {
+        throw TallyError.invalidValue("Expected y_true to be 2-D (n, labels), but got shape \(truth.shape)")
+    }
+    let labelCount = truth.shape[1]
+    var threshold = Threshold.scalar(o.threshold)
+    if let path = o.thresholdsPath { threshold = .perLabel(try NPYArray(contentsOf: path).doubles()) }
+    let names = try o.labelsPath.map(readLines)
+    var counts = try ConfusionCounts(labelCount: labelCount, threshold: threshold)
+    let weights = try o.weightsPath.map { try NPYArray(contentsOf: $0).doubles() }
+    try truth.withMatrixView { t in
+        try scores.withMatrixView { s in
+            if let weights {
+                try weights.withUnsafeBufferPointer { try counts.update(truth: t, prediction: s, sampleWeight: $0) }
+            } else {
+                try counts.update(truth: t, prediction: s)
+            }
+        }
+    }
+    let report = try ClassificationReport(counts, names: names, zeroDivision: o.zeroDivision)
+    for warning in report.warnings { printError("tally: warning: \(warning.message)\n") }
+    switch o.format {
+    case "json": print(report.json(), terminator: "")
+    case "markdown": print(report.markdown(digits: o.digits), terminator: "")
+    default: print(report.text(digits: o.digits), terminator: "")
+    }
+}
+
+do {
+    try run()
+} catch let error as TallyError {
+    fail(error.message)
+} catch {
+    fail("\(error)")
+}

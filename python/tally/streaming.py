@@ -200,28 +200,25 @@ class Tally:
     def names(self):
         return self.label_names or [str(i) for i in range(self.n_labels)]
 
-    def report(self, *, digits=2, zero_division=0.0) -> str:
-        """A per-label table in the layout of `sklearn.metrics.classification_report`."""
-        res = self.result(zero_division=zero_division)
-        names = self.names()
-        headers = ["precision", "recall", "f1-score", "support"]
-        avg_names = [f"{a} avg" for a in ("micro", "macro", "weighted", "samples")]
-        width = max(max(len(n) for n in names), max(len(a) for a in avg_names), digits)
-        head_fmt = "{:>{width}s} " + " {:>9}" * len(headers)
-        lines = [head_fmt.format("", *headers, width=width), ""]
-        row_fmt = "{:>{width}s} " + " {:>9.{digits}f}" * 3 + " {:>9}"
-        support = res["support"]
-        for i, n in enumerate(names):
-            s = support[i]
-            lines.append(row_fmt.format(n, res["precision"][i], res["recall"][i], res["f1"][i],
-                                        _fmt_support(s), width=width, digits=digits))
-        lines.append("")
-        total = support.sum()
-        for a, label in zip(("micro", "macro", "weighted", "samples"), avg_names):
-            v = res[a]
-            lines.append(row_fmt.format(label, v["precision"], v["recall"], v["f1"], _fmt_support(total),
-                                        width=width, digits=digits))
-        return "\n".join(lines) + "\n"
+    def render_report(self, *, format="text", digits=2, zero_division="warn", target_names=None, labels=None):
+        """(report text, [(metric, warning message)]) formatted by the Swift core:
+        the same bytes as the `tally report` command line in Swift and Python."""
+        from .metrics import parse_zero_division
+
+        zd = parse_zero_division(zero_division)
+        names = None if target_names is None else tuple(str(n) for n in target_names)
+        columns = None if labels is None else np.ascontiguousarray(labels, dtype=np.int64)
+        return self._counts.report(format, int(digits), zd, names, columns)
+
+    def report(self, *, digits=2, zero_division=0.0, format="text") -> str:
+        """A per-label table laid out as `sklearn.metrics.classification_report`
+        (``format="json"`` or ``"markdown"`` for the other forms)."""
+        text, warnings = self.render_report(format=format, digits=digits, zero_division=zero_division,
+                                            target_names=self.label_names)
+        from .metrics import emit_warnings
+
+        emit_warnings(warnings, ("precision", "recall", "f-score"), stacklevel=3)
+        return text
 
     def __repr__(self):
         info = self._counts.info()

@@ -1,0 +1,72 @@
+"""`tally report --true y_true.npy --score y_score.npy [...]` from Python.
+
+The same command line and the same output as the Swift executable (`swift run tally
+report ...`): both print through the core's ClassificationReport.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="tally", description="Exact per-label reports of recorded arrays.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("report", help="per-label precision/recall/F1 of y_true.npy and y_score.npy")
+    r.add_argument("--true", dest="true_path", required=True, help="(n, labels) 0/1 .npy")
+    r.add_argument("--score", dest="score_path", required=True, help="(n, labels) scores or 0/1 .npy")
+    g = r.add_mutually_exclusive_group()
+    g.add_argument("--threshold", type=float, default=0.5, help="score >= threshold is positive (0.5)")
+    g.add_argument("--thresholds", help=".npy with one threshold per label")
+    r.add_argument("--labels", help="text file with one label name per line")
+    r.add_argument("--weights", help=".npy with one sample weight per row")
+    r.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    r.add_argument("--digits", type=int, default=2)
+    r.add_argument("--zero-division", default="warn", choices=["warn", "0", "1", "nan"])
+    return p
+
+
+def _load(path):
+    try:
+        return np.load(path)
+    except OSError:
+        # The Swift front end's words, so both say the same.
+        raise ValueError(f"Expected a readable file at {path}, but it could not be opened") from None
+
+
+def main(argv=None):
+    from . import Tally
+
+    args = _parser().parse_args(argv)
+    try:
+        y_true = _load(args.true_path)
+        y_score = _load(args.score_path)
+        if y_true.ndim != 2:
+            raise ValueError(f"Expected y_true to be 2-D (n, labels), but got shape {list(y_true.shape)}")
+        threshold = _load(args.thresholds).astype(np.float64) if args.thresholds else args.threshold
+        names = None
+        if args.labels:
+            with open(args.labels, encoding="utf-8") as f:
+                names = f.read().split("\n")
+            if names and names[-1] == "":
+                names.pop()
+        weights = _load(args.weights) if args.weights else None
+        acc = Tally(y_true.shape[1], threshold=threshold)
+        acc.update(y_true, y_score, weights)
+        zd = {"warn": "warn", "0": 0.0, "1": 1.0, "nan": float("nan")}[args.zero_division]
+        text, warnings = acc.render_report(format=args.format, digits=args.digits, zero_division=zd,
+                                           target_names=names)
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"tally: error: {exc}", file=sys.stderr)
+        return 2
+    for _, message in warnings:
+        print(f"tally: warning: {message}", file=sys.stderr)
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

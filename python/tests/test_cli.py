@@ -1,0 +1,105 @@
+"""`tally report` from Swift and from Python: identical output, equal to scikit-learn's."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sklearn.metrics as sk
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="module")
+def swift_cli():
+    """The Swift executable, built if this checkout has not built it yet."""
+    for config in ("debug", "release"):
+        path = os.path.join(ROOT, ".build", config, "tally")
+        if os.path.exists(path):
+            return path
+    swift = shutil.which("swift") or "/opt/swift/usr/bin/swift"
+    subprocess.run([swift, "build", "--product", "tally"], cwd=ROOT, check=True, capture_output=True)
+    return os.path.join(ROOT, ".build", "debug", "tally")
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    d = tmp_path_factory.mktemp("recorded")
+    rng = np.random.default_rng(3)
+    y_true = rng.random((300, 6)) < np.linspace(0.05, 0.6, 6)
+    y_true[:, 5] = False  # a label with no positives
+    y_score = rng.random((300, 6)).astype(np.float32)
+    np.save(d / "y_true.npy", y_true)
+    np.save(d / "y_score.npy", y_score)
+    np.save(d / "t.npy", np.array([0.5, 0.4, 0.6, 0.5, 0.3, 0.5]))
+    np.save(d / "w.npy", rng.random(300) * 2)
+    (d / "names.txt").write_text("cat\ndog\nbird\nfish\nfrog\nnewt\n")
+    return d, y_true, y_score
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+@pytest.mark.parametrize("extra", [
+    [],
+    ["--threshold", "0.3"],
+    ["--thresholds", "{d}/t.npy"],
+    ["--labels", "{d}/names.txt", "--digits", "4"],
+    ["--format", "json"],
+    ["--format", "markdown", "--labels", "{d}/names.txt"],
+    ["--weights", "{d}/w.npy"],
+    ["--zero-division", "1"],
+])
+def test_swift_and_python_print_the_same_bytes(swift_cli, recorded, extra):
+    d, _, _ = recorded
+    args = ["report", "--true", f"{d}/y_true.npy", "--score", f"{d}/y_score.npy"] + [a.format(d=d) for a in extra]
+    rc1, out1, err1 = run([swift_cli] + args)
+    rc2, out2, err2 = run([sys.executable, "-m", "tally.cli"] + args)
+    assert rc1 == rc2 == 0, (err1, err2)
+    assert out1 == out2
+    assert err1 == err2  # the same warnings, in the same words
+
+
+def test_text_equals_sklearn(swift_cli, recorded):
+    d, y_true, y_score = recorded
+    names = ["cat", "dog", "bird", "fish", "frog", "newt"]
+    _, out, _ = run([swift_cli, "report", "--true", f"{d}/y_true.npy", "--score", f"{d}/y_score.npy",
+                     "--labels", f"{d}/names.txt", "--zero-division", "0"])
+    assert out == sk.classification_report(y_true, y_score >= 0.5, target_names=names, zero_division=0)
+    w = np.load(d / "w.npy")
+    _, out, _ = run([sys.executable, "-m", "tally.cli", "report", "--true", f"{d}/y_true.npy", "--score",
+                     f"{d}/y_score.npy", "--weights", f"{d}/w.npy", "--digits", "3", "--zero-division", "0"])
+    assert out == sk.classification_report(y_true, y_score >= 0.5, sample_weight=w, digits=3, zero_division=0)
+
+
+def test_json_equals_sklearn_output_dict(swift_cli, recorded):
+    import json
+
+    d, y_true, y_score = recorded
+    _, out, _ = run([swift_cli, "report", "--true", f"{d}/y_true.npy", "--score", f"{d}/y_score.npy",
+                     "--format", "json", "--zero-division", "0"])
+    ours = json.loads(out)
+    theirs = sk.classification_report(y_true, y_score >= 0.5, output_dict=True, zero_division=0)
+    assert list(ours) == list(theirs)
+    for key in theirs:
+        for field, value in theirs[key].items():
+            assert ours[key][field] == pytest.approx(value, rel=1e-15), (key, field)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["report", "--true", "/nonexistent.npy", "--score", "/nonexistent.npy"], "Expected a readable file"),
+    (["report", "--true", "{d}/y_true.npy", "--score", "{d}/t.npy"], "Expected `y_pred` to have shape"),
+    (["report", "--true", "{d}/y_true.npy", "--score", "{d}/y_score.npy", "--thresholds", "{d}/w.npy"],
+     "Expected `threshold` to have 6 values"),
+])
+def test_errors_are_clear_in_both(swift_cli, recorded, args, message):
+    d, _, _ = recorded
+    args = [a.format(d=d) for a in args]
+    for cmd in ([swift_cli] + args, [sys.executable, "-m", "tally.cli"] + args):
+        rc, out, err = run(cmd)
+        assert rc == 2 and out == ""
+        assert err.startswith("tally: error: ") and message in err, err
