@@ -15,7 +15,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "Tally"),
-        .target(name: "TallyNet", dependencies: ["Tally", "CBLAS"]),
+        .target(name: "TallyNet", dependencies: ["Tally", "CBLAS"], exclude: ["README.md"]),
         .executableTarget(name: "tally-cli", dependencies: ["Tally"]),
 
         // Internal: Python.h for the bridge. Never links libpython: an extension
