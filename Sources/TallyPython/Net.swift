@@ -1,0 +1,428 @@
+import CPython
+import Tally
+import TallyNet
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// `tally.net`'s bridge to TallyNet: build, compile, train one epoch, evaluate,
+// predict, and move weights. It validates and converts; the training loop and
+// every number come from TallyNet. `python/tally/net.py` is the public face and
+// runs the epoch loop and the Keras-style callbacks.
+
+/// A TallyNet model owned by Python, with the lock that serialises calls into it.
+final class NetBox: @unchecked Sendable {
+    let model: Sequential
+    let mutex = Mutex()
+    /// The thread that is inside `net_fit_epoch` (its batch callback may run Python).
+    /// Written only by that thread, under the GIL.
+    var trainingThread: pthread_t?
+
+    init(_ model: Sequential) { self.model = model }
+
+    /// Runs `body` on the model with the GIL released and the model locked.
+    ///
+    /// A batch callback that calls back into the same model (e.g. `predict` from
+    /// `on_batch_end`) would wait forever on the lock its own thread holds: it
+    /// gets an error instead. Other threads wait their turn.
+    func locked<R>(_ body: (Sequential) throws -> R) throws -> R {
+        if let t = trainingThread, pthread_equal(t, pthread_self()) != 0 {
+            throw PythonError(kind: .runtime, message: "Expected no call into the model from a batch callback while it trains, but got one; call it from on_epoch_end or after fit()")
+        }
+        return try withoutGIL { try mutex.locked { try body(model) } }
+    }
+}
+
+extension Arguments {
+    func net(_ i: Int) throws -> NetBox { try handle(i, as: NetBox.self, "model") }
+}
+
+// MARK: Conversions
+
+/// The items of a Python sequence (a new tuple keeps them alive), as `Arguments`.
+func withItems<R>(_ object: PyPtr?, name: String, _ body: (Arguments) throws -> R) throws -> R {
+    guard let object, PySequence_Check(object) != 0, tally_unicode_check(object) == 0 else {
+        throw PythonError.type("Expected `\(name)` to be a tuple or list, but got \(typeName(object))")
+    }
+    let t = try check(PySequence_Tuple(object))
+    defer { Py_DecRef(t) }
+    let n = PyTuple_Size(t)
+    let items: [PyPtr?] = (0..<n).map { PyTuple_GetItem(t, $0) }
+    return try items.withUnsafeBufferPointer {
+        try body(Arguments(unchecked: $0.baseAddress, count: n, function: name))
+    }
+}
+
+extension Arguments {
+    /// Items of a sequence already unpacked (no arity check).
+    init(unchecked args: UnsafePointer<PyPtr?>?, count: Int, function: String) {
+        // The arity range always holds `count`, so this cannot throw.
+        try! self.init(args, count, function: function, expected: count...count)
+    }
+
+    func ints(_ i: Int, _ name: String) throws -> [Int] {
+        try withItems(self[i], name: name) { items in try (0..<items.count).map { try items.int($0, name) } }
+    }
+
+    func float32Samples(_ buffer: HeldBuffer, _ name: String) throws -> UnsafeBufferPointer<Float> {
+        guard buffer.elementType == .float32 else {
+            throw PythonError.type("Expected `\(name)` to have dtype float32, but got \(buffer.elementType.rawValue)")
+        }
+        let n = buffer.shape.reduce(1, *)
+        return UnsafeBufferPointer(start: n == 0 ? nil : buffer.view.buf?.assumingMemoryBound(to: Float.self), count: n)
+    }
+
+    func threshold(_ i: Int) throws -> Threshold {
+        guard let t = optional(i) else { return .scalar(0.5) }
+        if tally_float_check(t) != 0 || tally_long_check(t) != 0 { return .scalar(try double(i, "threshold")) }
+        let buffer = try HeldBuffer(t, name: "threshold", dimensions: 1...1)
+        return .perLabel(Array(try buffer.float64Elements(name: "threshold")))
+    }
+
+    func activation(_ i: Int) throws -> Activation {
+        guard optional(i) != nil else { return .linear }
+        let name = try string(i, "activation")
+        guard let a = Activation(rawValue: name) else {
+            let known = Activation.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            throw PythonError.value("Expected `activation` to be one of None, \(known), but got '\(name)'")
+        }
+        return a
+    }
+
+    func padding(_ i: Int) throws -> Padding {
+        let name = try string(i, "padding")
+        guard let p = Padding(rawValue: name) else {
+            throw PythonError.value("Expected `padding` to be 'valid' or 'same', but got '\(name)'")
+        }
+        return p
+    }
+
+    /// `max_value, axes` at `i`, `i + 1` (None: no constraint; axes None: TallyNet's default).
+    func maxNorm(_ i: Int) throws -> KernelConstraint? {
+        guard optional(i) != nil else { return nil }
+        let value = Float(try double(i, "max_value"))
+        let axes = try optional(i + 1).map { _ in try ints(i + 1, "axis") }
+        return .maxNorm(value, axes: axes)
+    }
+}
+
+/// One layer from the tuple `net.py` sends: `(kind, arguments...)`.
+func layerSpec(_ layer: Arguments, index: Int) throws -> LayerSpec {
+    guard layer.count >= 1 else { throw PythonError.value("Expected layer \(index) to be (kind, ...), but got an empty tuple") }
+    let kind = try layer.string(0, "layer kind")
+    func arity(_ n: Int) throws {
+        guard layer.count == n else {
+            throw PythonError.value("Expected the '\(kind)' layer tuple (layer \(index)) to have \(n) items, but got \(layer.count)")
+        }
+    }
+    switch kind {
+    case "conv2d":
+        // (kind, filters, kh, kw, sh, sw, padding, activation, use_bias, max_value, axes)
+        try arity(11)
+        return .conv2D(filters: try layer.int(1, "filters"),
+                       kernelSize: (try layer.int(2, "kernel_size"), try layer.int(3, "kernel_size")),
+                       strides: (try layer.int(4, "strides"), try layer.int(5, "strides")),
+                       padding: try layer.padding(6), activation: try layer.activation(7),
+                       useBias: layer.bool(8), kernelConstraint: try layer.maxNorm(9))
+    case "max_pooling2d":
+        // (kind, ph, pw, sh, sw, padding)
+        try arity(6)
+        return .maxPooling2D(poolSize: (try layer.int(1, "pool_size"), try layer.int(2, "pool_size")),
+                             strides: (try layer.int(3, "strides"), try layer.int(4, "strides")),
+                             padding: try layer.padding(5))
+    case "dropout":
+        try arity(2)
+        return .dropout(rate: Float(try layer.double(1, "rate")))
+    case "flatten":
+        try arity(1)
+        return .flatten
+    case "dense":
+        // (kind, units, activation, use_bias, max_value, axes)
+        try arity(6)
+        return .dense(units: try layer.int(1, "units"), activation: try layer.activation(2),
+                      useBias: layer.bool(3), kernelConstraint: try layer.maxNorm(4))
+    case "activation":
+        try arity(2)
+        return .activation(try layer.activation(1))
+    default:
+        throw PythonError.value("Expected a layer kind among conv2d, max_pooling2d, dropout, flatten, dense, activation, but got '\(kind)'")
+    }
+}
+
+func pyInts(_ values: [Int]) throws -> PyPtr {
+    try tuple(try values.map { try check(PyLong_FromLongLong(Int64($0))) })
+}
+
+func pyFloat(_ v: Double) throws -> PyPtr { try check(PyFloat_FromDouble(v)) }
+
+/// A writable, C-contiguous float32 buffer of exactly `count` elements, for results
+/// written straight into a numpy array the Python side allocated.
+func withWritableFloats<R>(_ object: PyPtr?, name: String, count: Int,
+                           _ body: (UnsafeMutableBufferPointer<Float>) throws -> R) throws -> R {
+    guard let object, PyObject_CheckBuffer(object) != 0 else {
+        throw PythonError.type("Expected `\(name)` to be a writable float32 array, but got \(typeName(object))")
+    }
+    var view = Py_buffer()
+    guard PyObject_GetBuffer(object, &view, PyBUF_STRIDES | PyBUF_WRITABLE | PyBUF_FORMAT) == 0 else {
+        PyErr_Clear()
+        throw PythonError.value("Expected `\(name)` to be a writable array, but its buffer is read-only")
+    }
+    defer { PyBuffer_Release(&view) }
+    let type = view.format.flatMap { ElementType(bufferFormat: UnsafePointer($0)) }
+    guard type == .float32, view.itemsize == 4 else {
+        throw PythonError.type("Expected `\(name)` to have dtype float32, but got buffer format '\(view.format.map { String(cString: $0) } ?? "B")'")
+    }
+    guard PyBuffer_IsContiguous(&view, CChar(UInt8(ascii: "C"))) != 0 else {
+        throw PythonError.value("Expected `\(name)` to be C-contiguous")
+    }
+    guard view.len == count * 4 else {
+        throw PythonError.value("Expected `\(name)` to hold \(count) float32 values, but got \(view.len / 4)")
+    }
+    return try body(UnsafeMutableBufferPointer(start: count == 0 ? nil : view.buf?.assumingMemoryBound(to: Float.self),
+                                               count: count))
+}
+
+// MARK: Functions
+
+/// net_new(input_shape, layers, seed) -> handle
+func netNew(_ args: Arguments) throws -> PyPtr? {
+    let shape = try args.ints(0, "input_shape")
+    let specs = try withItems(args[1], name: "layers") { layers in
+        try (0..<layers.count).map { i in
+            try withItems(layers[i], name: "layer \(i)") { try layerSpec($0, index: i) }
+        }
+    }
+    let seed = UInt64(bitPattern: Int64(try args.int(2, "seed")))
+    let model = try withoutGIL { try Sequential(inputShape: shape, layers: specs, seed: seed) }
+    return try makeHandle(NetBox(model))
+}
+
+/// net_compile(model, optimizer, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, decay, loss, from_logits)
+func netCompile(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    let kind = try args.string(1, "optimizer")
+    let lr = Float(try args.double(2, "learning_rate"))
+    let decay = Float(try args.double(8, "decay"))
+    let optimizer: OptimizerSpec
+    switch kind {
+    case "sgd":
+        optimizer = .sgd(learningRate: lr, momentum: Float(try args.double(3, "momentum")),
+                         nesterov: args.bool(4), decay: decay)
+    case "adam":
+        optimizer = .adam(learningRate: lr, beta1: Float(try args.double(5, "beta_1")),
+                          beta2: Float(try args.double(6, "beta_2")),
+                          epsilon: Float(try args.double(7, "epsilon")), decay: decay)
+    default:
+        throw PythonError.value("Expected `optimizer` to be 'sgd' or 'adam', but got '\(kind)'")
+    }
+    let lossName = try args.string(9, "loss")
+    let fromLogits = args.bool(10)
+    let loss: Loss
+    switch lossName {
+    case "binary_crossentropy": loss = .binaryCrossentropy(fromLogits: fromLogits)
+    case "categorical_crossentropy": loss = .categoricalCrossentropy(fromLogits: fromLogits)
+    default:
+        throw PythonError.value("Expected `loss` to be 'binary_crossentropy' or 'categorical_crossentropy', but got '\(lossName)'")
+    }
+    try box.locked { try $0.compile(optimizer: optimizer, loss: loss) }
+    return tally_none()
+}
+
+/// Samples (float32, C-contiguous, `[n] + input_shape`) and 0/1 labels (any dtype, 2-D).
+struct HeldData {
+    let x: HeldBuffer
+    let y: HeldBuffer
+    let data: LabeledData
+
+    init(_ args: Arguments, _ i: Int, _ j: Int, prefix: String = "") throws {
+        x = try HeldBuffer(args[i]!, name: prefix + "x", dimensions: 2...8)
+        y = try HeldBuffer(args[j]!, name: prefix + "y", dimensions: 2...2)
+        data = LabeledData(x: try args.float32Samples(x, prefix + "x"), shape: x.shape, y: y.matrix)
+    }
+}
+
+/// net_fit_epoch(model, x, y, batch_size, shuffle, seed, threshold, on_batch_end)
+///   -> (loss, Counts, learning_rate, seconds, batches, stopped)
+///
+/// One epoch without the GIL. After each batch the GIL is taken back to check for
+/// Ctrl-C and to call `on_batch_end(batch, size, loss, epoch_loss)`; a true result,
+/// an exception or a signal stops after that batch. An exception is re-raised here,
+/// once the model is back in a consistent state (after a whole optimizer step).
+func netFitEpoch(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    let held = try HeldData(args, 1, 2)
+    let batchSize = try args.int(3, "batch_size")
+    let shuffle = args.bool(4)
+    let seed = UInt64(bitPattern: Int64(try args.int(5, "seed")))
+    let threshold = try args.threshold(6)
+    let callback = args.optional(7)
+    if let callback, PyCallable_Check(callback) == 0 {
+        throw PythonError.type("Expected `on_batch_end` to be callable or None, but got \(typeName(callback))")
+    }
+    if let t = box.trainingThread, pthread_equal(t, pthread_self()) != 0 {
+        throw PythonError(kind: .runtime, message: "Expected no call into the model from a batch callback while it trains, but got fit()")
+    }
+    var failed = false   // a Python exception is pending in this thread
+    box.trainingThread = pthread_self()
+    defer { box.trainingThread = nil }
+    var saved = PyEval_SaveThread()
+    let history: History
+    do {
+        history = try box.mutex.locked {
+            try box.model.fit(held.data, epochs: 1, batchSize: batchSize, shuffle: shuffle, seed: seed,
+                              threshold: threshold, onBatchEnd: { logs in
+                guard !failed else { return true }
+                PyEval_RestoreThread(saved)
+                defer { saved = PyEval_SaveThread() }
+                if PyErr_CheckSignals() != 0 { failed = true; return true }
+                guard let callback else { return false }
+                guard let a = PyTuple_New(4) else { failed = true; return true }
+                defer { Py_DecRef(a) }
+                PyTuple_SetItem(a, 0, PyLong_FromLongLong(Int64(logs.batch)))
+                PyTuple_SetItem(a, 1, PyLong_FromLongLong(Int64(logs.size)))
+                PyTuple_SetItem(a, 2, PyFloat_FromDouble(logs.loss))
+                PyTuple_SetItem(a, 3, PyFloat_FromDouble(logs.epochLoss))
+                guard let result = PyObject_CallObject(callback, a) else { failed = true; return true }
+                defer { Py_DecRef(result) }
+                let stop = PyObject_IsTrue(result)
+                if stop < 0 { failed = true; return true }
+                return stop == 1
+            })
+        }
+    } catch {
+        PyEval_RestoreThread(saved)
+        // A pending Python exception came first; the Swift error is then a consequence.
+        if failed { throw AlreadySet() }
+        throw error
+    }
+    PyEval_RestoreThread(saved)
+    if failed { throw AlreadySet() }
+    guard let epoch = history.epochs.first else {
+        // n == 0 or epochs == 0: nothing ran.
+        return try tuple([try pyFloat(.nan), tally_none(), try pyFloat(.nan), try pyFloat(0), try check(PyLong_FromLongLong(0)), tally_false()])
+    }
+    let n = held.data.shape[0]
+    let batches = (n + batchSize - 1) / batchSize
+    return try tuple([try pyFloat(epoch.loss), try makeCounts(epoch.counts), try pyFloat(Double(epoch.learningRate)),
+                      try pyFloat(epoch.seconds), try check(PyLong_FromLongLong(Int64(batches))),
+                      history.stopped ? tally_true() : tally_false()])
+}
+
+/// net_evaluate(model, x, y, batch_size, threshold) -> (loss, Counts)
+func netEvaluate(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    let held = try HeldData(args, 1, 2)
+    let batchSize = try args.int(3, "batch_size")
+    let threshold = try args.threshold(4)
+    let r = try box.locked { try $0.evaluate(held.data, batchSize: batchSize, threshold: threshold) }
+    return try tuple([try pyFloat(r.loss), try makeCounts(r.counts)])
+}
+
+/// net_predict(model, x, batch_size, out): writes probabilities into `out` (float32, n × output).
+func netPredict(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    let x = try HeldBuffer(args[1]!, name: "x", dimensions: 2...8)
+    let samples = try args.float32Samples(x, "x")
+    let batchSize = try args.int(2, "batch_size")
+    let width = box.model.outputShape.reduce(1, *)
+    let shape = x.shape
+    try withWritableFloats(args[3], name: "out", count: shape[0] * width) { out in
+        try box.locked { try $0.predict(x: samples, shape: shape, batchSize: batchSize, into: out) }
+    }
+    return tally_none()
+}
+
+/// net_info(model) -> (input_shape, output_shape, weight names, weight shapes, iterations,
+///                     learning_rate | None, thread_count)
+func netInfo(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    let m = box.model
+    let (names, shapes, iterations, lr, threads) = try box.locked { m in
+        (m.weightNames, m.weightShapes, m.iterations, m.learningRate, m.threadCount)
+    }
+    return try tuple([try pyInts(m.inputShape), try pyInts(m.outputShape),
+                      try tuple(try names.map(pyString)), try tuple(try shapes.map(pyInts)),
+                      try check(PyLong_FromLongLong(Int64(iterations))),
+                      try lr.map { try pyFloat(Double($0)) } ?? tally_none(),
+                      try check(PyLong_FromLongLong(Int64(threads)))])
+}
+
+/// net_read_weight(model, index, out): copies weight `index` into `out` (float32, its size).
+func netReadWeight(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    let index = try args.int(1, "index")
+    let shapes = box.model.weightShapes
+    guard shapes.indices.contains(index) else {
+        throw PythonError.value("Expected a weight index in 0..<\(shapes.count), but got \(index)")
+    }
+    try withWritableFloats(args[2], name: "out", count: shapes[index].reduce(1, *)) { out in
+        try box.locked { m in
+            try m.withUnsafeMutableWeights(at: index) { w in
+                if let o = out.baseAddress, let s = w.baseAddress { o.update(from: s, count: w.count) }
+            }
+        }
+    }
+    return tally_none()
+}
+
+/// net_write_weights(model, arrays): replaces every weight (float32, C-contiguous, each of its
+/// weight's size); checks all of them (sizes, finite values) before changing any.
+func netWriteWeights(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    let shapes = box.model.weightShapes, names = box.model.weightNames
+    let buffers: [HeldBuffer] = try withItems(args[1], name: "weights") { items in
+        guard items.count == shapes.count else {
+            throw PythonError.value("Expected \(shapes.count) weight arrays, but got \(items.count)")
+        }
+        return try (0..<items.count).map { try HeldBuffer(items[$0]!, name: "weights[\($0)]", dimensions: 0...8) }
+    }
+    let values = try buffers.enumerated().map { (k, b) -> UnsafeBufferPointer<Float> in
+        let v = try args.float32Samples(b, "weights[\(k)]")
+        guard v.count == shapes[k].reduce(1, *) else {
+            throw PythonError.value("Expected weights[\(k)] (\(names[k])) to hold \(shapes[k].reduce(1, *)) values for shape \(shapes[k]), but got \(v.count)")
+        }
+        return v
+    }
+    try box.locked { m in
+        for (k, v) in values.enumerated() {
+            if let i = v.firstIndex(where: { !$0.isFinite }) {
+                throw TallyError.invalidValue("Expected weights[\(k)] (\(names[k])) to hold finite numbers, but got \(v[i]) at flat index \(i)")
+            }
+        }
+        for (k, v) in values.enumerated() {
+            try m.withUnsafeMutableWeights(at: k) { w in
+                if let d = w.baseAddress, let s = v.baseAddress { d.update(from: s, count: v.count) }
+            }
+        }
+    }
+    return tally_none()
+}
+
+/// net_summary(model) -> str
+func netSummary(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    return try pyString(try box.locked { $0.summary() })
+}
+
+/// net_set_threads(model, n)
+func netSetThreads(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    let n = try args.int(1, "threads")
+    guard n >= 1 else { throw PythonError.value("Expected `threads` >= 1, but got \(n)") }
+    try box.locked { $0.threadCount = n }
+    return tally_none()
+}
+
+nonisolated(unsafe) let netFunctions: [Declaration] = [
+    Declaration("net_new", 3...3, "net_new(input_shape, layers, seed) -> model handle", netNew),
+    Declaration("net_compile", 11...11, "net_compile(model, optimizer, lr, momentum, nesterov, beta_1, beta_2, epsilon, decay, loss, from_logits)", netCompile),
+    Declaration("net_fit_epoch", 8...8, "net_fit_epoch(model, x, y, batch_size, shuffle, seed, threshold, on_batch_end) -> (loss, Counts, lr, seconds, batches, stopped)", netFitEpoch),
+    Declaration("net_evaluate", 5...5, "net_evaluate(model, x, y, batch_size, threshold) -> (loss, Counts)", netEvaluate),
+    Declaration("net_predict", 4...4, "net_predict(model, x, batch_size, out)", netPredict),
+    Declaration("net_info", 1...1, "net_info(model) -> (input_shape, output_shape, names, shapes, iterations, lr, threads)", netInfo),
+    Declaration("net_read_weight", 3...3, "net_read_weight(model, index, out)", netReadWeight),
+    Declaration("net_write_weights", 2...2, "net_write_weights(model, arrays)", netWriteWeights),
+    Declaration("net_summary", 1...1, "net_summary(model) -> str", netSummary),
+    Declaration("net_set_threads", 2...2, "net_set_threads(model, n)", netSetThreads),
+]
