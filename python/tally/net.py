@@ -794,6 +794,7 @@ class Sequential:
                                  f"supported), but got {type(validation_data).__name__}"
                                  + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else ""))
             xv, yv = _samples(validation_data[0], "validation x"), _labels(validation_data[1], "validation y")
+            self._check_validation(xv, yv)
         names = self._label_keys(int(np.prod(self._info()[1])), label_names)
         steps = -(-x.shape[0] // batch_size)
         history = History()
@@ -835,6 +836,24 @@ class Sequential:
                 break
         cbs.call("on_train_end", logs)
         return history
+
+    def _check_validation(self, x, y):
+        """Validation data is first read after an epoch of training: check it up front."""
+        info = self._info()
+        expected = (x.shape[0],) + tuple(info[0])
+        if x.shape != expected:
+            raise ValueError(f"Expected `validation x` to have shape (n, {', '.join(map(str, info[0]))}), "
+                             f"but got {x.shape}")
+        width = int(np.prod(info[1]))
+        if y.shape != (x.shape[0], width):
+            raise ValueError(f"Expected `validation y` to have shape ({x.shape[0]}, {width}), but got {y.shape}")
+        if not np.isfinite(x).all():
+            bad = np.argwhere(~np.isfinite(x))[0]
+            raise ValueError(f"Expected `validation x` to hold finite numbers, but got {x[tuple(bad)]} "
+                             f"in sample {bad[0]}")
+        if not np.isin(y, (0, 1)).all():
+            bad = np.argwhere(~np.isin(y, (0, 1)))[0]
+            raise ValueError(f"Expected `validation y` to hold only 0 and 1, but got {y[tuple(bad)]} at {tuple(bad)}")
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, *,
                  metrics=None, threshold=None, label_names=None):

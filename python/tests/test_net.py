@@ -1,0 +1,473 @@
+"""tally.net: the Swift trainer from Python, checked against Keras and scikit-learn.
+
+Keras runs in this process on the JAX backend unless KERAS_BACKEND says otherwise
+(every comparison here holds on either backend); Keras tests skip without Keras.
+"""
+
+import csv
+import os
+import signal
+import threading
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+import tally
+import tally.net as tn
+
+
+# -- data ------------------------------------------------------------------------------
+
+def digit_mosaics(n_train, n_test, seed=0, grid=3, blank=0.4):
+    """Multi-label images from scikit-learn's digits: grid x grid cells, each a digit
+    (8x8) or blank; the labels are the digits present. The source digits are split
+    before composing, so no digit image is in both sets."""
+    digits = load_digits()
+    images = (digits.images / 16.0).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(images))
+    cut = len(images) * 2 // 3
+
+    def compose(pool, n):
+        x = np.zeros((n, 8 * grid, 8 * grid, 1), np.float32)
+        y = np.zeros((n, 10), np.uint8)
+        for i in range(n):
+            for r in range(grid):
+                for c in range(grid):
+                    if rng.random() < blank:
+                        continue
+                    k = pool[rng.integers(len(pool))]
+                    x[i, 8 * r:8 * r + 8, 8 * c:8 * c + 8, 0] = images[k]
+                    y[i, digits.target[k]] = 1
+        return x, y
+
+    return compose(order[:cut], n_train) + compose(order[cut:], n_test)
+
+
+def small_data(n=64, seed=0, shape=(16, 16, 3), labels=5):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n,) + shape, dtype=np.float32)
+    y = (rng.random((n, labels)) < 0.4).astype(np.uint8)
+    return x, y
+
+
+def small_model(seed=1, **compile_args):
+    m = tn.Sequential([
+        tn.Conv2D(8, (3, 3), padding="same", activation="relu", kernel_constraint=tn.MaxNorm(3)),
+        tn.Dropout(0.2),
+        tn.MaxPooling2D((2, 2)),
+        tn.Flatten(),
+        tn.Dense(16, activation="relu"),
+        tn.Dense(5, activation="sigmoid"),
+    ], input_shape=(16, 16, 3), seed=seed)
+    m.compile(**({"optimizer": tn.SGD(0.05, momentum=0.9), "loss": "binary_crossentropy"} | compile_args))
+    return m
+
+
+# -- Keras -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def keras():
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(3)
+    return keras
+
+
+def keras_model(keras, dropout=True, max_value=0.25, input_shape=(16, 16, 3)):
+    """The seed's layer kinds, small; max_value 0.25 makes the constraints bind."""
+    L, C = keras.layers, keras.constraints
+    layers = [keras.Input(input_shape),
+              L.Conv2D(8, (3, 3), padding="same", activation="relu", kernel_constraint=C.MaxNorm(max_value))]
+    if dropout:
+        layers.append(L.Dropout(0.2))
+    layers += [L.Conv2D(6, (3, 3), strides=(2, 2), padding="valid", activation="relu",
+                        kernel_constraint=C.MaxNorm(max_value)),
+               L.MaxPooling2D((2, 2)), L.Flatten(),
+               L.Dense(32, activation="relu", kernel_constraint=C.MaxNorm(max_value))]
+    if dropout:
+        layers.append(L.Dropout(0.5))
+    layers += [L.Dense(5), L.Activation("sigmoid")]
+    return keras.Sequential(layers)
+
+
+def test_keras_import_predicts_as_keras(keras):
+    km = keras_model(keras)
+    x, _ = small_data(40)
+    net = tn.from_keras(km)
+    assert [w.shape for w in net.get_weights()] == [w.shape for w in km.get_weights()]
+    for a, b in zip(net.get_weights(), km.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(net.predict(x), km.predict(x, verbose=0), rtol=0, atol=1e-5)
+
+    # And back: TallyNet's own (different) initial weights into the Keras model.
+    other = tn.Sequential([layer for layer in net.layers], input_shape=(16, 16, 3), seed=99)
+    km.set_weights(other.get_weights())
+    np.testing.assert_allclose(other.predict(x), km.predict(x, verbose=0), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["sgd_momentum_decay", "sgd_nesterov", "sgd", "adam"])
+def test_training_steps_match_keras(keras, kind):
+    """Three optimizer steps from the same weights give Keras's weights (1e-5), with the
+    MaxNorm(axis=0) constraints binding (Keras 2's `decay` is InverseTimeDecay(lr, 1, decay))."""
+    optimizer = {
+        "sgd_momentum_decay": lambda: keras.optimizers.SGD(
+            keras.optimizers.schedules.InverseTimeDecay(0.1, 1, 0.05), momentum=0.9),
+        "sgd_nesterov": lambda: keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+        "sgd": lambda: keras.optimizers.SGD(0.1),
+        "adam": lambda: keras.optimizers.Adam(0.01),
+    }[kind]()
+    km = keras_model(keras, dropout=False)
+    km.compile(optimizer=optimizer, loss="binary_crossentropy")
+    net = tn.from_keras(km)
+    if kind == "sgd_momentum_decay":
+        assert net.optimizer.decay == pytest.approx(0.05) and net.optimizer.momentum == pytest.approx(0.9)
+    x, y = small_data(30, seed=4)
+    for i in range(3):
+        km.train_on_batch(x[10 * i:10 * i + 10], y[10 * i:10 * i + 10].astype(np.float32))
+    net.fit(x, y, batch_size=10, epochs=1, shuffle=False, verbose=0)
+    assert net.iterations == 3
+    for theirs, ours, name in zip(km.get_weights(), net.get_weights(), net.weight_names):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5, err_msg=name)
+    # The constraints did bind: in every kernel some Keras norm sits at the max norm.
+    for kernel in km.get_weights()[0:6:2]:
+        assert np.isclose(np.sqrt((kernel ** 2).sum(axis=0)), 0.25, atol=1e-5).any()
+
+
+def test_max_norm_axes_matter(keras):
+    """Guards the test above: TallyNet's per-filter norms (axis=None) differ from Keras's axis=0."""
+    km = keras_model(keras, dropout=False)
+    km.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy")
+    net = tn.from_keras(km)
+    per_filter = tn.Sequential(
+        [tn.Conv2D(l.filters, l.kernel_size, l.strides, l.padding, l.activation,
+                   kernel_constraint=tn.MaxNorm(0.25, axis=None)) if isinstance(l, tn.Conv2D) else l
+         for l in net.layers], input_shape=(16, 16, 3))
+    per_filter.set_weights(net.get_weights())
+    per_filter.compile(tn.SGD(0.1), "binary_crossentropy")
+    x, y = small_data(10, seed=4)
+    km.train_on_batch(x, y.astype(np.float32))
+    per_filter.fit(x, y, batch_size=10, verbose=0, shuffle=False)
+    assert np.abs(per_filter.get_weights()[0] - km.get_weights()[0]).max() > 1e-3
+
+
+def test_keras_unsupported_layers_are_named(keras):
+    L = keras.layers
+    bn = keras.Sequential([keras.Input((8, 8, 1)), L.Conv2D(2, 3), L.BatchNormalization(name="bn"),
+                           L.Flatten(), L.Dense(1, activation="sigmoid")])
+    with pytest.raises(ValueError, match=r"'bn' \(BatchNormalization\) is not supported"):
+        tn.from_keras(bn)
+    tanh = keras.Sequential([keras.Input((4,)), L.Dense(2, activation="tanh", name="d")])
+    with pytest.raises(ValueError, match=r"'d' \(Dense\): activation 'tanh' is not supported"):
+        tn.from_keras(tanh)
+    reg = keras.Sequential([keras.Input((4,)), L.Dense(2, kernel_regularizer="l2")])
+    with pytest.raises(ValueError, match="kernel_regularizer"):
+        tn.from_keras(reg)
+    with pytest.raises(TypeError, match="Expected a Keras Sequential model"):
+        tn.from_keras(object())
+    rms = keras.Sequential([keras.Input((4,)), L.Dense(2, activation="sigmoid")])
+    rms.compile(optimizer="rmsprop", loss="binary_crossentropy")
+    with pytest.raises(ValueError, match="'RMSprop' is not supported"):
+        tn.from_keras(rms)
+    assert tn.from_keras(rms, compile=False).optimizer is None
+
+
+def test_keras_callbacks_work(keras, tmp_path):
+    """Keras's own EarlyStopping and CSVLogger read tally.net's logs and stop it."""
+    m = small_model(optimizer=tn.SGD(0.0), metrics=["f1"])  # lr 0: nothing improves
+    x, y = small_data()
+    path = tmp_path / "log.csv"
+    stop = keras.callbacks.EarlyStopping(monitor="val_f1", mode="max", patience=1)
+    h = m.fit(x, y, epochs=10, batch_size=16, validation_data=(x, y), verbose=0,
+              callbacks=[stop, keras.callbacks.CSVLogger(str(path))])
+    assert len(h.epoch) == 2 and stop.stopped_epoch == 1
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 and "val_f1/4" in rows[0]
+    assert float(rows[1]["val_f1/4"]) == pytest.approx(h.history["val_f1/4"][1])
+
+
+# -- training and metrics --------------------------------------------------------------
+
+def test_learns_digit_mosaics():
+    """A small CNN reaches validation macro-F1 >= 0.80 on 24x24 digit mosaics in 10 epochs
+    (0.87 measured), and the logged per-label values are scikit-learn's on the predictions."""
+    xt, yt, xv, yv = digit_mosaics(3000, 600)
+    m = tn.Sequential([
+        tn.Conv2D(16, (3, 3), padding="same", activation="relu"), tn.MaxPooling2D(),
+        tn.Conv2D(32, (3, 3), padding="same", activation="relu"), tn.MaxPooling2D(), tn.Flatten(),
+        tn.Dense(64, activation="relu"), tn.Dense(10, activation="sigmoid"),
+    ], input_shape=(24, 24, 1), seed=1)
+    m.compile(tn.Adam(0.003), "binary_crossentropy", metrics=["f1", "precision_micro", "recall_samples"])
+    h = m.fit(xt, yt, epochs=10, batch_size=32, validation_data=(xv, yv), verbose=0)
+    assert h.history["val_f1"][-1] >= 0.80, h.history["val_f1"]
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    predicted = m.predict(xv) >= 0.5
+    per_label = f1_score(yv, predicted, average=None, zero_division=0)
+    assert [h.history[f"val_f1/{k}"][-1] for k in range(10)] == pytest.approx(per_label, abs=1e-12)
+    assert h.history["val_f1"][-1] == pytest.approx(per_label.mean(), abs=1e-12)
+    p, r, _, _ = precision_recall_fscore_support(yv, predicted, average="micro", zero_division=0)
+    assert h.history["val_precision_micro"][-1] == pytest.approx(p, abs=1e-12)
+    _, r, _, _ = precision_recall_fscore_support(yv, predicted, average="samples", zero_division=0)
+    assert h.history["val_recall_samples"][-1] == pytest.approx(r, abs=1e-12)
+    assert m.evaluate(xv, yv, return_dict=True)["f1/3"] == pytest.approx(per_label[3], abs=1e-12)
+    assert isinstance(h.val_tallies[-1], tally.Tally)
+    np.testing.assert_allclose(m.tally(xv, yv).f1(average=None, zero_division=0), per_label)
+
+
+def test_same_seed_same_run():
+    x, y = small_data()
+    runs = []
+    for _ in range(2):
+        m = small_model()
+        m.threads = 2
+        h = m.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        runs.append((h.history["loss"], m.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_label_names_and_callable_metrics():
+    x, y = small_data()
+    m = small_model(metrics=["recall", lambda t: 0.25], label_names=list("abcde"))
+    h = m.fit(x, y, epochs=1, verbose=0)
+    assert "recall/c" in h.history and "<lambda>" in h.history and h.history["<lambda>"] == [0.25]
+    assert m.evaluate(x, y) == [pytest.approx(m.evaluate(x, y, return_dict=True)["loss"]),
+                                pytest.approx(m.evaluate(x, y, return_dict=True)["recall"]), 0.25]
+
+
+def test_progress_bar(capsys):
+    x, y = small_data()
+    m = small_model(metrics=["f1"])
+    m.fit(x, y, epochs=2, batch_size=16, validation_data=(x, y), verbose=1)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "4/4 [" in out
+    assert " - loss: " in out and " - val_f1: " in out and "f1/0" not in out
+
+
+# -- callbacks -----------------------------------------------------------------------
+
+class Recorder(tn.Callback):
+    def __init__(self, stop_at_batch=None):
+        super().__init__()
+        self.events, self.stop_at_batch = [], stop_at_batch
+
+    def on_train_begin(self, logs=None): self.events.append(("train_begin",))
+    def on_train_end(self, logs=None): self.events.append(("train_end",))
+    def on_epoch_begin(self, epoch, logs=None): self.events.append(("epoch_begin", epoch))
+    def on_batch_begin(self, batch, logs=None): self.events.append(("batch_begin", batch))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.events.append(("epoch_end", epoch, sorted(k for k in logs if "/" not in k)))
+
+    def on_batch_end(self, batch, logs=None):
+        self.events.append(("batch_end", batch, round(logs["loss"], 6)))
+        if batch == self.stop_at_batch:
+            self.model.stop_training = True
+
+
+def test_callback_order_and_logs():
+    x, y = small_data(40)
+    m = small_model(metrics=["f1"])
+    r = Recorder()
+    h = m.fit(x, y, epochs=2, batch_size=16, validation_data=(x, y), callbacks=[r], verbose=0)
+    kinds = [e[0] for e in r.events]
+    per_epoch = ["epoch_begin"] + ["batch_begin", "batch_end"] * 3 + ["epoch_end"]
+    assert kinds == ["train_begin"] + per_epoch * 2 + ["train_end"]
+    assert r.events[-2][2] == ["f1", "loss", "val_f1", "val_loss"]
+    # The last batch's running loss is the epoch's logged loss.
+    assert r.events[-3][2] == pytest.approx(h.history["loss"][-1], abs=1e-6)
+    assert r.model is m and r.params == {"verbose": 0, "epochs": 2, "steps": 3}
+
+
+def test_stop_training_from_a_batch():
+    x, y = small_data(64)
+    m = small_model()
+    r = Recorder(stop_at_batch=1)
+    h = m.fit(x, y, epochs=5, batch_size=16, validation_data=(x, y), callbacks=[r], verbose=0)
+    # As Keras: stops after the batch, the epoch is still validated and logged.
+    assert m.iterations == 2 and len(h.epoch) == 1 and "val_loss" in h.history
+
+
+def test_early_stopping_restores_best():
+    x, y = small_data()
+    m = small_model(optimizer=tn.SGD(0.5, momentum=0.9))
+    stop = tn.EarlyStopping("val_loss", patience=2, restore_best_weights=True)
+    best = []
+
+    class Keep(tn.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            best.append((logs["val_loss"], self.model.get_weights()))
+
+    h = m.fit(x, y, epochs=30, batch_size=8, validation_data=(x[:16], y[:16]), callbacks=[stop, Keep()], verbose=0)
+    i = int(np.argmin(h.history["val_loss"]))
+    assert stop.best_epoch == i
+    if len(h.epoch) < 30:
+        assert len(h.epoch) == i + 3
+    for a, b in zip(m.get_weights(), best[i][1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_callback_exception_propagates_and_model_stays_usable():
+    x, y = small_data(64)
+    m = small_model()
+
+    class Boom(tn.Callback):
+        def on_batch_end(self, batch, logs=None):
+            if batch == 1:
+                raise ZeroDivisionError("boom")
+
+    with pytest.raises(ZeroDivisionError, match="boom"):
+        m.fit(x, y, epochs=3, batch_size=16, callbacks=[Boom()], verbose=0)
+    assert m.iterations == 2 and np.isfinite(m.predict(x)).all()
+
+
+def test_reentrant_call_from_batch_callback_raises():
+    x, y = small_data(32)
+    m = small_model()
+
+    class Peek(tn.Callback):
+        def on_batch_end(self, batch, logs=None):
+            self.model.predict(x[:2])
+
+    with pytest.raises(RuntimeError, match="from a batch callback while it trains"):
+        m.fit(x, y, epochs=1, batch_size=16, callbacks=[Peek()], verbose=0)
+
+    class EpochPeek(tn.Callback):  # epoch ends are outside the Swift call: allowed
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen = self.model.predict(x[:2])
+
+    c = EpochPeek()
+    m.fit(x, y, epochs=1, batch_size=16, callbacks=[c], verbose=0)
+    assert c.seen.shape == (2, 5)
+
+
+def _big_fit_interrupted(callbacks):
+    x, y = small_data(256, shape=(24, 24, 3))
+    m = tn.Sequential([tn.Conv2D(16, (3, 3), padding="same", activation="relu"), tn.Flatten(),
+                       tn.Dense(5, activation="sigmoid")], input_shape=(24, 24, 3))
+    m.compile(tn.SGD(0.001), "binary_crossentropy")
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            m.fit(x, y, epochs=100_000, batch_size=8, callbacks=callbacks, verbose=0)
+    finally:
+        timer.cancel()
+    elapsed = time.perf_counter() - t0
+    return m, x, elapsed
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals go to the main thread")
+@pytest.mark.parametrize("with_callback", [False, True])
+def test_ctrl_c_stops_between_batches(with_callback):
+    m, x, elapsed = _big_fit_interrupted([Recorder()] if with_callback else [])
+    assert elapsed < 5
+    done = m.iterations
+    assert done > 0 and len(m.history.epoch) == done // 32
+    assert np.isfinite(m.predict(x[:4])).all()
+    m.fit(x[:16], np.zeros((16, 5), np.uint8), epochs=1, batch_size=8, verbose=0)  # still trainable
+    assert m.iterations == done + 2
+
+
+def test_gil_is_released_while_training():
+    x, y = small_data(256, shape=(24, 24, 3))
+    m = tn.Sequential([tn.Conv2D(16, (3, 3), padding="same", activation="relu"), tn.Flatten(),
+                       tn.Dense(5, activation="sigmoid")], input_shape=(24, 24, 3))
+    m.compile(tn.SGD(0.001), "binary_crossentropy")
+    ticks, done = [], threading.Event()
+
+    def count():
+        while not done.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    t = threading.Thread(target=count)
+    t.start()
+    start = len(ticks)
+    m.fit(x, y, epochs=20, batch_size=256, verbose=0)  # one batch per epoch: no Python call inside
+    during = len(ticks) - start
+    done.set()
+    t.join()
+    assert during > 10
+
+
+# -- bad input -------------------------------------------------------------------------
+
+def test_bad_input_is_a_clear_error():
+    x, y = small_data(16)
+    m = small_model()
+    with pytest.raises(ValueError, match=r"Expected `x` to have shape \(n, 16, 16, 3\), but got \(16, 16, 16\)"):
+        m.fit(x[..., 0], y, verbose=0)
+    with pytest.raises(ValueError, match=r"Expected `x` to have shape \(n, 16, 16, 3\), but got \(16, 16, 16, 4\)"):
+        m.predict(np.zeros((16, 16, 16, 4), np.float32))
+    with pytest.raises(ValueError, match=r"Expected `y` to hold only 0 and 1, but got 2\.0 at \(0, 1\)"):
+        bad = y.copy()
+        bad[0, 1] = 2
+        m.fit(x, bad, verbose=0)
+    with pytest.raises(ValueError, match=r"Expected `y` to have shape \(16, 5\), but got \(16, 4\)"):
+        m.fit(x, y[:, :4], verbose=0)
+    with pytest.raises(ValueError, match="to have the same number of samples, but got 16 and 15"):
+        m.fit(x, y[:15], verbose=0)
+    nan = x.copy()
+    nan[3, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="Expected `x` to hold finite numbers, but got nan in sample 3"):
+        m.fit(nan, y, verbose=0)
+    with pytest.raises(ValueError, match="Expected `validation x` to hold finite numbers"):
+        m.fit(x, y, validation_data=(nan, y), verbose=0)
+    assert m.iterations == 0  # nothing above trained
+    with pytest.raises(TypeError, match="Expected `x` to hold numbers"):
+        m.predict(np.array(["a"] * 16))
+    with pytest.raises(ValueError, match="Expected a metric among"):
+        m.fit(x, y, metrics=["accuracy"], verbose=0)
+    with pytest.raises(ValueError, match=r"Expected weights\[0\] \(conv2d/kernel\) to have shape \(3, 3, 3, 8\)"):
+        m.set_weights([w.T for w in m.get_weights()])
+    with pytest.raises(ValueError, match=r"Expected 6 weight arrays"):
+        m.set_weights(m.get_weights()[:-1])
+    w = m.get_weights()
+    w[2][0, 0] = np.inf
+    before = m.get_weights()
+    with pytest.raises(ValueError, match=r"Expected weights\[2\] \(dense/kernel\) to hold finite numbers"):
+        m.set_weights(w)
+    for a, b in zip(before, m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="Expected `validation_data` to be a tuple"):
+        m.fit(x, y, validation_data=(x, y, np.ones(16)), verbose=0)
+
+
+def test_bad_model_arguments():
+    with pytest.raises(ValueError, match="Invalid `activation` argument value"):
+        tn.Dense(3, activation="tanh")
+    with pytest.raises(ValueError, match="Invalid `padding` argument value"):
+        tn.Conv2D(3, 3, padding="full")
+    with pytest.raises(ValueError, match="Invalid `rate` argument value"):
+        tn.Dropout(1.0)
+    with pytest.raises(ValueError, match="Expected an input shape"):
+        tn.Sequential([tn.Flatten(), tn.Dense(2)]).build()
+    with pytest.raises(TypeError, match="Expected a tally.net layer"):
+        tn.Sequential([object()])
+    with pytest.raises(ValueError, match="Expected the input of Dense .* to be flat"):
+        tn.Sequential([tn.Dense(2)], input_shape=(4, 4, 1)).build()
+    with pytest.raises(ValueError, match=r"window of Conv2D .* to fit its input"):
+        tn.Sequential([tn.Conv2D(2, 5)], input_shape=(4, 4, 1)).build()
+    with pytest.raises(RuntimeError, match="Expected a compiled model"):
+        tn.Sequential([tn.Flatten(), tn.Dense(2, activation="sigmoid")], input_shape=(4,)).fit(
+            np.zeros((2, 4)), np.zeros((2, 2)))
+    m = tn.Sequential([tn.Flatten(), tn.Dense(2)], input_shape=(4,))
+    with pytest.raises(ValueError, match="Expected the last layer's activation to be 'sigmoid'"):
+        m.compile("sgd", "binary_crossentropy")
+    with pytest.raises(ValueError, match="Expected `loss` to be one of"):
+        m.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="Expected `optimizer` to be"):
+        m.compile("rmsprop", "binary_crossentropy")
+    with pytest.raises(ValueError, match="Invalid `momentum` argument value"):
+        tn.SGD(0.1, momentum=-1)
+    with pytest.raises(ValueError, match="MaxNorm axes to be distinct axes of a rank-2 kernel"):
+        tn.Sequential([tn.Dense(2, kernel_constraint=tn.MaxNorm(2, axis=3))], input_shape=(4,)).build()
+    assert tn.SGD(lr=0.2).learning_rate == 0.2  # Keras 2's spelling, as in the seed's script
