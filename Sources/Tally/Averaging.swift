@@ -44,6 +44,7 @@ public enum ZeroDivision: Equatable, Sendable {
 /// Which metric an undefined-score warning is about (for scikit-learn's `warn_for`).
 public enum ScoreName: String, Sendable {
     case precision, recall, fScore = "f-score", jaccard
+    case specificity, negativePredictiveValue = "negative predictive value"
 }
 
 /// An undefined score that was replaced under `zero_division: .warn`, with

@@ -2,4 +2,5 @@
 // (one line) and defines it in its own file.
 func extraDeclarations() -> [Declaration] {
     netFunctions
+        + metricsFunctions
 }

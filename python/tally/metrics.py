@@ -238,3 +238,137 @@ def recall_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", 
         y_true, y_pred, labels=labels, pos_label=pos_label, average=average, warn_for=("recall",),
         sample_weight=sample_weight, zero_division=zero_division)
     return r
+
+
+# -- counting metrics ----------------------------------------------------------------------
+
+__all__ += [
+    "multilabel_confusion_matrix", "accuracy_score", "subset_accuracy", "zero_one_loss", "hamming_loss",
+    "jaccard_score", "label_accuracy_score", "specificity_score", "negative_predictive_value_score",
+    "matthews_corrcoef_per_label",
+]
+
+
+def _labels_only(y_true, y_pred, sample_weight=None, labels=None, average=None):
+    """Targets whose predictions are labels (no `average` check beyond scikit-learn's)."""
+    return Targets(y_true, y_pred, average=average, labels=labels, sample_weight=sample_weight)
+
+
+def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=None, samplewise=False):
+    """(n_outputs, 2, 2) confusion matrices [[tn, fp], [fn, tp]], per label or per
+    row (`samplewise=True`), as `sklearn.metrics.multilabel_confusion_matrix`."""
+    targets = _labels_only(y_true, y_pred, sample_weight, labels)
+    weighted = targets.sample_weight is not None
+    if samplewise:
+        if targets.type != "multilabel-indicator":
+            raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
+        yt, yp = targets.y_true, targets.y_pred
+        if targets.columns is not None:  # rows are counted over the chosen columns
+            yt, yp = native(yt[:, targets.columns]), native(yp[:, targets.columns])
+        raw, weighted = _tally.row_confusion(yt, yp, targets.sample_weight, 0.5, True)
+        flat = np.frombuffer(raw, dtype=np.float64 if weighted else np.int64)
+        return flat.reshape(-1, 2, 2).copy()
+    raw, is_float = targets.counts().confusion()
+    c = np.frombuffer(raw, dtype=np.float64 if is_float else np.int64).reshape(-1, 4)
+    if targets.columns is not None:
+        c = c[targets.columns]
+    tp, fp, fn, tn = c[:, 0], c[:, 1], c[:, 2], c[:, 3]
+    return np.stack([tn, fp, fn, tp], axis=1).reshape(-1, 2, 2).copy()
+
+
+def accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
+    """Subset accuracy (a row counts when every label is right), as `sklearn.metrics.accuracy_score`."""
+    counts = _labels_only(y_true, y_pred, sample_weight).counts()
+    return _tally.counts_subset_accuracy(counts, bool(normalize))
+
+
+subset_accuracy = accuracy_score
+
+
+def zero_one_loss(y_true, y_pred, *, normalize=True, sample_weight=None):
+    """1 − subset accuracy (or the weight of the wrong rows), as `sklearn.metrics.zero_one_loss`."""
+    counts = _labels_only(y_true, y_pred, sample_weight).counts()
+    return _tally.counts_zero_one_loss(counts, bool(normalize))
+
+
+def hamming_loss(y_true, y_pred, *, sample_weight=None):
+    """The fraction of wrong labels, as `sklearn.metrics.hamming_loss`."""
+    targets = _labels_only(y_true, y_pred, sample_weight)
+    counts = targets.counts()
+    if targets.type == "multilabel-indicator":
+        return _tally.counts_hamming_loss(counts)
+    # Binary and multi-class targets: the fraction of wrong rows.
+    return _tally.counts_zero_one_loss(counts, True)
+
+
+def jaccard_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None,
+                  zero_division="warn"):
+    """The Jaccard index tp / (tp + fp + fn), as `sklearn.metrics.jaccard_score`."""
+    zd = parse_zero_division(zero_division)
+    targets = Targets(y_true, y_pred, average=average, labels=labels, pos_label=pos_label,
+                      sample_weight=sample_weight)
+    core_average = None if average == "binary" else average
+    raw, found = _tally.counts_jaccard(targets.counts(), core_average, zd, targets.columns)
+    emit_warnings(found, ("jaccard",))
+    values = np.frombuffer(raw, dtype=np.float64).copy()
+    return values if average is None else float(values[0])
+
+
+def _check_small_average(average):
+    if average not in (None, "macro"):
+        raise ValueError(f"Expected `average` to be None or 'macro', but got {average!r}")
+
+
+def label_accuracy_score(y_true, y_pred, *, labels=None, average=None, sample_weight=None):
+    """Per label (tp + tn) / n — scikit-learn's `accuracy_score(y_true[:, j], y_pred[:, j])`,
+    Keras's `BinaryAccuracy` per label; `average="macro"` gives their mean."""
+    _check_small_average(average)
+    targets = _labels_only(y_true, y_pred, sample_weight, labels)
+    values = np.frombuffer(_tally.counts_label_accuracy(targets.counts(), targets.columns, average), dtype=np.float64)
+    return values.copy() if average is None else float(values[0])
+
+
+def _negative_class(which, y_true, y_pred, labels, average, sample_weight, zero_division):
+    zd = parse_zero_division(zero_division)
+    check_average(average, allow_binary=False)
+    targets = Targets(y_true, y_pred, average=average, labels=labels, sample_weight=sample_weight)
+    raw, found = _tally.counts_negative_class(targets.counts(), which, average, zd, targets.columns)
+    emit_warnings(found, ("specificity", "negative predictive value"), stacklevel=4)
+    values = np.frombuffer(raw, dtype=np.float64).copy()
+    return values if average is None else float(values[0])
+
+
+def specificity_score(y_true, y_pred, *, labels=None, average=None, sample_weight=None, zero_division="warn"):
+    """Specificity tn / (tn + fp) per label or averaged: defined as scikit-learn's
+    `recall_score(1 - y_true, 1 - y_pred)` with the same arguments."""
+    return _negative_class("specificity", y_true, y_pred, labels, average, sample_weight, zero_division)
+
+
+def negative_predictive_value_score(y_true, y_pred, *, labels=None, average=None, sample_weight=None,
+                                    zero_division="warn"):
+    """Negative predictive value tn / (tn + fn): scikit-learn's
+    `precision_score(1 - y_true, 1 - y_pred)` with the same arguments."""
+    return _negative_class("npv", y_true, y_pred, labels, average, sample_weight, zero_division)
+
+
+def matthews_corrcoef_per_label(y_true, y_pred, *, labels=None, average=None, sample_weight=None):
+    """Per label `sklearn.metrics.matthews_corrcoef(y_true[:, j], y_pred[:, j])`
+    (0 when a label's truth or prediction is constant); `average="macro"` gives their mean."""
+    _check_small_average(average)
+    targets = _labels_only(y_true, y_pred, sample_weight, labels)
+    values = np.frombuffer(_tally.counts_matthews(targets.counts(), targets.columns, average), dtype=np.float64)
+    return values.copy() if average is None else float(values[0])
+
+
+# -- score-based and ranking metrics (defined in tally.scores) ------------------------------
+
+from .scores import (  # noqa: E402  (scores.py needs nothing from here)
+    average_precision_score, coverage_error, label_ranking_average_precision_score, label_ranking_loss,
+    ndcg_score, precision_at_k, precision_recall_curve, recall_at_k, roc_auc_score, roc_curve,
+)
+
+__all__ += [
+    "roc_auc_score", "average_precision_score", "roc_curve", "precision_recall_curve",
+    "label_ranking_average_precision_score", "coverage_error", "label_ranking_loss", "ndcg_score",
+    "precision_at_k", "recall_at_k",
+]

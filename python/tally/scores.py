@@ -1,0 +1,429 @@
+"""Score-based metrics: exact ROC AUC, average precision and their curves from a
+compact store of every score (`ScoreTally`), the same in fixed memory with a
+guaranteed error interval (`BinnedScoreTally`), and the row-wise ranking metrics
+streamed as sums (`RankingTally`). The scikit-learn-signature functions
+(`roc_auc_score`, …) in `tally.metrics` are built on these."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import _tally
+from ._convert import as_array, as_matrix, as_sample_weight, native
+from .exceptions import UndefinedMetricWarning
+
+__all__ = ["ScoreTally", "BinnedScoreTally", "RankingTally"]
+
+_CATEGORIES = {"UndefinedMetricWarning": UndefinedMetricWarning, "UserWarning": UserWarning}
+AVERAGES = (None, "micro", "macro", "weighted", "samples")
+
+
+def emit(found, stacklevel):
+    for category, message in found:
+        warnings.warn(message, _CATEGORIES[category], stacklevel=stacklevel + 1)
+
+
+def check_average(average, options=AVERAGES):
+    if average not in options:
+        raise ValueError(f"Expected `average` to be one of {options}, but got {average!r}")
+
+
+def _scores(y_score, name="y_score"):
+    s = as_matrix(y_score, name)
+    if s.dtype.kind != "f":
+        s = s.astype(np.float64)
+    elif s.dtype != np.float32:
+        s = np.ascontiguousarray(s, dtype=np.float64)
+    return s
+
+
+def _labels(labels):
+    return None if labels is None else np.ascontiguousarray(np.asarray(labels), dtype=np.int64)
+
+
+def _prepare(y_true, y_score, sample_weight):
+    yt = as_matrix(y_true, "y_true")
+    ys = _scores(y_score)
+    if yt.shape != ys.shape:
+        raise ValueError(f"Expected `y_score` to have shape {yt.shape} like `y_true`, but got {ys.shape}")
+    return yt, ys, as_sample_weight(sample_weight, yt.shape[0])
+
+
+class _Handle:
+    """Shared plumbing of the accumulators: merge, copy, bytes, pickle."""
+
+    _prefix = ""
+
+    def _call(self, name, *args):
+        return getattr(_tally, f"{self._prefix}_{name}")(self._handle, *args)
+
+    def update(self, y_true, y_score, sample_weight=None):
+        """Add a batch: 0/1 ``y_true`` and float ``y_score`` of shape (n, n_labels),
+        ``sample_weight`` (n,) optional. Bad input raises and changes nothing."""
+        yt, ys, w = _prepare(y_true, y_score, sample_weight)
+        self._call("update", yt, ys, w)
+        return self
+
+    def merge(self, other):
+        """Add another accumulator's state (same configuration)."""
+        if type(other) is not type(self):
+            raise TypeError(f"Expected a {type(self).__name__} to merge, but got {type(other).__name__}")
+        self._call("merge", other._handle)
+        return self
+
+    def reset(self):
+        self._call("reset")
+        return self
+
+    def copy(self):
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._handle = self._call("copy")
+        return new
+
+    def to_bytes(self) -> bytes:
+        """The state as bytes (checkpoints, sending partial states between processes)."""
+        return self._call("serialize")
+
+    @classmethod
+    def from_bytes(cls, state: bytes):
+        new = object.__new__(cls)
+        new._handle = getattr(_tally, f"{cls._prefix}_from_bytes")(bytes(state))
+        new._restore_config()
+        return new
+
+    def _restore_config(self):
+        pass
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_handle"] = self.to_bytes()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state["_handle"] = getattr(_tally, f"{self._prefix}_from_bytes")(state["_handle"])
+        self.__dict__.update(state)
+
+
+class ScoreTally(_Handle):
+    """Every (score, truth) pair per label, kept compactly (4 bytes per score while
+    scores fit float32 exactly, 8 otherwise, plus one bit of truth; 8 bytes per row
+    once weighted), so ROC AUC, average precision and their curves equal
+    scikit-learn's on the concatenated batches, ties included.
+
+    >>> acc = ScoreTally(2)
+    >>> acc.update([[1, 0], [0, 1], [1, 1]], [[0.9, 0.2], [0.3, 0.8], [0.6, 0.4]])
+    >>> acc.roc_auc(average=None)
+    array([1. , 0.5])
+    """
+
+    _prefix = "scores"
+
+    def __init__(self, n_labels):
+        self._handle = _tally.scores_new(int(n_labels))
+
+    @property
+    def n_labels(self):
+        return self._call("info")[0]
+
+    @property
+    def n_samples(self):
+        return self._call("info")[1]
+
+    @property
+    def memory_bytes(self):
+        """Bytes held by the stored scores, truth bits and weights."""
+        return self._call("info")[4]
+
+    def _result(self, raw, average, return_undefined, stacklevel):
+        values, undefined, found = raw
+        emit(found, stacklevel)
+        v = np.frombuffer(values, dtype=np.float64).copy()
+        out = v if average is None else float(v[0])
+        if return_undefined:
+            return out, np.frombuffer(undefined, dtype=np.int64).copy()
+        return out
+
+    def roc_auc(self, average="macro", *, max_fpr=None, labels=None, return_undefined=False, threads=None):
+        """`sklearn.metrics.roc_auc_score` over every batch seen. Labels with one
+        class only are nan, with scikit-learn's warning; ``return_undefined=True``
+        also returns their indices (rows for ``average="samples"``)."""
+        check_average(average)
+        if max_fpr is not None and not (0 < max_fpr <= 1):
+            raise ValueError(f"Expected `max_fpr` in range (0, 1], got: {max_fpr!r}")
+        raw = self._call("roc_auc", average, None if max_fpr is None else float(max_fpr), _labels(labels), threads)
+        return self._result(raw, average, return_undefined, 2)
+
+    def average_precision(self, average="macro", *, labels=None, return_undefined=False, threads=None):
+        """`sklearn.metrics.average_precision_score` over every batch seen."""
+        check_average(average)
+        raw = self._call("average_precision", average, _labels(labels), threads)
+        return self._result(raw, average, return_undefined, 2)
+
+    def _curve(self, kind, label, drop_intermediate):
+        x, y, t, found = self._call("curve", kind, int(label), bool(drop_intermediate))
+        emit(found, 3)
+        return tuple(np.frombuffer(a, dtype=np.float64).copy() for a in (x, y, t))
+
+    def roc_curve(self, label=0, *, drop_intermediate=True):
+        """(fpr, tpr, thresholds) of one label, as `sklearn.metrics.roc_curve`."""
+        return self._curve("roc", label, drop_intermediate)
+
+    def precision_recall_curve(self, label=0, *, drop_intermediate=False):
+        """(precision, recall, thresholds) of one label, as `sklearn.metrics.precision_recall_curve`."""
+        return self._curve("pr", label, drop_intermediate)
+
+
+class BinnedScoreTally(_Handle):
+    """ROC AUC and average precision in fixed memory: per label a histogram of
+    positive and negative weight over ``bins`` equal bins on [low, high]. Results
+    are exact for the binned scores and come with an interval that is guaranteed
+    to hold the exact value on the raw scores (`roc_auc(..., return_bounds=True)`)."""
+
+    _prefix = "binned"
+
+    def __init__(self, n_labels, bins=1000, low=0.0, high=1.0):
+        self._handle = _tally.binned_new(int(n_labels), int(bins), float(low), float(high))
+
+    @property
+    def n_samples(self):
+        return self._call("info")[4]
+
+    def _score(self, metric, average, return_bounds):
+        check_average(average, (None, "micro", "macro", "weighted"))
+        values, lower, upper, _, found = self._call("score", metric, average)
+        emit(found, 3)
+        v, lo, hi = (np.frombuffer(a, dtype=np.float64).copy() for a in (values, lower, upper))
+        if average is not None:
+            v, lo, hi = float(v[0]), float(lo[0]), float(hi[0])
+        return (v, lo, hi) if return_bounds else v
+
+    def roc_auc(self, average="macro", *, return_bounds=False):
+        """ROC AUC of the binned scores; with ``return_bounds`` (value, lower, upper)."""
+        return self._score("roc_auc", average, return_bounds)
+
+    def average_precision(self, average="macro", *, return_bounds=False):
+        """Average precision of the binned scores; with ``return_bounds`` (value, lower, upper)."""
+        return self._score("average_precision", average, return_bounds)
+
+
+class RankingTally(_Handle):
+    """The row-wise ranking metrics, exact and streamed in constant memory: each
+    row's value is computed as it arrives and weighted sums are kept.
+
+    Parameters
+    ----------
+    n_labels : int
+    k : int, optional
+        NDCG cut-off (scikit-learn's ``ndcg_score(k=...)``).
+    top_k : sequence of int, default (1, 3, 5)
+        The k of `precision_at_k` / `recall_at_k`. Ties at the k-th score count
+        the expected hits under a random order of the tied labels.
+    """
+
+    _prefix = "ranking"
+
+    def __init__(self, n_labels, *, k=None, top_k=(1, 3, 5)):
+        top = np.ascontiguousarray(np.atleast_1d(np.asarray(top_k)), dtype=np.int64)
+        self._handle = _tally.ranking_new(int(n_labels), None if k is None else int(k), top)
+
+    def update(self, y_true, y_score, sample_weight=None):
+        yt, ys, w = _prepare(y_true, y_score, sample_weight)
+        if yt.dtype.kind == "f" and yt.dtype != np.float64:
+            yt = yt.astype(np.float64)
+        self._call("update", yt, ys, w)
+        return self
+
+    @property
+    def n_samples(self):
+        return self._call("info")[3]
+
+    @property
+    def top_k(self):
+        return tuple(np.frombuffer(self._call("info")[2], dtype=np.int64).tolist())
+
+    def label_ranking_average_precision(self):
+        """`sklearn.metrics.label_ranking_average_precision_score` over every row seen."""
+        return self._call("value", "lrap")
+
+    def coverage_error(self):
+        """`sklearn.metrics.coverage_error` over every row seen."""
+        return self._call("value", "coverage")
+
+    def label_ranking_loss(self):
+        """`sklearn.metrics.label_ranking_loss` over every row seen."""
+        return self._call("value", "ranking_loss")
+
+    def ndcg(self):
+        """`sklearn.metrics.ndcg_score(k=k)` over every row seen."""
+        return self._call("value", "ndcg")
+
+    def precision_at_k(self):
+        """{k: precision@k}: expected relevant labels among the k best scores / min(k, n_labels)."""
+        return dict(zip(self.top_k, np.frombuffer(self._call("value", "precision_at_k"), dtype=np.float64).tolist()))
+
+    def recall_at_k(self):
+        """{k: recall@k} over the rows with at least one relevant label."""
+        return dict(zip(self.top_k, np.frombuffer(self._call("value", "recall_at_k"), dtype=np.float64).tolist()))
+
+
+# -- one-shot functions (scikit-learn signatures) ------------------------------------------
+
+def _binary_truth(y_true, pos_label, for_function):
+    """A 1-D target as one 0/1 column, with scikit-learn's pos_label rules."""
+    y = as_array(y_true, "y_true", class_labels=True).reshape(-1)
+    classes = np.unique(y)
+    if classes.shape[0] > 2:
+        raise ValueError(f"multiclass format is not supported by tally.metrics.{for_function}; "
+                         "pass a one-hot (n_samples, n_classes) indicator matrix for per-class scores")
+    if pos_label is None:
+        known = [{0, 1}, {-1, 1}, {0}, {-1}, {1}]
+        if classes.dtype.kind in "USO" or not any(set(classes.tolist()) <= k for k in known):
+            raise ValueError(f"y_true takes value in {{{', '.join(repr(c) for c in classes.tolist())}}} and pos_label "
+                             "is not specified: either make y_true take value in {0, 1} or {-1, 1} or pass "
+                             "pos_label explicitly.")
+        pos_label = 1
+    return (y == pos_label).reshape(-1, 1)
+
+
+def _is_multilabel(y_true):
+    a = as_array(y_true, "y_true", class_labels=True)
+    return a.ndim == 2 and a.shape[1] > 1
+
+
+def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_fpr=None, multi_class="raise",
+                  labels=None, return_undefined=False):
+    """ROC AUC for binary and multi-label targets, as `sklearn.metrics.roc_auc_score`
+    (multi-class targets are not supported). ``return_undefined=True`` (an extension)
+    also returns the labels whose AUC is undefined (one class only)."""
+    check_average(average)
+    if max_fpr is not None and not (0 < max_fpr <= 1):
+        raise ValueError(f"Expected `max_fpr` in range (0, 1], got: {max_fpr!r}")
+    # `labels` only names multi-class columns in scikit-learn: ignored here as there.
+    lab = None
+    if _is_multilabel(y_true):
+        yt, ys, w = _prepare(y_true, y_score, sample_weight)
+    else:
+        y = as_array(y_true, "y_true", class_labels=True).reshape(-1)
+        classes = np.unique(y)
+        if classes.shape[0] > 2:
+            raise ValueError("multiclass format is not supported by tally.metrics.roc_auc_score; "
+                             "pass a one-hot (n_samples, n_classes) indicator matrix for per-class AUC")
+        yt = (y == classes[-1]).reshape(-1, 1)  # label_binarize: the greater class is positive
+        ys = _scores(np.asarray(y_score).reshape(-1, 1))
+        w = as_sample_weight(sample_weight, yt.shape[0])
+        average = "macro"
+    store = ScoreTally(yt.shape[1])
+    store.update(yt, ys, w)
+    raw = store._call("roc_auc", average, None if max_fpr is None else float(max_fpr), lab, None)
+    return store._result(raw, average, return_undefined, 3)
+
+
+def average_precision_score(y_true, y_score, *, average="macro", pos_label=1, sample_weight=None,
+                            return_undefined=False):
+    """Average precision for binary and multi-label targets, as
+    `sklearn.metrics.average_precision_score`."""
+    check_average(average)
+    if _is_multilabel(y_true):
+        if pos_label != 1:
+            raise ValueError("Parameter pos_label is fixed to 1 for multilabel-indicator y_true. "
+                             "Do not set pos_label or set pos_label to 1.")
+        yt, ys, w = _prepare(y_true, y_score, sample_weight)
+    else:
+        y = as_array(y_true, "y_true", class_labels=True).reshape(-1)
+        present = np.unique(y)
+        if present.shape[0] > 2:
+            raise ValueError("multiclass format is not supported by tally.metrics.average_precision_score; "
+                             "pass a one-hot (n_samples, n_classes) indicator matrix")
+        if present.shape[0] == 2 and pos_label not in present.tolist():
+            raise ValueError(f"pos_label={pos_label} is not a valid label. It should be one of {present}")
+        yt = (y == pos_label).reshape(-1, 1)
+        ys = _scores(np.asarray(y_score).reshape(-1, 1))
+        w = as_sample_weight(sample_weight, yt.shape[0])
+        average = "macro"
+    store = ScoreTally(yt.shape[1])
+    store.update(yt, ys, w)
+    raw = store._call("average_precision", average, None, None)
+    return store._result(raw, average, return_undefined, 3)
+
+
+def _binary_curve(kind, y_true, y_score, pos_label, sample_weight, drop_intermediate, name):
+    yt = _binary_truth(y_true, pos_label, name)
+    ys = _scores(np.asarray(y_score).reshape(-1, 1))
+    if ys.shape[0] != yt.shape[0]:
+        raise ValueError("Found input variables with inconsistent numbers of samples: "
+                         f"[{yt.shape[0]}, {ys.shape[0]}]")
+    store = ScoreTally(1)
+    store.update(yt, ys, as_sample_weight(sample_weight, yt.shape[0]))
+    x, y, t, found = store._call("curve", kind, 0, bool(drop_intermediate))
+    emit(found, 3)
+    x, y, t = (np.frombuffer(a, dtype=np.float64).copy() for a in (x, y, t))
+    if kind == "pr" and ys.dtype == np.float32:
+        t = t.astype(np.float32)  # scikit-learn returns thresholds in the scores' dtype
+    return x, y, t
+
+
+def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=True):
+    """(fpr, tpr, thresholds) as `sklearn.metrics.roc_curve`."""
+    return _binary_curve("roc", y_true, y_score, pos_label, sample_weight, drop_intermediate, "roc_curve")
+
+
+def precision_recall_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=False):
+    """(precision, recall, thresholds) as `sklearn.metrics.precision_recall_curve`."""
+    return _binary_curve("pr", y_true, y_score, pos_label, sample_weight, drop_intermediate,
+                         "precision_recall_curve")
+
+
+def _ranking(y_true, y_score, sample_weight, **kw):
+    yt = as_matrix(y_true, "y_true")
+    ys = _scores(y_score)
+    if yt.shape != ys.shape:
+        raise ValueError("y_true and y_score have different shape")
+    acc = RankingTally(yt.shape[1], **kw)
+    acc.update(yt, ys, sample_weight)
+    return acc
+
+
+def label_ranking_average_precision_score(y_true, y_score, *, sample_weight=None):
+    """As `sklearn.metrics.label_ranking_average_precision_score`."""
+    return _ranking(y_true, y_score, sample_weight).label_ranking_average_precision()
+
+
+def coverage_error(y_true, y_score, *, sample_weight=None):
+    """As `sklearn.metrics.coverage_error`."""
+    return _ranking(y_true, y_score, sample_weight).coverage_error()
+
+
+def label_ranking_loss(y_true, y_score, *, sample_weight=None):
+    """As `sklearn.metrics.label_ranking_loss`."""
+    return _ranking(y_true, y_score, sample_weight).label_ranking_loss()
+
+
+def ndcg_score(y_true, y_score, *, k=None, sample_weight=None, ignore_ties=False):
+    """As `sklearn.metrics.ndcg_score` (tie-averaged; ``ignore_ties=True`` is not supported)."""
+    if ignore_ties:
+        raise ValueError("Expected `ignore_ties=False` (tally averages tied scores), but got True")
+    yt = as_array(y_true, "y_true")
+    if yt.ndim == 2 and yt.shape[1] <= 1:
+        raise ValueError("Computing NDCG is only meaningful when there is more than 1 document. "
+                         f"Got {yt.shape[1]} instead.")
+    if yt.size and yt.min() < 0:
+        raise ValueError("ndcg_score should not be used on negative y_true values.")
+    if k is not None and (isinstance(k, bool) or int(k) != k or k < 1):
+        raise ValueError(f"Expected `k` to be an int >= 1, but got {k!r}")
+    return _ranking(native(yt.astype(np.float64)) if yt.dtype.kind != "b" else yt, y_score, sample_weight,
+                    k=k).ndcg()
+
+
+def precision_at_k(y_true, y_score, *, k=1, sample_weight=None):
+    """Mean over rows of (relevant labels among the k best scores) / min(k, n_labels);
+    ties at the k-th score count the expected hits under a random tie order."""
+    return _ranking(y_true, y_score, sample_weight, top_k=(k,)).precision_at_k()[k]
+
+
+def recall_at_k(y_true, y_score, *, k=1, sample_weight=None):
+    """Mean over rows with a relevant label of (relevant labels among the k best) / relevant labels."""
+    return _ranking(y_true, y_score, sample_weight, top_k=(k,)).recall_at_k()[k]
