@@ -130,6 +130,11 @@ public struct BinnedScores: Equatable, Sendable {
             let (v, lo, hi, w) = one(Array(0..<labelCount))
             return Result(values: [v], lower: [lo], upper: [hi], undefined: v.isNaN ? [0] : [], warnings: w)
         }
+        var weights = [Double](repeating: 1, count: labelCount)
+        if average == .weighted {
+            weights = (0..<labelCount).map { j in (0..<bins).reduce(0.0) { $0 + positiveWeight[j * bins + $1] } }
+            if abs(weights.reduce(0, +)) <= 1e-8 { return Result(values: [0], lower: [0], upper: [0], undefined: [], warnings: []) }
+        }
         var r = Result(values: [], lower: [], upper: [], undefined: [], warnings: [])
         for j in 0..<labelCount {
             let (v, lo, hi, w) = one([j])
@@ -137,11 +142,6 @@ public struct BinnedScores: Equatable, Sendable {
             if v.isNaN { r.undefined.append(j) }
         }
         guard let average else { return r }
-        var weights = [Double](repeating: 1, count: labelCount)
-        if average == .weighted {
-            weights = (0..<labelCount).map { j in (0..<bins).reduce(0.0) { $0 + positiveWeight[j * bins + $1] } }
-            if abs(weights.reduce(0, +)) <= 1e-8 { return Result(values: [0], lower: [0], upper: [0], undefined: r.undefined, warnings: r.warnings) }
-        }
         func mean(_ v: [Double]) -> Double {
             var s = 0.0
             for j in 0..<labelCount where weights[j] != 0 { s += v[j] * weights[j] }

@@ -358,6 +358,18 @@ extension ScoreStore {
             for r in 0..<rowCount where weights[r] != 0 { sum += values[r] * weights[r]; total += weights[r] }
             return RankedScores(values: [sum / total], undefined: undefined, warnings: warnings)
         }
+        // .weighted: by each label's positive weight. scikit-learn returns 0 before
+        // scoring anything (so without warnings) when no label has any.
+        var support: [Double] = []
+        if average == .weighted {
+            let w = rowWeights
+            support = selected.map { j -> Double in
+                var s = 0.0
+                for r in 0..<rowCount where truthBit(j, r) { s += w[r] }
+                return s
+            }
+            if abs(support.reduce(0, +)) <= 1e-8 { return RankedScores(values: [0], undefined: [], warnings: []) }
+        }
         // One curve per label, sorted in parallel; warnings kept in label order.
         var perLabel = [Double](repeating: 0, count: selected.count)
         var perLabelWarnings = [[MetricWarning]](repeating: [], count: selected.count)
@@ -372,23 +384,13 @@ extension ScoreStore {
         let warnings = perLabelWarnings.flatMap { $0 }
         let undefined = perLabel.indices.filter { perLabel[$0].isNaN }
         guard let average else { return RankedScores(values: perLabel, undefined: undefined, warnings: warnings) }
-        switch average {
-        case .macro:
+        if average == .macro {
             return RankedScores(values: [perLabel.reduce(0, +) / Double(perLabel.count)], undefined: undefined, warnings: warnings)
-        default:  // .weighted: by each label's positive weight; labels without any count as 0
-            let w = rowWeights
-            let support = selected.map { j -> Double in
-                var s = 0.0
-                for r in 0..<rowCount where truthBit(j, r) { s += w[r] }
-                return s
-            }
-            let total = support.reduce(0, +)
-            // np.isclose(total, 0): scikit-learn returns 0.
-            if abs(total) <= 1e-8 { return RankedScores(values: [0], undefined: undefined, warnings: warnings) }
-            var sum = 0.0
-            for i in perLabel.indices where support[i] != 0 { sum += perLabel[i] * support[i] }
-            return RankedScores(values: [sum / total], undefined: undefined, warnings: warnings)
         }
+        // Labels of weight 0 count as 0, so their nan does not spread.
+        var sum = 0.0
+        for i in perLabel.indices where support[i] != 0 { sum += perLabel[i] * support[i] }
+        return RankedScores(values: [sum / support.reduce(0, +)], undefined: undefined, warnings: warnings)
     }
 
     func checkedLabels(_ labels: [Int]?) throws -> [Int] {

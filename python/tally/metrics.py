@@ -303,8 +303,11 @@ def hamming_loss(y_true, y_pred, *, sample_weight=None):
 
 def jaccard_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None,
                   zero_division="warn"):
-    """The Jaccard index tp / (tp + fp + fn), as `sklearn.metrics.jaccard_score`."""
+    """The Jaccard index tp / (tp + fp + fn), as `sklearn.metrics.jaccard_score`
+    (whose `zero_division` is "warn", 0 or 1: no nan)."""
     zd = parse_zero_division(zero_division)
+    if zd is not None and np.isnan(zd):
+        raise ValueError("Expected `zero_division` of jaccard_score to be \"warn\", 0 or 1, but got nan")
     targets = Targets(y_true, y_pred, average=average, labels=labels, pos_label=pos_label,
                       sample_weight=sample_weight)
     core_average = None if average == "binary" else average
