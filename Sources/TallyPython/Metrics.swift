@@ -24,7 +24,6 @@ typealias RankingBox = Locked<RankingSums>
 typealias BinnedBox = Locked<BinnedScores>
 
 func doubles(_ values: [Double]) throws -> PyPtr { try bytesObject(values) }
-func pyFloat(_ v: Double) throws -> PyPtr { try check(PyFloat_FromDouble(v)) }
 func pyInt(_ v: Int) throws -> PyPtr { try check(PyLong_FromLongLong(Int64(v))) }
 func pyBool(_ b: Bool) -> PyPtr { b ? tally_true() : tally_false() }
 

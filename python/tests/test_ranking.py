@@ -52,7 +52,11 @@ def batches(n, cuts):
 def same_call(ours_fn, theirs_fn, *args, **kw):
     try:
         theirs, their_warnings = run_recording(theirs_fn, *args, **kw)
-    except (ValueError, IndexError, ZeroDivisionError):
+    except (ValueError, IndexError, ZeroDivisionError) as exc:
+        if "At least 2 points are needed" in str(exc):
+            # scikit-learn's own failure on a partial AUC whose only negatives weigh 0;
+            # tally gives that label nan with the "No negative samples" warning instead.
+            return None
         with pytest.raises(ValueError):
             ours_fn(*args, **kw)
         return None
