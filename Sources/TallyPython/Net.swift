@@ -16,7 +16,7 @@ final class NetBox: @unchecked Sendable {
     let model: Sequential
     let mutex = Mutex()
     /// The thread that is inside `net_fit_epoch` (its batch callback may run Python).
-    /// Written only by that thread, under the GIL.
+    /// Written by that thread while it holds `mutex`; compared only with the caller's own id.
     var trainingThread: pthread_t?
 
     init(_ model: Sequential) { self.model = model }
@@ -264,13 +264,14 @@ func netFitEpoch(_ args: Arguments) throws -> PyPtr? {
         throw PythonError(kind: .runtime, message: "Expected no call into the model from a batch callback while it trains, but got fit()")
     }
     var failed = false   // a Python exception is pending in this thread
-    box.trainingThread = pthread_self()
-    defer { box.trainingThread = nil }
     var saved = PyEval_SaveThread()
     let history: History
     do {
         history = try box.mutex.locked {
-            try box.model.fit(held.data, epochs: 1, batchSize: batchSize, shuffle: shuffle, seed: seed,
+            // Set under the lock: a thread waiting for its turn must not mark itself.
+            box.trainingThread = pthread_self()
+            defer { box.trainingThread = nil }
+            return try box.model.fit(held.data, epochs: 1, batchSize: batchSize, shuffle: shuffle, seed: seed,
                               threshold: threshold, onBatchEnd: { logs in
                 guard !failed else { return true }
                 PyEval_RestoreThread(saved)

@@ -544,7 +544,10 @@ class _Callbacks:
 
     def call_batch(self, hook, *args):
         for c in self.batch_hooks:
-            getattr(c, hook)(*args)
+            # A duck-typed callback may have only Keras 2's names (on_batch_end).
+            f = getattr(c, hook, None) or getattr(c, hook.replace("train_", ""), None)
+            if f is not None:
+                f(*args)
 
 
 def _overrides(callback, hook):

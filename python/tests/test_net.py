@@ -347,6 +347,40 @@ def test_reentrant_call_from_batch_callback_raises():
     assert c.seen.shape == (2, 5)
 
 
+def test_other_threads_wait_their_turn():
+    """Another thread's predict during fit waits for the model's lock (no error, no deadlock)."""
+    x, y = small_data(128)
+    m = small_model()
+    results, errors = [], []
+
+    def predict_loop():
+        try:
+            for _ in range(20):
+                results.append(m.predict(x[:4]))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    t = threading.Thread(target=predict_loop)
+    t.start()
+    m.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[Recorder()])
+    t.join()
+    assert not errors and len(results) == 20 and all(np.isfinite(r).all() for r in results)
+
+
+def test_duck_typed_callback():
+    class Plain:  # no base class, Keras 2 hook names only
+        def __init__(self):
+            self.batches = 0
+
+        def on_train_begin(self, logs=None): pass
+        def on_epoch_end(self, epoch, logs=None): pass
+        def on_batch_end(self, batch, logs=None): self.batches += 1
+
+    c = Plain()
+    small_model().fit(*small_data(32), epochs=2, batch_size=16, callbacks=[c], verbose=0)
+    assert c.batches == 4
+
+
 def _big_fit_interrupted(callbacks):
     x, y = small_data(256, shape=(24, 24, 3))
     m = tn.Sequential([tn.Conv2D(16, (3, 3), padding="same", activation="relu"), tn.Flatten(),
