@@ -145,6 +145,10 @@ class MaxNorm:
         return f"MaxNorm(max_value={self.max_value!r}, axis={self.axis!r})"
 
 
+# Keras 2's function spellings, as in the seed question's `kernel_constraint=maxnorm(3)`.
+max_norm = maxnorm = MaxNorm
+
+
 def _constraint(value):
     if value is None or isinstance(value, MaxNorm):
         return value
@@ -332,6 +336,11 @@ class _Metric:
 
     def __init__(self, spec):
         if callable(spec) and not isinstance(spec, str):
+            if _positional_arity(spec) >= 2:
+                # A Keras-style `fn(y_true, y_pred)` is the batch-averaged metric Tally replaces.
+                raise TypeError(f"Expected a metric callable taking the epoch's tally.Tally, but got "
+                                f"{getattr(spec, '__name__', spec)!r}, which takes (y_true, y_pred) like a Keras "
+                                "batch metric; pass a name such as 'precision' or 'f1_micro' for exact epoch values")
             self.function = spec
             self.name = getattr(spec, "__name__", None) or getattr(spec, "name", None)
             if not isinstance(self.name, str) or not self.name:
@@ -362,6 +371,17 @@ class _Metric:
             out.update({f"{self.name}/{n}": float(v) for n, v in zip(names, per_label)})
             return out
         return {self.name: float(_prfs(t, self.average, cache)[index])}
+
+
+def _positional_arity(function):
+    """How many positional arguments `function` requires (0 when it cannot be told)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return 0
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty for p in parameters)
 
 
 def _prfs(t: Tally, average, cache):

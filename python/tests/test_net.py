@@ -460,6 +460,12 @@ def test_bad_input_is_a_clear_error():
         m.predict(np.array(["a"] * 16))
     with pytest.raises(ValueError, match="Expected a metric among"):
         m.fit(x, y, metrics=["accuracy"], verbose=0)
+
+    def precision(y_true, y_pred):  # the seed question's batch metric
+        return 0.0
+
+    with pytest.raises(TypeError, match="takes \\(y_true, y_pred\\) like a Keras batch metric"):
+        m.fit(x, y, metrics=[precision], verbose=0)
     with pytest.raises(ValueError, match=r"Expected weights\[0\] \(conv2d/kernel\) to have shape \(3, 3, 3, 8\)"):
         m.set_weights([w.T for w in m.get_weights()])
     with pytest.raises(ValueError, match=r"Expected 6 weight arrays"):
@@ -505,3 +511,27 @@ def test_bad_model_arguments():
     with pytest.raises(ValueError, match="MaxNorm axes to be distinct axes of a rank-2 kernel"):
         tn.Sequential([tn.Dense(2, kernel_constraint=tn.MaxNorm(2, axis=3))], input_shape=(4,)).build()
     assert tn.SGD(lr=0.2).learning_rate == 0.2  # Keras 2's spelling, as in the seed's script
+
+
+def test_seed_question_script_runs():
+    """The seed question's model code, with tally.net for keras (images 16x16, 5 labels)."""
+    from tally.net import SGD, Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Sequential, maxnorm
+
+    x, y = small_data(48)
+    model = Sequential()
+    model.add(Conv2D(32, (3, 3), input_shape=(16, 16, 3), padding='same', activation='relu',
+                     kernel_constraint=maxnorm(3)))
+    model.add(Dropout(0.2))
+    model.add(Conv2D(32, (3, 3), activation='relu', padding='same', kernel_constraint=maxnorm(3)))
+    model.add(MaxPooling2D(pool_size=(2, 2)))
+    model.add(Flatten())
+    model.add(Dense(512, activation='relu', kernel_constraint=maxnorm(3)))
+    model.add(Dropout(0.5))
+    model.add(Dense(5))
+    model.add(Activation('sigmoid'))
+    epochs, lrate = 2, 0.001
+    sgd = SGD(lr=lrate, momentum=0.9, decay=lrate / epochs, nesterov=False)
+    model.compile(loss='binary_crossentropy', optimizer=sgd, metrics=['precision', 'recall'])
+    h = model.fit(x[:32], y[:32], epochs=epochs, batch_size=32, validation_data=(x[32:], y[32:]), verbose=0)
+    assert len(h.history["val_precision"]) == 2 and "val_recall/4" in h.history
+    assert model.learning_rate == pytest.approx(lrate / (1 + lrate / epochs * 2))
