@@ -1,0 +1,57 @@
+"""The demo (reduced), the notebook and the example scripts run, and what they print is right."""
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sklearn.metrics as sk
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_demo_prints_exact_tables_and_writes_valid_pictures(tmp_path):
+    out = tmp_path / "demo"
+    p = subprocess.run([sys.executable, "-m", "tally.demo", "--epochs", "2", "--train", "300", "--val", "160",
+                        "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    text = p.stdout
+    assert "Epoch 2/2" in text and "the seed's Keras metrics would log" in text
+    # The last epoch's printed table equals scikit-learn's report on the recorded arrays.
+    y_val = np.load(out / "y_val.npy")
+    y_score = np.load(out / "y_score.npy")
+    names = [str(d) for d in range(10)]
+    expected = sk.classification_report(y_val, y_score >= 0.5, target_names=names, zero_division=0)
+    last = text[text.index("Epoch 2/2"):]
+    printed = "\n".join(line[4:] for line in last.splitlines()[1:expected.count("\n") + 1])
+    assert printed + "\n" == expected
+    # The seed's numbers are the batch-averaged ones; the exact ones are scikit-learn's.
+    from tally.seed import batch_averaged, seed_precision, seed_recall
+
+    m = re.search(r"val_precision (\S+)  val_recall (\S+)", last)
+    assert float(m.group(1)) == pytest.approx(batch_averaged(seed_precision, y_val, y_score), abs=6e-5)
+    assert float(m.group(2)) == pytest.approx(batch_averaged(seed_recall, y_val, y_score), abs=6e-5)
+    m = re.search(r"macro precision (\S+)  macro recall (\S+)", last)
+    assert float(m.group(1)) == pytest.approx(
+        sk.precision_score(y_val, y_score >= 0.5, average="macro", zero_division=0), abs=6e-5)
+    assert float(m.group(2)) == pytest.approx(
+        sk.recall_score(y_val, y_score >= 0.5, average="macro", zero_division=0), abs=6e-5)
+    for picture in ("f1_per_label.png", "precision_recall.png"):
+        data = (out / picture).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+        from matplotlib import image
+        assert image.imread(out / picture).ndim == 3
+
+
+def test_notebook_runs_top_to_bottom():
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(os.path.join(ROOT, "examples", "tally_in_a_notebook.ipynb"), as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": ROOT}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("text/html" in o.get("data", {}) for o in outputs)  # the accumulator's HTML table
+    assert any("image/png" in o.get("data", {}) for o in outputs)
