@@ -30,8 +30,32 @@ final class Conv2D: ActivatedLayer {
     let patch: Int
     /// Output pixels per im2col block (a var so tests can force several blocks).
     var blockRows: Int
+    /// Stride 1 with `same` padding and enough filters: kh GEMMs over overlapping rows of
+    /// a padded copy of the sample (no im2col or col2im), see `forwardShifted`. A var so
+    /// tests can force either path.
+    var usesShiftedRows: Bool
+    /// With few input channels (an RGB image), the shifted path first stacks the kh input
+    /// rows of each pixel (kh·cin values), so that forward and dW are one GEMM with
+    /// k = kh·kw·cin instead of kh GEMMs with a tiny k.
+    var stacksRows: Bool
+    /// Output rows per GEMM block of the shifted path (a var so tests can force several blocks).
+    var shiftedBlockRows: Int
+    /// Padded height and width of the shifted path (stride 1: out + kernel - 1).
+    let paddedH: Int, paddedW: Int
 
     private var kernelTransposed: FloatBuffer
+    /// The kernel flipped in both spatial axes with cin and cout swapped, (kh, kw, cout, cin):
+    /// dX is the `same` convolution of dY with it.
+    private var kernelFlipped: FloatBuffer
+    private var paddedInputs: [FloatBuffer] = []
+    private var paddedGradients: [FloatBuffer] = []
+    private var wideBlocks: [FloatBuffer] = []
+    private var kernelScratch: [FloatBuffer] = []
+    /// The kernel with its two spatial axes swapped, (kw, kh, cin, cout), for stacked rows.
+    private var kernelStacked: FloatBuffer
+    private var shiftedPointers: [(x: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                                   wide: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>)] = []
+    private var reservedStacked = false
     private var columns: [FloatBuffer] = []
     private var columnGradients: [FloatBuffer] = []
     private var kernelPartials: [FloatBuffer] = []
@@ -59,12 +83,22 @@ final class Conv2D: ActivatedLayer {
         kernel = Parameter(name: "\(name)/kernel", shape: [kh, kw, cin, filters], constraint: constraint)
         bias = useBias ? Parameter(name: "\(name)/bias", shape: [filters]) : nil
         kernelTransposed = FloatBuffer(count: patch * filters)
+        kernelFlipped = FloatBuffer(count: patch * filters)
+        kernelStacked = FloatBuffer(count: patch * filters)
+        (paddedH, paddedW) = (outH + kh - 1, outW + kw - 1)
+        usesShiftedRows = sh == 1 && sw == 1 && outH == inH && outW == inW && filters >= 8
+        stacksRows = cin < 8
+        shiftedBlockRows = max(1, 65_536 / max(paddedW * max(cin, filters), 1))
     }
 
     var kind: String { "Conv2D" }
     var parameters: [Parameter] { bias.map { [kernel, $0] } ?? [kernel] }
 
     func reserve(threads: Int) {
+        if usesShiftedRows {
+            reserveShifted(threads: threads)
+            return
+        }
         guard columns.count < threads else { return }
         for _ in columns.count..<threads {
             columns.append(FloatBuffer(count: blockRows * patch))
@@ -140,6 +174,10 @@ final class Conv2D: ActivatedLayer {
     }
 
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
+        if usesShiftedRows {
+            forwardShifted(x, y, batch: batch, context: context)
+            return
+        }
         reserve(threads: context.threads)
         BLAS.setThreads(1)
         let inCount = inputCount, outCount = outputCount, pixels = outH * outW
@@ -173,6 +211,10 @@ final class Conv2D: ActivatedLayer {
 
     func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                   dx: UnsafeMutablePointer<Float>?, batch: Int, context: RunContext) {
+        if usesShiftedRows {
+            backwardShifted(x: x, y: y, dy: dy, dx: dx, batch: batch, context: context)
+            return
+        }
         reserve(threads: context.threads)
         BLAS.setThreads(1)
         let inCount = inputCount, outCount = outputCount, pixels = outH * outW
@@ -213,6 +255,233 @@ final class Conv2D: ActivatedLayer {
                     }
                     p0 = p1
                 }
+            }
+        }
+        reducePartials(kparts, first: threads, count: patch * cout, into: kernel.target)
+        if let bias { reducePartials(bparts, first: threads, count: cout, into: bias.target) }
+    }
+}
+
+// MARK: - Shifted rows (stride 1, `same` padding)
+//
+// With x zero-padded to paddedH × paddedW (pw = paddedW), output pixel (oh, ow) is
+//   y[oh, ow] = Σ_i Σ_j xpad[oh + i, ow + j] · W[i, j]
+// and for a fixed kernel row i, the kw·cin values xpad[oh + i, ow ..< ow + kw] are
+// contiguous: row p = oh·pw + ow of a matrix whose rows start cin floats apart. So
+// y = Σ_i A_i · W_i with A_i = (rows of kw·cin values at xpad + (p + i·pw)·cin) — kh GEMMs
+// over "wide" output rows p (pw per image row; the last kw - 1 of each are junk and
+// dropped). Backward: dW_i = A_iᵀ · dYwide, where dY sits zero-padded in a buffer of the
+// same width, so dYwide is a view of it (its junk rows read padding zeros); and dX is the
+// same kind of convolution of that padded dY with the flipped kernel.
+extension Conv2D {
+    private func reserveShifted(threads: Int) {
+        if reservedStacked != stacksRows {
+            shiftedPointers = []
+            paddedInputs = []
+            paddedGradients = []
+            wideBlocks = []
+            kernelScratch = []
+            reservedStacked = stacksRows
+        }
+        guard shiftedPointers.count < threads else { return }
+        let slack = (kw + 1) * kh * max(cin, cout)
+        let inputSize = stacksRows ? outH * paddedW * kh * cin : paddedH * paddedW * cin
+        for _ in shiftedPointers.count..<threads {
+            paddedInputs.append(FloatBuffer(count: inputSize + slack))
+            kernelScratch.append(FloatBuffer(count: patch * cout))
+            paddedGradients.append(FloatBuffer(count: paddedH * paddedW * cout + slack))
+            wideBlocks.append(FloatBuffer(count: shiftedBlockRows * paddedW * max(cin, cout)))
+            kernelPartials.append(FloatBuffer(count: patch * cout))
+            biasPartials.append(FloatBuffer(count: cout))
+        }
+        shiftedPointers = (0..<threads).map {
+            (paddedInputs[$0].base, paddedGradients[$0].base, wideBlocks[$0].base, kernelScratch[$0].base)
+        }
+        kernelPartialPointers = kernelPartials.map(\.base)
+        biasPartialPointers = biasPartials.map(\.base)
+    }
+
+    /// Copies an image of `height` rows of `width · channels` values into the interior of a
+    /// zero-bordered buffer of row width `paddedW`, at row `top`, column `left`.
+    @inline(__always)
+    private func pad(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, height: Int, width: Int,
+                     channels: Int, top: Int, left: Int) {
+        let pw = paddedW
+        for h in 0..<height {
+            (dst + ((h &+ top) &* pw &+ left) &* channels).update(from: src + h &* width &* channels, count: width &* channels)
+        }
+    }
+
+    /// Writes Z[r][w][i][c] = xpad[r + i][w][c] for r < outH, w < paddedW (the kh input rows
+    /// of each padded pixel side by side), so that row p = r·pw + w of the GEMM's A, read
+    /// kh·cin floats apart, is the whole kw·kh·cin patch of output pixel p in (j, i, c) order.
+    @inline(__always)
+    private func stack(_ x: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>) {
+        let (inH, inW, cin, kh, pw, top, left) = (self.inH, self.inW, self.cin, self.kh, self.paddedW, self.padTop, self.padLeft)
+        let pixel = kh &* cin
+        for r in 0..<outH {
+            for i in 0..<kh {
+                let row = z + (r &* pw &* kh &+ i) &* cin
+                let xr = r &+ i &- top
+                if xr < 0 || xr >= inH {
+                    for w in 0..<pw { for c in 0..<cin { row[w &* pixel &+ c] = 0 } }
+                    continue
+                }
+                let src = x + xr &* inW &* cin
+                for w in 0..<left { for c in 0..<cin { row[w &* pixel &+ c] = 0 } }
+                for w in 0..<inW {
+                    let d = row + (w &+ left) &* pixel, s = src + w &* cin
+                    for c in 0..<cin { d[c] = s[c] }
+                }
+                for w in (inW &+ left)..<pw { for c in 0..<cin { row[w &* pixel &+ c] = 0 } }
+            }
+        }
+    }
+
+    /// Index of kernel element (i, j, c, co) in the stacked order (j, i, c, co).
+    @inline(__always)
+    private func stackedIndex(_ i: Int, _ j: Int, _ c: Int, _ co: Int) -> Int {
+        ((j &* kh &+ i) &* cin &+ c) &* cout &+ co
+    }
+
+    /// out[rows ..] = Σ_i rows of `source` (channels `k` per pixel, `kw` pixels per row of A)
+    /// · kernel row i, for output rows r0..<r1, into the wide block `wide`.
+    @inline(__always)
+    private func shiftedRows(_ source: UnsafePointer<Float>, channels: Int, kernel: UnsafePointer<Float>, outChannels: Int,
+                             r0: Int, r1: Int, wide: UnsafeMutablePointer<Float>) {
+        let pw = paddedW, kRow = kw &* channels
+        for i in 0..<kh {
+            BLAS.gemm(m: (r1 &- r0) &* pw, n: outChannels, k: kRow,
+                      a: source + (r0 &+ i) &* pw &* channels, rowStrideA: channels,
+                      b: kernel + i &* kRow &* outChannels, rowStrideB: outChannels,
+                      beta: i == 0 ? 0 : 1, c: wide, rowStrideC: outChannels)
+        }
+    }
+
+    fileprivate func forwardShifted(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
+        reserve(threads: context.threads)
+        BLAS.setThreads(1)
+        let inCount = inputCount, outCount = outputCount
+        let (cin, cout, outH, outW, pw, blockRows) = (self.cin, self.cout, self.outH, self.outW, self.paddedW, self.shiftedBlockRows)
+        let (top, left) = (padTop, padLeft)
+        let w = UnsafePointer(kernel.value.base)
+        let b = bias.map { UnsafePointer($0.value.base) }
+        let activation = self.activation
+        let buffers = shiftedPointers
+        let stacked = stacksRows, ws = kernelStacked.base, pixel = kh * cin, patch = self.patch
+        if stacked {
+            for i in 0..<kh { for j in 0..<kw { for c in 0..<cin { for co in 0..<cout {
+                ws[stackedIndex(i, j, c, co)] = w[((i &* kw &+ j) &* cin &+ c) &* cout &+ co]
+            } } } }
+        }
+        forEachChunk(batch, threads: context.threads) { t, samples in
+            let xpad = buffers[t].x, wide = buffers[t].wide
+            for s in samples {
+                if stacked {
+                    stack(x + s &* inCount, into: xpad)
+                } else {
+                    pad(x + s &* inCount, into: xpad, height: inH, width: inW, channels: cin, top: top, left: left)
+                }
+                let ys = y + s &* outCount
+                var r0 = 0
+                while r0 < outH {
+                    let r1 = min(r0 &+ blockRows, outH)
+                    if stacked {
+                        BLAS.gemm(m: (r1 &- r0) &* pw, n: cout, k: patch, a: xpad + r0 &* pw &* pixel, rowStrideA: pixel,
+                                  b: ws, rowStrideB: cout, c: wide, rowStrideC: cout)
+                    } else {
+                        shiftedRows(xpad, channels: cin, kernel: w, outChannels: cout, r0: r0, r1: r1, wide: wide)
+                    }
+                    for r in r0..<r1 {
+                        let src = wide + (r &- r0) &* pw &* cout, dst = ys + r &* outW &* cout
+                        if let b {
+                            for p in 0..<outW {
+                                let o = p &* cout
+                                for c in 0..<cout { dst[o &+ c] = src[o &+ c] + b[c] }
+                            }
+                        } else {
+                            dst.update(from: src, count: outW &* cout)
+                        }
+                    }
+                    activation.apply(ys + r0 &* outW &* cout, rows: (r1 &- r0) &* outW, width: cout)
+                    r0 = r1
+                }
+            }
+        }
+    }
+
+    fileprivate func backwardShifted(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                                     dx: UnsafeMutablePointer<Float>?, batch: Int, context: RunContext) {
+        reserve(threads: context.threads)
+        BLAS.setThreads(1)
+        let inCount = inputCount, outCount = outputCount
+        let (cin, cout, kh, kw, outH, outW, pw, blockRows) = (self.cin, self.cout, self.kh, self.kw, self.outH, self.outW,
+                                                              self.paddedW, self.shiftedBlockRows)
+        let patch = self.patch
+        // Flipped kernel: Wf[i'][j'][co][ci] = W[kh-1-i'][kw-1-j'][ci][co].
+        let w = kernel.value.base, wf = kernelFlipped.base
+        for i in 0..<kh { for j in 0..<kw { for ci in 0..<cin { for co in 0..<cout {
+            wf[((((kh &- 1 &- i) &* kw &+ (kw &- 1 &- j)) &* cout) &+ co) &* cin &+ ci] = w[((i &* kw &+ j) &* cin &+ ci) &* cout &+ co]
+        } } } }
+        let flipped = UnsafePointer(wf)
+        // dY sits at (gradTop, gradLeft) of its padded buffer; dYwide is the view at `viewOffset`.
+        let gradTop = kh - 1 - padTop, gradLeft = kw - 1 - padLeft
+        let viewOffset = (gradTop * pw + gradLeft) * cout
+        let (top, left) = (padTop, padLeft)
+        let activation = self.activation
+        let threads = min(max(context.threads, 1), max(batch, 1))
+        let buffers = shiftedPointers
+        let kparts = kernelPartialPointers, bparts = biasPartialPointers
+        let hasBias = bias != nil
+        let stacked = stacksRows, pixel = kh * cin
+        forEachChunk(batch, threads: threads) { t, samples in
+            let xpad = buffers[t].x, dpad = buffers[t].dy, wide = buffers[t].wide
+            let kp = stacked ? buffers[t].scratch : kparts[t], bp = bparts[t]
+            kp.update(repeating: 0, count: patch &* cout)
+            bp.update(repeating: 0, count: cout)
+            for s in samples {
+                let ys = y + s &* outCount, dys = dy + s &* outCount
+                activation.backward(y: ys, dy: dys, rows: outH &* outW, width: cout)
+                if hasBias {
+                    for p in 0..<(outH &* outW) {
+                        let row = dys + p &* cout
+                        for c in 0..<cout { bp[c] += row[c] }
+                    }
+                }
+                pad(dys, into: dpad, height: outH, width: outW, channels: cout, top: gradTop, left: gradLeft)
+                if stacked {
+                    // dW (in stacked order) += Aᵀ · dYwide, one GEMM.
+                    stack(x + s &* inCount, into: xpad)
+                    BLAS.gemm(transA: true, m: patch, n: cout, k: outH &* pw, a: xpad, rowStrideA: pixel,
+                              b: dpad + viewOffset, rowStrideB: cout, beta: 1, c: kp, rowStrideC: cout)
+                } else {
+                    pad(x + s &* inCount, into: xpad, height: inH, width: inW, channels: cin, top: top, left: left)
+                }
+                // dW_i += A_iᵀ · dYwide over all outH·pw wide rows (junk rows of dYwide are zero).
+                for i in 0..<kh where !stacked {
+                    BLAS.gemm(transA: true, m: kw &* cin, n: cout, k: outH &* pw,
+                              a: xpad + i &* pw &* cin, rowStrideA: cin,
+                              b: dpad + viewOffset, rowStrideB: cout,
+                              beta: 1, c: kp + i &* kw &* cin &* cout, rowStrideC: cout)
+                }
+                guard let dx else { continue }
+                let dxs = dx + s &* inCount
+                var r0 = 0
+                while r0 < inH {
+                    let r1 = min(r0 &+ blockRows, inH)
+                    shiftedRows(dpad, channels: cout, kernel: flipped, outChannels: cin, r0: r0, r1: r1, wide: wide)
+                    for r in r0..<r1 {
+                        (dxs + r &* inW &* cin).update(from: wide + (r &- r0) &* pw &* cin, count: inW &* cin)
+                    }
+                    r0 = r1
+                }
+            }
+            if stacked {
+                // Back to Keras's (kh, kw, cin, cout) order.
+                let out = kparts[t]
+                for i in 0..<kh { for j in 0..<kw { for c in 0..<cin { for co in 0..<cout {
+                    out[((i &* kw &+ j) &* cin &+ c) &* cout &+ co] = kp[stackedIndex(i, j, c, co)]
+                } } } }
             }
         }
         reducePartials(kparts, first: threads, count: patch * cout, into: kernel.target)

@@ -1,4 +1,12 @@
 /// Keras `Dense` over flat inputs: `y = act(x W + b)`, W of shape (in, units).
+///
+/// The kernel is walked in blocks of input rows, each thread taking a contiguous run of
+/// blocks with a single-threaded GEMM (faster than one two-thread GEMM on these skinny
+/// shapes). Forward sums per-thread partial products in thread order. Backward does, per
+/// block and while it is in cache: dX's columns from the block, the block's gradient into
+/// the optimizer's target, the optimizer's update of the block and its max-norm column
+/// sums; a max-norm rescale is kept pending as per-column factors of the kernel
+/// (`y = (x·W)·diag(s)`) and applied to each block at the start of the next backward.
 final class Dense: ActivatedLayer {
     let name: String
     let inputShape: [Int]
@@ -7,6 +15,13 @@ final class Dense: ActivatedLayer {
     var activation: Activation
     let kernel: Parameter
     let bias: Parameter?
+    /// Kernel rows per block (a var so tests can force several blocks).
+    var blockRows: Int
+    /// Kernels with fewer values stay on the calling thread (a var so tests can force threads).
+    var parallelThreshold = 1 << 16
+
+    private var partials: [FloatBuffer] = []
+    private var scaledGradient = FloatBuffer(count: 0)
 
     init(name: String, inputShape: [Int], units: Int, activation: Activation, useBias: Bool,
          constraint: KernelConstraint?) {
@@ -16,16 +31,49 @@ final class Dense: ActivatedLayer {
         outputShape = [units]
         self.activation = activation
         kernel = Parameter(name: "\(name)/kernel", shape: [inputShape.reduce(1, *), units], constraint: constraint)
+        kernel.allowsRowUpdates = true
+        kernel.allowsDeferredScale = true
         bias = useBias ? Parameter(name: "\(name)/bias", shape: [units]) : nil
+        blockRows = max(16, (1 << 19) / max(units, 1))
     }
 
     var kind: String { "Dense" }
     var parameters: [Parameter] { bias.map { [kernel, $0] } ?? [kernel] }
 
+    /// Threads worth using on this kernel (a small one stays on the calling thread).
+    private func threads(_ context: RunContext, blocks: Int) -> Int {
+        min(kernel.count >= parallelThreshold ? max(context.threads, 1) : 1, blocks)
+    }
+
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
-        let n = inputCount, u = units
-        BLAS.setThreads(context.threads)
-        BLAS.gemm(m: batch, n: u, k: n, a: x, lda: n, b: kernel.value.base, ldb: u, c: y, ldc: u)
+        let n = inputCount, u = units, blockRows = self.blockRows
+        let blocks = (n + blockRows - 1) / blockRows
+        let threads = threads(context, blocks: blocks)
+        if partials.count < threads || (partials.first?.count ?? 0) < batch * u {
+            partials = (0..<threads).map { _ in FloatBuffer(count: batch * u) }
+        }
+        let parts = partials.map(\.base)
+        let w = UnsafePointer(kernel.value.base)
+        BLAS.setThreads(1)
+        forEachChunk(blocks, threads: threads) { t, range in
+            let out = t == 0 ? y : parts[t]
+            for k in range {
+                let r0 = k &* blockRows, r1 = min(r0 &+ blockRows, n)
+                BLAS.gemm(m: batch, n: u, k: r1 &- r0, a: x + r0, lda: n, b: w + r0 &* u, ldb: u,
+                          beta: k == range.lowerBound ? 0 : 1, c: out, ldc: u)
+            }
+        }
+        let count = batch &* u
+        for t in 1..<max(threads, 1) {
+            let p = parts[t]
+            for i in 0..<count { y[i] += p[i] }
+        }
+        if let s = kernel.pendingScale {
+            for r in 0..<batch {
+                let row = y + r &* u
+                for j in 0..<u { row[j] *= s[j] }
+            }
+        }
         if let bias {
             let b = bias.value.base
             for r in 0..<batch {
@@ -38,16 +86,8 @@ final class Dense: ActivatedLayer {
 
     func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                   dx: UnsafeMutablePointer<Float>?, batch: Int, context: RunContext) {
-        let n = inputCount, u = units
+        let n = inputCount, u = units, blockRows = self.blockRows
         activation.backward(y: y, dy: dy, rows: batch, width: u)
-        BLAS.setThreads(context.threads)
-        if let dx {
-            BLAS.gemm(transB: true, m: batch, n: n, k: u, a: dy, lda: u, b: kernel.value.base, ldb: u, c: dx, ldc: n)
-        }
-        // dW = xᵀ dy, straight into the optimizer's target (e.g. the momentum buffer).
-        let t = kernel.target
-        BLAS.gemm(transA: true, m: n, n: u, k: batch, alpha: t.alpha, a: x, lda: n, b: dy, ldb: u,
-                  beta: t.beta, c: t.pointer, ldc: u)
         if let bias {
             let bt = bias.target
             let p = bt.pointer
@@ -57,6 +97,46 @@ final class Dense: ActivatedLayer {
                 p[j] = bt.beta == 0 ? bt.alpha * s : bt.alpha * s + bt.beta * p[j]
             }
         }
+        let blocks = (n + blockRows - 1) / blockRows
+        let threads = threads(context, blocks: blocks)
+        let w = kernel.value.base, t = kernel.target
+        // The true kernel is W·diag(s) while factors s are pending: dX = (dy·diag(s))·Wᵀ, and
+        // each block is rescaled (then updated) right after its dX GEMM has read it.
+        let scale = kernel.pendingScale.map { UnsafePointer($0) }
+        kernel.hasPendingScale = false
+        var dyForInput = UnsafePointer(dy)
+        if let scale, dx != nil {
+            if scaledGradient.count < batch * u { scaledGradient = FloatBuffer(count: batch * u) }
+            let g = scaledGradient.base
+            for r in 0..<batch {
+                for j in 0..<u { g[r &* u &+ j] = dy[r &* u &+ j] * scale[j] }
+            }
+            dyForInput = UnsafePointer(g)
+        }
+        let rowUpdate = kernel.rowUpdate.flatMap { $0.slots >= threads ? $0 : nil }
+        BLAS.setThreads(1)
+        forEachChunk(blocks, threads: threads) { slot, range in
+            for k in range {
+                let r0 = k &* blockRows, r1 = min(r0 &+ blockRows, n)
+                // dX[:, r0..<r1] = dy · W[r0..<r1, :]ᵀ, before the block changes.
+                if let dx {
+                    BLAS.gemm(transB: true, m: batch, n: r1 &- r0, k: u, a: dyForInput, lda: u, b: w + r0 &* u, ldb: u,
+                              c: dx + r0, ldc: n)
+                }
+                if let scale, rowUpdate == nil || t.pointer == w {
+                    // Without a row update (or when the GEMM below adds into W itself), rescale first.
+                    for r in r0..<r1 {
+                        let row = w + r &* u
+                        for j in 0..<u { row[j] *= scale[j] }
+                    }
+                }
+                // dW block = x[:, r0..<r1]ᵀ · dy, straight into the target (e.g. the velocity).
+                BLAS.gemm(transA: true, m: r1 &- r0, n: u, k: batch, alpha: t.alpha, a: x + r0, lda: n, b: dy, ldb: u,
+                          beta: t.beta, c: t.pointer + r0 &* u, ldc: u)
+                rowUpdate?.run(rows: r0..<r1, slot: slot, scale: t.pointer == w ? nil : scale)
+            }
+        }
+        rowUpdate?.applied = true
     }
 }
 

@@ -22,6 +22,7 @@ final class Optimizer {
         self.parameters = parameters
         for p in parameters {
             p.slots = []
+            p.rowUpdate = nil
             p.releaseGradientBuffer()
             switch spec {
             case .sgd(_, let momentum, let nesterov, _):
@@ -44,6 +45,7 @@ final class Optimizer {
 
     func beginStep() {
         learningRate = currentLearningRate
+        let step = Float(iterations + 1)
         for p in parameters {
             switch spec {
             case .sgd(_, let momentum, let nesterov, _):
@@ -55,6 +57,12 @@ final class Optimizer {
             case .adam:
                 break
             }
+            if p.allowsRowUpdates {
+                let rows = p.rowUpdate ?? RowUpdate(width: p.shape.last ?? 1, values: p.value.base)
+                rows.prepare(update: elementUpdate(p, learningRate: learningRate, step: step),
+                             accumulatesNorms: defaultAxesMaxNorm(p) != nil, slots: max(threads, 1))
+                p.rowUpdate = rows
+            }
         }
     }
 
@@ -62,86 +70,108 @@ final class Optimizer {
         let lr = learningRate
         let step = Float(iterations + 1)
         for p in parameters {
-            let w = p.value.base
-            let count = p.count
-            let update: (Int, Int) -> Void
-            switch spec {
-            case .sgd(_, let momentum, let nesterov, _):
-                if momentum == 0 {
-                    update = { _, _ in }
-                } else if !nesterov {
-                    let v = p.slots[0].base
-                    update = { lo, hi in for i in lo..<hi { w[i] += v[i] } }
-                } else {
-                    let v = p.slots[0].base, g = p.gradient!.base
-                    update = { lo, hi in
-                        for i in lo..<hi {
-                            let vi = momentum * v[i] - lr * g[i]
-                            v[i] = vi
-                            w[i] += momentum * vi - lr * g[i]
-                        }
-                    }
-                }
-            case .adam(_, let beta1, let beta2, let epsilon, _):
-                let m = p.slots[0].base, v = p.slots[1].base, g = p.gradient!.base
-                let alpha = lr * (1 - powf(beta2, step)).squareRoot() / (1 - powf(beta1, step))
-                update = { lo, hi in
+            if let rows = p.rowUpdate, rows.applied {
+                // The layer already ran the update row block by row block (and summed the norms).
+                finishConstraint(p, sums: rows.normSums, slots: rows.slots)
+                rows.reset()
+                continue
+            }
+            applyUpdate(p, count: p.count, elementUpdate(p, learningRate: lr, step: step))
+        }
+        iterations += 1
+    }
+
+    /// The element-wise update of `p` over flat ranges `lo..<hi`, once its gradient target is written.
+    private func elementUpdate(_ p: Parameter, learningRate lr: Float, step: Float) -> (Int, Int) -> Void {
+        let w = p.value.base
+        switch spec {
+        case .sgd(_, let momentum, let nesterov, _):
+            if momentum == 0 {
+                return { _, _ in }
+            } else if !nesterov {
+                let v = p.slots[0].base
+                return { lo, hi in for i in lo..<hi { w[i] += v[i] } }
+            } else {
+                let v = p.slots[0].base, g = p.gradient!.base
+                return { lo, hi in
                     for i in lo..<hi {
-                        let gi = g[i]
-                        let mi = m[i] + (gi - m[i]) * (1 - beta1)
-                        let vi = v[i] + (gi * gi - v[i]) * (1 - beta2)
-                        m[i] = mi
+                        let vi = momentum * v[i] - lr * g[i]
                         v[i] = vi
-                        w[i] -= (mi * alpha) / (vi.squareRoot() + epsilon)
+                        w[i] += momentum * vi - lr * g[i]
                     }
                 }
             }
-            applyUpdate(p, count: count, update)
+        case .adam(_, let beta1, let beta2, let epsilon, _):
+            let m = p.slots[0].base, v = p.slots[1].base, g = p.gradient!.base
+            let alpha = lr * (1 - powf(beta2, step)).squareRoot() / (1 - powf(beta1, step))
+            return { lo, hi in
+                for i in lo..<hi {
+                    let gi = g[i]
+                    let mi = m[i] + (gi - m[i]) * (1 - beta1)
+                    let vi = v[i] + (gi * gi - v[i]) * (1 - beta2)
+                    m[i] = mi
+                    v[i] = vi
+                    w[i] -= (mi * alpha) / (vi.squareRoot() + epsilon)
+                }
+            }
         }
-        iterations += 1
+    }
+
+    /// The bound of a max-norm over all axes but the last (one norm per column), if `p` has one.
+    private func defaultAxesMaxNorm(_ p: Parameter) -> Float? {
+        guard case .maxNorm(let maxValue, let axes)? = p.constraint else { return nil }
+        if let axes, axes != Array(0..<(p.shape.count - 1)) { return nil }
+        return maxValue
     }
 
     /// Runs `update` over the parameter in row blocks on `threads` threads and, for a
     /// max-norm kernel over all but the last axis, accumulates the new column norms
     /// while each block is still in cache; then rescales if any norm is too large.
-    private func applyUpdate(_ p: Parameter, count: Int, _ update: (Int, Int) -> Void) {
-        guard case .maxNorm(let maxValue, let axes)? = p.constraint else {
+    private func applyUpdate(_ p: Parameter, count: Int, _ update: @escaping (Int, Int) -> Void) {
+        guard p.constraint != nil else {
             forEachChunk((count + 4095) / 4096, threads: count > 1 << 16 ? threads : 1) { _, blocks in
                 update(blocks.lowerBound * 4096, min(blocks.upperBound * 4096, count))
             }
             return
         }
-        let width = p.shape.last ?? 1
-        if let axes, axes != Array(0..<(p.shape.count - 1)) {
-            forEachChunk(1, threads: 1) { _, _ in update(0, count) }
-            applyMaxNorm(p, maxValue: maxValue, axes: axes)
+        guard defaultAxesMaxNorm(p) != nil else {
+            update(0, count)
+            finishConstraint(p, sums: nil, slots: 0)
             return
         }
+        let width = p.shape.last ?? 1
         let rows = count / max(width, 1)
-        let w = p.value.base
         let t = min(max(threads, 1), max(rows, 1))
-        let sums = UnsafeMutablePointer<Double>.allocate(capacity: t * width)
-        defer { sums.deallocate() }
-        sums.initialize(repeating: 0, count: t * width)
+        let rowUpdate = RowUpdate(width: width, values: p.value.base)
+        rowUpdate.prepare(update: update, accumulatesNorms: true, slots: t)
         let blockRows = max(1, 16_384 / max(width, 1))
         forEachChunk(rows, threads: t) { k, range in
-            let s = sums + k &* width
             var r0 = range.lowerBound
             while r0 < range.upperBound {
                 let r1 = min(r0 &+ blockRows, range.upperBound)
-                update(r0 &* width, r1 &* width)
-                for r in r0..<r1 {
-                    let row = w + r &* width
-                    for j in 0..<width { s[j] += Double(row[j] * row[j]) }
-                }
+                rowUpdate.run(rows: r0..<r1, slot: k)
                 r0 = r1
             }
         }
-        let scale = FloatBuffer(count: width)
+        finishConstraint(p, sums: rowUpdate.normSums, slots: t)
+    }
+
+    /// Applies `p`'s kernel constraint after its update. With column sums of squares
+    /// (`slots` per-thread partials, summed in slot order) it computes the max-norm
+    /// factors and rescales — or, for a parameter whose layer accepts it, leaves them
+    /// pending in `columnScale` (applied by the layer's next passes, no extra pass over memory).
+    private func finishConstraint(_ p: Parameter, sums: UnsafeMutablePointer<Double>?, slots: Int) {
+        guard case .maxNorm(let maxValue, let axes)? = p.constraint else { return }
+        guard let sums, defaultAxesMaxNorm(p) != nil else {
+            applyMaxNorm(p, maxValue: maxValue, axes: axes ?? Array(0..<(p.shape.count - 1)))
+            return
+        }
+        let width = p.shape.last ?? 1
+        let scale = p.pendingScaleBuffer()
         var needed = false
         for j in 0..<width {
             var n2 = 0.0
-            for k in 0..<t { n2 += sums[k &* width &+ j] }
+            for k in 0..<slots { n2 += sums[k &* width &+ j] }
             let norm = Float(n2.squareRoot())
             let desired = min(max(norm, 0), maxValue)
             let f = desired / (1e-7 + norm)
@@ -149,13 +179,86 @@ final class Optimizer {
             if f != 1 { needed = true }
         }
         guard needed else { return }
-        let f = scale.base
-        forEachChunk(rows, threads: t) { _, range in
-            for r in range {
+        if p.allowsDeferredScale {
+            p.hasPendingScale = true
+            return
+        }
+        p.applyPendingScale(threads: threads, force: true)
+    }
+}
+
+/// The optimizer's update of one parameter as a function of its rows (the last axis is a
+/// row), prepared each step so that a layer can run it on each block of rows right after
+/// writing that block's gradient, while the block is in cache.
+final class RowUpdate {
+    let width: Int
+    private(set) var update: (Int, Int) -> Void = { _, _ in }
+    /// Per-slot column sums of squares of the updated rows (`slots × width`), or nil.
+    private(set) var normSums: UnsafeMutablePointer<Double>?
+    /// Per-slot float sums of one block's rows, added to `normSums` after each block.
+    private var blockSums: UnsafeMutablePointer<Float>?
+    private var normCapacity = 0
+    private(set) var slots = 0
+    /// Set by the layer once every row has been updated this step.
+    var applied = false
+
+    let values: UnsafeMutablePointer<Float>
+
+    init(width: Int, values: UnsafeMutablePointer<Float>) {
+        self.width = width
+        self.values = values
+    }
+
+    deinit {
+        normSums?.deallocate()
+        blockSums?.deallocate()
+    }
+
+    func prepare(update: @escaping (Int, Int) -> Void, accumulatesNorms: Bool, slots: Int) {
+        self.update = update
+        self.slots = slots
+        applied = false
+        guard accumulatesNorms else {
+            normSums?.deallocate()
+            blockSums?.deallocate()
+            normSums = nil
+            blockSums = nil
+            normCapacity = 0
+            return
+        }
+        if normCapacity < slots &* width {
+            normSums?.deallocate()
+            blockSums?.deallocate()
+            normSums = .allocate(capacity: slots &* width)
+            blockSums = .allocate(capacity: slots &* width)
+            normCapacity = slots &* width
+        }
+        normSums!.initialize(repeating: 0, count: slots &* width)
+    }
+
+    func reset() { applied = false }
+
+    /// Updates rows `rows` (after multiplying their columns by `scale`, the parameter's
+    /// pending max-norm factors, if given) and adds their squares to slot `slot` (< `slots`)
+    /// of the norm sums: in float over the block, then in double across blocks.
+    @inline(__always)
+    func run(rows: Range<Int>, slot: Int, scale: UnsafePointer<Float>? = nil) {
+        let width = self.width, w = values
+        if let scale {
+            for r in rows {
                 let row = w + r &* width
-                for j in 0..<width { row[j] *= f[j] }
+                for j in 0..<width { row[j] *= scale[j] }
             }
         }
+        update(rows.lowerBound &* width, rows.upperBound &* width)
+        guard let sums = normSums, let block = blockSums else { return }
+        let s = sums + slot &* width, f = block + slot &* width
+        f.update(repeating: 0, count: width)
+        for r in rows {
+            let row = w + r &* width
+            for j in 0..<width { f[j] += row[j] * row[j] }
+        }
+        for j in 0..<width { s[j] += Double(f[j]) }
     }
 }
 

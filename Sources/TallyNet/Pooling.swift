@@ -62,21 +62,28 @@ final class MaxPooling2D: Layer {
         let inCount = inputCount, outCount = outputCount
         let inW = inputShape[1], c = inputShape[2]
         forEachChunk(batch, threads: context.threads) { _, samples in
-            for s in samples {
-                let xs = x + s &* inCount, ys = y + s &* outCount
-                let dxs = dx + s &* inCount, dys = dy + s &* outCount
-                dxs.update(repeating: 0, count: inCount)
-                windows { o, h0, h1, w0, w1 in
-                    for k in 0..<c {
-                        let target = ys[o &* c &+ k]
-                        var found = -1
-                        for h in h0..<h1 where found < 0 {
+            // Per channel: 1 until the window's first maximum has taken the gradient.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: c) { open in
+                let open = open.baseAddress!
+                for s in samples {
+                    let xs = x + s &* inCount, ys = y + s &* outCount
+                    let dxs = dx + s &* inCount, dys = dy + s &* outCount
+                    dxs.update(repeating: 0, count: inCount)
+                    windows { o, h0, h1, w0, w1 in
+                        let target = ys + o &* c, g = dys + o &* c
+                        open.update(repeating: 1, count: c)
+                        for h in h0..<h1 {
                             for w in w0..<w1 {
-                                let i = (h &* inW &+ w) &* c &+ k
-                                if xs[i] == target { found = i; break }
+                                let src = xs + (h &* inW &+ w) &* c, d = dxs + (h &* inW &+ w) &* c
+                                // Branch-free over channels, so that the loop vectorises.
+                                for k in 0..<c {
+                                    let hit: Float = src[k] == target[k] ? 1 : 0
+                                    let take = hit * open[k]
+                                    open[k] -= take
+                                    d[k] += take * g[k]
+                                }
                             }
                         }
-                        if found >= 0 { dxs[found] += dys[o &* c &+ k] }
                     }
                 }
             }
@@ -94,6 +101,11 @@ final class Dropout: Layer {
     var outputShape: [Int] { inputShape }
     let rate: Float
     let layerSeed: UInt64
+    /// Set by `Sequential` when this layer runs in place after a relu: backward then
+    /// scales `dy` where the output is non-zero instead of regenerating the mask. Exact
+    /// for the gradient that reaches the relu's input: where a kept value is 0 the relu
+    /// sends no gradient anyway.
+    var backwardFromOutput = false
 
     init(name: String, inputShape: [Int], rate: Float, layerSeed: UInt64) {
         self.name = name
@@ -105,7 +117,8 @@ final class Dropout: Layer {
     var kind: String { "Dropout" }
     var parameters: [Parameter] { [] }
 
-    /// out = in · mask / (1 - rate), the same operation forward and backward.
+    /// out = in · mask / (1 - rate), the same operation forward and backward; `dst`
+    /// may be `src` (in place).
     private func mask(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
         let n = inputCount
         guard context.training, rate > 0 else {
@@ -114,23 +127,39 @@ final class Dropout: Layer {
         }
         let scale: Float = rate >= 1 ? 0 : 1 / (1 - rate)
         // keep iff a 24-bit uniform integer u satisfies u / 2^24 >= rate
-        let threshold = UInt32(min(Double(rate) * 16_777_216.0, 16_777_216.0).rounded(.up))
+        let threshold = Int32(min(Double(rate) * 16_777_216.0, 16_777_216.0).rounded(.up))
         let seed = SplitMix64.mix(context.stepSeed, layerSeed)
         forEachChunk(batch, threads: context.threads) { _, samples in
             for s in samples {
-                var g = SplitMix64(seed: SplitMix64.mix(seed, UInt64(s)))
-                let i0 = s &* n
-                var i = 0
-                while i < n {
-                    let bits = g.next()
-                    let u0 = UInt32(truncatingIfNeeded: bits >> 40), u1 = UInt32(truncatingIfNeeded: (bits >> 8) & 0xFF_FFFF)
-                    let k0: Float = u0 >= threshold ? scale : 0
-                    dst[i0 &+ i] = src[i0 &+ i] * k0
-                    if i &+ 1 < n {
-                        let k1: Float = u1 >= threshold ? scale : 0
-                        dst[i0 &+ i &+ 1] = src[i0 &+ i &+ 1] * k1
+                // The k-th output of SplitMix64(seed: s0) is mix(s0 + k·γ): computed
+                // without the serial state, the loop vectorises (same bits as `next()`).
+                let s0 = SplitMix64.mix(seed, UInt64(s))
+                let x = src + s &* n, y = dst + s &* n
+                let pairs = n / 2
+                @inline(__always) func factors(_ j: Int) -> (Float, Float) {
+                    let bits = SplitMix64.output(s0 &+ UInt64(truncatingIfNeeded: j &+ 1) &* SplitMix64.gamma)
+                    let u0 = Int32(truncatingIfNeeded: bits >> 40), u1 = Int32(truncatingIfNeeded: (bits >> 8) & 0xFF_FFFF)
+                    // 0/1 factors from the sign of u - threshold (a select does not vectorise).
+                    return (Float(1 &- ((u0 &- threshold) >> 31 & 1)) * scale, Float(1 &- ((u1 &- threshold) >> 31 & 1)) * scale)
+                }
+                if UnsafePointer(y) == x {
+                    // In place: one pointer, so that no alias check sends the loop down its scalar path.
+                    for j in 0..<pairs {
+                        let (k0, k1) = factors(j)
+                        y[2 &* j] *= k0
+                        y[2 &* j &+ 1] *= k1
                     }
-                    i &+= 2
+                } else {
+                    for j in 0..<pairs {
+                        let (k0, k1) = factors(j)
+                        y[2 &* j] = x[2 &* j] * k0
+                        y[2 &* j &+ 1] = x[2 &* j &+ 1] * k1
+                    }
+                }
+                if n & 1 == 1 {
+                    let bits = SplitMix64.output(s0 &+ UInt64(truncatingIfNeeded: pairs &+ 1) &* SplitMix64.gamma)
+                    let u0 = Int32(truncatingIfNeeded: bits >> 40)
+                    y[n &- 1] = x[n &- 1] * (u0 >= threshold ? scale : 0)
                 }
             }
         }
@@ -143,6 +172,18 @@ final class Dropout: Layer {
     func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                   dx: UnsafeMutablePointer<Float>?, batch: Int, context: RunContext) {
         guard let dx else { return }
-        mask(dy, dx, batch: batch, context: context)
+        guard backwardFromOutput, context.training, rate > 0, rate < 1 else {
+            mask(dy, dx, batch: batch, context: context)
+            return
+        }
+        let n = inputCount, scale = 1 / (1 - rate)
+        forEachChunk(batch, threads: context.threads) { _, samples in
+            let o = samples.lowerBound &* n, count = samples.count &* n
+            let ys = y + o, dys = dy + o, dxs = dx + o
+            for i in 0..<count {
+                let kept: Float = ys[i] != 0 ? scale : 0
+                dxs[i] = dys[i] * kept
+            }
+        }
     }
 }

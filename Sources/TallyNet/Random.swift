@@ -7,9 +7,19 @@ struct SplitMix64: RandomNumberGenerator {
 
     init(seed: UInt64) { state = seed }
 
+    /// The increment of the state per output.
+    static let gamma: UInt64 = 0x9E37_79B9_7F4A_7C15
+
     @inline(__always)
     mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
+        state &+= SplitMix64.gamma
+        return SplitMix64.output(state)
+    }
+
+    /// The output for a state: the k-th `next()` of a generator seeded with s is
+    /// `output(s &+ k &* gamma)`, so a stream can be computed in any order.
+    @inline(__always)
+    static func output(_ state: UInt64) -> UInt64 {
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB

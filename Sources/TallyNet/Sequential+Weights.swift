@@ -11,7 +11,15 @@ extension Sequential {
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
     /// Copies of the weight arrays, in Keras's `get_weights()` order and layout.
-    public func weights() -> [[Float]] { parameters.map { Array($0.value.buffer) } }
+    public func weights() -> [[Float]] {
+        materializeWeights()
+        return parameters.map { Array($0.value.buffer) }
+    }
+
+    /// Applies pending max-norm factors, so that every `value` holds the true weights.
+    func materializeWeights() {
+        for p in parameters { p.applyPendingScale(threads: threadCount) }
+    }
 
     /// Replaces every weight array (Keras's `set_weights`). Optimizer state is kept.
     ///
@@ -31,6 +39,7 @@ extension Sequential {
             }
         }
         for (p, a) in zip(params, arrays) {
+            p.hasPendingScale = false
             a.withUnsafeBufferPointer { p.value.base.update(from: $0.baseAddress!, count: p.count) }
         }
     }
@@ -43,6 +52,7 @@ extension Sequential {
         guard params.indices.contains(index) else {
             throw TallyError.invalidValue("Expected a weight index in 0..<\(params.count), but got \(index)")
         }
+        params[index].applyPendingScale(threads: threadCount)
         return try body(params[index].value.buffer)
     }
 

@@ -37,6 +37,10 @@ public final class Sequential {
     private var outputs: [FloatBuffer?] = []
     private var gradientA = FloatBuffer(count: 0)
     private var gradientB = FloatBuffer(count: 0)
+    /// Lets layers overwrite their input where that is exact (tests compare both ways).
+    var allowsInPlace = true {
+        didSet { capacity = 0 }
+    }
     var targetBatch = FloatBuffer(count: 0)
     var probabilityBatch = FloatBuffer(count: 0)
 
@@ -184,6 +188,7 @@ public final class Sequential {
             }
         }
         self.loss = loss
+        materializeWeights()
         optimizer = Optimizer(spec: spec, parameters: parameters)
     }
 
@@ -202,12 +207,35 @@ public final class Sequential {
         guard batchSize > capacity else { return }
         capacity = batchSize
         inputBatch = FloatBuffer(count: batchSize * inputShape.reduce(1, *))
-        outputs = layers.map { $0.aliasesInput ? nil : FloatBuffer(count: batchSize * $0.outputCount) }
+        outputs = []
+        for (i, layer) in layers.enumerated() {
+            if layer.aliasesInput {
+                outputs.append(nil)
+            } else if runsInPlace(i), let previous = outputs[i - 1] {
+                outputs.append(previous)
+                (layer as? Dropout)?.backwardFromOutput = (layers[i - 1] as? ActivatedLayer)?.activation == .relu
+            } else {
+                outputs.append(FloatBuffer(count: batchSize * layer.outputCount))
+                (layer as? Dropout)?.backwardFromOutput = false
+            }
+        }
         let widest = layers.reduce(outputShape.reduce(1, *)) { max($0, $1.inputCount, $1.outputCount) }
         gradientA = FloatBuffer(count: batchSize * widest)
         gradientB = FloatBuffer(count: batchSize * widest)
         targetBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
         probabilityBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
+    }
+
+    /// Whether layer `i` overwrites its input instead of writing a buffer of its own.
+    ///
+    /// A Dropout after a relu or linear layer does: that layer's backward reads its
+    /// output only for the sign (relu) or not at all, the masked values have the same
+    /// sign where they are kept, and where they are dropped the gradient is zero anyway.
+    /// Saves one activation buffer (170 MB for the seed model at 204×204, batch 32).
+    func runsInPlace(_ i: Int) -> Bool {
+        guard allowsInPlace, i > 0, layers[i] is Dropout, let previous = layers[i - 1] as? ActivatedLayer,
+              !previous.aliasesInput else { return false }
+        return previous.activation == .relu || previous.activation == .linear
     }
 
     var inputBatchPointer: UnsafeMutablePointer<Float> { inputBatch.base }
@@ -255,3 +283,4 @@ public final class Sequential {
 func shapeText(_ shape: [Int]) -> String {
     shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
 }
+

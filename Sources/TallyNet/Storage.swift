@@ -43,6 +43,17 @@ final class Parameter {
     var slots: [FloatBuffer] = []
     var target: GradientTarget
 
+    /// Set by a layer that runs `rowUpdate` itself, block by block, in its backward pass.
+    var allowsRowUpdates = false
+    /// The optimizer's update of this step, by rows, when `allowsRowUpdates`.
+    var rowUpdate: RowUpdate?
+    /// Set by a layer that honours `pendingScale` in its passes (Dense: y = (x·W)·diag(s)),
+    /// so that the max-norm rescale needs no pass of its own over a large kernel.
+    var allowsDeferredScale = false
+    /// Whether the true value is `value` with each column j multiplied by `pendingScale[j]`.
+    var hasPendingScale = false
+    private var scaleBuffer: FloatBuffer?
+
     init(name: String, shape: [Int], constraint: KernelConstraint? = nil) {
         self.name = name
         self.shape = shape
@@ -63,6 +74,30 @@ final class Parameter {
     }
 
     func releaseGradientBuffer() { gradient = nil }
+
+    /// Per-column factors (`shape.last` of them) of the max-norm constraint.
+    func pendingScaleBuffer() -> FloatBuffer {
+        let b = scaleBuffer ?? FloatBuffer(count: shape.last ?? 1)
+        scaleBuffer = b
+        return b
+    }
+
+    /// The pending column factors, if any.
+    var pendingScale: UnsafeMutablePointer<Float>? { hasPendingScale ? scaleBuffer?.base : nil }
+
+    /// Multiplies the columns by the pending factors (or by the buffer's factors when
+    /// `force`), so that `value` holds the true weights.
+    func applyPendingScale(threads: Int, force: Bool = false) {
+        guard hasPendingScale || force, let f = scaleBuffer?.base else { return }
+        hasPendingScale = false
+        let width = shape.last ?? 1, rows = count / max(width, 1), w = value.base
+        forEachChunk(rows, threads: count > 1 << 16 ? threads : 1) { _, range in
+            for r in range {
+                let row = w + r &* width
+                for j in 0..<width { row[j] *= f[j] }
+            }
+        }
+    }
 }
 
 /// Thin wrappers over CBLAS (row-major everywhere).
@@ -76,6 +111,21 @@ enum BLAS {
         if m == 0 || n == 0 { return }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// C = alpha * op(A) op(B) + beta * C with explicit row strides (unit column strides),
+    /// through BLIS's typed API. Unlike CBLAS, a row stride may be smaller than the row
+    /// length: the rows of A may overlap, so that the patches of a padded image are rows
+    /// of A without copying them (`rowStrideA` = channels, `k` = kernel width × channels).
+    @inline(__always)
+    static func gemm(transA: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                     a: UnsafePointer<Float>, rowStrideA: Int, b: UnsafePointer<Float>, rowStrideB: Int,
+                     beta: Float = 0, c: UnsafeMutablePointer<Float>, rowStrideC: Int) {
+        if m == 0 || n == 0 { return }
+        var alpha = alpha, beta = beta
+        bli_sgemm(transA ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, dim_t(m), dim_t(n), dim_t(k),
+                  &alpha, UnsafeMutablePointer(mutating: a), inc_t(rowStrideA), 1,
+                  UnsafeMutablePointer(mutating: b), inc_t(rowStrideB), 1, &beta, c, inc_t(rowStrideC), 1)
     }
 
     /// Threads the next BLAS calls may use (BLIS's global setting).

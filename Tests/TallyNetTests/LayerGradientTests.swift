@@ -44,6 +44,63 @@ final class LayerGradientTests: XCTestCase {
                            batch: 2, configure: force)
     }
 
+    func testShiftedRowConvolution() throws {
+        // Stride 1, `same`, >= 8 channels: kh GEMMs over overlapping rows of the padded sample.
+        let check: (Layer) -> Void = { XCTAssertTrue(($0 as! Conv2D).usesShiftedRows) }
+        try checkGradients(.conv2D(filters: 8, kernelSize: (3, 3), padding: .same), inputShape: [5, 4, 8], batch: 2, configure: check)
+        try checkGradients(.conv2D(filters: 9, kernelSize: (2, 2), padding: .same, activation: .sigmoid), inputShape: [4, 5, 8],
+                           batch: 2, configure: check)
+        try checkGradients(.conv2D(filters: 8, kernelSize: (1, 3), padding: .same, useBias: false), inputShape: [3, 4, 10],
+                           batch: 2, configure: check)
+        // Several row blocks, the last one short.
+        try checkGradients(.conv2D(filters: 8, kernelSize: (3, 3), padding: .same), inputShape: [5, 3, 8], batch: 3,
+                           configure: { check($0); ($0 as! Conv2D).shiftedBlockRows = 2 })
+        // Few input channels: the kh input rows of each pixel stacked, one GEMM.
+        let stacked: (Layer) -> Void = { check($0); XCTAssertTrue(($0 as! Conv2D).stacksRows) }
+        try checkGradients(.conv2D(filters: 8, kernelSize: (3, 3), padding: .same), inputShape: [5, 4, 3], batch: 2, configure: stacked)
+        try checkGradients(.conv2D(filters: 8, kernelSize: (2, 3), padding: .same, activation: .sigmoid), inputShape: [4, 5, 2],
+                           batch: 2, configure: { stacked($0); ($0 as! Conv2D).shiftedBlockRows = 3 })
+    }
+
+    func testShiftedRowConvolutionMatchesIm2col() throws {
+        // Both paths on the same weights and input: outputs, dx and dW agree.
+        for (kernel, shape) in [((3, 3), [7, 6, 8]), ((2, 4), [5, 7, 9]), ((5, 5), [6, 6, 8]), ((3, 3), [7, 6, 3]), ((3, 2), [5, 6, 1])] {
+            let spec = LayerSpec.conv2D(filters: 8, kernelSize: kernel, padding: .same, activation: .relu)
+            let batch = 3
+            var results: [[[Float]]] = []
+            for shifted in [true, false] {
+                let layer = try makeLayer(spec, inputShape: shape)
+                (layer as! Conv2D).usesShiftedRows = shifted
+                (layer as! Conv2D).shiftedBlockRows = 3
+                layer.reserve(threads: 2)
+                let context = RunContext(training: true, threads: 2)
+                let x = randomFloats(batch * layer.inputCount, seed: 5)
+                var y = [Float](repeating: 0, count: batch * layer.outputCount)
+                var dy = randomFloats(batch * layer.outputCount, seed: 6)
+                var dx = [Float](repeating: 0, count: x.count)
+                let grads = layer.parameters.map { $0.targetGradientBuffer() }
+                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                    layer.forward(xp.baseAddress!, yp.baseAddress!, batch: batch, context: context)
+                    dy.withUnsafeMutableBufferPointer { dyp in dx.withUnsafeMutableBufferPointer { dxp in
+                        layer.backward(x: xp.baseAddress!, y: UnsafePointer(yp.baseAddress!), dy: dyp.baseAddress!,
+                                       dx: dxp.baseAddress!, batch: batch, context: context)
+                    } }
+                } }
+                results.append([y, dx] + grads.map { Array($0.buffer) })
+            }
+            for (a, b) in zip(results[0], results[1]) {
+                XCTAssertEqual(a.count, b.count)
+                for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(v))) }
+            }
+        }
+    }
+
+    func testDenseOverSeveralRowBlocks() throws {
+        let force: (Layer) -> Void = { ($0 as! Dense).blockRows = 3 }
+        try checkGradients(.dense(units: 4), inputShape: [10], configure: force)
+        try checkGradients(.dense(units: 3, activation: .sigmoid, useBias: false), inputShape: [7], configure: force)
+    }
+
     func testConvolutionMatchesDirectSumInKerasLayout() throws {
         // y[n, oh, ow, f] = b[f] + Σ x[n, oh·s - pad + i, ow·s - pad + j, c] · W[i, j, c, f]
         let (h, w, c, f, kh, kw, s) = (5, 6, 2, 3, 3, 5, 2)

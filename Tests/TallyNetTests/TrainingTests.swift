@@ -132,4 +132,83 @@ final class TrainingTests: XCTestCase {
         let h = try model.fit(x: data.x, y: data.y, count: 96, epochs: 20, batchSize: 16, seed: 2)
         XCTAssertLessThan(h.epochs.last!.loss, 0.1)
     }
+
+    /// Keras's SGD with momentum and a max-norm kernel, in Double, on one full batch per step.
+    func referenceSGD(x: [Float], y: [Float], count: Int, inputs: Int, units: Int, start: [[Float]],
+                      steps: Int, lr: Double, momentum: Double, maxNorm: Double) -> (w: [Double], b: [Double]) {
+        var w = start[0].map(Double.init), b = start[1].map(Double.init)
+        var vw = [Double](repeating: 0, count: w.count), vb = [Double](repeating: 0, count: units)
+        for _ in 0..<steps {
+            var dw = [Double](repeating: 0, count: w.count), db = [Double](repeating: 0, count: units)
+            for n in 0..<count {
+                for j in 0..<units {
+                    var z = b[j]
+                    for i in 0..<inputs { z += Double(x[n * inputs + i]) * w[i * units + j] }
+                    let g = (1 / (1 + exp(-z)) - Double(y[n * units + j])) / Double(count * units)
+                    db[j] += g
+                    for i in 0..<inputs { dw[i * units + j] += Double(x[n * inputs + i]) * g }
+                }
+            }
+            for k in w.indices { vw[k] = momentum * vw[k] - lr * dw[k]; w[k] += vw[k] }
+            for j in 0..<units { vb[j] = momentum * vb[j] - lr * db[j]; b[j] += vb[j] }
+            for j in 0..<units {
+                var n2 = 0.0
+                for i in 0..<inputs { n2 += w[i * units + j] * w[i * units + j] }
+                let norm = n2.squareRoot(), f = min(norm, maxNorm) / (1e-7 + norm)
+                for i in 0..<inputs { w[i * units + j] *= f }
+            }
+        }
+        return (w, b)
+    }
+
+    func testDenseUpdateByRowBlocksMatchesKerasSGDWithMaxNorm() throws {
+        // The fused path: dX, dW into the velocity, the update and the norms per row block, and
+        // the max-norm factors left pending on the kernel — on one thread and on two.
+        let (inputs, units, count) = (40, 4, 24)
+        let x = randomFloats(count * inputs, seed: 21)
+        let y = (0..<(count * units)).map { Float(($0 * 7) % 3 == 0 ? 1 : 0) }
+        for (threads, blockRows) in [(1, 1 << 20), (2, 7), (2, 3)] {
+            let model = try Sequential(inputShape: [inputs], layers: [
+                .dense(units: units, activation: .sigmoid, kernelConstraint: .maxNorm(0.5)),
+            ], seed: 4)
+            model.threadCount = threads
+            let dense = model.layers[0] as! Dense
+            dense.blockRows = blockRows
+            dense.parallelThreshold = 0
+            let start = model.weights()
+            try model.compile(optimizer: .sgd(learningRate: 0.5, momentum: 0.9), loss: .binaryCrossentropy())
+            _ = try model.fit(x: x, y: y, count: count, epochs: 3, batchSize: count, seed: 1)
+            XCTAssertTrue(dense.kernel.hasPendingScale, "the last rescale is left pending")
+            // predict honours the pending factors; weights() applies them.
+            let p = try model.predict(x, count: count)
+            let ref = referenceSGD(x: x, y: y, count: count, inputs: inputs, units: units, start: start,
+                                   steps: 3, lr: 0.5, momentum: 0.9, maxNorm: 0.5)
+            let w = model.weights()
+            XCTAssertFalse(dense.kernel.hasPendingScale)
+            for (a, e) in zip(w[0], ref.w) { XCTAssertEqual(Double(a), e, accuracy: 1e-5) }
+            for (a, e) in zip(w[1], ref.b) { XCTAssertEqual(Double(a), e, accuracy: 1e-5) }
+            for n in 0..<count {
+                for j in 0..<units {
+                    var z = ref.b[j]
+                    for i in 0..<inputs { z += Double(x[n * inputs + i]) * ref.w[i * units + j] }
+                    XCTAssertEqual(Double(p[n * units + j]), 1 / (1 + exp(-z)), accuracy: 1e-5)
+                }
+            }
+        }
+    }
+
+    func testInPlaceDropoutGivesTheSameTraining() throws {
+        // Dropout after a relu layer overwrites that layer's output: same weights as with a buffer of its own.
+        let data = templateData(count: 32, side: side, channels: channels, labels: labels, seed: 1)
+        var results: [[[Float]]] = []
+        for inPlace in [true, false] {
+            let model = try tinyModel()
+            model.allowsInPlace = inPlace
+            XCTAssertEqual(model.runsInPlace(1), inPlace)
+            defer { XCTAssertEqual((model.layers[1] as! Dropout).backwardFromOutput, inPlace) }
+            _ = try model.fit(x: data.x, y: data.y, count: 32, epochs: 2, batchSize: 8, seed: 3)
+            results.append(model.weights())
+        }
+        XCTAssertEqual(results[0], results[1])
+    }
 }

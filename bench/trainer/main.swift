@@ -37,20 +37,34 @@ func peakRSSMiB() -> Double {
     return Double(u.ru_maxrss) / 1024
 }
 
+/// Process CPU time (all threads): less disturbed than wall-clock time by other work on the machine.
+func cpuNow() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
 let threads = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 2
 
-/// Best-of-`reps` GFLOP/s of one row-major SGEMM shape on `threads` BLAS threads.
-func sgemmRate(m: Int, n: Int, k: Int, threads: Int, reps: Int) -> Double {
+/// Best-of-`reps` GFLOP/s of one row-major SGEMM shape on `threads` BLAS threads: per
+/// wall-clock second, and per CPU second (summed over threads; per-core efficiency).
+func sgemmRates(m: Int, n: Int, k: Int, threads: Int, reps: Int) -> (wall: Double, cpu: Double) {
     bli_thread_set_num_threads(dim_t(threads))
     let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
     var c = [Float](repeating: 0, count: m * n)
-    var best = Double.infinity
+    var best = Double.infinity, bestCPU = Double.infinity
     for _ in 0...reps {
-        let t0 = now()
+        let t0 = now(), c0 = cpuNow()
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, &c, Int32(n))
         best = min(best, now() - t0)
+        bestCPU = min(bestCPU, cpuNow() - c0)
     }
-    return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
+    let flops = 2 * Double(m) * Double(n) * Double(k)
+    return (flops / best / 1e9, flops / bestCPU / 1e9)
+}
+
+func sgemmRate(m: Int, n: Int, k: Int, threads: Int, reps: Int) -> Double {
+    sgemmRates(m: m, n: n, k: k, threads: threads, reps: reps).wall
 }
 
 func seedLayers() -> [LayerSpec] {
@@ -74,9 +88,10 @@ func trainingFlops(side s: Int) -> Double {
     return 3 * (conv1 + conv2 + dense1 + dense2) - conv1
 }
 
-/// Trains `batches` batches of 32 random samples at side×side×3; returns the seconds per
-/// sample over all batches but the first (warm-up: page faults, workspaces).
-func secondsPerSample(side: Int, batches: Int) throws -> Double {
+/// Trains `batches` batches of 32 random samples at side×side×3; returns the wall-clock and
+/// the CPU seconds (all threads) per sample over all batches but the first (warm-up: page
+/// faults, workspaces).
+func secondsPerSample(side: Int, batches: Int) throws -> (wall: Double, cpu: Double) {
     let n = 32 * batches
     let model = try Sequential(inputShape: [side, side, 3], layers: seedLayers(), seed: 1)
     model.threadCount = threads
@@ -89,16 +104,21 @@ func secondsPerSample(side: Int, batches: Int) throws -> Double {
         x[i] = Float(state >> 40) / 16_777_216
     }
     let y = (0..<(n * 39)).map { UInt8(($0 * 7919) % 5 == 0 ? 1 : 0) }
-    var stamps: [Double] = []
+    var stamps: [Double] = [], cpuStamps: [Double] = []
     let start = now()
     _ = try x.withUnsafeBufferPointer { xp in
         try y.withMatrixView(rows: n, columns: 39) { yv in
             try model.fit(LabeledData(x: xp, shape: [n, side, side, 3], y: yv), epochs: 1, batchSize: 32, seed: 1,
-                          onBatchEnd: { _ in stamps.append(now()); return false })
+                          onBatchEnd: { _ in
+                              stamps.append(now())
+                              cpuStamps.append(cpuNow())
+                              return false
+                          })
         }
     }
     _ = start
-    return (stamps.last! - stamps.first!) / Double(32 * (batches - 1))
+    let samples = Double(32 * (batches - 1))
+    return ((stamps.last! - stamps.first!) / samples, (cpuStamps.last! - cpuStamps.first!) / samples)
 }
 
 func fmt(_ v: Double, _ digits: Int = 1) -> String {
@@ -109,24 +129,33 @@ func fmt(_ v: Double, _ digits: Int = 1) -> String {
 }
 
 print("TallyNet trainer benchmark (release, BLIS, \(threads) threads)")
-// The second core of these VMs is unreliable: take the best of several tries, before and after.
-var peak = sgemmRate(m: 2048, n: 2048, k: 2048, threads: threads, reps: 6)
-let one = sgemmRate(m: 2048, n: 2048, k: 2048, threads: 1, reps: 2)
-print("SGEMM 2048³: \(fmt(peak)) GFLOP/s on \(threads) threads (peak used below), \(fmt(one)) on 1")
-for (side, batches) in [(64, 8), (204, 4)] {
+// The second core of these VMs is unreliable and other work may share the machine: the
+// peak is the best of several tries before and after training, and the floor uses it.
+let peakBefore = sgemmRate(m: 2048, n: 2048, k: 2048, threads: threads, reps: 6)
+let one = sgemmRates(m: 2048, n: 2048, k: 2048, threads: 1, reps: 3)
+print("SGEMM 2048³ before training: \(fmt(peakBefore)) GFLOP/s on \(threads) threads, \(fmt(one.wall)) on 1 (\(fmt(one.cpu)) per CPU second)")
+let sides = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }
+let runs = sides.isEmpty ? [(64, 8), (204, 4)] : sides.map { ($0, $0 > 100 ? 4 : 8) }
+var results: [(side: Int, batches: Int, wall: Double, cpu: Double, rss: Double)] = []
+for (side, batches) in runs {
     resetPeakRSS()
-    let s = try secondsPerSample(side: side, batches: batches)
-    let flops = trainingFlops(side: side)
-    let floor = flops / (peak * 1e9)
-    print("""
-    \(side)×\(side)×3, batch 32: \(fmt(s * 1e3, 2)) ms per training sample, \
-    \(fmt(s * 1269, 1)) s per 1269-sample epoch (extrapolated from \(batches - 1) timed batches after 1 warm-up); \
-    \(fmt(flops / 1e9, 3)) GFLOP/sample → floor \(fmt(floor * 1e3, 2)) ms at the measured peak, ratio \(fmt(s / floor, 2))×; \
-    peak RSS \(fmt(peakRSSMiB(), 0)) MiB
-    """)
+    let (wall, cpu) = try secondsPerSample(side: side, batches: batches)
+    results.append((side, batches, wall, cpu, peakRSSMiB()))
 }
 let peakAfter = sgemmRate(m: 2048, n: 2048, k: 2048, threads: threads, reps: 6)
-print("SGEMM 2048³ again after training: \(fmt(peakAfter)) GFLOP/s (the ratios above use the first figure)")
+let peak = max(peakBefore, peakAfter)
+print("SGEMM 2048³ after training: \(fmt(peakAfter)) GFLOP/s; peak used for the floor: \(fmt(peak)) GFLOP/s")
+for r in results {
+    let flops = trainingFlops(side: r.side)
+    let floor = flops / (peak * 1e9)
+    print("""
+    \(r.side)×\(r.side)×3, batch 32: \(fmt(r.wall * 1e3, 2)) ms per training sample, \
+    \(fmt(r.wall * 1269, 1)) s per 1269-sample epoch (extrapolated from \(r.batches - 1) timed batches after 1 warm-up); \
+    \(fmt(flops / 1e9, 3)) GFLOP/sample → floor \(fmt(floor * 1e3, 2)) ms at the peak, ratio \(fmt(r.wall / floor, 2))×; \
+    CPU \(fmt(r.cpu * 1e3, 2)) ms/sample summed over threads, \(fmt(r.cpu / (flops / (one.cpu * 1e9)), 2))× the CPU time of its FLOPs at one core's SGEMM rate; \
+    peak RSS \(fmt(r.rss, 0)) MiB
+    """)
+}
 let conv2Shape = sgemmRate(m: 455, n: 32, k: 288, threads: 1, reps: 200)
 let denseShape = sgemmRate(m: 32, n: 512, k: 332_928, threads: threads, reps: 2)
 print("SGEMM seed shapes: conv2 block 455×32×288 (1 thread) \(fmt(conv2Shape)), dense forward 32×512×332928 (\(threads) threads) \(fmt(denseShape)) GFLOP/s")
