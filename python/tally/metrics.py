@@ -375,3 +375,8 @@ __all__ += [
     "label_ranking_average_precision_score", "coverage_error", "label_ranking_loss", "ndcg_score",
     "precision_at_k", "recall_at_k",
 ]
+
+
+from .report import classification_report  # noqa: E402
+
+__all__ += ["classification_report"]

@@ -1,0 +1,97 @@
+"""Exact ROC AUC and average precision on (N x 39) float32 scores: Tally vs
+scikit-learn, and the counting metrics vs numpy and scikit-learn, in one run.
+
+Prints seconds and the ratio to scikit-learn (the anchor) measured in the same run.
+Tally's time includes storing the scores (the `update`); the sort is per label,
+in parallel over the machine's cores.
+
+    .venv/bin/python bench/bench_ranking.py [--rows 1000000] [--labels 39] [--repeats 3]
+"""
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+import sklearn.metrics as sk
+
+from tally import metrics as tm
+from tally.scores import RankingTally, ScoreTally
+
+
+def seconds(fn, repeats):
+    times, result = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def row(name, ours, anchor, label="scikit-learn"):
+    print(f"{name:<44s} tally {ours:8.3f} s   {label} {anchor:8.3f} s   {anchor / ours:6.1f}x")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--labels", type=int, default=39)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--ranking-rows", type=int, default=100_000)
+    args = ap.parse_args()
+    n, k = args.rows, args.labels
+    rng = np.random.default_rng(0)
+    y_true = rng.random((n, k)) < 0.2
+    y_score = rng.random((n, k), dtype=np.float32)
+    y_score[:, :5] = np.round(y_score[:, :5], 2)  # a few labels with heavy ties
+    warnings.simplefilter("ignore")
+    print(f"# ranking benchmark: {n} x {k} float32, median of {args.repeats} (scikit-learn: once)")
+
+    store = ScoreTally(k)
+    t_update, _ = seconds(lambda: store.reset().update(y_true, y_score), args.repeats)
+    print(f"{'store the scores (update)':<44s} tally {t_update:8.3f} s   "
+          f"{store.memory_bytes / (n * k):.3f} bytes per score")
+    for average in ("macro", "micro"):
+        t_auc, ours = seconds(lambda: store.roc_auc(average), args.repeats)
+        t_sk, theirs = seconds(lambda: sk.roc_auc_score(y_true, y_score, average=average), 1)
+        assert abs(ours - theirs) < 1e-12, (ours, theirs)
+        row(f"roc_auc_score average={average} (+update)", t_auc + t_update, t_sk)
+    t_ap, ours = seconds(lambda: store.average_precision("macro"), args.repeats)
+    t_sk, theirs = seconds(lambda: sk.average_precision_score(y_true, y_score, average="macro"), 1)
+    assert abs(ours - theirs) < 1e-12, (ours, theirs)
+    row("average_precision_score macro (+update)", t_ap + t_update, t_sk)
+    t_one, _ = seconds(lambda: store.roc_auc("macro", threads=1), args.repeats)
+    print(f"{'roc_auc macro, one thread (no update)':<44s} tally {t_one:8.3f} s")
+
+    m = args.ranking_rows
+    yt, ys = y_true[:m], y_score[:m]
+    for name, fn in (("label_ranking_average_precision_score", "label_ranking_average_precision"),
+                     ("coverage_error", "coverage_error"), ("label_ranking_loss", "label_ranking_loss"),
+                     ("ndcg_score", "ndcg")):
+        t_ours, ours = seconds(lambda: getattr(RankingTally(k).update(yt, ys), fn)(), args.repeats)
+        t_sk, theirs = seconds(lambda: getattr(sk, name)(yt, ys), 1)
+        assert abs(ours - theirs) < 1e-9, (name, ours, theirs)
+        row(f"{name} ({m} rows)", t_ours, t_sk)
+
+    y_pred = y_score >= 0.5
+    for name, ours_fn, sk_fn, np_fn in (
+        ("multilabel_confusion_matrix", tm.multilabel_confusion_matrix, sk.multilabel_confusion_matrix,
+         lambda: (np.count_nonzero(y_true & y_pred, axis=0), np.count_nonzero(~y_true & y_pred, axis=0),
+                  np.count_nonzero(y_true & ~y_pred, axis=0))),
+        ("accuracy_score (subset)", tm.accuracy_score, sk.accuracy_score,
+         lambda: np.mean((y_true == y_pred).all(axis=1))),
+        ("hamming_loss", tm.hamming_loss, sk.hamming_loss, lambda: np.mean(y_true != y_pred)),
+        ("jaccard_score samples", lambda a, b: tm.jaccard_score(a, b, average="samples"),
+         lambda a, b: sk.jaccard_score(a, b, average="samples"),
+         lambda: np.mean(np.count_nonzero(y_true & y_pred, axis=1)
+                         / np.maximum(np.count_nonzero(y_true | y_pred, axis=1), 1))),
+    ):
+        t_ours, _ = seconds(lambda: ours_fn(y_true, y_pred), args.repeats)
+        t_np, _ = seconds(np_fn, args.repeats)
+        t_sk, _ = seconds(lambda: sk_fn(y_true, y_pred), 1)
+        print(f"{name:<44s} tally {t_ours:8.3f} s   numpy {t_np:8.3f} s ({t_np / t_ours:5.1f}x)   "
+              f"scikit-learn {t_sk:8.3f} s ({t_sk / t_ours:6.1f}x)")
+
+
+if __name__ == "__main__":
+    main()
