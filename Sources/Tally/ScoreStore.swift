@@ -178,11 +178,18 @@ public struct ScoreStore: Equatable, Sendable {
     /// The curve of the labels' cells pooled into one binary problem (micro average).
     func curve(labels: [Int]) -> ThresholdCurve {
         var c = ThresholdCurve()
+        (c.hasPositive, c.hasNegative) = walk(labels: labels, into: &c)
+        return c
+    }
+
+    /// Sorts the labels' cells by score and hands `sink` each group of tied scores,
+    /// highest first, with the cumulative positive and negative weight; returns
+    /// whether any cell (weight 0 included) is positive, and negative.
+    func walk<Sink: GroupSink>(labels: [Int], into c: inout Sink) -> (Bool, Bool) {
         let positives = labels.reduce(0) { $0 + positiveCount($1) }
-        c.hasPositive = positives > 0
-        c.hasNegative = positives < labels.count * rowCount
+        let classes = (positives > 0, positives < labels.count * rowCount)
         let total = labels.count * rowCount
-        guard total > 0 else { return c }
+        guard total > 0 else { return classes }
         if !isWide && !isWeighted {
             // (key << 1 | truth), sorted: ties group by key, truth rides along.
             var packed = [UInt64](repeating: 0, count: total)
@@ -208,10 +215,10 @@ public struct ScoreStore: Equatable, Sendable {
                         groupTP &+= Int(p[i] & 1); groupCount &+= 1; i -= 1
                     }
                     tp += Double(groupTP); fp += Double(groupCount - groupTP)
-                    c.close(threshold: Double(scoreFromKey32(UInt32(truncatingIfNeeded: key))), positives: tp, negatives: fp)
+                    c.group(key: key, wide: false, tp: tp, fp: fp)
                 }
             }
-            return c
+            return classes
         }
         // Weighted or wide: sort (key, cell) and look truth and weight up by cell,
         // skipping rows of weight 0 as scikit-learn does.
@@ -242,10 +249,10 @@ public struct ScoreStore: Equatable, Sendable {
                         }
                         i -= 1
                     }
-                    if any { c.close(threshold: Double(scoreFromKey32(UInt32(truncatingIfNeeded: key))), positives: tp, negatives: fp) }
+                    if any { c.group(key: key, wide: false, tp: tp, fp: fp) }
                 }
             }
-            return c
+            return classes
         }
         var pairs: [(key: UInt64, cell: UInt32)] = []
         pairs.reserveCapacity(total)
@@ -266,9 +273,9 @@ public struct ScoreStore: Equatable, Sendable {
                 }
                 i += 1
             }
-            if any { c.close(threshold: scoreFromKey64(key), positives: tp, negatives: fp) }
+            if any { c.group(key: key, wide: true, tp: tp, fp: fp) }
         }
-        return c
+        return classes
     }
 
     /// The curve of one row over its labels (the samples average scores rows unweighted).
@@ -313,7 +320,17 @@ extension ScoreStore {
         if let m = maxFPR, !(m > 0 && m <= 1) {
             throw TallyError.invalidValue("Expected `max_fpr` in range (0, 1], but got \(m)")
         }
-        return try averaged(average: average, labels: labels, threads: threads) { curve, warnings in
+        let partial = maxFPR != nil && maxFPR != 1
+        return try averaged(average: average, labels: labels, threads: threads, pooled: { cells, warnings in
+            if !partial {
+                // One pass over the sorted cells; the curve is built only for the
+                // degenerate cases, whose warnings it reproduces.
+                var sink = AreaSink()
+                let (hasPositive, hasNegative) = walk(labels: cells, into: &sink)
+                if hasPositive && hasNegative && sink.tp > 0 && sink.fp > 0 { return sink.area.value / (sink.tp * sink.fp) }
+            }
+            return curve(labels: cells).rocAUC(maxFPR: maxFPR, warnings: &warnings)
+        }) { curve, warnings in
             curve.rocAUC(maxFPR: maxFPR, warnings: &warnings)
         }
     }
@@ -321,13 +338,22 @@ extension ScoreStore {
     /// `average_precision_score` on multi-label targets.
     public func averagePrecision(average: Average? = .macro, labels: [Int]? = nil,
                                  threads: Int = coreProcessorCount()) throws -> RankedScores {
-        try averaged(average: average, labels: labels, threads: threads) { curve, warnings in
+        try averaged(average: average, labels: labels, threads: threads, pooled: { cells, warnings in
+            var sink = AreaSink()
+            _ = walk(labels: cells, into: &sink)
+            if sink.tp > 0 { return max(0, sink.precisionSum.value / sink.tp) }
+            return curve(labels: cells).averagePrecision(warnings: &warnings)
+        }) { curve, warnings in
             curve.averagePrecision(warnings: &warnings)
         }
     }
 
     /// scikit-learn's `_average_binary_score` over this store's labels.
+    /// - Parameters:
+    ///   - pooled: the metric of the cells of some labels pooled into one binary problem.
+    ///   - metric: the metric of one row's curve (`.samples`).
     func averaged(average: Average?, labels: [Int]?, threads: Int,
+                  pooled: ([Int], inout [MetricWarning]) -> Double,
                   _ metric: (ThresholdCurve, inout [MetricWarning]) -> Double) throws -> RankedScores {
         guard rowCount > 0 else {
             throw TallyError.invalidValue("Expected at least one row of scores, but got none")
@@ -338,7 +364,7 @@ extension ScoreStore {
                 throw TallyError.invalidValue("Expected fewer than 2^32 cells for average='micro', but got \(selected.count * rowCount)")
             }
             var warnings: [MetricWarning] = []
-            let value = metric(curve(labels: selected), &warnings)
+            let value = pooled(selected, &warnings)
             return RankedScores(values: [value], undefined: value.isNaN ? [0] : [], warnings: warnings)
         }
         if average == .samples {
@@ -377,7 +403,7 @@ extension ScoreStore {
             perLabelWarnings.withUnsafeMutableBufferPointer { found in
                 let (v, f) = (values, found)
                 parallelFor(selected.count, threads: threads) { i in
-                    v[i] = metric(curve(label: selected[i]), &f[i])
+                    v[i] = pooled([selected[i]], &f[i])
                 }
             }
         }

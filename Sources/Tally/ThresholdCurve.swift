@@ -25,6 +25,34 @@ public struct ThresholdCurve: Equatable, Sendable {
     }
 }
 
+/// Receives the groups of tied scores of a sorted label, highest first.
+protocol GroupSink {
+    /// `key` is the group's order key (64-bit when `wide`), `tp` and `fp` the
+    /// cumulative positive and negative weight at or above it.
+    mutating func group(key: UInt64, wide: Bool, tp: Double, fp: Double)
+}
+
+extension ThresholdCurve: GroupSink {
+    mutating func group(key: UInt64, wide: Bool, tp: Double, fp: Double) {
+        close(threshold: wide ? scoreFromKey64(key) : Double(scoreFromKey32(UInt32(truncatingIfNeeded: key))),
+              positives: tp, negatives: fp)
+    }
+}
+
+/// ROC area and average precision accumulated group by group, without keeping
+/// the curve (the common case: both classes present, no partial AUC).
+struct AreaSink: GroupSink {
+    var area = CompensatedSum()       // Σ Δfp · (tp + tp₋₁) / 2, unnormalised
+    var precisionSum = CompensatedSum()  // Σ Δtp · precision, unnormalised
+    var tp = 0.0, fp = 0.0
+    mutating func group(key: UInt64, wide: Bool, tp newTP: Double, fp newFP: Double) {
+        area.add((newFP - fp) * (newTP + tp) / 2)
+        let predicted = newTP + newFP
+        precisionSum.add((newTP - tp) * (predicted != 0 ? newTP / predicted : 0))
+        (tp, fp) = (newTP, newFP)
+    }
+}
+
 /// What kind of warning scikit-learn raises (the Python layer maps it to a class).
 public enum WarningCategory: String, Sendable {
     /// `sklearn.exceptions.UndefinedMetricWarning`.
