@@ -184,6 +184,60 @@ class Tally:
     def f1(self, average=None, *, zero_division="warn", labels=None):
         return self.fbeta(1.0, average, zero_division=zero_division, labels=labels)
 
+    # Counting metrics over the same counts (tally.metrics has the one-shot forms).
+
+    def _columns(self, labels):
+        return None if labels is None else np.ascontiguousarray(labels, dtype=np.int64)
+
+    def jaccard(self, average=None, *, zero_division="warn", labels=None):
+        """As `sklearn.metrics.jaccard_score` on every batch seen."""
+        from .metrics import emit_warnings, parse_zero_division
+
+        check_average(average, allow_binary=False)
+        zd = parse_zero_division(zero_division)
+        raw, found = _tally.counts_jaccard(self._counts, average, zd, self._columns(labels))
+        emit_warnings(found, ("jaccard",))
+        v = np.frombuffer(raw, dtype=np.float64).copy()
+        return v if average is None else float(v[0])
+
+    def subset_accuracy(self, normalize=True):
+        """As `sklearn.metrics.accuracy_score` (every label of a row right)."""
+        return _tally.counts_subset_accuracy(self._counts, bool(normalize))
+
+    def zero_one_loss(self, normalize=True):
+        return _tally.counts_zero_one_loss(self._counts, bool(normalize))
+
+    def hamming_loss(self):
+        return _tally.counts_hamming_loss(self._counts)
+
+    def label_accuracy(self, average=None, *, labels=None):
+        """Per label (tp + tn) / n (Keras's BinaryAccuracy per label); "macro" for their mean."""
+        v = np.frombuffer(_tally.counts_label_accuracy(self._counts, self._columns(labels), average), dtype=np.float64)
+        return v.copy() if average is None else float(v[0])
+
+    def _negative(self, which, average, zero_division, labels):
+        from .metrics import emit_warnings, parse_zero_division
+
+        check_average(average, allow_binary=False)
+        raw, found = _tally.counts_negative_class(self._counts, which, average, parse_zero_division(zero_division),
+                                                  self._columns(labels))
+        emit_warnings(found, ("specificity", "negative predictive value"), stacklevel=4)
+        v = np.frombuffer(raw, dtype=np.float64).copy()
+        return v if average is None else float(v[0])
+
+    def specificity(self, average=None, *, zero_division="warn", labels=None):
+        """tn / (tn + fp): `recall_score(1 - y_true, 1 - y_pred)` on every batch seen."""
+        return self._negative("specificity", average, zero_division, labels)
+
+    def negative_predictive_value(self, average=None, *, zero_division="warn", labels=None):
+        """tn / (tn + fn): `precision_score(1 - y_true, 1 - y_pred)` on every batch seen."""
+        return self._negative("npv", average, zero_division, labels)
+
+    def matthews_corrcoef(self, average=None, *, labels=None):
+        """Per label `sklearn.metrics.matthews_corrcoef(y_true[:, j], y_pred[:, j])`; "macro" for their mean."""
+        v = np.frombuffer(_tally.counts_matthews(self._counts, self._columns(labels), average), dtype=np.float64)
+        return v.copy() if average is None else float(v[0])
+
     def support(self) -> np.ndarray:
         return self.precision_recall_fscore_support(warn_for=())[3]
 

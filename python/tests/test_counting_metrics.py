@@ -140,3 +140,32 @@ def test_errors():
         tm.matthews_corrcoef_per_label(y, y, average="micro")
     with pytest.raises(ValueError, match=r"Expected `y_pred` to hold only 0 and 1, but got 2"):
         tm.accuracy_score(y, np.array([[2, 0], [0, 1]]))
+
+
+@given(multilabel(), st.sampled_from(AVERAGES), st.lists(st.integers(0, 40), max_size=3))
+def test_tally_methods_stream_to_the_one_shot_values(data, average, cuts):
+    import tally
+
+    y_true, y_pred, weight = data
+    if weight is not None and not weight.any():
+        return
+    acc = tally.Tally(y_true.shape[1])
+    edges = [0] + sorted(c for c in cuts if c <= len(y_true)) + [len(y_true)]
+    for a, b in zip(edges, edges[1:]):
+        acc.update(y_true[a:b], y_pred[a:b].astype(np.float64), None if weight is None else weight[a:b])
+    pairs = [
+        (lambda: acc.jaccard(average, zero_division=0),
+         lambda: tm.jaccard_score(y_true, y_pred, average=average, zero_division=0, sample_weight=weight)),
+        (lambda: acc.specificity(average, zero_division=1),
+         lambda: tm.specificity_score(y_true, y_pred, average=average, zero_division=1, sample_weight=weight)),
+        (lambda: acc.negative_predictive_value(average, zero_division=0),
+         lambda: tm.negative_predictive_value_score(y_true, y_pred, average=average, zero_division=0,
+                                                    sample_weight=weight)),
+        (acc.subset_accuracy, lambda: sk.accuracy_score(y_true, y_pred, sample_weight=weight)),
+        (acc.hamming_loss, lambda: sk.hamming_loss(y_true, y_pred, sample_weight=weight)),
+        (acc.zero_one_loss, lambda: sk.zero_one_loss(y_true, y_pred, sample_weight=weight)),
+        (acc.label_accuracy, lambda: tm.label_accuracy_score(y_true, y_pred, sample_weight=weight)),
+        (acc.matthews_corrcoef, lambda: tm.matthews_corrcoef_per_label(y_true, y_pred, sample_weight=weight)),
+    ]
+    for ours, theirs in pairs:
+        assert_same(ours(), theirs())
