@@ -85,6 +85,7 @@ final class ActivationLayer: ActivatedLayer {
     }
 
     var kind: String { "Activation" }
+    var backwardWorksInPlace: Bool { true }
 
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
         let width = inputShape.last ?? 1
@@ -106,6 +107,6 @@ final class ActivationLayer: ActivatedLayer {
             let o = range.lowerBound &* perSample
             activation.backward(y: y + o, dy: dy + o, rows: range.count &* perSample / width, width: width)
         }
-        dx.update(from: dy, count: batch &* perSample)
+        if dx != dy { dx.update(from: dy, count: batch &* perSample) }
     }
 }

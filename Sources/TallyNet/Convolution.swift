@@ -92,6 +92,9 @@ final class Conv2D: ActivatedLayer {
     }
 
     var kind: String { "Conv2D" }
+    /// The shifted-row backward reads a sample's output (activation gradient) before it
+    /// writes that sample's input gradient.
+    var inputGradientMayOverwriteOutput: Bool { usesShiftedRows }
     var parameters: [Parameter] { bias.map { [kernel, $0] } ?? [kernel] }
 
     func reserve(threads: Int) {

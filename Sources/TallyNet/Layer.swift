@@ -23,6 +23,11 @@ protocol Layer: AnyObject {
     var parameters: [Parameter] { get }
     /// True when the output is the input itself (Flatten): no buffer, no work.
     var aliasesInput: Bool { get }
+    /// True when `backward` may be given `dx == dy` (element-wise layers).
+    var backwardWorksInPlace: Bool { get }
+    /// True when `backward` reads each sample's output before writing that sample's input
+    /// gradient, so that `dx` may be the layer's own output buffer (same sizes).
+    var inputGradientMayOverwriteOutput: Bool { get }
     /// Allocates per-thread workspaces.
     func reserve(threads: Int)
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext)
@@ -32,6 +37,8 @@ protocol Layer: AnyObject {
 
 extension Layer {
     var aliasesInput: Bool { false }
+    var backwardWorksInPlace: Bool { false }
+    var inputGradientMayOverwriteOutput: Bool { false }
     func reserve(threads: Int) {}
     var inputCount: Int { inputShape.reduce(1, *) }
     var outputCount: Int { outputShape.reduce(1, *) }

@@ -115,6 +115,7 @@ final class Dropout: Layer {
     }
 
     var kind: String { "Dropout" }
+    var backwardWorksInPlace: Bool { true }
     var parameters: [Parameter] { [] }
 
     /// out = in · mask / (1 - rate), the same operation forward and backward; `dst`

@@ -36,6 +36,7 @@ public final class Sequential {
     private var inputBatch = FloatBuffer(count: 0)
     private var outputs: [FloatBuffer?] = []
     private var gradientA = FloatBuffer(count: 0)
+    private var backwardSteps: [(layer: Int, dy: GradientSlot, dx: GradientSlot?)] = []
     private var gradientB = FloatBuffer(count: 0)
     /// Lets layers overwrite their input where that is exact (tests compare both ways).
     var allowsInPlace = true {
@@ -219,9 +220,14 @@ public final class Sequential {
                 (layer as? Dropout)?.backwardFromOutput = false
             }
         }
-        let widest = layers.reduce(outputShape.reduce(1, *)) { max($0, $1.inputCount, $1.outputCount) }
-        gradientA = FloatBuffer(count: batchSize * widest)
-        gradientB = FloatBuffer(count: batchSize * widest)
+        // Each gradient buffer is as wide as the widest gradient the plan puts in it.
+        var widths = [outputShape.reduce(1, *), 0]
+        backwardSteps = gradientPlan()
+        for step in backwardSteps {
+            if case .buffer(let k)? = step.dx { widths[k] = max(widths[k], layers[step.layer].inputCount) }
+        }
+        gradientA = FloatBuffer(count: batchSize * widths[0])
+        gradientB = FloatBuffer(count: batchSize * widths[1])
         targetBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
         probabilityBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
     }
@@ -257,25 +263,67 @@ public final class Sequential {
 
     /// Backpropagates from `outputGradientPointer`; each layer writes its parameters'
     /// gradients to their targets.
-    func backwardPass(_ x: UnsafePointer<Float>, batch: Int, context: RunContext) {
-        var dy = gradientA.base
-        var spare = gradientB.base
-        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+    /// Where a gradient lives during the backward pass.
+    enum GradientSlot: Equatable {
+        /// Gradient buffer A (0, where the loss writes) or B (1).
+        case buffer(Int)
+        /// The output buffer of layer i, dead once that layer's backward has read it.
+        case output(Int)
+    }
+
+    /// For each layer that runs backward, from the last: where its `dy` is and where its
+    /// `dx` goes (nil: no layer below has parameters). An element-wise layer writes `dx`
+    /// over `dy`; a layer that reads each sample's output before writing that sample's
+    /// input gradient (the shifted-row convolution) writes it over its own output; the
+    /// others write to the gradient buffer that does not hold `dy`. So the seed model needs
+    /// one gradient buffer of the widest activation instead of two.
+    func gradientPlan() -> [(layer: Int, dy: GradientSlot, dx: GradientSlot?)] {
+        var plan: [(layer: Int, dy: GradientSlot, dx: GradientSlot?)] = []
+        var dy = GradientSlot.buffer(0)
+        var hasParametersBelow = layers.map { _ in false }
+        for i in layers.indices.dropFirst() {
+            hasParametersBelow[i] = hasParametersBelow[i - 1] || !layers[i - 1].parameters.isEmpty
+        }
+        for i in layers.indices.reversed() where !layers[i].aliasesInput {
             let layer = layers[i]
-            if layer.aliasesInput { continue }
+            guard hasParametersBelow[i] else {
+                plan.append((i, dy, nil))
+                continue
+            }
+            let dx: GradientSlot
+            if allowsInPlace, layer.backwardWorksInPlace {
+                dx = dy
+            } else if allowsInPlace, layer.inputGradientMayOverwriteOutput, layer.inputCount == layer.outputCount, outputs.indices.contains(i),
+                      outputs[i] != nil, dy != .output(i) {
+                dx = .output(i)
+            } else if case .buffer(let k) = dy {
+                dx = .buffer(1 - k)
+            } else {
+                dx = .buffer(0)
+            }
+            plan.append((i, dy, dx))
+            dy = dx
+        }
+        return plan
+    }
+
+    func backwardPass(_ x: UnsafePointer<Float>, batch: Int, context: RunContext) {
+        func pointer(_ slot: GradientSlot) -> UnsafeMutablePointer<Float> {
+            switch slot {
+            case .buffer(let k): return k == 0 ? gradientA.base : gradientB.base
+            case .output(let i): return outputs[i]!.base
+            }
+        }
+        for step in backwardSteps {
+            let i = step.layer
             var input = x
             var j = i - 1
             while j >= 0 {
                 if let o = outputs[j] { input = UnsafePointer(o.base); break }
                 j -= 1
             }
-            let needsInputGradient = layers[...i].dropLast().contains { !$0.parameters.isEmpty }
-            let dx: UnsafeMutablePointer<Float>? = needsInputGradient ? spare : nil
-            layer.backward(x: input, y: outputs[i]!.base, dy: dy, dx: dx, batch: batch, context: context)
-            if let dx {
-                spare = dy
-                dy = dx
-            }
+            layers[i].backward(x: input, y: outputs[i]!.base, dy: pointer(step.dy), dx: step.dx.map(pointer),
+                               batch: batch, context: context)
         }
     }
 }

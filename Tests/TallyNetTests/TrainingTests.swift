@@ -211,4 +211,35 @@ final class TrainingTests: XCTestCase {
         }
         XCTAssertEqual(results[0], results[1])
     }
+
+    func testGradientsWrittenInPlaceGiveTheSameTraining() throws {
+        // Shifted-row convolutions (stacked and not) write dx over their own output, dropouts
+        // over dy; one wide gradient buffer instead of two. Same weights as without.
+        let data = templateData(count: 24, side: side, channels: channels, labels: labels, seed: 2)
+        var results: [[[Float]]] = []
+        for inPlace in [true, false] {
+            let model = try Sequential(inputShape: [side, side, channels], layers: [
+                .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu, kernelConstraint: .maxNorm(3)),
+                .dropout(rate: 0.2),
+                .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
+                .maxPooling2D(),
+                .flatten,
+                .dense(units: 16, activation: .relu, kernelConstraint: .maxNorm(3)),
+                .activation(.relu),
+                .dropout(rate: 0.3),
+                .dense(units: labels, activation: .sigmoid),
+            ], seed: 5)
+            model.threadCount = 2
+            model.allowsInPlace = inPlace
+            XCTAssertTrue((model.layers[0] as! Conv2D).stacksRows)
+            XCTAssertTrue((model.layers[2] as! Conv2D).usesShiftedRows)
+            try model.compile(optimizer: .sgd(learningRate: 0.05, momentum: 0.9), loss: .binaryCrossentropy())
+            _ = try model.fit(x: data.x, y: data.y, count: 24, epochs: 2, batchSize: 8, seed: 3)
+            let plan = model.gradientPlan()
+            XCTAssertEqual(plan.contains { $0.dx == .output(2) }, inPlace)
+            XCTAssertEqual(plan.contains { $0.layer == 1 && $0.dx == $0.dy }, inPlace)
+            results.append(model.weights())
+        }
+        XCTAssertEqual(results[0], results[1])
+    }
 }
