@@ -3,4 +3,5 @@
 func extraDeclarations() -> [Declaration] {
     netFunctions
         + metricsFunctions
+        + kerasFunctions
 }
