@@ -210,9 +210,11 @@ class _TallyMetric(keras.metrics.Metric):
                     raise ValueError(f"Invalid `{what}` argument value: expected {n_labels} values (one per label), "
                                      f"but got {size}")
                 n_labels = size
-        prefix = name or self._base_name
-        if name is None:
-            name = self._base_name if average is None else f"{average}_{self._base_name}"
+        default_name = self._base_name if average is None else f"{average}_{self._base_name}"
+        # Per-label keys use the base name ("f1/cat") unless the metric was renamed;
+        # a config round trip passes the default name back, which keeps the base.
+        prefix = self._base_name if name in (None, default_name) else name
+        name = name or default_name
         super().__init__(name=name, dtype=dtype)
         self.threshold = threshold.tolist() if isinstance(threshold, np.ndarray) else threshold
         self.average = average
@@ -293,7 +295,7 @@ class _TallyMetric(keras.metrics.Metric):
         n = self.n_labels
         return s, s[:n], s[n: 2 * n], s[2 * n: 3 * n]
 
-    def _samples(self, metric, nan_aware=True):
+    def _samples(self, metric):
         """sklearn's average='samples' from the per-row sums of `metric`."""
         s, *_ = self._state()
         spec = self._spec
@@ -309,9 +311,6 @@ class _TallyMetric(keras.metrics.Metric):
             weighted = (weighted_sum + zd * (weight - defined_weight)) / safe(weight)
             plain = (plain_sum + zd * (rows - defined_rows)) / rows
             return ops.where(ops.not_equal(weight, 0.0), weighted, plain)
-        if not nan_aware:  # np.average: one undefined row makes the mean nan
-            mean = ops.where(ops.not_equal(weight, 0.0), weighted_sum / safe(weight), plain_sum / rows)
-            return ops.where(ops.less(defined_rows, rows), ops.full_like(mean, float("nan")), mean)
         return ops.where(ops.not_equal(defined_weight, 0.0), weighted_sum / safe(defined_weight),
                          plain_sum / defined_rows)
 
@@ -460,11 +459,16 @@ class F1Score(FBetaScore):
 @keras.saving.register_keras_serializable(package="tally")
 class JaccardScore(_TallyMetric):
     """Exact multi-label Jaccard index over the epoch, as `sklearn.metrics.jaccard_score`:
-    tp / (tp + fp + fn). Arguments as `Precision`. As in scikit-learn, averages
-    over labels or rows do not skip nan (`zero_division=nan` with an undefined
-    label gives nan)."""
+    tp / (tp + fp + fn). Arguments as `Precision`, but as in scikit-learn
+    `zero_division` is 0, 1 or "warn" (not nan)."""
 
     _base_name = "jaccard"
+
+    def __init__(self, zero_division=0.0, **kwargs):
+        if isinstance(zero_division, float) and math.isnan(zero_division):
+            raise ValueError("Invalid `zero_division` argument value. Expected \"warn\", 0 or 1 for the Jaccard "
+                             "score (as scikit-learn). Received: zero_division=nan")
+        super().__init__(zero_division=zero_division, **kwargs)
 
     def _scores(self):
         _, tp, fp, fn = self._state()
@@ -478,7 +482,7 @@ class JaccardScore(_TallyMetric):
             return per_label, _average(per_label)
         if a == "weighted":
             return per_label, _average(per_label, tp + fn)
-        return per_label, self._samples("jaccard", nan_aware=False)
+        return per_label, self._samples("jaccard")
 
 
 @keras.saving.register_keras_serializable(package="tally")
