@@ -332,9 +332,19 @@ extension Conv2D {
                 }
                 let src = x + xr &* inW &* cin
                 for w in 0..<left { for c in 0..<cin { row[w &* pixel &+ c] = 0 } }
-                for w in 0..<inW {
-                    let d = row + (w &+ left) &* pixel, s = src + w &* cin
-                    for c in 0..<cin { d[c] = s[c] }
+                if cin == 3 {
+                    // RGB: a fixed-length copy the compiler unrolls (no memcpy call per pixel).
+                    for w in 0..<inW {
+                        let d = row + (w &+ left) &* pixel, s = src + w &* 3
+                        d[0] = s[0]
+                        d[1] = s[1]
+                        d[2] = s[2]
+                    }
+                } else {
+                    for w in 0..<inW {
+                        let d = row + (w &+ left) &* pixel, s = src + w &* cin
+                        for c in 0..<cin { d[c] = s[c] }
+                    }
                 }
                 for w in (inW &+ left)..<pw { for c in 0..<cin { row[w &* pixel &+ c] = 0 } }
             }

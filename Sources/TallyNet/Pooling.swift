@@ -119,7 +119,7 @@ final class Dropout: Layer {
     var parameters: [Parameter] { [] }
 
     /// out = in · mask / (1 - rate), the same operation forward and backward; `dst`
-    /// may be `src` (in place).
+    /// may be `src` (in place). The mask of a sample depends on (step seed, layer, sample).
     private func mask(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
         let n = inputCount
         guard context.training, rate > 0 else {
@@ -132,38 +132,32 @@ final class Dropout: Layer {
         let seed = SplitMix64.mix(context.stepSeed, layerSeed)
         forEachChunk(batch, threads: context.threads) { _, samples in
             for s in samples {
-                // The k-th output of SplitMix64(seed: s0) is mix(s0 + k·γ): computed
-                // without the serial state, the loop vectorises (same bits as `next()`).
-                let s0 = SplitMix64.mix(seed, UInt64(s))
+                let key = UInt32(truncatingIfNeeded: SplitMix64.mix(seed, UInt64(s)))
                 let x = src + s &* n, y = dst + s &* n
-                let pairs = n / 2
-                @inline(__always) func factors(_ j: Int) -> (Float, Float) {
-                    let bits = SplitMix64.output(s0 &+ UInt64(truncatingIfNeeded: j &+ 1) &* SplitMix64.gamma)
-                    let u0 = Int32(truncatingIfNeeded: bits >> 40), u1 = Int32(truncatingIfNeeded: (bits >> 8) & 0xFF_FFFF)
-                    // 0/1 factors from the sign of u - threshold (a select does not vectorise).
-                    return (Float(1 &- ((u0 &- threshold) >> 31 & 1)) * scale, Float(1 &- ((u1 &- threshold) >> 31 & 1)) * scale)
-                }
                 if UnsafePointer(y) == x {
                     // In place: one pointer, so that no alias check sends the loop down its scalar path.
-                    for j in 0..<pairs {
-                        let (k0, k1) = factors(j)
-                        y[2 &* j] *= k0
-                        y[2 &* j &+ 1] *= k1
-                    }
+                    for i in 0..<n { y[i] *= Dropout.factor(i, key, threshold, scale) }
                 } else {
-                    for j in 0..<pairs {
-                        let (k0, k1) = factors(j)
-                        y[2 &* j] = x[2 &* j] * k0
-                        y[2 &* j &+ 1] = x[2 &* j &+ 1] * k1
-                    }
-                }
-                if n & 1 == 1 {
-                    let bits = SplitMix64.output(s0 &+ UInt64(truncatingIfNeeded: pairs &+ 1) &* SplitMix64.gamma)
-                    let u0 = Int32(truncatingIfNeeded: bits >> 40)
-                    y[n &- 1] = x[n &- 1] * (u0 >= threshold ? scale : 0)
+                    for i in 0..<n { y[i] = x[i] * Dropout.factor(i, key, threshold, scale) }
                 }
             }
         }
+    }
+
+    /// `scale` or 0 for element `i` of the sample with stream `key`: keep iff the top 24 bits
+    /// of a 32-bit hash (Wellons's lowbias32) of (i, key) are >= `threshold`. 32-bit
+    /// arithmetic only and no select, so the loop vectorises (a 64-bit generator per
+    /// element does not, on the baseline x86-64 target).
+    @inline(__always)
+    static func factor(_ i: Int, _ key: UInt32, _ threshold: Int32, _ scale: Float) -> Float {
+        var h = UInt32(truncatingIfNeeded: i) &* 0x9E37_79B9 ^ key
+        h ^= h >> 16
+        h &*= 0x7FEB_352D
+        h ^= h >> 15
+        h &*= 0x846C_A68B
+        h ^= h >> 16
+        let u = Int32(bitPattern: h >> 8)
+        return Float(1 &- ((u &- threshold) >> 31 & 1)) * scale
     }
 
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
