@@ -2,10 +2,13 @@
 /// sending partial states between processes. Restoring checks every field.
 extension ConfusionCounts {
     static let magic: UInt64 = 0x3253_5443_594C_4C41 // "ALLYCTS2" little-endian tag, format 2
+    /// Format 3: format 2 followed by the 2-D weight state (written only when there is one,
+    /// so states without 2-D weights keep their format-2 bytes).
+    static let elementWeightedMagic: UInt64 = 0x3353_5443_594C_4C41 // "ALLYCTS3"
 
     /// The counts as bytes; `ConfusionCounts(serialized:)` restores them exactly.
     public func serialized() -> [UInt8] {
-        var words: [UInt64] = [Self.magic, UInt64(labelCount), isWeighted ? 1 : 0,
+        var words: [UInt64] = [isElementWeighted ? Self.elementWeightedMagic : Self.magic, UInt64(labelCount), isWeighted ? 1 : 0,
                                UInt64(bitPattern: rowCount), weightSum.bitPattern]
         words += thresholds.map(\.bitPattern)
         if isWeighted {
@@ -17,6 +20,10 @@ extension ConfusionCounts {
         words.append(UInt64(triples.count))
         for (key, tally) in triples {
             words += [UInt64(key.packed), UInt64(bitPattern: tally.rows), tally.weight.bitPattern]
+        }
+        if isElementWeighted {
+            words.append(hasPartlyMaskedRows ? 1 : 0)
+            words += labelWeightSums.map(\.bitPattern)
         }
         return words.flatMap { w in (0..<8).map { UInt8(truncatingIfNeeded: w >> (8 * $0)) } }
     }
@@ -33,7 +40,8 @@ extension ConfusionCounts {
             for b in 0..<8 { w |= UInt64(bytes[8 * i + b]) << (8 * b) }
             words[i] = w
         }
-        guard words[0] == Self.magic else { throw fail("the header does not match") }
+        let elementWeighted = words[0] == Self.elementWeightedMagic
+        guard words[0] == Self.magic || elementWeighted else { throw fail("the header does not match") }
         let labels = Int(truncatingIfNeeded: words[1])
         guard labels >= 1, labels <= RowKey.maximumLabelCount else { throw fail("the label count is \(labels)") }
         let weighted = words[2] == 1
@@ -63,6 +71,13 @@ extension ConfusionCounts {
             guard key.tp + key.fp + key.fn <= labels else { throw fail("a row triple exceeds the label count") }
             rowHistogram.add(key, RowTally(rows: Int64(bitPattern: e[e.startIndex + 1]),
                                            weight: Double(bitPattern: e[e.startIndex + 2])))
+        }
+        if elementWeighted {
+            guard weighted else { throw fail("2-D weights without weighted counts") }
+            let flag = try take(1).first!
+            guard flag <= 1 else { throw fail("the masked-rows flag is \(flag)") }
+            hasPartlyMaskedRows = flag == 1
+            labelWeightSums = try take(labels).map { Double(bitPattern: $0) }
         }
         guard index == words.count else { throw fail("there are \(words.count - index) extra words") }
     }

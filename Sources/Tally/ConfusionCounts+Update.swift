@@ -118,12 +118,15 @@ extension ConfusionCounts {
             weightedCounts.withUnsafeMutableBufferPointer { c in
                 for i in 0..<c.count { c[i] += batch.weightedSums[i] }
             }
+            var sum = Double(rows)
             if let weights {
-                var sum = 0.0
+                sum = 0
                 for w in weights { sum += w }
-                weightSum += sum
-            } else {
-                weightSum += Double(rows)
+            }
+            weightSum += sum
+            // Earlier 2-D weights: this batch gives each label its whole weight.
+            if isElementWeighted {
+                for j in 0..<labelCount { labelWeightSums[j] += sum }
             }
         } else {
             integerCounts.withUnsafeMutableBufferPointer { c in

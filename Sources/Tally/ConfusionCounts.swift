@@ -32,6 +32,14 @@ public struct ConfusionCounts: Equatable, Sendable {
     public internal(set) var weightSum: Double = 0
     /// Histogram of per-row (tp, fp, fn): rows with each triple, and their weight sum.
     @usableFromInline var rowHistogram = RowTable()
+    /// Per-label sums of the element weights once a 2-D (element-wise) weight was
+    /// seen, else empty: with a mask, each label has its own total, so true
+    /// negatives are this total − tp − fp − fn instead of `weightSum` − ….
+    @usableFromInline var labelWeightSums: [Double] = []
+    /// Whether some row had a masked label (weight 0) next to an unmasked one: such
+    /// a row's true negatives are not `labelCount − tp − fp − fn`, which the
+    /// row-wise specificity and NPV (`average: .samples`) would need.
+    public internal(set) var hasPartlyMaskedRows = false
 
     /// Creates empty counts.
     /// - Parameters:
@@ -56,6 +64,19 @@ public struct ConfusionCounts: Equatable, Sendable {
     /// Whether a weighted batch has been seen (the counts are then float64 sums).
     public var isWeighted: Bool { !weightedCounts.isEmpty }
 
+    /// Whether a 2-D (element-wise) weight has been seen: the labels then have
+    /// their own totals (`labelWeights`).
+    public var isElementWeighted: Bool { !labelWeightSums.isEmpty }
+
+    /// Each label's total weight: the rows seen (unweighted), the sum of the row
+    /// weights (1-D weights), or the sum of that label's element weights (2-D).
+    public var labelWeights: [Double] { (0..<labelCount).map(labelWeightAt) }
+
+    @inlinable func labelWeightAt(_ label: Int) -> Double {
+        if isElementWeighted { return labelWeightSums[label] }
+        return isWeighted ? weightSum : Double(rowCount)
+    }
+
     /// Forgets every count; keeps the label count and thresholds.
     public mutating func reset() {
         integerCounts = Array(repeating: 0, count: Self.stride * labelCount)
@@ -63,6 +84,8 @@ public struct ConfusionCounts: Equatable, Sendable {
         rowCount = 0
         weightSum = 0
         rowHistogram = RowTable()
+        labelWeightSums = []
+        hasPartlyMaskedRows = false
     }
 
     // MARK: Reading the counts
@@ -87,7 +110,7 @@ public struct ConfusionCounts: Equatable, Sendable {
             let i = Self.stride &* label
             return Double(rowCount - integerCounts[i + 1] - integerCounts[i + 2] + integerCounts[i])
         }
-        return weightSum - truePositivesAt(label) - falsePositivesAt(label) - falseNegativesAt(label)
+        return labelWeightAt(label) - truePositivesAt(label) - falsePositivesAt(label) - falseNegativesAt(label)
     }
 
     /// The exact integer counts `[tp, fp, fn, tn]` per label, or nil once weighted.
@@ -129,6 +152,12 @@ public struct ConfusionCounts: Equatable, Sendable {
                 for i in 0..<mine.count { mine[i] &+= other.integerCounts[i] }
             }
         }
+        if isElementWeighted || other.isElementWeighted {
+            // A side without 2-D weights gave every label its whole weight.
+            let mine = labelWeights, theirs = other.labelWeights
+            labelWeightSums = zip(mine, theirs).map { $0 + $1 }
+        }
+        hasPartlyMaskedRows = hasPartlyMaskedRows || other.hasPartlyMaskedRows
         rowCount = rows
         weightSum += other.weightSum
         rowHistogram.merge(other.rowHistogram)

@@ -55,6 +55,10 @@ extension ConfusionCounts {
     public func hammingLoss() -> Double {
         var differences = 0.0
         for j in 0..<labelCount { differences += falsePositivesAt(j) + falseNegativesAt(j) }
+        if isElementWeighted {
+            // 2-D weights: wrong unmasked cells over all unmasked cells, both weighted.
+            return differences / labelWeightSums.reduce(0, +)
+        }
         let meanWeight = isWeighted ? weightSum / Double(rowCount) : 1
         return differences / (Double(rowCount &* Int64(labelCount)) * meanWeight)
     }
@@ -66,8 +70,7 @@ extension ConfusionCounts {
         guard average == nil || average == .macro else {
             throw TallyError.invalidValue("Expected `average` to be None or 'macro' for label accuracy, but got '\(average!.rawValue)'")
         }
-        let total = isWeighted ? weightSum : Double(rowCount)
-        let values = try selectedLabels(labels).map { j in (truePositivesAt(j) + trueNegativesAt(j)) / total }
+        let values = try selectedLabels(labels).map { j in (truePositivesAt(j) + trueNegativesAt(j)) / labelWeightAt(j) }
         return average == nil ? values : [values.reduce(0, +) / Double(values.count)]
     }
 
@@ -150,6 +153,10 @@ extension ConfusionCounts {
         if average == .samples {
             guard selected == Array(0..<labelCount) else {
                 throw TallyError.invalidValue("Expected `labels` to be all labels in order with average='samples', but got a subset; build the counts on the columns you want")
+            }
+            // A row's true negatives are labelCount − tp − fp − fn only when none of its labels was masked.
+            guard !hasPartlyMaskedRows else {
+                throw TallyError.invalidValue("Expected no partly masked rows for \(metric.lowercased()) with average='samples', but a 2-D `sample_weight` masked some labels of a row (its own true negatives are not kept); use another average")
             }
             let triples = sortedRowTriples
             tn = triples.map { Double(labelCount - $0.key.tp - $0.key.fp - $0.key.fn) }

@@ -66,14 +66,25 @@ func countsFromBytes(_ args: Arguments) throws -> PyPtr? {
 
 // MARK: Counts methods
 
-/// update(y_true, y_pred, sample_weight=None, labels=False)
+/// update(y_true, y_pred, sample_weight=None, labels=False); sample_weight 1-D or 2-D.
 func countsUpdate(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
     let truth = try HeldBuffer(args[0]!, name: "y_true", dimensions: 2...2)
     let prediction = try HeldBuffer(args[1]!, name: "y_pred", dimensions: 2...2)
-    let weights = try args.optional(2).map { try HeldBuffer($0, name: "sample_weight", dimensions: 1...1) }
-    let weightValues = try weights?.float64Elements(name: "sample_weight")
+    // 1-D: one weight per row (scikit-learn); 2-D: one per element (a mask for missing labels).
+    let weights = try args.optional(2).map { try HeldBuffer($0, name: "sample_weight", dimensions: 1...2) }
     let kind: PredictionKind = args.bool(3) ? .labels : .scores
     let (t, p) = (truth.matrix, prediction.matrix)
+    if let weights, weights.shape.count == 2 {
+        _ = try weights.float64Elements(name: "sample_weight")
+        let w = weights.matrix
+        try withoutGIL {
+            try target.mutex.locked {
+                try target.counts.update(truth: t, prediction: p, elementWeights: w, kind: kind)
+            }
+        }
+        return tally_none()
+    }
+    let weightValues = try weights?.float64Elements(name: "sample_weight")
     try withoutGIL {
         try target.mutex.locked {
             try target.counts.update(truth: t, prediction: p, sampleWeight: weightValues, kind: kind)

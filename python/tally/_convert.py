@@ -68,16 +68,23 @@ def as_matrix(obj, name: str) -> np.ndarray:
     return native(arr)
 
 
-def as_sample_weight(obj, n_samples: int, *, allow_all_zero=True) -> np.ndarray | None:
+def as_sample_weight(obj, n_samples: int, *, allow_all_zero=True, element_shape=None) -> np.ndarray | None:
     """Float64 weights, one per row. The one-shot functions reject all-zero
-    weights as scikit-learn does; a streamed batch may weigh nothing."""
+    weights as scikit-learn does; a streamed batch may weigh nothing. With
+    `element_shape` (n_samples, n_labels), a 2-D weight per element is accepted too."""
     if obj is None:
         return None
     w = as_array(obj, "sample_weight")
     if w.ndim == 0:
         w = np.full(n_samples, float(w))
+    if w.ndim == 2 and element_shape is not None:
+        if w.shape != tuple(element_shape):
+            raise ValueError(f"Expected a 2-D `sample_weight` to have shape {tuple(element_shape)} like `y_true`, "
+                             f"but got {w.shape}")
+        return np.ascontiguousarray(w, dtype=np.float64)
     if w.ndim != 1:
-        raise ValueError(f"Expected `sample_weight` to be 1-D (one weight per row), but got {w.ndim}-D with shape {w.shape}")
+        want = "1-D (one weight per row) or 2-D (one per label)" if element_shape is not None else "1-D (one weight per row)"
+        raise ValueError(f"Expected `sample_weight` to be {want}, but got {w.ndim}-D with shape {w.shape}")
     if w.shape[0] != n_samples:
         raise ValueError(f"Expected `sample_weight` to have {n_samples} values (one per row), but got {w.shape[0]}")
     w = np.ascontiguousarray(w, dtype=np.float64)

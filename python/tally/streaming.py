@@ -82,7 +82,11 @@ class Tally:
 
     def update(self, y_true, y_score, sample_weight=None):
         """Add a batch: ``y_true`` (n, n_labels) of 0/1, ``y_score`` (n, n_labels)
-        scores (or 0/1 predictions), ``sample_weight`` (n,) optional.
+        scores (or 0/1 predictions), ``sample_weight`` optional: (n,) one weight
+        per row as scikit-learn, or (n, n_labels) one per element, 0 meaning
+        missing (an extension: see README "Metrics", 2-D sample weights). Where
+        the 2-D weight is 0, ``y_true`` and ``y_score`` are not read (-1 or nan
+        may mark a missing label there).
 
         Raises ValueError/TypeError, leaving the counts unchanged, on bad input.
         """
@@ -96,7 +100,7 @@ class Tally:
                 pass  # convert below; a real error is raised again from there
         yt = as_matrix(y_true, "y_true")
         ys = as_matrix(y_score, "y_score")
-        w = as_sample_weight(sample_weight, yt.shape[0])
+        w = as_sample_weight(sample_weight, yt.shape[0], element_shape=yt.shape)
         self._counts.update(yt, ys, w, False)
         return self
 
