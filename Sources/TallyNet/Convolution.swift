@@ -56,6 +56,13 @@ final class Conv2D: ActivatedLayer {
     private var shiftedPointers: [(x: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>,
                                    wide: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>)] = []
     private var reservedStacked = false
+    /// A max-pooling that this convolution applies to its own output, block by block while
+    /// it is in cache (set by `Sequential`, see `fusablePool(after:)`). The layer's output
+    /// buffer then holds the pooled values, and `poolCodes` the position of each window's
+    /// first maximum, which is all that backward needs.
+    var fusedPool: MaxPooling2D?
+    private var poolCodes: UnsafeMutablePointer<UInt8>?
+    private var poolCodeCapacity = 0
     private var columns: [FloatBuffer] = []
     private var columnGradients: [FloatBuffer] = []
     private var kernelPartials: [FloatBuffer] = []
@@ -91,10 +98,21 @@ final class Conv2D: ActivatedLayer {
         shiftedBlockRows = max(1, 65_536 / max(paddedW * max(cin, filters), 1))
     }
 
+    deinit { poolCodes?.deallocate() }
+
     var kind: String { "Conv2D" }
     /// The shifted-row backward reads a sample's output (activation gradient) before it
     /// writes that sample's input gradient.
-    var inputGradientMayOverwriteOutput: Bool { usesShiftedRows }
+    var inputGradientMayOverwriteOutput: Bool { usesShiftedRows && fusedPool == nil }
+
+    /// Room for the window codes of `batch` samples of the fused pooling.
+    func reserveFusedPool(batch: Int) {
+        guard let pool = fusedPool, batch * pool.outputCount > poolCodeCapacity else { return }
+        poolCodes?.deallocate()
+        poolCodeCapacity = batch * pool.outputCount
+        poolCodes = .allocate(capacity: poolCodeCapacity)
+        poolCodes!.initialize(repeating: 0, count: poolCodeCapacity)
+    }
     var parameters: [Parameter] { bias.map { [kernel, $0] } ?? [kernel] }
 
     func reserve(threads: Int) {
@@ -351,6 +369,75 @@ extension Conv2D {
         }
     }
 
+    /// Adds the bias to wide rows `rows` (pre-activation, as the GEMMs left them), applies the
+    /// activation, and max-pools them window by window into `out` (pooled rows
+    /// rows/ph), with the index a·pw + b of each window's first maximum in `codes`.
+    @inline(__always)
+    private func poolBlock(_ wide: UnsafeMutablePointer<Float>, rows: Range<Int>, bias: UnsafePointer<Float>?,
+                           pool: (ph: Int, pw: Int), into out: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<UInt8>) {
+        let (cout, outW, pw) = (self.cout, self.outW, self.paddedW)
+        let r0 = rows.lowerBound, lines = rows.count
+        for r in 0..<lines {
+            let row = wide + r &* pw &* cout
+            if let bias {
+                for p in 0..<outW {
+                    let o = p &* cout
+                    for c in 0..<cout { row[o &+ c] += bias[c] }
+                }
+            }
+            activation.apply(row, rows: outW, width: cout)
+        }
+        let pooledW = outW / pool.pw
+        for pr in 0..<(lines / pool.ph) {
+            let outRow = (r0 / pool.ph &+ pr) &* pooledW
+            for pc in 0..<pooledW {
+                let o = out + (outRow &+ pc) &* cout, k = codes + (outRow &+ pc) &* cout
+                let first = wide + ((pr &* pool.ph) &* pw &+ pc &* pool.pw) &* cout
+                for c in 0..<cout {
+                    o[c] = first[c]
+                    k[c] = 0
+                }
+                for a in 0..<pool.ph {
+                    for b in 0..<pool.pw where a != 0 || b != 0 {
+                        let src = wide + ((pr &* pool.ph &+ a) &* pw &+ pc &* pool.pw &+ b) &* cout
+                        let code = UInt8(truncatingIfNeeded: a &* pool.pw &+ b)
+                        for c in 0..<cout {
+                            let v = src[c]
+                            let larger = v > o[c]
+                            o[c] = larger ? v : o[c]
+                            k[c] = larger ? code : k[c]
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the pooled gradient `g` of one sample to each window's maximum (from `codes`)
+    /// and zeros to the window's other cells, into the interior of the padded dY buffer.
+    @inline(__always)
+    private func unpool(_ g: UnsafePointer<Float>, codes: UnsafePointer<UInt8>, pool: (ph: Int, pw: Int),
+                        into dpad: UnsafeMutablePointer<Float>, top: Int, left: Int) {
+        let (cout, outH, outW, pw) = (self.cout, self.outH, self.outW, self.paddedW)
+        let pooledW = outW / pool.pw
+        for pr in 0..<(outH / pool.ph) {
+            for pc in 0..<pooledW {
+                let cell = (pr &* pooledW &+ pc) &* cout
+                let gc = g + cell, kc = codes + cell
+                for a in 0..<pool.ph {
+                    for b in 0..<pool.pw {
+                        let d = dpad + ((pr &* pool.ph &+ a &+ top) &* pw &+ pc &* pool.pw &+ b &+ left) &* cout
+                        let code = UInt8(truncatingIfNeeded: a &* pool.pw &+ b)
+                        for c in 0..<cout {
+                            let hit: Float = kc[c] == code ? 1 : 0
+                            d[c] = gc[c] * hit
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Index of kernel element (i, j, c, co) in the stacked order (j, i, c, co).
     @inline(__always)
     private func stackedIndex(_ i: Int, _ j: Int, _ c: Int, _ co: Int) -> Int {
@@ -375,8 +462,12 @@ extension Conv2D {
         reserve(threads: context.threads)
         BLAS.setThreads(1)
         let inCount = inputCount, outCount = outputCount
-        let (cin, cout, outH, outW, pw, blockRows) = (self.cin, self.cout, self.outH, self.outW, self.paddedW, self.shiftedBlockRows)
+        let (cin, cout, outH, outW, pw) = (self.cin, self.cout, self.outH, self.outW, self.paddedW)
         let (top, left) = (padTop, padLeft)
+        let pool = fusedPool.map { (ph: $0.ph, pw: $0.pw, count: $0.outputCount) }
+        // With a fused pooling, blocks hold whole pooling windows.
+        let blockRows = pool.map { max($0.ph, shiftedBlockRows / $0.ph * $0.ph) } ?? shiftedBlockRows
+        let codes = poolCodes
         let w = UnsafePointer(kernel.value.base)
         let b = bias.map { UnsafePointer($0.value.base) }
         let activation = self.activation
@@ -404,6 +495,12 @@ extension Conv2D {
                                   b: ws, rowStrideB: cout, c: wide, rowStrideC: cout)
                     } else {
                         shiftedRows(xpad, channels: cin, kernel: w, outChannels: cout, r0: r0, r1: r1, wide: wide)
+                    }
+                    if let pool, let codes {
+                        poolBlock(wide, rows: r0..<r1, bias: b, pool: (pool.ph, pool.pw),
+                                  into: y + s &* pool.count, codes: codes + s &* pool.count)
+                        r0 = r1
+                        continue
                     }
                     for r in r0..<r1 {
                         let src = wide + (r &- r0) &* pw &* cout, dst = ys + r &* outW &* cout
@@ -447,21 +544,37 @@ extension Conv2D {
         let kparts = kernelPartialPointers, bparts = biasPartialPointers
         let hasBias = bias != nil
         let stacked = stacksRows, pixel = kh * cin
+        let pool = fusedPool.map { (ph: $0.ph, pw: $0.pw, count: $0.outputCount) }
+        let codes = poolCodes
         forEachChunk(batch, threads: threads) { t, samples in
             let xpad = buffers[t].x, dpad = buffers[t].dy, wide = buffers[t].wide
             let kp = stacked ? buffers[t].scratch : kparts[t], bp = bparts[t]
             kp.update(repeating: 0, count: patch &* cout)
             bp.update(repeating: 0, count: cout)
             for s in samples {
-                let ys = y + s &* outCount, dys = dy + s &* outCount
-                activation.backward(y: ys, dy: dys, rows: outH &* outW, width: cout)
-                if hasBias {
-                    for p in 0..<(outH &* outW) {
-                        let row = dys + p &* cout
-                        for c in 0..<cout { bp[c] += row[c] }
+                if let pool, let codes {
+                    // y and dy are pooled: the activation's derivative at each window's maximum
+                    // is the derivative at the pooled value; scatter to the maxima, zeros elsewhere.
+                    let ys = y + s &* pool.count, dys = dy + s &* pool.count
+                    activation.backward(y: ys, dy: dys, rows: pool.count / cout, width: cout)
+                    if hasBias {
+                        for p in 0..<(pool.count / cout) {
+                            let row = dys + p &* cout
+                            for c in 0..<cout { bp[c] += row[c] }
+                        }
                     }
+                    unpool(dys, codes: codes + s &* pool.count, pool: (pool.ph, pool.pw), into: dpad, top: gradTop, left: gradLeft)
+                } else {
+                    let ys = y + s &* outCount, dys = dy + s &* outCount
+                    activation.backward(y: ys, dy: dys, rows: outH &* outW, width: cout)
+                    if hasBias {
+                        for p in 0..<(outH &* outW) {
+                            let row = dys + p &* cout
+                            for c in 0..<cout { bp[c] += row[c] }
+                        }
+                    }
+                    pad(dys, into: dpad, height: outH, width: outW, channels: cout, top: gradTop, left: gradLeft)
                 }
-                pad(dys, into: dpad, height: outH, width: outW, channels: cout, top: gradTop, left: gradLeft)
                 if stacked {
                     // dW (in stacked order) += Aᵀ · dYwide, one GEMM.
                     stack(x + s &* inCount, into: xpad)

@@ -21,6 +21,17 @@ final class MaxPooling2D: Layer {
 
     var kind: String { "MaxPooling2D" }
     var parameters: [Parameter] { [] }
+    /// Set by `Sequential` when the convolution below pools its own output (see
+    /// `Conv2D.fusedPool`): then this layer's passes do nothing.
+    var fusedIntoConvolution = false
+    var backwardWorksInPlace: Bool { fusedIntoConvolution }
+
+    /// Whether a convolution can pool into this layer's output itself: non-overlapping
+    /// windows without padding that tile the input exactly.
+    var tilesInput: Bool {
+        ph == sh && pw == sw && padTop == 0 && padLeft == 0 && inputShape[0] % ph == 0 && inputShape[1] % pw == 0
+            && ph * pw <= 256
+    }
 
     /// Visits each output cell with the clipped input window.
     @inline(__always)
@@ -37,6 +48,7 @@ final class MaxPooling2D: Layer {
     }
 
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
+        if fusedIntoConvolution { return }
         let inCount = inputCount, outCount = outputCount
         let inW = inputShape[1], c = inputShape[2]
         forEachChunk(batch, threads: context.threads) { _, samples in
@@ -58,7 +70,7 @@ final class MaxPooling2D: Layer {
 
     func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                   dx: UnsafeMutablePointer<Float>?, batch: Int, context: RunContext) {
-        guard let dx else { return }
+        guard let dx, !fusedIntoConvolution else { return }
         let inCount = inputCount, outCount = outputCount
         let inW = inputShape[1], c = inputShape[2]
         forEachChunk(batch, threads: context.threads) { _, samples in

@@ -210,26 +210,48 @@ public final class Sequential {
         inputBatch = FloatBuffer(count: batchSize * inputShape.reduce(1, *))
         outputs = []
         for (i, layer) in layers.enumerated() {
-            if layer.aliasesInput {
+            let pool = i > 0 ? layer as? MaxPooling2D : nil
+            pool?.fusedIntoConvolution = false
+            if let pool, let conv = layers[i - 1] as? Conv2D, conv.fusedPool === pool, let shared = outputs[i - 1] {
+                outputs.append(shared)
+                pool.fusedIntoConvolution = true
+            } else if layer.aliasesInput {
                 outputs.append(nil)
+            } else if let conv = layer as? Conv2D, let pool = fusablePool(after: i) {
+                // The convolution pools as it goes: its output buffer is the pooled one.
+                conv.fusedPool = pool
+                conv.reserveFusedPool(batch: batchSize)
+                outputs.append(FloatBuffer(count: batchSize * pool.outputCount))
             } else if runsInPlace(i), let previous = outputs[i - 1] {
                 outputs.append(previous)
                 (layer as? Dropout)?.backwardFromOutput = (layers[i - 1] as? ActivatedLayer)?.activation == .relu
             } else {
                 outputs.append(FloatBuffer(count: batchSize * layer.outputCount))
                 (layer as? Dropout)?.backwardFromOutput = false
+                (layer as? Conv2D)?.fusedPool = nil
             }
         }
         // Each gradient buffer is as wide as the widest gradient the plan puts in it.
         var widths = [outputShape.reduce(1, *), 0]
         backwardSteps = gradientPlan()
         for step in backwardSteps {
-            if case .buffer(let k)? = step.dx { widths[k] = max(widths[k], layers[step.layer].inputCount) }
+            // In place (dx is dy): nothing new (a fused pooling passes its pooled gradient through).
+            if case .buffer(let k)? = step.dx, step.dx != step.dy { widths[k] = max(widths[k], layers[step.layer].inputCount) }
         }
         gradientA = FloatBuffer(count: batchSize * widths[0])
         gradientB = FloatBuffer(count: batchSize * widths[1])
         targetBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
         probabilityBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
+    }
+
+    /// The max-pooling after convolution `i` if the convolution can pool its own output
+    /// while it is in cache: the shifted-row path, an element-wise activation, and windows
+    /// that tile the image. Saves the convolution's full-size output buffer (170 MB for the
+    /// seed model at 204×204, batch 32) and the pooling passes over it.
+    func fusablePool(after i: Int) -> MaxPooling2D? {
+        guard allowsInPlace, i + 1 < layers.count, let conv = layers[i] as? Conv2D, conv.usesShiftedRows,
+              conv.activation != .softmax, let pool = layers[i + 1] as? MaxPooling2D, pool.tilesInput else { return nil }
+        return pool
     }
 
     /// Whether layer `i` overwrites its input instead of writing a buffer of its own.

@@ -212,11 +212,13 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(results[0], results[1])
     }
 
-    func testGradientsWrittenInPlaceGiveTheSameTraining() throws {
+    func testGradientsWrittenInPlaceAndFusedPoolingGiveTheSameTraining() throws {
         // Shifted-row convolutions (stacked and not) write dx over their own output, dropouts
-        // over dy; one wide gradient buffer instead of two. Same weights as without.
+        // over dy, and the second convolution pools its own output (no full-size buffer).
+        // Same weights as without, up to the order of the bias-gradient sums.
         let data = templateData(count: 24, side: side, channels: channels, labels: labels, seed: 2)
         var results: [[[Float]]] = []
+        var predictions: [[Float]] = []
         for inPlace in [true, false] {
             let model = try Sequential(inputShape: [side, side, channels], layers: [
                 .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu, kernelConstraint: .maxNorm(3)),
@@ -236,10 +238,42 @@ final class TrainingTests: XCTestCase {
             try model.compile(optimizer: .sgd(learningRate: 0.05, momentum: 0.9), loss: .binaryCrossentropy())
             _ = try model.fit(x: data.x, y: data.y, count: 24, epochs: 2, batchSize: 8, seed: 3)
             let plan = model.gradientPlan()
-            XCTAssertEqual(plan.contains { $0.dx == .output(2) }, inPlace)
+            XCTAssertEqual(plan.contains { $0.dx == .output(0) }, false, "the first layer has no dx")
             XCTAssertEqual(plan.contains { $0.layer == 1 && $0.dx == $0.dy }, inPlace)
+            XCTAssertEqual((model.layers[2] as! Conv2D).fusedPool != nil, inPlace)
+            XCTAssertEqual((model.layers[3] as! MaxPooling2D).fusedIntoConvolution, inPlace)
             results.append(model.weights())
+            predictions.append(try model.predict(data.x, count: 24))
         }
-        XCTAssertEqual(results[0], results[1])
+        for (a, b) in zip(results[0], results[1]) {
+            for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: 1e-5) }
+        }
+        for (u, v) in zip(predictions[0], predictions[1]) { XCTAssertEqual(u, v, accuracy: 1e-5) }
+    }
+
+    func testFusedPoolingMatchesSeparateLayersOnOneStep() throws {
+        // conv (shifted rows) + 2×2 pooling, sigmoid and relu, one SGD step: the fused pair and
+        // the separate layers give the same weights (ties impossible with random inputs).
+        for activation in [Activation.relu, .sigmoid] {
+            let x = randomFloats(4 * 8 * 6 * 8, seed: 30)
+            let y = (0..<(4 * 3)).map { Float($0 % 2) }
+            var results: [[[Float]]] = []
+            for fused in [true, false] {
+                let model = try Sequential(inputShape: [8, 6, 8], layers: [
+                    .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: activation),
+                    .maxPooling2D(poolSize: (2, 3)),
+                    .flatten,
+                    .dense(units: 3, activation: .sigmoid),
+                ], seed: 6)
+                model.allowsInPlace = fused
+                try model.compile(optimizer: .sgd(learningRate: 0.5), loss: .binaryCrossentropy())
+                _ = try model.fit(x: x, y: y, count: 4, epochs: 1, batchSize: 4, seed: 1)
+                XCTAssertEqual((model.layers[0] as! Conv2D).fusedPool != nil, fused)
+                results.append(model.weights())
+            }
+            for (a, b) in zip(results[0], results[1]) {
+                for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: 1e-6) }
+            }
+        }
     }
 }
