@@ -388,26 +388,31 @@ extension Conv2D {
             activation.apply(row, rows: outW, width: cout)
         }
         let pooledW = outW / pool.pw
-        for pr in 0..<(lines / pool.ph) {
-            let outRow = (r0 / pool.ph &+ pr) &* pooledW
-            for pc in 0..<pooledW {
-                let o = out + (outRow &+ pc) &* cout, k = codes + (outRow &+ pc) &* cout
-                let first = wide + ((pr &* pool.ph) &* pw &+ pc &* pool.pw) &* cout
-                for c in 0..<cout {
-                    o[c] = first[c]
-                    k[c] = 0
-                }
-                for a in 0..<pool.ph {
-                    for b in 0..<pool.pw where a != 0 || b != 0 {
-                        let src = wide + ((pr &* pool.ph &+ a) &* pw &+ pc &* pool.pw &+ b) &* cout
-                        let code = UInt8(truncatingIfNeeded: a &* pool.pw &+ b)
-                        for c in 0..<cout {
-                            let v = src[c]
-                            let larger = v > o[c]
-                            o[c] = larger ? v : o[c]
-                            k[c] = larger ? code : k[c]
+        // Codes are kept as floats while scanning a window: float-only loops vectorise.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: cout) { kf in
+            let kf = kf.baseAddress!
+            for pr in 0..<(lines / pool.ph) {
+                let outRow = (r0 / pool.ph &+ pr) &* pooledW
+                for pc in 0..<pooledW {
+                    let o = out + (outRow &+ pc) &* cout, k = codes + (outRow &+ pc) &* cout
+                    let first = wide + ((pr &* pool.ph) &* pw &+ pc &* pool.pw) &* cout
+                    for c in 0..<cout {
+                        o[c] = first[c]
+                        kf[c] = 0
+                    }
+                    for a in 0..<pool.ph {
+                        for b in 0..<pool.pw where a != 0 || b != 0 {
+                            let src = wide + ((pr &* pool.ph &+ a) &* pw &+ pc &* pool.pw &+ b) &* cout
+                            let code = Float(a &* pool.pw &+ b)
+                            for c in 0..<cout {
+                                let v = src[c], m = o[c]
+                                let larger: Float = v > m ? 1 : 0
+                                o[c] = max(v, m)
+                                kf[c] += larger * (code - kf[c])
+                            }
                         }
                     }
+                    for c in 0..<cout { k[c] = UInt8(kf[c]) }
                 }
             }
         }
@@ -420,17 +425,21 @@ extension Conv2D {
                         into dpad: UnsafeMutablePointer<Float>, top: Int, left: Int) {
         let (cout, outH, outW, pw) = (self.cout, self.outH, self.outW, self.paddedW)
         let pooledW = outW / pool.pw
-        for pr in 0..<(outH / pool.ph) {
-            for pc in 0..<pooledW {
-                let cell = (pr &* pooledW &+ pc) &* cout
-                let gc = g + cell, kc = codes + cell
-                for a in 0..<pool.ph {
-                    for b in 0..<pool.pw {
-                        let d = dpad + ((pr &* pool.ph &+ a &+ top) &* pw &+ pc &* pool.pw &+ b &+ left) &* cout
-                        let code = UInt8(truncatingIfNeeded: a &* pool.pw &+ b)
-                        for c in 0..<cout {
-                            let hit: Float = kc[c] == code ? 1 : 0
-                            d[c] = gc[c] * hit
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: cout) { kf in
+            let kf = kf.baseAddress!
+            for pr in 0..<(outH / pool.ph) {
+                for pc in 0..<pooledW {
+                    let cell = (pr &* pooledW &+ pc) &* cout
+                    let gc = g + cell, kc = codes + cell
+                    for c in 0..<cout { kf[c] = Float(kc[c]) }
+                    for a in 0..<pool.ph {
+                        for b in 0..<pool.pw {
+                            let d = dpad + ((pr &* pool.ph &+ a &+ top) &* pw &+ pc &* pool.pw &+ b &+ left) &* cout
+                            let code = Float(a &* pool.pw &+ b)
+                            for c in 0..<cout {
+                                let hit: Float = kf[c] == code ? 1 : 0
+                                d[c] = gc[c] * hit
+                            }
                         }
                     }
                 }
