@@ -55,3 +55,13 @@ def test_notebook_runs_top_to_bottom():
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("text/html" in o.get("data", {}) for o in outputs)  # the accumulator's HTML table
     assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_keras_example_runs_on_both_backends(backend):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "keras_multilabel.py"), "--epochs", "2",
+                        "--train", "200", "--val", "96"], capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "Epoch 2: per-label scores on 96 validation rows" in p.stdout
+    assert "val_macro_f1" in p.stdout and "val_f1 per label, last epoch:" in p.stdout
