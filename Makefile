@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 APT_PACKAGES := python3-dev libblis-pthread-dev pkg-config
 
-.PHONY: setup apt venv install demo test test-swift test-python bench clean
+.PHONY: setup apt venv extension install demo test test-swift test-python bench clean
 
 setup: install
 
@@ -16,18 +16,26 @@ apt:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || \
 	  { echo "error: could not install$$missing (run as root or install them yourself)"; exit 1; }; fi
 
-$(VENV)/.deps-stamp: requirements-dev.txt
+# The demo needs only what requirements-demo.txt lists; the tests need Keras,
+# JAX and TensorFlow too (requirements-dev.txt).
+$(VENV)/.demo-stamp: requirements-demo.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-demo.txt
+	@touch $@
+
+$(VENV)/.deps-stamp: requirements-dev.txt $(VENV)/.demo-stamp
 	$(PY) -m pip install -q -r requirements-dev.txt
 	@touch $@
 
 venv: $(VENV)/.deps-stamp
 
-install: apt venv
+extension: apt $(VENV)/.demo-stamp
 	$(PY) -m pip install -q --no-build-isolation --no-deps -e .
 
-demo: install
+install: venv extension
+
+demo: extension
 	$(PY) -m tally.demo
 
 test-swift: apt
