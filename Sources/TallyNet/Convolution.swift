@@ -531,95 +531,127 @@ extension Conv2D {
 
     fileprivate func backwardShifted(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                                      dx: UnsafeMutablePointer<Float>?, batch: Int, context: RunContext) {
-        reserve(threads: context.threads)
+        let threads = min(max(context.threads, 1), max(batch, 1))
+        beginSampleBackward(threads: threads)
+        let inCount = inputCount, outCount = fusedPool?.outputCount ?? outputCount
+        forEachChunk(batch, threads: threads) { t, samples in
+            for s in samples {
+                backwardSample(x: x + s &* inCount, y: y + s &* outCount, dy: dy + s &* outCount,
+                               dx: dx.map { $0 + s &* inCount }, sample: s, thread: t, context: context)
+            }
+        }
+        finishSampleBackward(threads: threads)
+    }
+
+    /// Before a backward pass of the shifted path on `threads` threads: the flipped kernel,
+    /// zeroed per-thread partial gradients.
+    private func beginShiftedBackward(threads: Int) {
+        reserve(threads: threads)
         BLAS.setThreads(1)
-        let inCount = inputCount, outCount = outputCount
-        let (cin, cout, kh, kw, outH, outW, pw, blockRows) = (self.cin, self.cout, self.kh, self.kw, self.outH, self.outW,
-                                                              self.paddedW, self.shiftedBlockRows)
-        let patch = self.patch
+        let (cin, cout, kh, kw) = (self.cin, self.cout, self.kh, self.kw)
         // Flipped kernel: Wf[i'][j'][co][ci] = W[kh-1-i'][kw-1-j'][ci][co].
         let w = kernel.value.base, wf = kernelFlipped.base
         for i in 0..<kh { for j in 0..<kw { for ci in 0..<cin { for co in 0..<cout {
             wf[((((kh &- 1 &- i) &* kw &+ (kw &- 1 &- j)) &* cout) &+ co) &* cin &+ ci] = w[((i &* kw &+ j) &* cin &+ ci) &* cout &+ co]
         } } } }
-        let flipped = UnsafePointer(wf)
+        for t in 0..<threads {
+            (stacksRows ? shiftedPointers[t].scratch : kernelPartialPointers[t]).update(repeating: 0, count: patch &* cout)
+            biasPartialPointers[t].update(repeating: 0, count: cout)
+        }
+    }
+
+    /// One sample of the shifted-path backward on thread `t`: `x`, `y`, `dy`, `dx` point at
+    /// the sample's own values (`y`, `dy` pooled when a pooling is fused); dW and the bias
+    /// gradient go to the thread's partials.
+    private func shiftedBackwardSample(x xs: UnsafePointer<Float>, y ys: UnsafePointer<Float>, dy dys: UnsafeMutablePointer<Float>,
+                                       dx dxs: UnsafeMutablePointer<Float>?, sample s: Int, thread t: Int) {
+        let (cin, cout, kh, kw, outH, outW, pw, blockRows) = (self.cin, self.cout, self.kh, self.kw, self.outH, self.outW,
+                                                              self.paddedW, self.shiftedBlockRows)
+        let patch = self.patch
         // dY sits at (gradTop, gradLeft) of its padded buffer; dYwide is the view at `viewOffset`.
-        let gradTop = kh - 1 - padTop, gradLeft = kw - 1 - padLeft
-        let viewOffset = (gradTop * pw + gradLeft) * cout
-        let (top, left) = (padTop, padLeft)
-        let activation = self.activation
-        let threads = min(max(context.threads, 1), max(batch, 1))
-        let buffers = shiftedPointers
-        let kparts = kernelPartialPointers, bparts = biasPartialPointers
+        let gradTop = kh &- 1 &- padTop, gradLeft = kw &- 1 &- padLeft
+        let viewOffset = (gradTop &* pw &+ gradLeft) &* cout
+        let stacked = stacksRows, pixel = kh &* cin
+        let buffers = shiftedPointers[t]
+        let xpad = buffers.x, dpad = buffers.dy, wide = buffers.wide
+        let kp = stacked ? buffers.scratch : kernelPartialPointers[t], bp = biasPartialPointers[t]
         let hasBias = bias != nil
-        let stacked = stacksRows, pixel = kh * cin
-        let pool = fusedPool.map { (ph: $0.ph, pw: $0.pw, count: $0.outputCount) }
-        let codes = poolCodes
-        forEachChunk(batch, threads: threads) { t, samples in
-            let xpad = buffers[t].x, dpad = buffers[t].dy, wide = buffers[t].wide
-            let kp = stacked ? buffers[t].scratch : kparts[t], bp = bparts[t]
-            kp.update(repeating: 0, count: patch &* cout)
-            bp.update(repeating: 0, count: cout)
-            for s in samples {
-                if let pool, let codes {
-                    // y and dy are pooled: the activation's derivative at each window's maximum
-                    // is the derivative at the pooled value; scatter to the maxima, zeros elsewhere.
-                    let ys = y + s &* pool.count, dys = dy + s &* pool.count
-                    activation.backward(y: ys, dy: dys, rows: pool.count / cout, width: cout)
-                    if hasBias {
-                        for p in 0..<(pool.count / cout) {
-                            let row = dys + p &* cout
-                            for c in 0..<cout { bp[c] += row[c] }
-                        }
-                    }
-                    unpool(dys, codes: codes + s &* pool.count, pool: (pool.ph, pool.pw), into: dpad, top: gradTop, left: gradLeft)
-                } else {
-                    let ys = y + s &* outCount, dys = dy + s &* outCount
-                    activation.backward(y: ys, dy: dys, rows: outH &* outW, width: cout)
-                    if hasBias {
-                        for p in 0..<(outH &* outW) {
-                            let row = dys + p &* cout
-                            for c in 0..<cout { bp[c] += row[c] }
-                        }
-                    }
-                    pad(dys, into: dpad, height: outH, width: outW, channels: cout, top: gradTop, left: gradLeft)
-                }
-                if stacked {
-                    // dW (in stacked order) += Aᵀ · dYwide, one GEMM.
-                    stack(x + s &* inCount, into: xpad)
-                    BLAS.gemm(transA: true, m: patch, n: cout, k: outH &* pw, a: xpad, rowStrideA: pixel,
-                              b: dpad + viewOffset, rowStrideB: cout, beta: 1, c: kp, rowStrideC: cout)
-                } else {
-                    pad(x + s &* inCount, into: xpad, height: inH, width: inW, channels: cin, top: top, left: left)
-                }
-                // dW_i += A_iᵀ · dYwide over all outH·pw wide rows (junk rows of dYwide are zero).
-                for i in 0..<kh where !stacked {
-                    BLAS.gemm(transA: true, m: kw &* cin, n: cout, k: outH &* pw,
-                              a: xpad + i &* pw &* cin, rowStrideA: cin,
-                              b: dpad + viewOffset, rowStrideB: cout,
-                              beta: 1, c: kp + i &* kw &* cin &* cout, rowStrideC: cout)
-                }
-                guard let dx else { continue }
-                let dxs = dx + s &* inCount
-                var r0 = 0
-                while r0 < inH {
-                    let r1 = min(r0 &+ blockRows, inH)
-                    shiftedRows(dpad, channels: cout, kernel: flipped, outChannels: cin, r0: r0, r1: r1, wide: wide)
-                    for r in r0..<r1 {
-                        (dxs + r &* inW &* cin).update(from: wide + (r &- r0) &* pw &* cin, count: inW &* cin)
-                    }
-                    r0 = r1
+        if let pool = fusedPool, let codes = poolCodes {
+            // y and dy are pooled: the activation's derivative at each window's maximum is the
+            // derivative at the pooled value; scatter to the maxima, zeros elsewhere.
+            let count = pool.outputCount
+            activation.backward(y: ys, dy: dys, rows: count / cout, width: cout)
+            if hasBias {
+                for p in 0..<(count / cout) {
+                    let row = dys + p &* cout
+                    for c in 0..<cout { bp[c] += row[c] }
                 }
             }
-            if stacked {
-                // Back to Keras's (kh, kw, cin, cout) order.
-                let out = kparts[t]
+            unpool(dys, codes: codes + s &* count, pool: (pool.ph, pool.pw), into: dpad, top: gradTop, left: gradLeft)
+        } else {
+            activation.backward(y: ys, dy: dys, rows: outH &* outW, width: cout)
+            if hasBias {
+                for p in 0..<(outH &* outW) {
+                    let row = dys + p &* cout
+                    for c in 0..<cout { bp[c] += row[c] }
+                }
+            }
+            pad(dys, into: dpad, height: outH, width: outW, channels: cout, top: gradTop, left: gradLeft)
+        }
+        if stacked {
+            // dW (in stacked order) += Aᵀ · dYwide, one GEMM.
+            stack(xs, into: xpad)
+            BLAS.gemm(transA: true, m: patch, n: cout, k: outH &* pw, a: xpad, rowStrideA: pixel,
+                      b: dpad + viewOffset, rowStrideB: cout, beta: 1, c: kp, rowStrideC: cout)
+        } else {
+            pad(xs, into: xpad, height: inH, width: inW, channels: cin, top: padTop, left: padLeft)
+            // dW_i += A_iᵀ · dYwide over all outH·pw wide rows (junk rows of dYwide are zero).
+            for i in 0..<kh {
+                BLAS.gemm(transA: true, m: kw &* cin, n: cout, k: outH &* pw,
+                          a: xpad + i &* pw &* cin, rowStrideA: cin,
+                          b: dpad + viewOffset, rowStrideB: cout,
+                          beta: 1, c: kp + i &* kw &* cin &* cout, rowStrideC: cout)
+            }
+        }
+        guard let dxs else { return }
+        let flipped = UnsafePointer(kernelFlipped.base)
+        var r0 = 0
+        while r0 < inH {
+            let r1 = min(r0 &+ blockRows, inH)
+            shiftedRows(dpad, channels: cout, kernel: flipped, outChannels: cin, r0: r0, r1: r1, wide: wide)
+            for r in r0..<r1 {
+                (dxs + r &* inW &* cin).update(from: wide + (r &- r0) &* pw &* cin, count: inW &* cin)
+            }
+            r0 = r1
+        }
+    }
+
+    /// After the samples: per-thread partials (back in Keras's order) summed in thread order
+    /// into the gradient targets.
+    private func finishShiftedBackward(threads: Int) {
+        let (cin, cout, kh, kw) = (self.cin, self.cout, self.kh, self.kw)
+        if stacksRows {
+            for t in 0..<threads {
+                let kp = shiftedPointers[t].scratch, out = kernelPartialPointers[t]
                 for i in 0..<kh { for j in 0..<kw { for c in 0..<cin { for co in 0..<cout {
                     out[((i &* kw &+ j) &* cin &+ c) &* cout &+ co] = kp[stackedIndex(i, j, c, co)]
                 } } } }
             }
         }
-        reducePartials(kparts, first: threads, count: patch * cout, into: kernel.target)
-        if let bias { reducePartials(bparts, first: threads, count: cout, into: bias.target) }
+        reducePartials(kernelPartialPointers, first: threads, count: patch * cout, into: kernel.target)
+        if let bias { reducePartials(biasPartialPointers, first: threads, count: cout, into: bias.target) }
     }
+
+    // MARK: Sample-by-sample backward (see `Layer.backwardsBySample`)
+
+    var backwardsBySample: Bool { usesShiftedRows }
+
+    func beginSampleBackward(threads: Int) { beginShiftedBackward(threads: threads) }
+
+    func backwardSample(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                        dx: UnsafeMutablePointer<Float>?, sample: Int, thread: Int, context: RunContext) {
+        shiftedBackwardSample(x: x, y: y, dy: dy, dx: dx, sample: sample, thread: thread)
+    }
+
+    func finishSampleBackward(threads: Int) { finishShiftedBackward(threads: threads) }
 }

@@ -33,12 +33,29 @@ protocol Layer: AnyObject {
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext)
     func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                   dx: UnsafeMutablePointer<Float>?, batch: Int, context: RunContext)
+
+    /// True when backward can also run one sample at a time: `beginSampleBackward`, then
+    /// `backwardSample` for each sample on a thread (`thread` < `threads`; each thread takes
+    /// a contiguous run of samples, in order), then `finishSampleBackward`. A run of such
+    /// layers at the bottom of a model backpropagates sample by sample through all of them,
+    /// with per-thread gradient buffers instead of batch-wide ones.
+    var backwardsBySample: Bool { get }
+    func beginSampleBackward(threads: Int)
+    /// `x`, `y`, `dy`, `dx` point at sample `sample`'s own values.
+    func backwardSample(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                        dx: UnsafeMutablePointer<Float>?, sample: Int, thread: Int, context: RunContext)
+    func finishSampleBackward(threads: Int)
 }
 
 extension Layer {
     var aliasesInput: Bool { false }
     var backwardWorksInPlace: Bool { false }
     var inputGradientMayOverwriteOutput: Bool { false }
+    var backwardsBySample: Bool { false }
+    func beginSampleBackward(threads: Int) {}
+    func backwardSample(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                        dx: UnsafeMutablePointer<Float>?, sample: Int, thread: Int, context: RunContext) {}
+    func finishSampleBackward(threads: Int) {}
     func reserve(threads: Int) {}
     var inputCount: Int { inputShape.reduce(1, *) }
     var outputCount: Int { outputShape.reduce(1, *) }

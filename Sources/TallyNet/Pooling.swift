@@ -25,6 +25,8 @@ final class MaxPooling2D: Layer {
     /// `Conv2D.fusedPool`): then this layer's passes do nothing.
     var fusedIntoConvolution = false
     var backwardWorksInPlace: Bool { fusedIntoConvolution }
+    /// Fused, backward is nothing: the convolution reads the pooled gradient itself.
+    var backwardsBySample: Bool { fusedIntoConvolution }
 
     /// Whether a convolution can pool into this layer's output itself: non-overlapping
     /// windows without padding that tile the input exactly.
@@ -128,6 +130,26 @@ final class Dropout: Layer {
 
     var kind: String { "Dropout" }
     var backwardWorksInPlace: Bool { true }
+    var backwardsBySample: Bool { true }
+
+    func backwardSample(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                        dx: UnsafeMutablePointer<Float>?, sample: Int, thread: Int, context: RunContext) {
+        guard let dx else { return }
+        let n = inputCount
+        guard context.training, rate > 0 else {
+            if dx != dy { dx.update(from: dy, count: n) }
+            return
+        }
+        let scale = 1 / (1 - rate)
+        if backwardFromOutput {
+            for i in 0..<n {
+                let kept: Float = y[i] != 0 ? scale : 0
+                dx[i] = dy[i] * kept
+            }
+        } else {
+            maskSample(dy, dx, sample: sample, seed: SplitMix64.mix(context.stepSeed, layerSeed))
+        }
+    }
     var parameters: [Parameter] { [] }
 
     /// out = in · mask / (1 - rate), the same operation forward and backward; `dst`
@@ -138,21 +160,27 @@ final class Dropout: Layer {
             if UnsafePointer(dst) != src { dst.update(from: src, count: batch &* n) }
             return
         }
-        let scale: Float = rate >= 1 ? 0 : 1 / (1 - rate)
-        // keep iff a 24-bit uniform integer u satisfies u / 2^24 >= rate
-        let threshold = Int32(min(Double(rate) * 16_777_216.0, 16_777_216.0).rounded(.up))
         let seed = SplitMix64.mix(context.stepSeed, layerSeed)
         forEachChunk(batch, threads: context.threads) { _, samples in
-            for s in samples {
-                let key = UInt32(truncatingIfNeeded: SplitMix64.mix(seed, UInt64(s)))
-                let x = src + s &* n, y = dst + s &* n
-                if UnsafePointer(y) == x {
-                    // In place: one pointer, so that no alias check sends the loop down its scalar path.
-                    for i in 0..<n { y[i] *= Dropout.factor(i, key, threshold, scale) }
-                } else {
-                    for i in 0..<n { y[i] = x[i] * Dropout.factor(i, key, threshold, scale) }
-                }
-            }
+            for s in samples { maskSample(src + s &* n, dst + s &* n, sample: s, seed: seed) }
+        }
+    }
+
+    /// The mask of sample `sample` (stream from `seed` = mix(step seed, layer seed)) applied to
+    /// one sample's values, `dst` may be `src`. Training with 0 < rate < 1 (rates are checked
+    /// to be in [0, 1) when the layer is built).
+    @inline(__always)
+    private func maskSample(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, sample: Int, seed: UInt64) {
+        let n = inputCount
+        let scale: Float = 1 / (1 - rate)
+        // keep iff a 24-bit uniform integer u satisfies u / 2^24 >= rate
+        let threshold = Int32(min(Double(rate) * 16_777_216.0, 16_777_216.0).rounded(.up))
+        let key = UInt32(truncatingIfNeeded: SplitMix64.mix(seed, UInt64(sample)))
+        if UnsafePointer(y) == x {
+            // In place: one pointer, so that no alias check sends the loop down its scalar path.
+            for i in 0..<n { y[i] *= Dropout.factor(i, key, threshold, scale) }
+        } else {
+            for i in 0..<n { y[i] = x[i] * Dropout.factor(i, key, threshold, scale) }
         }
     }
 

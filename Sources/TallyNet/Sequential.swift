@@ -37,6 +37,10 @@ public final class Sequential {
     private var outputs: [FloatBuffer?] = []
     private var gradientA = FloatBuffer(count: 0)
     private var backwardSteps: [(layer: Int, dy: GradientSlot, dx: GradientSlot?)] = []
+    /// The bottom layers that backpropagate sample by sample (`0...top`), with their dy slot.
+    private var sampleSegment: (top: Int, dy: GradientSlot)?
+    /// Two per-thread gradient buffers of one sample each, for the sample-by-sample layers.
+    private var sampleGradients: [(FloatBuffer, FloatBuffer)] = []
     private var gradientB = FloatBuffer(count: 0)
     /// Lets layers overwrite their input where that is exact (tests compare both ways).
     var allowsInPlace = true {
@@ -233,7 +237,13 @@ public final class Sequential {
         }
         // Each gradient buffer is as wide as the widest gradient the plan puts in it.
         var widths = [outputShape.reduce(1, *), 0]
-        backwardSteps = gradientPlan()
+        (backwardSteps, sampleSegment) = backwardPlan()
+        if let top = sampleSegment?.top {
+            let width = layers[...top].reduce(0) { max($0, $1.inputCount, storedOutputCount($1)) }
+            sampleGradients = (0..<threadCount).map { _ in (FloatBuffer(count: width), FloatBuffer(count: width)) }
+        } else {
+            sampleGradients = []
+        }
         for step in backwardSteps {
             // In place (dx is dy): nothing new (a fused pooling passes its pooled gradient through).
             if case .buffer(let k)? = step.dx, step.dx != step.dy { widths[k] = max(widths[k], layers[step.layer].inputCount) }
@@ -299,14 +309,34 @@ public final class Sequential {
     /// input gradient (the shifted-row convolution) writes it over its own output; the
     /// others write to the gradient buffer that does not hold `dy`. So the seed model needs
     /// one gradient buffer of the widest activation instead of two.
-    func gradientPlan() -> [(layer: Int, dy: GradientSlot, dx: GradientSlot?)] {
+    func gradientPlan() -> [(layer: Int, dy: GradientSlot, dx: GradientSlot?)] { backwardPlan().steps }
+
+    /// Values per sample in a layer's output buffer (pooled, for a convolution that pools).
+    func storedOutputCount(_ layer: Layer) -> Int {
+        (layer as? Conv2D)?.fusedPool?.outputCount ?? layer.outputCount
+    }
+
+    /// The batch-wise steps (`gradientPlan`) and, when the bottom layers can all run backward
+    /// one sample at a time (`Layer.backwardsBySample`; Flatten aside), the top of that run
+    /// and where its dy is: those layers then backpropagate sample by sample with per-thread
+    /// buffers — no batch-wide gradient of the widest activation at all.
+    func backwardPlan() -> (steps: [(layer: Int, dy: GradientSlot, dx: GradientSlot?)], segment: (top: Int, dy: GradientSlot)?) {
+        var top = -1
+        while allowsInPlace, top + 1 < layers.count, layers[top + 1].aliasesInput || layers[top + 1].backwardsBySample { top += 1 }
+        while top >= 0 && layers[top].aliasesInput { top -= 1 }
+        let steps = batchPlan(above: top)
+        guard top >= 0 else { return (steps, nil) }
+        return (steps, (top, steps.last.flatMap { $0.dx } ?? .buffer(0)))
+    }
+
+    private func batchPlan(above bottom: Int) -> [(layer: Int, dy: GradientSlot, dx: GradientSlot?)] {
         var plan: [(layer: Int, dy: GradientSlot, dx: GradientSlot?)] = []
         var dy = GradientSlot.buffer(0)
         var hasParametersBelow = layers.map { _ in false }
         for i in layers.indices.dropFirst() {
             hasParametersBelow[i] = hasParametersBelow[i - 1] || !layers[i - 1].parameters.isEmpty
         }
-        for i in layers.indices.reversed() where !layers[i].aliasesInput {
+        for i in layers.indices.reversed() where !layers[i].aliasesInput && i > bottom {
             let layer = layers[i]
             guard hasParametersBelow[i] else {
                 plan.append((i, dy, nil))
@@ -347,6 +377,43 @@ public final class Sequential {
             layers[i].backward(x: input, y: outputs[i]!.base, dy: pointer(step.dy), dx: step.dx.map(pointer),
                                batch: batch, context: context)
         }
+        guard let segment = sampleSegment else { return }
+        // The bottom layers, sample by sample: each thread carries its samples through all of them.
+        let threads = min(max(context.threads, 1), max(batch, 1))
+        let chain = (0...segment.top).filter { !layers[$0].aliasesInput }
+        for i in chain { layers[i].beginSampleBackward(threads: threads) }
+        var inputs: [(UnsafePointer<Float>, Int)] = []
+        for i in chain {
+            var input = (x, inputShape.reduce(1, *))
+            var j = i - 1
+            while j >= 0 {
+                if let o = outputs[j] { input = (UnsafePointer(o.base), storedOutputCount(layers[j])); break }
+                j -= 1
+            }
+            inputs.append(input)
+        }
+        let hasParametersBelow = chain.map { i in layers[..<i].contains { !$0.parameters.isEmpty } }
+        let outputsOf = chain.map { (outputs[$0]!.base, storedOutputCount(layers[$0])) }
+        let topDy = pointer(segment.dy), topCount = storedOutputCount(layers[segment.top])
+        let buffers = sampleGradients.map { ($0.0.base, $0.1.base) }
+        let chainLayers = chain.map { layers[$0] }
+        forEachChunk(batch, threads: threads) { t, samples in
+            let (first, second) = buffers[t]
+            for s in samples {
+                var dy = topDy + s &* topCount
+                for k in stride(from: chainLayers.count - 1, through: 0, by: -1) {
+                    let layer = chainLayers[k]
+                    var dx: UnsafeMutablePointer<Float>?
+                    if hasParametersBelow[k] {
+                        dx = layer.backwardWorksInPlace ? dy : (dy == first ? second : first)
+                    }
+                    layer.backwardSample(x: inputs[k].0 + s &* inputs[k].1, y: outputsOf[k].0 + s &* outputsOf[k].1,
+                                         dy: dy, dx: dx, sample: s, thread: t, context: context)
+                    if let dx { dy = dx }
+                }
+            }
+        }
+        for layer in chainLayers { layer.finishSampleBackward(threads: threads) }
     }
 }
 
