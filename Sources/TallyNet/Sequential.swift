@@ -209,6 +209,7 @@ public final class Sequential {
     /// `batchSize` samples, once; smaller batches reuse them.
     func reserve(batchSize: Int) {
         for layer in layers { layer.reserve(threads: threadCount) }
+        defer { reserveSampleGradients() }
         guard batchSize > capacity else { return }
         capacity = batchSize
         inputBatch = FloatBuffer(count: batchSize * inputShape.reduce(1, *))
@@ -238,12 +239,7 @@ public final class Sequential {
         // Each gradient buffer is as wide as the widest gradient the plan puts in it.
         var widths = [outputShape.reduce(1, *), 0]
         (backwardSteps, sampleSegment) = backwardPlan()
-        if let top = sampleSegment?.top {
-            let width = layers[...top].reduce(0) { max($0, $1.inputCount, storedOutputCount($1)) }
-            sampleGradients = (0..<threadCount).map { _ in (FloatBuffer(count: width), FloatBuffer(count: width)) }
-        } else {
-            sampleGradients = []
-        }
+        sampleGradients = []
         for step in backwardSteps {
             // In place (dx is dy): nothing new (a fused pooling passes its pooled gradient through).
             if case .buffer(let k)? = step.dx, step.dx != step.dy { widths[k] = max(widths[k], layers[step.layer].inputCount) }
@@ -310,6 +306,16 @@ public final class Sequential {
     /// others write to the gradient buffer that does not hold `dy`. So the seed model needs
     /// one gradient buffer of the widest activation instead of two.
     func gradientPlan() -> [(layer: Int, dy: GradientSlot, dx: GradientSlot?)] { backwardPlan().steps }
+
+    /// Two one-sample gradient buffers per thread for the sample-by-sample layers (also after
+    /// `threadCount` grew).
+    private func reserveSampleGradients() {
+        guard let top = sampleSegment?.top, sampleGradients.count < threadCount else { return }
+        let width = layers[...top].reduce(0) { max($0, $1.inputCount, storedOutputCount($1)) }
+        while sampleGradients.count < threadCount {
+            sampleGradients.append((FloatBuffer(count: width), FloatBuffer(count: width)))
+        }
+    }
 
     /// Values per sample in a layer's output buffer (pooled, for a convolution that pools).
     func storedOutputCount(_ layer: Layer) -> Int {

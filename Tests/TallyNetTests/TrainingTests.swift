@@ -254,6 +254,27 @@ final class TrainingTests: XCTestCase {
         for (u, v) in zip(predictions[0], predictions[1]) { XCTAssertEqual(u, v, accuracy: 1e-5) }
     }
 
+    func testMoreThreadsAfterAFirstFit() throws {
+        // Per-thread workspaces grow with threadCount between calls.
+        let data = templateData(count: 16, side: side, channels: channels, labels: labels, seed: 3)
+        let model = try Sequential(inputShape: [side, side, channels], layers: [
+            .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
+            .dropout(rate: 0.2),
+            .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
+            .maxPooling2D(),
+            .flatten,
+            .dense(units: 8, activation: .relu, kernelConstraint: .maxNorm(1)),
+            .dense(units: labels, activation: .sigmoid),
+        ], seed: 2)
+        model.threadCount = 1
+        try model.compile(optimizer: .sgd(learningRate: 0.05, momentum: 0.9), loss: .binaryCrossentropy())
+        _ = try model.fit(x: data.x, y: data.y, count: 16, epochs: 1, batchSize: 8, seed: 1)
+        model.threadCount = 3
+        let h = try model.fit(x: data.x, y: data.y, count: 16, epochs: 2, batchSize: 8, seed: 1)
+        XCTAssertTrue(h.epochs.allSatisfy { $0.loss.isFinite })
+        XCTAssertEqual(model.iterations, 6)
+    }
+
     func testFusedPoolingMatchesSeparateLayersOnOneStep() throws {
         // conv (shifted rows) + 2×2 pooling, sigmoid and relu, one SGD step: the fused pair and
         // the separate layers give the same weights (ties impossible with random inputs).
