@@ -183,13 +183,15 @@ def main():
 
     gflops = sgemm_gflops()
     print(f"# trainer benchmark: seed's model, batch {BATCH}, {N_LABELS} labels, {N_SAMPLES}-sample epoch; "
-          f"{os.cpu_count()} CPUs; SGEMM {gflops:.0f} GFLOP/s (numpy BLAS, this run)")
+          f"{os.cpu_count()} CPUs; SGEMM {gflops:.0f} GFLOP/s (numpy BLAS, this run); "
+          f"load average {os.getloadavg()[0]:.1f} at start (other processes skew every figure)")
     for size in args.sizes:
         floor = training_flops(size) * N_SAMPLES / (gflops * 1e9)
         results = {f: run_worker(f, size, args) for f in args.only}
         ok = {f: r for f, r in results.items() if "error" not in r}
         keras_best = min((r["epoch_seconds"] for f, r in ok.items() if f.startswith("keras")), default=None)
         keras_mem = min((r["peak_rss_mib"] for f, r in ok.items() if f.startswith("keras")), default=None)
+        print(f"# load average {os.getloadavg()[0]:.1f} after {size}x{size}")
         print(f"\n## {size}x{size}x3: {training_flops(size) / 1e9:.3f} GFLOP per training sample; "
               f"compute floor {floor:.1f} s per epoch at {gflops:.0f} GFLOP/s")
         print(f"{'framework':<10} {'s/epoch':>8} {'ms/sample':>9} {'x floor':>7} {'x best Keras':>12} "
