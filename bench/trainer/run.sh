@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds TallyNet in release and runs the trainer benchmark against it.
-#   bench/trainer/run.sh [threads]      (default 2)
+#   bench/trainer/run.sh [threads] [side ...]   (default: 2 threads, sides 64 and 204)
 set -e
 cd "$(dirname "$0")/../.."
 swift build -c release --scratch-path .build-net --target TallyNet >/dev/null
