@@ -2,8 +2,10 @@
 import Glibc
 #endif
 
-// A minimal parallel-for for the core (labels sorted side by side). TallyNet has
-// its own, tuned for its BLAS; this one only splits independent labels.
+// Fork-join over plain pthreads, shared by the core (labels side by side) and
+// TallyNet (batch chunks). Plain pthreads rather than Dispatch:
+// `concurrentPerform` crashed inside `dispatch_apply_f` on these machines once
+// BLIS had started its own threads.
 
 /// Online processor count (the default thread count for per-label work).
 public func coreProcessorCount() -> Int {
@@ -14,52 +16,59 @@ public func coreProcessorCount() -> Int {
     #endif
 }
 
+/// Runs `body(part)` for `part` in `0..<parts` in parallel: part 0 on the calling
+/// thread, the others on short-lived pthreads joined before returning (a part
+/// whose thread cannot start runs on the caller). `body` must write disjoint memory.
+public func forkJoin(_ parts: Int, _ body: (Int) -> Void) {
+    if parts <= 1 {
+        if parts == 1 { body(0) }
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        let job = ForkJoinJob(body)
+        #if canImport(Glibc)
+        var handles = [pthread_t](repeating: 0, count: parts - 1)
+        var started = [Bool](repeating: false, count: parts - 1)
+        for p in 1..<parts {
+            let context = Unmanaged.passRetained(ForkJoinTask(job: job, part: p)).toOpaque()
+            let rc = pthread_create(&handles[p - 1], nil, { raw in
+                let task = Unmanaged<ForkJoinTask>.fromOpaque(raw!).takeRetainedValue()
+                task.job.run(task.part)
+                return nil
+            }, context)
+            if rc == 0 {
+                started[p - 1] = true
+            } else {
+                Unmanaged<ForkJoinTask>.fromOpaque(context).release()
+                job.run(p)
+            }
+        }
+        job.run(0)
+        for p in 0..<(parts - 1) where started[p] { pthread_join(handles[p], nil) }
+        #else
+        for p in 0..<parts { job.run(p) }
+        #endif
+    }
+}
+
 /// Runs `body(i)` for every `i` in `0..<count` on up to `threads` threads: thread
 /// `t` takes indices `t, t + threads, …` (labels alternate, so equal-sized labels
 /// balance). Each index is processed exactly once; results must go to disjoint memory.
 func parallelFor(_ count: Int, threads: Int = coreProcessorCount(), _ body: (Int) -> Void) {
     let t = min(max(threads, 1), count)
-    if t <= 1 {
-        for i in 0..<count { body(i) }
-        return
-    }
-    withoutActuallyEscaping(body) { body in
-        let job = StripeJob { stripe in
-            var i = stripe
-            while i < count { body(i); i += t }
-        }
-        #if canImport(Glibc)
-        var handles = [pthread_t](repeating: 0, count: t - 1)
-        var started = [Bool](repeating: false, count: t - 1)
-        for s in 1..<t {
-            let context = Unmanaged.passRetained(StripeTask(job: job, stripe: s)).toOpaque()
-            let rc = pthread_create(&handles[s - 1], nil, { raw in
-                let task = Unmanaged<StripeTask>.fromOpaque(raw!).takeRetainedValue()
-                task.job.run(task.stripe)
-                return nil
-            }, context)
-            if rc == 0 {
-                started[s - 1] = true
-            } else {
-                Unmanaged<StripeTask>.fromOpaque(context).release()
-                job.run(s)  // no thread available: run the stripe here
-            }
-        }
-        job.run(0)
-        for s in 0..<(t - 1) where started[s] { pthread_join(handles[s], nil) }
-        #else
-        for s in 0..<t { job.run(s) }
-        #endif
+    forkJoin(t) { stripe in
+        var i = stripe
+        while i < count { body(i); i += t }
     }
 }
 
-private final class StripeJob {
+private final class ForkJoinJob {
     let run: (Int) -> Void
     init(_ run: @escaping (Int) -> Void) { self.run = run }
 }
 
-private final class StripeTask {
-    let job: StripeJob
-    let stripe: Int
-    init(job: StripeJob, stripe: Int) { (self.job, self.stripe) = (job, stripe) }
+private final class ForkJoinTask {
+    let job: ForkJoinJob
+    let part: Int
+    init(job: ForkJoinJob, part: Int) { (self.job, self.part) = (job, part) }
 }
