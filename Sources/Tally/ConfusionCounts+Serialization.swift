@@ -44,6 +44,7 @@ extension ConfusionCounts {
         guard words[0] == Self.magic || elementWeighted else { throw fail("the header does not match") }
         let labels = Int(truncatingIfNeeded: words[1])
         guard labels >= 1, labels <= RowKey.maximumLabelCount else { throw fail("the label count is \(labels)") }
+        guard words[2] <= 1 else { throw fail("the weighted flag is \(words[2])") }
         let weighted = words[2] == 1
         var index = 5
         func take(_ n: Int) throws -> ArraySlice<UInt64> {
@@ -63,14 +64,40 @@ extension ConfusionCounts {
         rowCount = Int64(bitPattern: words[3])
         weightSum = Double(bitPattern: words[4])
         guard rowCount >= 0 else { throw fail("the row count is negative") }
+        // Only states that updates can reach: merging anything else could wrap a
+        // count around or give a negative tn.
+        if !weighted {
+            for j in 0..<labels {
+                let i = ConfusionCounts.stride * j
+                let (tp, predicted, actual) = (integerCounts[i], integerCounts[i + 1], integerCounts[i + 2])
+                guard tp <= predicted, tp <= actual, predicted <= rowCount, actual <= rowCount,
+                      predicted - tp <= rowCount - actual else {
+                    throw fail("label \(j) has tp \(tp), predicted \(predicted), actual \(actual) in \(rowCount) rows")
+                }
+            }
+        }
         let entries = Int(truncatingIfNeeded: try take(1).first!)
         guard entries >= 0, entries <= (words.count - index) / 3 else { throw fail("the row histogram size is wrong") }
+        var histogramRows: Int64 = 0, previousKey = -1
         for _ in 0..<entries {
             let e = try take(3)
             let key = RowKey(packed: Int(truncatingIfNeeded: e[e.startIndex]))
+            // serialized() writes each triple once, in increasing key order, and
+            // only keys that RowKey(tp:fp:fn:) makes (no stray high bits).
+            guard key.packed > previousKey, key == RowKey(tp: key.tp, fp: key.fp, fn: key.fn) else {
+                throw fail("the row triples are not distinct keys in increasing order")
+            }
+            previousKey = key.packed
             guard key.tp + key.fp + key.fn <= labels else { throw fail("a row triple exceeds the label count") }
-            rowHistogram.add(key, RowTally(rows: Int64(bitPattern: e[e.startIndex + 1]),
-                                           weight: Double(bitPattern: e[e.startIndex + 2])))
+            let rows = Int64(bitPattern: e[e.startIndex + 1])
+            guard rows >= 1 else { throw fail("a row triple has \(rows) rows") }
+            let (sum, overflow) = histogramRows.addingReportingOverflow(rows)
+            guard !overflow, sum <= rowCount else { throw fail("the row triples hold more rows than the \(rowCount) counted") }
+            histogramRows = sum
+            rowHistogram.add(key, RowTally(rows: rows, weight: Double(bitPattern: e[e.startIndex + 2])))
+        }
+        guard histogramRows == rowCount else {
+            throw fail("the row triples hold \(histogramRows) rows, but the counts \(rowCount)")
         }
         if elementWeighted {
             guard weighted else { throw fail("2-D weights without weighted counts") }

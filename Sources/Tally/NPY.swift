@@ -98,13 +98,16 @@ public struct NPYArray: Equatable, Sendable {
         }
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
+        // Version 1.0 stores the header length in 2 bytes; a longer header (a shape
+        // of thousands of dimensions) needs 2.0 and 4 bytes, as numpy writes it.
+        let version: UInt8 = 10 + header.utf8.count + 1 + 63 > 0xFFFF ? 2 : 1
+        let preamble = version == 1 ? 10 : 12
         // Pad so that the data starts on a 64-byte boundary, ending in a newline.
-        let unpadded = 10 + header.utf8.count + 1
+        let unpadded = preamble + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
-        var out: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0]
+        var out: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, version, 0]
         let length = header.utf8.count
-        out.append(UInt8(length & 0xFF))
-        out.append(UInt8(length >> 8))
+        for i in 0..<(preamble - 8) { out.append(UInt8(truncatingIfNeeded: length >> (8 * i))) }
         out.append(contentsOf: header.utf8)
         out.append(contentsOf: bytes)
         return out

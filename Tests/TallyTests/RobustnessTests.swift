@@ -1,0 +1,216 @@
+import XCTest
+@testable import Tally
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the fuzzers found (kept inputs under Fixtures/fuzz-regressions), corrupted
+/// states, counts at the edge of Int64, and one accumulator shared by threads.
+final class RobustnessTests: XCTestCase {
+    // MARK: Fuzz regressions
+
+    /// The files of Fixtures/fuzz-regressions whose names start with `prefix`.
+    func regressionFiles(_ prefix: String) -> [String] {
+        let folder = fixtures + "fuzz-regressions/"
+        guard let dir = opendir(folder) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name.hasPrefix(prefix) { names.append(folder + name) }
+        }
+        return names.sorted()
+    }
+
+    /// Corrupted states the restore fuzzer produced: each must be refused.
+    func testFuzzedStatesAreRefused() throws {
+        let files = regressionFiles("state-")
+        XCTAssertFalse(files.isEmpty, "no state fixtures found")
+        for path in files {
+            XCTAssertThrowsError(try ConfusionCounts(serialized: try readFile(path)), path) { error in
+                guard case .invalidValue(let m) = error as? TallyError else { return XCTFail("\(path): \(error)") }
+                XCTAssertTrue(m.hasPrefix("Expected bytes from ConfusionCounts.serialized()"), m)
+            }
+        }
+    }
+
+    /// `.npy` inputs the parser fuzzer kept: each throws a TallyError or reads back the same.
+    func testFuzzedNPYFilesThrowOrRoundTrip() throws {
+        for path in regressionFiles("npy-") {
+            let bytes = try readFile(path)
+            do {
+                let a = try NPYArray(npyBytes: bytes)
+                XCTAssertEqual(try NPYArray(npyBytes: a.npyBytes()), a, path)
+            } catch is TallyError {}
+        }
+    }
+
+    /// A shape of thousands of dimensions needs a version 2.0 header (4-byte length);
+    /// writing it used to trap on the 2-byte length of version 1.0.
+    func testLongHeaderIsWrittenAsVersion2() throws {
+        let a = try NPYArray(elementType: .uint8, shape: Array(repeating: 0, count: 30_000), bytes: [])
+        let encoded = a.npyBytes()
+        XCTAssertEqual(encoded[6], 2)
+        XCTAssertEqual(encoded.count % 64, 0)
+        XCTAssertEqual(try NPYArray(npyBytes: encoded), a)
+        XCTAssertEqual(try NPYArray([UInt8(1)], shape: [1]).npyBytes()[6], 1)
+    }
+
+    // MARK: Restoring states
+
+    /// A serialized state built word by word: labels, then counts and triples.
+    func state(labels: Int = 1, weighted: UInt64 = 0, rows: Int64, counts: [Int64],
+               triples: [(packed: UInt64, rows: Int64)]) -> [UInt8] {
+        var words: [UInt64] = [ConfusionCounts.magic, UInt64(labels), weighted, UInt64(bitPattern: rows),
+                               Double(rows).bitPattern]
+        words += Array(repeating: (0.5).bitPattern, count: labels)
+        words += counts.map { UInt64(bitPattern: $0) }
+        words.append(UInt64(triples.count))
+        for t in triples { words += [t.packed, UInt64(bitPattern: t.rows), Double(t.rows).bitPattern] }
+        return words.flatMap { w in (0..<8).map { UInt8(truncatingIfNeeded: w >> (8 * $0)) } }
+    }
+
+    func testRestoreRefusesStatesNoUpdateCanReach() throws {
+        let zero = UInt64(RowKey(tp: 0, fp: 0, fn: 0).packed)
+        let one = UInt64(RowKey(tp: 1, fp: 0, fn: 0).packed)
+        // The valid base: 2 rows, one a true positive.
+        XCTAssertNoThrow(try ConfusionCounts(serialized: state(rows: 2, counts: [1, 1, 1], triples: [(zero, 1), (one, 1)])))
+        let bad: [(String, [UInt8])] = [
+            ("actual above rows", state(rows: 2, counts: [1, 1, 3], triples: [(zero, 1), (one, 1)])),
+            ("tp above predicted", state(rows: 2, counts: [2, 1, 2], triples: [(zero, 1), (one, 1)])),
+            ("negative tn", state(rows: 2, counts: [0, 2, 2], triples: [(zero, 1), (one, 1)])),
+            ("count near Int64.max", state(rows: 2, counts: [0, 0, Int64.max], triples: [(zero, 1), (one, 1)])),
+            ("triples short of rows", state(rows: 2, counts: [1, 1, 1], triples: [(one, 1)])),
+            ("triples above rows", state(rows: 2, counts: [1, 1, 1], triples: [(zero, 2), (one, 1)])),
+            ("triple with no rows", state(rows: 2, counts: [1, 1, 1], triples: [(zero, 2), (one, 0)])),
+            ("triple with negative rows", state(rows: 2, counts: [1, 1, 1], triples: [(zero, 3), (one, -1)])),
+            ("duplicate triple", state(rows: 2, counts: [1, 1, 1], triples: [(one, 1), (one, 1)])),
+            ("unsorted triples", state(rows: 2, counts: [1, 1, 1], triples: [(one, 1), (zero, 1)])),
+            ("stray high key bits", state(rows: 2, counts: [1, 1, 1], triples: [(zero, 1), (one | 1 << 63, 1)])),
+            ("weighted flag 2", state(weighted: 2, rows: 2, counts: [1, 1, 1], triples: [(zero, 1), (one, 1)])),
+        ]
+        for (why, bytes) in bad {
+            XCTAssertThrowsError(try ConfusionCounts(serialized: bytes), why) { error in
+                XCTAssertTrue((error as? TallyError)?.message.hasPrefix("Expected bytes from ConfusionCounts.serialized()") == true,
+                              "\(why): \(error)")
+            }
+        }
+    }
+
+    // MARK: Int64 edges
+
+    /// Counts one row short of Int64.max rows: every further row must be refused
+    /// with `.overflow`, leaving the counts unchanged.
+    func testRowCountNeverWrapsAround() throws {
+        let zero = UInt64(RowKey(tp: 0, fp: 0, fn: 0).packed)
+        let full = try ConfusionCounts(serialized: state(rows: Int64.max - 1, counts: [0, 0, 0],
+                                                         triples: [(zero, Int64.max - 1)]))
+        var counts = full
+        try counts.add([0], [0.1], labels: 1)
+        XCTAssertEqual(counts.rowCount, Int64.max)
+        XCTAssertEqual(counts.integerConfusion, [[0, 0, 0, Int64.max]])
+        let before = counts
+        XCTAssertThrowsError(try counts.add([1], [0.9], labels: 1)) { error in
+            guard case .overflow = error as? TallyError else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try counts.add([1], [0.9], labels: 1, weights: [1])) { error in
+            guard case .overflow = error as? TallyError else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(counts, before)
+        var merged = full
+        XCTAssertThrowsError(try merged.merge(full)) { error in
+            guard case .overflow = error as? TallyError else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(merged, full)
+        // A weighted state is checked by row count too.
+        var weighted = try ConfusionCounts(labelCount: 1)
+        try weighted.add([1, 0], [0.9, 0.2], labels: 1, weights: [2, 3])
+        XCTAssertThrowsError(try weighted.merge(full)) { error in
+            guard case .overflow = error as? TallyError else { return XCTFail("\(error)") }
+        }
+    }
+
+    // MARK: Threads
+
+    /// Several threads update one ConfusionCounts behind a lock (as the Python
+    /// bridge does): the counts equal one thread's, batch for batch.
+    func testThreadsUpdatingOneLockedAccumulatorGiveExactCounts() throws {
+        let labels = 13, rows = 37, batchesPerThread = 200, threads = 4
+        var g = SeededGenerator(seed: 99)
+        let truth = (0..<(rows * labels)).map { _ in UInt8.random(in: 0...1, using: &g) }
+        let scores = (0..<(rows * labels)).map { _ in Float.random(in: 0..<1, using: &g) }
+        let shared = LockedCounts(try ConfusionCounts(labelCount: labels))
+        let work = ThreadWork(truth: truth, scores: scores, rows: rows, labels: labels,
+                              batches: batchesPerThread, target: shared)
+        var ids: [pthread_t] = []
+        for _ in 0..<threads {
+            var id = pthread_t()
+            let context = Unmanaged.passRetained(work).toOpaque()
+            XCTAssertEqual(pthread_create(&id, nil, { raw in
+                let work = Unmanaged<ThreadWork>.fromOpaque(raw!).takeRetainedValue()
+                work.run()
+                return nil
+            }, context), 0)
+            ids.append(id)
+        }
+        for id in ids { pthread_join(id, nil) }
+        var expected = try ConfusionCounts(labelCount: labels)
+        for _ in 0..<(threads * batchesPerThread) {
+            try truth.withMatrixView(rows: rows, columns: labels) { t in
+                try scores.withMatrixView(rows: rows, columns: labels) { try expected.update(truth: t, prediction: $0) }
+            }
+        }
+        XCTAssertEqual(work.failures.value, 0)
+        XCTAssertEqual(shared.value, expected)
+        XCTAssertEqual(shared.value.rowCount, Int64(threads * batchesPerThread * rows))
+    }
+}
+
+/// A value behind a pthread mutex.
+final class LockedCounts: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var counts: ConfusionCounts
+    init(_ counts: ConfusionCounts) { self.counts = counts; pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func locked<R>(_ body: (inout ConfusionCounts) throws -> R) rethrows -> R {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body(&counts)
+    }
+    var value: ConfusionCounts { locked { $0 } }
+}
+
+/// An atomic-enough counter (behind its own lock) of failed updates.
+final class Counter: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var n = 0
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func increment() { pthread_mutex_lock(&mutex); n += 1; pthread_mutex_unlock(&mutex) }
+    var value: Int { pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }; return n }
+}
+
+/// One thread's job: the same batch, `batches` times, into the shared counts.
+/// The batch is read (views built) outside the lock, counted inside.
+final class ThreadWork: @unchecked Sendable {
+    let truth: [UInt8], scores: [Float], rows: Int, labels: Int, batches: Int
+    let target: LockedCounts
+    let failures = Counter()
+    init(truth: [UInt8], scores: [Float], rows: Int, labels: Int, batches: Int, target: LockedCounts) {
+        (self.truth, self.scores, self.rows, self.labels, self.batches, self.target) = (truth, scores, rows, labels, batches, target)
+    }
+    func run() {
+        for _ in 0..<batches {
+            do {
+                try truth.withMatrixView(rows: rows, columns: labels) { t in
+                    try scores.withMatrixView(rows: rows, columns: labels) { s in
+                        try target.locked { try $0.update(truth: t, prediction: s) }
+                    }
+                }
+            } catch {
+                failures.increment()
+            }
+        }
+    }
+}
