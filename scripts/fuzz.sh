@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets in Fuzz/ (with Sources/Tally, one module, under
+# AddressSanitizer), replays every kept crash input, then fuzzes each target for
+# FUZZ_SECONDS (default 60). Exits non-zero on any finding; the crashing input is
+# left in .build-fuzz/ (keep it under Fuzz/regressions/<target>/ once fixed).
+#
+#   scripts/fuzz.sh [npy|update ...]      FUZZ_SECONDS=300 scripts/fuzz.sh update
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SWIFTC=${SWIFTC:-$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)}
+SECONDS_EACH=${FUZZ_SECONDS:-60}
+OUT=.build-fuzz
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(npy update)
+mkdir -p "$OUT"
+# A crash report, not an interactive backtrace (the Swift runtime's backtracer
+# otherwise holds the process for a long time).
+export SWIFT_BACKTRACE=enable=no
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+
+for t in "${targets[@]}"; do
+  case $t in
+    npy) source=Fuzz/FuzzNPY.swift ;;
+    update) source=Fuzz/FuzzUpdate.swift ;;
+    *) echo "fuzz.sh: unknown target $t (npy, update)" >&2; exit 2 ;;
+  esac
+  echo "== fuzz-$t: build"
+  # -O keeps Swift's bounds and overflow checks and runs ~5x more inputs than -Onone.
+  "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -module-name TallyFuzz -O -g -use-ld=lld \
+    Sources/Tally/*.swift Fuzz/FuzzSupport.swift "$source" -o "$OUT/fuzz-$t" 2>&1 \
+    | { grep -E "error" || true; }
+  test -x "$OUT/fuzz-$t"
+
+  mkdir -p "$OUT/corpus-$t"
+  # Seeds: the recorded fixtures for the .npy reader.
+  [ "$t" = npy ] && cp -n Tests/TallyTests/Fixtures/*.npy "$OUT/corpus-$t/" 2>/dev/null || true
+  if compgen -G "Fuzz/regressions/$t/*" >/dev/null; then
+    echo "== fuzz-$t: replay $(ls Fuzz/regressions/$t | wc -l) kept inputs"
+    "$OUT/fuzz-$t" Fuzz/regressions/$t/* > "$OUT/replay-$t.log" 2>&1 \
+      || { tail -40 "$OUT/replay-$t.log"; echo "fuzz-$t: a kept regression input fails again" >&2; exit 1; }
+  fi
+  echo "== fuzz-$t: ${SECONDS_EACH}s"
+  if ! (cd "$OUT" && ./fuzz-$t -max_total_time="$SECONDS_EACH" -max_len=4096 -len_control=0 \
+          -rss_limit_mb=2048 -print_final_stats=1 "corpus-$t" > "fuzz-$t.log" 2>&1); then
+    grep -v '^"' "$OUT/fuzz-$t.log" | tail -60
+    echo "fuzz-$t: FOUND A CRASH (input written to $OUT/crash-*)" >&2
+    exit 1
+  fi
+  grep -E "^stat::number_of_executed_units|^#[0-9]+ +DONE" "$OUT/fuzz-$t.log" | tail -2
+done
+echo "fuzz: no findings"
