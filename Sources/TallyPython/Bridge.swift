@@ -96,7 +96,11 @@ struct Arguments {
             throw PythonError.type("Expected `\(name)` to be an int, but got \(typeName(self[i]))")
         }
         let v = PyLong_AsLongLong(o)
-        if v == -1, PyErr_Occurred() != nil { throw AlreadySet() }
+        if v == -1, PyErr_Occurred() != nil {
+            // CPython's OverflowError ("int too big to convert") names no argument.
+            PyErr_Clear()
+            throw PythonError.value("Expected `\(name)` to be an int in the 64-bit range, but got a larger one")
+        }
         return Int(v)
     }
 
@@ -105,7 +109,10 @@ struct Arguments {
             throw PythonError.type("Expected `\(name)` to be a number, but got \(typeName(self[i]))")
         }
         let v = PyFloat_AsDouble(o)
-        if v == -1, PyErr_Occurred() != nil { throw AlreadySet() }
+        if v == -1, PyErr_Occurred() != nil {
+            PyErr_Clear()
+            throw PythonError.value("Expected `\(name)` to be a number in the float64 range, but got a larger int")
+        }
         return v
     }
 

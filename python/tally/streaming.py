@@ -137,7 +137,12 @@ class Tally:
 
     def load_bytes(self, state: bytes) -> "Tally":
         """Replace the counts by ones from `to_bytes()` (same labels and thresholds)."""
-        counts = _tally.counts_from_bytes(bytes(state))
+        # Only bytes-like objects: bytes(n) of an int would make n zero bytes.
+        try:
+            data = memoryview(state).tobytes()
+        except TypeError:
+            raise TypeError(f"Expected `state` to be bytes from to_bytes(), but got {type(state).__name__}") from None
+        counts = _tally.counts_from_bytes(data)
         info = counts.info()
         if info[0] != self.n_labels or info[4] != self._counts.info()[4]:
             raise ValueError(f"Expected a state with {self.n_labels} labels and the same thresholds, "
@@ -169,7 +174,7 @@ class Tally:
         """As `sklearn.metrics.precision_recall_fscore_support` on every batch seen."""
         beta = check_beta(beta)
         check_average(average, allow_binary=False)
-        columns = None if labels is None else np.ascontiguousarray(labels, dtype=np.int64)
+        columns = None if labels is None else _columns(labels, self.n_labels)
         return prfs_from_counts(self._counts, beta=beta, average=average, zero_division=zero_division,
                                 columns=columns, warn_for=warn_for, weighted=self.weighted)
 
@@ -300,6 +305,19 @@ class Tally:
         return ("<table><caption>" + html.escape(repr(self)) + "</caption>"
                 "<thead><tr><th></th><th>precision</th><th>recall</th><th>f1</th><th>support</th></tr></thead>"
                 "<tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _columns(labels, n_labels):
+    """`labels` as int64 column indices; floats are refused, not truncated."""
+    columns = np.asarray(labels)
+    if columns.ndim != 1 or columns.size == 0 or columns.dtype.kind not in "iu":
+        raise ValueError(f"Expected `labels` to be a non-empty list of column indices, but got {labels!r}")
+    hi, lo = int(columns.max()), int(columns.min())  # Python ints: no wrap-around for uint64
+    if hi >= n_labels:
+        raise ValueError(f"All labels must be in [0, n labels) for multilabel targets. Got {hi} > {n_labels - 1}")
+    if lo < 0:
+        raise ValueError(f"All labels must be in [0, n labels) for multilabel targets. Got {lo} < 0")
+    return np.ascontiguousarray(columns, dtype=np.int64)
 
 
 def _fmt_support(s):
