@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 APT_PACKAGES := python3-dev libblis-pthread-dev pkg-config
 
-.PHONY: setup apt venv extension install demo test test-swift test-python bench clean
+.PHONY: setup apt venv extension install demo test test-swift test-python safety bench clean
 
 setup: install
 
@@ -47,8 +47,12 @@ test-python: install
 
 test: test-swift test-python
 
+# Fuzzers, sanitizers and adversarial-input tests (issue 7), a few minutes.
+safety: install
+	PY=$(PY) SWIFT=$(SWIFT) scripts/safety.sh
+
 bench: install
 	$(PY) bench/bench_counting.py
 
 clean:
-	rm -rf .build .build-release $(VENV) python/tally/_tally*.so
+	rm -rf .build .build-release .build-asan .build-tsan .build-fuzz $(VENV) python/tally/_tally*.so
