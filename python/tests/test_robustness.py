@@ -247,7 +247,7 @@ def test_adversarial_arrays_get_named_errors():
         (ValueError, "Expected `y_score` to hold numbers, but got nan", y, np.full((2, 3), np.nan, np.float32)),
         (ValueError, "Expected `sample_weight` to hold finite numbers, but got inf", y, y, [1, np.inf]),
         (ValueError, r"Expected `sample_weight` to have 2 values \(one per row\), but got 3", y, y, [1, 1, 1]),
-        (ValueError, "Expected `sample_weight` to be 1-D", y, y, [[1, 1]]),
+        (ValueError, r"Expected a 2-D `sample_weight` to have shape \(2, 3\) like `y_true`, but got \(1, 2\)", y, y, [[1, 1]]),
     ]
     for exc, message, *args in cases:
         with pytest.raises(exc, match=message):
