@@ -234,10 +234,13 @@ nonisolated(unsafe) let metricsFunctions: [Declaration] = [
     },
 
     // MARK: Ranking sums
-    Declaration("ranking_new", 3...3, "ranking_new(n_labels, k, top_k) -> handle") { a in
+    Declaration("ranking_new", 3...4, "ranking_new(n_labels, k, top_k, metrics_bits=None) -> handle") { a in
         let k = a.optional(1) == nil ? nil : try a.int(1, "k")
         let topK = try int64Array(a, 2, "top_k")
-        return try makeHandle(RankingBox(try RankingSums(labelCount: try a.int(0, "n_labels"), ndcgK: k, topK: topK)))
+        let metrics = a.optional(3) == nil ? RankingSums.Metrics.all
+                                           : RankingSums.Metrics(rawValue: UInt64(truncatingIfNeeded: try a.int(3, "metrics")))
+        return try makeHandle(RankingBox(try RankingSums(labelCount: try a.int(0, "n_labels"), ndcgK: k, topK: topK,
+                                                         metrics: metrics)))
     },
     Declaration("ranking_from_bytes", 1...1, "ranking_from_bytes(state) -> handle") { a in
         let bytes = try bytesArgument(a, 0)

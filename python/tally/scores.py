@@ -222,13 +222,28 @@ class RankingTally(_Handle):
     top_k : sequence of int, default (1, 3, 5)
         The k of `precision_at_k` / `recall_at_k`. Ties at the k-th score count
         the expected hits under a random order of the tied labels.
+    metrics : sequence of str, optional
+        Keep only these of ``"lrap"``, ``"coverage"``, ``"ranking_loss"``,
+        ``"ndcg"``, ``"top_k"`` (precision@k and recall@k); default all. Fewer
+        metrics cost less per row (coverage alone needs no sort); asking for a
+        metric not kept raises ValueError.
     """
 
     _prefix = "ranking"
+    METRICS = {"lrap": 1, "coverage": 2, "ranking_loss": 4, "ndcg": 8, "top_k": 16}
 
-    def __init__(self, n_labels, *, k=None, top_k=(1, 3, 5)):
+    def __init__(self, n_labels, *, k=None, top_k=(1, 3, 5), metrics=None):
         top = np.ascontiguousarray(np.atleast_1d(np.asarray(top_k)), dtype=np.int64)
-        self._handle = _tally.ranking_new(int(n_labels), None if k is None else int(k), top)
+        bits = None
+        if metrics is not None:
+            if isinstance(metrics, str):
+                metrics = (metrics,)
+            unknown = [m for m in metrics if m not in self.METRICS]
+            if unknown or not metrics:
+                raise ValueError(f"Expected `metrics` to be a non-empty sequence of {sorted(self.METRICS)}, "
+                                 f"but got {list(metrics)!r}")
+            bits = sum({self.METRICS[m] for m in metrics})
+        self._handle = _tally.ranking_new(int(n_labels), None if k is None else int(k), top, bits)
 
     def update(self, y_true, y_score, sample_weight=None):
         yt, ys, w = _prepare(y_true, y_score, sample_weight)
@@ -377,29 +392,29 @@ def precision_recall_curve(y_true, y_score, *, pos_label=None, sample_weight=Non
                          "precision_recall_curve")
 
 
-def _ranking(y_true, y_score, sample_weight, **kw):
+def _ranking(y_true, y_score, sample_weight, metric, **kw):
     yt = as_matrix(y_true, "y_true")
     ys = _scores(y_score)
     if yt.shape != ys.shape:
         raise ValueError("y_true and y_score have different shape")
-    acc = RankingTally(yt.shape[1], **kw)
+    acc = RankingTally(yt.shape[1], metrics=(metric,), **kw)  # only this metric's per-row work
     acc.update(yt, ys, sample_weight)
     return acc
 
 
 def label_ranking_average_precision_score(y_true, y_score, *, sample_weight=None):
     """As `sklearn.metrics.label_ranking_average_precision_score`."""
-    return _ranking(y_true, y_score, sample_weight).label_ranking_average_precision()
+    return _ranking(y_true, y_score, sample_weight, "lrap").label_ranking_average_precision()
 
 
 def coverage_error(y_true, y_score, *, sample_weight=None):
     """As `sklearn.metrics.coverage_error`."""
-    return _ranking(y_true, y_score, sample_weight).coverage_error()
+    return _ranking(y_true, y_score, sample_weight, "coverage").coverage_error()
 
 
 def label_ranking_loss(y_true, y_score, *, sample_weight=None):
     """As `sklearn.metrics.label_ranking_loss`."""
-    return _ranking(y_true, y_score, sample_weight).label_ranking_loss()
+    return _ranking(y_true, y_score, sample_weight, "ranking_loss").label_ranking_loss()
 
 
 def ndcg_score(y_true, y_score, *, k=None, sample_weight=None, ignore_ties=False):
@@ -415,15 +430,15 @@ def ndcg_score(y_true, y_score, *, k=None, sample_weight=None, ignore_ties=False
     if k is not None and (isinstance(k, bool) or int(k) != k or k < 1):
         raise ValueError(f"Expected `k` to be an int >= 1, but got {k!r}")
     return _ranking(native(yt.astype(np.float64)) if yt.dtype.kind != "b" else yt, y_score, sample_weight,
-                    k=k).ndcg()
+                    "ndcg", k=k).ndcg()
 
 
 def precision_at_k(y_true, y_score, *, k=1, sample_weight=None):
     """Mean over rows of (relevant labels among the k best scores) / min(k, n_labels);
     ties at the k-th score count the expected hits under a random tie order."""
-    return _ranking(y_true, y_score, sample_weight, top_k=(k,)).precision_at_k()[k]
+    return _ranking(y_true, y_score, sample_weight, "top_k", top_k=(k,)).precision_at_k()[k]
 
 
 def recall_at_k(y_true, y_score, *, k=1, sample_weight=None):
     """Mean over rows with a relevant label of (relevant labels among the k best) / relevant labels."""
-    return _ranking(y_true, y_score, sample_weight, top_k=(k,)).recall_at_k()[k]
+    return _ranking(y_true, y_score, sample_weight, "top_k", top_k=(k,)).recall_at_k()[k]

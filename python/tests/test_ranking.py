@@ -340,3 +340,38 @@ def test_errors_name_what_was_expected():
         tm.roc_auc_score([0, 1, 2], [0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="bins"):
         BinnedScoreTally(2, bins=0)
+
+
+# -- a RankingTally for a subset of its metrics (what each one-shot function uses) ----------
+
+@given(st.integers(1, 60), st.integers(2, 7), st.integers(0, 2**32 - 1))
+def test_metric_subsets_equal_the_full_accumulator(n, k, seed):
+    rng = np.random.default_rng(seed)
+    y_true = rng.random((n, k)) < 0.3
+    y_score = rng.choice(np.array([0.1, 0.5, 0.5, 0.9, -0.0, 0.0], dtype=np.float32), size=(n, k))
+    w = rng.integers(0, 3, size=n).astype(float)
+    full = RankingTally(k, top_k=(1, 2)).update(y_true, y_score, w)
+    getters = {"lrap": "label_ranking_average_precision", "coverage": "coverage_error",
+               "ranking_loss": "label_ranking_loss", "ndcg": "ndcg", "top_k": "precision_at_k"}
+    for metric, getter in getters.items():
+        part = RankingTally(k, top_k=(1, 2), metrics=[metric]).update(y_true, y_score, w)
+        np.testing.assert_equal(getattr(part, getter)(), getattr(full, getter)())  # nan when no weight
+        other = "coverage_error" if metric != "coverage" else "ndcg"
+        with pytest.raises(ValueError, match=r"Expected a ranking accumulator keeping .*, but this one keeps only "):
+            getattr(part, other)()
+        restored = pickle.loads(pickle.dumps(part))
+        np.testing.assert_equal(getattr(restored, getter)(), getattr(part, getter)())
+    # The one-shot functions (each keeps only its own metric) still equal scikit-learn.
+    if w.any():
+        assert tm.coverage_error(y_true, y_score, sample_weight=w) == pytest.approx(
+            sk.coverage_error(y_true, y_score, sample_weight=w), rel=1e-12)
+
+
+def test_metric_subset_checks():
+    with pytest.raises(ValueError, match=r"Expected `metrics` to be a non-empty sequence of"):
+        RankingTally(3, metrics=["auc"])
+    with pytest.raises(ValueError, match=r"Expected `metrics` to be a non-empty sequence of"):
+        RankingTally(3, metrics=[])
+    a = RankingTally(3, metrics="coverage")
+    with pytest.raises(ValueError, match=r"Expected ranking sums keeping \[\"coverage\"\] to merge, but got ones keeping"):
+        a.merge(RankingTally(3))
