@@ -50,18 +50,9 @@ public struct BinnedScores: Equatable, Sendable {
         try checkScoreBatch(truth: truth, scores: scores, sampleWeight: sampleWeight, labelCount: labelCount)
         let (rows, n) = (truth.rows, labelCount)
         guard rows > 0 else { return }
-        var decoded = [UInt8](repeating: 0, count: rows * n)
-        let bad = decoded.withUnsafeMutableBufferPointer { d in
-            var bad: UInt64 = 0
-            for r in 0..<rows { bad |= decodeBinary(truth, row: r, into: d.baseAddress! + r * n) }
-            return bad
-        }
-        if bad != 0 {
-            if let (r, c, v) = firstNonBinaryCell(truth) {
-                throw TallyError.invalidValue("Expected `y_true` to hold only 0 and 1, but got \(v) at row \(r), column \(c)")
-            }
-            throw TallyError.invalidValue("Expected `y_true` to hold only 0 and 1")
-        }
+        let decoded = try decodeTruth(truth)
+        let (total, overflow) = rowCount.addingReportingOverflow(Int64(rows))
+        guard !overflow else { throw TallyError.overflow("Adding \(rows) rows would overflow the Int64 row count") }
         let values = readDoubles(scores)
         for r in 0..<rows {
             let w = sampleWeight?[r] ?? 1
@@ -72,18 +63,20 @@ public struct BinnedScores: Equatable, Sendable {
             }
         }
         if sampleWeight != nil { isWeighted = true }
-        rowCount += Int64(rows)
+        rowCount = total
     }
 
     public mutating func merge(_ other: BinnedScores) throws {
         guard other.labelCount == labelCount, other.bins == bins, other.low == low, other.high == high else {
             throw TallyError.invalidValue("Expected a binned histogram with \(labelCount) labels, \(bins) bins on [\(low), \(high)] to merge, but got \(other.labelCount) labels, \(other.bins) bins on [\(other.low), \(other.high)]")
         }
+        let (rows, overflow) = rowCount.addingReportingOverflow(other.rowCount)
+        guard !overflow else { throw TallyError.overflow("Merging would overflow the Int64 row count") }
         for i in positiveWeight.indices {
             positiveWeight[i] += other.positiveWeight[i]; negativeWeight[i] += other.negativeWeight[i]
             positiveCount[i] &+= other.positiveCount[i]; negativeCount[i] &+= other.negativeCount[i]
         }
-        rowCount += other.rowCount
+        rowCount = rows
         isWeighted = isWeighted || other.isWeighted
     }
 
@@ -212,5 +205,17 @@ public struct BinnedScores: Equatable, Sendable {
         negativeWeight = words[i..<(i + size)].map { Double(bitPattern: $0) }; i += size
         positiveCount = words[i..<(i + size)].map { Int64(bitPattern: $0) }; i += size
         negativeCount = words[i..<(i + size)].map { Int64(bitPattern: $0) }
+        // Only states an update could reach: every row lands in one bin per label.
+        guard rowCount >= 0, words[6] <= 1,
+              positiveCount.allSatisfy({ $0 >= 0 }), negativeCount.allSatisfy({ $0 >= 0 }),
+              (0..<labelCount).allSatisfy({ j in
+                  var sum: Int64 = 0, overflow = false
+                  for b in (j * bins)..<((j + 1) * bins) {
+                      let (a, o1) = sum.addingReportingOverflow(positiveCount[b])
+                      let (c, o2) = a.addingReportingOverflow(negativeCount[b])
+                      (sum, overflow) = (c, overflow || o1 || o2)
+                  }
+                  return !overflow && sum == rowCount
+              }) else { throw fail }
     }
 }

@@ -59,54 +59,15 @@ extension ConfusionCounts {
 
     /// Throws the message for the first bad value (the slow path, after a batch failed).
     func describeBadValues(truth: MatrixView, prediction: MatrixView, kind: PredictionKind) throws {
-        if let (r, c, v) = firstNonBinary(truth) {
+        if let (r, c, v) = firstNonBinaryCell(truth) {
             throw TallyError.invalidValue("Expected `y_true` to hold only 0 and 1, but got \(v) at row \(r), column \(c)")
         }
         if kind == .labels || !prediction.elementType.isFloatingPoint {
-            if let (r, c, v) = firstNonBinary(prediction) {
+            if let (r, c, v) = firstNonBinaryCell(prediction) {
                 throw TallyError.invalidValue("Expected `y_pred` to hold only 0 and 1, but got \(v) at row \(r), column \(c)")
             }
-        } else if let (r, c) = firstNaN(prediction) {
+        } else if let (r, c) = firstNaNCell(prediction) {
             throw TallyError.invalidValue("Expected `y_score` to hold numbers, but got nan at row \(r), column \(c)")
-        }
-    }
-
-    /// The first value that is neither 0 nor 1, with its position; nil when all are.
-    func firstNonBinary(_ m: MatrixView) -> (Int, Int, String)? {
-        guard let base = m.base, m.count > 0 else { return nil }
-        func scan<T: Numeric & Comparable>(_ type: T.Type) -> (Int, Int, String)? {
-            let p = base.assumingMemoryBound(to: T.self)
-            for i in 0..<m.count where p[i] != 0 && p[i] != 1 {
-                return (i / m.columns, i % m.columns, "\(p[i])")
-            }
-            return nil
-        }
-        switch m.elementType {
-        case .bool, .uint8: return scan(UInt8.self)
-        case .int8: return scan(Int8.self)
-        case .uint16: return scan(UInt16.self)
-        case .int16: return scan(Int16.self)
-        case .uint32: return scan(UInt32.self)
-        case .int32: return scan(Int32.self)
-        case .uint64: return scan(UInt64.self)
-        case .int64: return scan(Int64.self)
-        case .float32: return scan(Float.self)
-        case .float64: return scan(Double.self)
-        }
-    }
-
-    /// The position of the first NaN in a floating-point matrix; nil when none.
-    func firstNaN(_ m: MatrixView) -> (Int, Int)? {
-        guard let base = m.base, m.count > 0 else { return nil }
-        func scan<T: BinaryFloatingPoint>(_ type: T.Type) -> (Int, Int)? {
-            let p = base.assumingMemoryBound(to: T.self)
-            for i in 0..<m.count where p[i].isNaN { return (i / m.columns, i % m.columns) }
-            return nil
-        }
-        switch m.elementType {
-        case .float32: return scan(Float.self)
-        case .float64: return scan(Double.self)
-        default: return nil
         }
     }
 
@@ -364,3 +325,41 @@ func float32Threshold(_ t: Double) -> Float {
     return Double(f) < t ? f.nextUp : f
 }
 
+/// The first value that is neither 0 nor 1, with its position; nil when all are.
+func firstNonBinaryCell(_ m: MatrixView) -> (Int, Int, String)? {
+    guard let base = m.base, m.count > 0 else { return nil }
+    func scan<T: Numeric & Comparable>(_ type: T.Type) -> (Int, Int, String)? {
+        let p = base.assumingMemoryBound(to: T.self)
+        for i in 0..<m.count where p[i] != 0 && p[i] != 1 {
+            return (i / m.columns, i % m.columns, "\(p[i])")
+        }
+        return nil
+    }
+    switch m.elementType {
+    case .bool, .uint8: return scan(UInt8.self)
+    case .int8: return scan(Int8.self)
+    case .uint16: return scan(UInt16.self)
+    case .int16: return scan(Int16.self)
+    case .uint32: return scan(UInt32.self)
+    case .int32: return scan(Int32.self)
+    case .uint64: return scan(UInt64.self)
+    case .int64: return scan(Int64.self)
+    case .float32: return scan(Float.self)
+    case .float64: return scan(Double.self)
+    }
+}
+
+/// The position of the first NaN in a floating-point matrix; nil when none.
+func firstNaNCell(_ m: MatrixView) -> (Int, Int)? {
+    guard let base = m.base, m.count > 0 else { return nil }
+    func scan<T: BinaryFloatingPoint>(_ type: T.Type) -> (Int, Int)? {
+        let p = base.assumingMemoryBound(to: T.self)
+        for i in 0..<m.count where p[i].isNaN { return (i / m.columns, i % m.columns) }
+        return nil
+    }
+    switch m.elementType {
+    case .float32: return scan(Float.self)
+    case .float64: return scan(Double.self)
+    default: return nil
+    }
+}

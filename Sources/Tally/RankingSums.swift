@@ -80,24 +80,7 @@ public struct RankingSums: Equatable, Sendable {
     /// which also takes graded relevances ≥ 0), `scores` float32/float64.
     /// A call that throws changes nothing.
     public mutating func update(truth: MatrixView, scores: MatrixView, sampleWeight: UnsafeBufferPointer<Double>? = nil) throws {
-        guard truth.columns == labelCount else {
-            throw TallyError.invalidValue("Expected `y_true` to have \(labelCount) columns, but got \(truth.columns)")
-        }
-        guard scores.rows == truth.rows, scores.columns == truth.columns else {
-            throw TallyError.invalidValue(
-                "Expected `y_score` to have shape (\(truth.rows), \(truth.columns)) like `y_true`, but got (\(scores.rows), \(scores.columns))")
-        }
-        guard scores.elementType.isFloatingPoint else {
-            throw TallyError.invalidType("Expected `y_score` to have dtype float32 or float64, but got \(scores.elementType.rawValue)")
-        }
-        if let w = sampleWeight {
-            guard w.count == truth.rows else {
-                throw TallyError.invalidValue("Expected `sample_weight` to have \(truth.rows) values (one per row), but got \(w.count)")
-            }
-            if let i = w.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
-                throw TallyError.invalidValue("Expected `sample_weight` to hold finite numbers >= 0, but got \(w[i]) at row \(i)")
-            }
-        }
+        try checkScoreShapes(truth: truth, scores: scores, sampleWeight: sampleWeight, labelCount: labelCount)
         let rows = truth.rows, n = labelCount
         guard rows > 0 else { return }
         var batch = self
@@ -153,7 +136,9 @@ public struct RankingSums: Equatable, Sendable {
             }
         }
         batch.isBinary = isBinary && binary
-        batch.rowCount += Int64(rows)
+        let (total, overflow) = rowCount.addingReportingOverflow(Int64(rows))
+        guard !overflow else { throw TallyError.overflow("Adding \(rows) rows would overflow the Int64 row count") }
+        batch.rowCount = total
         self = batch
     }
 
@@ -165,7 +150,9 @@ public struct RankingSums: Equatable, Sendable {
         guard other.labelCount == labelCount, other.ndcgK == ndcgK, other.topK == topK else {
             throw TallyError.invalidValue("Expected ranking sums with \(labelCount) labels, k=\(ndcgK.map(String.init) ?? "None") and top_k=\(topK) to merge, but got \(other.labelCount) labels, k=\(other.ndcgK.map(String.init) ?? "None") and top_k=\(other.topK)")
         }
-        rowCount += other.rowCount
+        let (rows, overflow) = rowCount.addingReportingOverflow(other.rowCount)
+        guard !overflow else { throw TallyError.overflow("Merging would overflow the Int64 row count") }
+        rowCount = rows
         isBinary = isBinary && other.isBinary
         isWeighted = isWeighted || other.isWeighted
         weightSum.add(other.weightSum); lrap.add(other.lrap); coverage.add(other.coverage)
@@ -238,6 +225,7 @@ public struct RankingSums: Equatable, Sendable {
                       metrics: extra == 1 ? Metrics(rawValue: words[words.count - 1]) : .all)
         var i = 4 + kCount
         rowCount = Int64(bitPattern: words[i]); isBinary = words[i + 1] == 1; isWeighted = words[i + 2] == 1
+        guard rowCount >= 0, words[i + 1] <= 1, words[i + 2] <= 1 else { throw fail }
         i += 3
         func take() -> CompensatedSum {
             defer { i += 2 }

@@ -60,18 +60,7 @@ public struct ScoreStore: Equatable, Sendable {
         }
         // Truth first, into bytes: a bad value found here leaves the store untouched.
         let n = labelCount
-        var decoded = [UInt8](repeating: 0, count: rows * n)
-        let bad = decoded.withUnsafeMutableBufferPointer { d in
-            var bad: UInt64 = 0
-            for r in 0..<rows { bad |= decodeBinary(truth, row: r, into: d.baseAddress! + r * n) }
-            return bad
-        }
-        if bad != 0 {
-            if let (r, c, v) = firstNonBinaryCell(truth) {
-                throw TallyError.invalidValue("Expected `y_true` to hold only 0 and 1, but got \(v) at row \(r), column \(c)")
-            }
-            throw TallyError.invalidValue("Expected `y_true` to hold only 0 and 1")
-        }
+        let decoded = try decodeTruth(truth)
         if !isWide && scores.elementType == .float64 && !fitsFloat32(scores) { widen() }
         let start = rowCount
         let newWords = (start + rows + 63) / 64
@@ -467,10 +456,27 @@ func fitsFloat32(_ m: MatrixView) -> Bool {
     return exact
 }
 
-/// The checks every score batch passes before anything is stored: shapes, dtype,
-/// 0/1 truth, finite scores, finite non-negative weights.
-func checkScoreBatch(truth: MatrixView, scores: MatrixView, sampleWeight: UnsafeBufferPointer<Double>?,
-                     labelCount: Int) throws {
+/// Shapes, score dtype and weights of a batch of scores (every score-based accumulator).
+/// A checked 0/1 truth matrix as bytes, row-major; throws naming the first bad cell.
+func decodeTruth(_ truth: MatrixView) throws -> [UInt8] {
+    let (rows, n) = (truth.rows, truth.columns)
+    var decoded = [UInt8](repeating: 0, count: rows * n)
+    let bad = decoded.withUnsafeMutableBufferPointer { d in
+        var bad: UInt64 = 0
+        for r in 0..<rows { bad |= decodeBinary(truth, row: r, into: d.baseAddress! + r * n) }
+        return bad
+    }
+    if bad != 0 {
+        if let (r, c, v) = firstNonBinaryCell(truth) {
+            throw TallyError.invalidValue("Expected `y_true` to hold only 0 and 1, but got \(v) at row \(r), column \(c)")
+        }
+        throw TallyError.invalidValue("Expected `y_true` to hold only 0 and 1")
+    }
+    return decoded
+}
+
+func checkScoreShapes(truth: MatrixView, scores: MatrixView, sampleWeight: UnsafeBufferPointer<Double>?,
+                      labelCount: Int) throws {
     guard truth.columns == labelCount else {
         throw TallyError.invalidValue("Expected `y_true` to have \(labelCount) columns, but got \(truth.columns)")
     }
@@ -489,6 +495,13 @@ func checkScoreBatch(truth: MatrixView, scores: MatrixView, sampleWeight: Unsafe
             throw TallyError.invalidValue("Expected `sample_weight` to hold finite numbers >= 0, but got \(w[i]) at row \(i)")
         }
     }
+}
+
+/// The checks every score batch passes before anything is stored: shapes, dtype,
+/// 0/1 truth, finite scores, finite non-negative weights.
+func checkScoreBatch(truth: MatrixView, scores: MatrixView, sampleWeight: UnsafeBufferPointer<Double>?,
+                     labelCount: Int) throws {
+    try checkScoreShapes(truth: truth, scores: scores, sampleWeight: sampleWeight, labelCount: labelCount)
     guard truth.count > 0 else { return }
     let n = scores.count
     func firstBad<T: BinaryFloatingPoint>(_: T.Type) -> Int? {
@@ -546,6 +559,3 @@ func radixSort(_ p: UnsafeMutableBufferPointer<UInt64>, shifts: [UInt64]) {
 }
 
 /// The first cell of a matrix that is neither 0 nor 1, for the error message.
-func firstNonBinaryCell(_ m: MatrixView) -> (Int, Int, String)? {
-    (try? ConfusionCounts(labelCount: 1))?.firstNonBinary(m)
-}

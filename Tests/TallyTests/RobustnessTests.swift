@@ -214,3 +214,42 @@ final class ThreadWork: @unchecked Sendable {
         }
     }
 }
+
+/// Forged states of the score accumulators: a merge or update that would overflow the
+/// row count throws instead of trapping, and restore refuses what no update can reach.
+final class ScoreStateRobustnessTests: XCTestCase {
+    /// `bytes` with the little-endian 64-bit word at `index` replaced.
+    func replacingWord(_ bytes: [UInt8], at index: Int, with value: UInt64) -> [UInt8] {
+        var out = bytes
+        for b in 0..<8 { out[8 * index + b] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(b))) }
+        return out
+    }
+
+    func testRankingSumsMergeNearInt64MaxThrows() throws {
+        var sums = try RankingSums(labelCount: 3)
+        try [1.0, 0, 1].withMatrixView(rows: 1, columns: 3) { t in
+            try [0.9, 0.1, 0.4].withMatrixView(rows: 1, columns: 3) { try sums.update(truth: t, scores: $0) }
+        }
+        let bytes = sums.serialized()
+        // The row count is the first word after the header and the top-k list.
+        let rowWord = 4 + 3
+        let huge = try RankingSums(serialized: replacingWord(bytes, at: rowWord, with: UInt64(Int64.max)))
+        var merged = huge
+        XCTAssertThrowsError(try merged.merge(huge)) { XCTAssertEqual(($0 as? TallyError)?.message, "Merging would overflow the Int64 row count") }
+        XCTAssertEqual(merged.serialized(), huge.serialized())
+        XCTAssertThrowsError(try RankingSums(serialized: replacingWord(bytes, at: rowWord, with: UInt64(bitPattern: -1))))
+    }
+
+    func testBinnedScoresRestoreChecksCountsAgainstRows() throws {
+        var binned = try BinnedScores(labelCount: 2, bins: 4)
+        try [1.0, 0, 0, 1].withMatrixView(rows: 2, columns: 2) { t in
+            try [0.9, 0.1, 0.4, 0.6].withMatrixView(rows: 2, columns: 2) { try binned.update(truth: t, scores: $0) }
+        }
+        let bytes = binned.serialized()
+        XCTAssertEqual(try BinnedScores(serialized: bytes).serialized(), bytes)
+        // Word 5 is the row count: any other value than the per-label totals is refused.
+        for forged: Int64 in [Int64.max, 3, -1] {
+            XCTAssertThrowsError(try BinnedScores(serialized: replacingWord(bytes, at: 5, with: UInt64(bitPattern: forged))))
+        }
+    }
+}
