@@ -76,16 +76,7 @@ def worker(framework, size, warm, timed, full_epoch):
     if framework == "tallynet":
         import tally.net as tn
 
-        model = tn.Sequential([
-            tn.Conv2D(32, (3, 3), padding="same", activation="relu", kernel_constraint=tn.MaxNorm(3)),
-            tn.Dropout(0.2),
-            tn.Conv2D(32, (3, 3), padding="same", activation="relu", kernel_constraint=tn.MaxNorm(3)),
-            tn.MaxPooling2D((2, 2)),
-            tn.Flatten(),
-            tn.Dense(512, activation="relu", kernel_constraint=tn.MaxNorm(3)),
-            tn.Dropout(0.5),
-            tn.Dense(N_LABELS, activation="sigmoid"),
-        ], input_shape=(size, size, 3))
+        model = tn.seed_model(N_LABELS, (size, size, 3))
         model.compile(tn.SGD(lr, momentum=0.9, decay=lr / epochs), "binary_crossentropy")
 
         class Stamp(tn.Callback):

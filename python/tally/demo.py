@@ -22,20 +22,11 @@ from .datasets import digit_mosaics
 from .seed import batch_averaged, seed_precision, seed_recall
 
 
-def build_model(n_labels, input_shape, *, learning_rate, epochs, seed):
+def build_model(n_labels, input_shape, *, learning_rate, seed):
     """The seed question's model, layer for layer, on smaller images."""
     from . import net
 
-    model = net.Sequential([
-        net.Conv2D(32, (3, 3), padding="same", activation="relu", kernel_constraint=net.MaxNorm(3)),
-        net.Dropout(0.2),
-        net.Conv2D(32, (3, 3), padding="same", activation="relu", kernel_constraint=net.MaxNorm(3)),
-        net.MaxPooling2D((2, 2)),
-        net.Flatten(),
-        net.Dense(512, activation="relu", kernel_constraint=net.MaxNorm(3)),
-        net.Dropout(0.5),
-        net.Dense(n_labels, activation="sigmoid"),
-    ], input_shape=input_shape, seed=seed)
+    model = net.seed_model(n_labels, input_shape, seed=seed)
     # The seed used SGD(lr=0.001, momentum=0.9, decay=lr/epochs); Keras applies that
     # decay per iteration, which at a learning rate large enough to learn in a dozen
     # short epochs would shrink it five-fold. Same optimizer, larger step, no decay.
@@ -66,7 +57,7 @@ def main(argv=None):
           f"({x.shape[1]}x{x.shape[2]} px);")
     print(f"       labels = the digits present; frequency {freq.max():.0%} (digit 0) down to {freq.min():.0%} "
           f"(digit 9); {np.mean(y.sum(1) == 0):.1%} of images have no label")
-    model = build_model(y.shape[1], x.shape[1:], learning_rate=args.learning_rate, epochs=args.epochs,
+    model = build_model(y.shape[1], x.shape[1:], learning_rate=args.learning_rate,
                         seed=args.seed)
     print("model  Conv2D 32 -> Dropout .2 -> Conv2D 32 -> MaxPool 2 -> Dense 512 -> Dropout .5 -> Dense 10 sigmoid;")
     print(f"       SGD lr {args.learning_rate} momentum 0.9, max-norm 3, batch {args.batch_size}\n")

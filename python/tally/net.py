@@ -37,7 +37,7 @@ from ._convert import as_array, as_matrix
 from .streaming import Tally
 
 __all__ = [
-    "Sequential", "from_keras",
+    "Sequential", "from_keras", "seed_model",
     "Input", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense", "Activation",
     "MaxNorm", "SGD", "Adam",
     "Callback", "History", "EarlyStopping", "ProgressBar",
@@ -1019,6 +1019,22 @@ def _keras_optimizer(opt):
         return Adam(float(lr), float(config["beta_1"]), float(config["beta_2"]), float(config["epsilon"]), decay)
     raise ValueError(f"Keras optimizer {kind!r} is not supported by tally.net (expected SGD or Adam); "
                      "pass compile=False and call compile() yourself")
+
+
+def seed_model(n_labels, input_shape, *, seed=0):
+    """The seed question's architecture: Conv2D 32 (3x3, same, relu, max-norm 3) ->
+    Dropout 0.2 -> Conv2D 32 -> MaxPooling2D 2 -> Flatten -> Dense 512 (relu, max-norm 3)
+    -> Dropout 0.5 -> Dense n_labels (sigmoid). Not compiled."""
+    return Sequential([
+        Conv2D(32, (3, 3), padding="same", activation="relu", kernel_constraint=MaxNorm(3)),
+        Dropout(0.2),
+        Conv2D(32, (3, 3), padding="same", activation="relu", kernel_constraint=MaxNorm(3)),
+        MaxPooling2D((2, 2)),
+        Flatten(),
+        Dense(512, activation="relu", kernel_constraint=MaxNorm(3)),
+        Dropout(0.5),
+        Dense(n_labels, activation="sigmoid"),
+    ], input_shape=input_shape, seed=seed)
 
 
 def from_keras(model, *, compile=True, seed=0):
