@@ -62,7 +62,7 @@ final class Dense: ActivatedLayer {
             for k in range {
                 let r0 = k &* blockRows, r1 = min(r0 &+ blockRows, n)
                 BLAS.gemm(m: batch, n: u, k: r1 &- r0, a: x + r0, lda: n, b: w + r0 &* u, ldb: u,
-                          beta: k == range.lowerBound ? 0 : 1, c: out, ldc: u)
+                          beta: k == range.lowerBound ? 0 : 1, c: out, ldc: u, mode: .packB)
             }
         }
         let count = batch &* u
@@ -145,7 +145,12 @@ final class Dense: ActivatedLayer {
                 if combine {
                     let g = temporaries[slot], count = (r1 &- r0) &* u, beta = t.beta
                     BLAS.gemm(transA: true, m: r1 &- r0, n: u, k: batch, alpha: t.alpha, a: x + r0, lda: n, b: dy, ldb: u,
-                              c: g, ldc: u)
+                              c: g, ldc: u, mode: .packAB)
+                    if let rowUpdate, rowUpdate.addsTarget, t.pointer != w {
+                        rowUpdate.runFused(rows: r0..<r1, slot: slot, scale: scale, gradient: g,
+                                           target: t.pointer, beta: beta)
+                        continue
+                    }
                     for i in 0..<count { target[i] = g[i] + beta * target[i] }
                 } else {
                     BLAS.gemm(transA: true, m: r1 &- r0, n: u, k: batch, alpha: t.alpha, a: x + r0, lda: n, b: dy, ldb: u,

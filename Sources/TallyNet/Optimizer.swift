@@ -61,6 +61,9 @@ final class Optimizer {
                 let rows = p.rowUpdate ?? RowUpdate(width: p.shape.last ?? 1, values: p.value.base)
                 rows.prepare(update: elementUpdate(p, learningRate: learningRate, step: step),
                              accumulatesNorms: defaultAxesMaxNorm(p) != nil, slots: max(threads, 1))
+                if case .sgd(_, let momentum, let nesterov, _) = spec, momentum != 0, !nesterov {
+                    rows.addsTarget = true
+                }
                 p.rowUpdate = rows
             }
         }
@@ -201,6 +204,9 @@ final class RowUpdate {
     private(set) var slots = 0
     /// Set by the layer once every row has been updated this step.
     var applied = false
+    /// The update is `w += target` (SGD with momentum: the target is the velocity), so a
+    /// layer may write the target and update the rows in one pass (`runFused`).
+    var addsTarget = false
 
     let values: UnsafeMutablePointer<Float>
 
@@ -218,6 +224,7 @@ final class RowUpdate {
         self.update = update
         self.slots = slots
         applied = false
+        addsTarget = false
         guard accumulatesNorms else {
             normSums?.deallocate()
             blockSums?.deallocate()
@@ -259,6 +266,36 @@ final class RowUpdate {
             for j in 0..<width { f[j] += row[j] * row[j] }
         }
         for j in 0..<width { s[j] += Double(f[j]) }
+    }
+}
+
+extension RowUpdate {
+    /// For an update that adds its target (`addsTarget`): row by row, while the row is in L1,
+    /// `v = g + beta·v` (the block's gradient `g` already scaled by alpha), the pending
+    /// factors `w *= scale`, `w += v`, and the row's squares into the norm sums. The same
+    /// operations in the same order per element as `v` followed by `run`, in one pass over the block.
+    @inline(__always)
+    func runFused(rows: Range<Int>, slot: Int, scale: UnsafePointer<Float>?, gradient g: UnsafePointer<Float>,
+                  target v: UnsafeMutablePointer<Float>, beta: Float) {
+        let width = self.width, w = values
+        let f = blockSums.map { $0 + slot &* width }
+        f?.update(repeating: 0, count: width)
+        for r in rows {
+            let row = w + r &* width, vr = v + r &* width, gr = g + (r &- rows.lowerBound) &* width
+            for j in 0..<width { vr[j] = gr[j] + beta * vr[j] }
+            if let scale {
+                for j in 0..<width { row[j] = row[j] * scale[j] + vr[j] }
+            } else {
+                for j in 0..<width { row[j] += vr[j] }
+            }
+            if let f {
+                for j in 0..<width { f[j] += row[j] * row[j] }
+            }
+        }
+        if let f, let sums = normSums {
+            let s = sums + slot &* width
+            for j in 0..<width { s[j] += Double(f[j]) }
+        }
     }
 }
 

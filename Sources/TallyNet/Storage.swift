@@ -128,6 +128,35 @@ enum BLAS {
                   UnsafeMutablePointer(mutating: b), inc_t(rowStrideB), 1, &beta, c, inc_t(rowStrideC), 1)
     }
 
+    /// Row-major C = alpha · op(A) op(B) + beta · C on one thread through `bli_sgemm_ex`,
+    /// with BLIS's runtime options for this call: `packA`/`packB` make its small/skinny
+    /// ("sup") path pack that operand; `sup: false` takes the conventional packed path.
+    static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, mode: GemmMode) {
+        if m == 0 || n == 0 { return }
+        var alpha = alpha, beta = beta
+        var rntm = rntm_t()
+        bli_rntm_init_from_global(&rntm)
+        bli_rntm_set_num_threads(1, &rntm)
+        bli_rntm_set_pack_a(mode.packA, &rntm)
+        bli_rntm_set_pack_b(mode.packB, &rntm)
+        bli_rntm_set_l3_sup(mode.sup, &rntm)
+        bli_sgemm_ex(transA ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, transB ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+                     dim_t(m), dim_t(n), dim_t(k), &alpha, UnsafeMutablePointer(mutating: a), inc_t(lda), 1,
+                     UnsafeMutablePointer(mutating: b), inc_t(ldb), 1, &beta, c, inc_t(ldc), 1, nil, &rntm)
+    }
+
+    /// BLIS runtime options for one GEMM (see `gemm(…, mode:)`).
+    struct GemmMode {
+        var packA = false, packB = false, sup = true
+        /// Measured on the seed model's Dense (332928 → 512, batch 32, one thread per block run):
+        /// forward X·W with W packed ≈ 10 % faster; dW = Xᵀ·dY with both packed ≈ 10 % faster;
+        /// dX = dY·Wᵀ no better with any packing.
+        static let packB = GemmMode(packB: true)
+        static let packAB = GemmMode(packA: true, packB: true)
+    }
+
     /// Threads the next BLAS calls may use (BLIS's global setting).
     static func setThreads(_ n: Int) { bli_thread_set_num_threads(dim_t(max(1, n))) }
 }
