@@ -1,17 +1,22 @@
 """Cost of Tally's Keras metrics in a compiled train step, against Keras's own.
 
-For each backend (a subprocess each, since Keras fixes its backend at import) and
-two models — a small CNN (24x24x3 images, 10 labels) and a tiny dense model, where
-the metric's fixed cost is most visible — trains with `model.fit` under:
+For each backend (a subprocess each, since Keras fixes its backend at import), two
+models — a small CNN (24x24x3 images, 10 labels) and a tiny dense model, where a
+metric's fixed cost is most visible — and, on TensorFlow, each of `jit_compile=False`
+(Keras's "auto" on a CPU) and `True` (XLA; "auto" on a GPU), trains with `model.fit` under:
 
   anchor   no metrics
   keras    keras.metrics.F1Score(average="macro", threshold=0.5) + keras.metrics.Precision()
-  tally    tally.keras.F1Score(average="macro") + tally.keras.Precision(average="micro"),
-           per_label=False (the same two scalars in the logs)
-  tally+   the same with per_label=True (10 more scalars each in the logs)
+  host     tally.keras.F1Score(average="macro") + tally.keras.Precision(average="micro"),
+           per_label=False (the same two scalars in the logs), counting="host": each
+           metric's batch goes to the Swift core through a host callback
+  device   the same with counting="device": the batch is counted in backend ops
+  auto     the same with the default counting="auto" and per_label=True (10 more
+           scalars each in the logs): what a user gets
 
-and prints the median time per step and the ratios tally/keras and each/anchor,
-all measured in the same run, interleaved. Epoch times exclude the first (compile).
+and prints the median time per step and the ratios to `keras` and to `anchor`, all
+measured in the same run, interleaved. Epoch times exclude the first (compile).
+`host` cannot run under XLA (no host callback there) and is left out.
 
     .venv/bin/python bench/bench_keras.py [--steps 60] [--repeats 5] [--backends jax tensorflow]
 """
@@ -27,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def child(steps, repeats, model_kind):
+def child(steps, repeats, model_kind, jit):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import numpy as np
@@ -56,10 +61,14 @@ def child(steps, repeats, model_kind):
     configs = {
         "anchor": lambda: [],
         "keras": lambda: [keras.metrics.F1Score(average="macro", threshold=0.5), keras.metrics.Precision()],
-        "tally": lambda: [tk.F1Score(average="macro", per_label=False),
-                          tk.Precision(average="micro", per_label=False)],
-        "tally+": lambda: [tk.F1Score(average="macro"), tk.Precision(average="micro")],
+        "host": lambda: [tk.F1Score(average="macro", per_label=False, counting="host"),
+                         tk.Precision(average="micro", per_label=False, counting="host")],
+        "device": lambda: [tk.F1Score(average="macro", per_label=False, counting="device"),
+                           tk.Precision(average="micro", per_label=False, counting="device")],
+        "auto": lambda: [tk.F1Score(average="macro"), tk.Precision(average="micro")],
     }
+    if jit == "True":
+        del configs["host"]
 
     class EpochTimer(keras.callbacks.Callback):
         def __init__(self):
@@ -75,7 +84,8 @@ def child(steps, repeats, model_kind):
     models = {}
     for name, metrics in configs.items():
         m = build()
-        m.compile(optimizer="sgd", loss="binary_crossentropy", metrics=metrics())
+        m.compile(optimizer="sgd", loss="binary_crossentropy", metrics=metrics(),
+                  jit_compile="auto" if jit == "auto" else jit == "True")
         m.fit(x, y, batch_size=batch, epochs=1, verbose=0)  # compile and warm up
         models[name] = m
     per_step = {name: [] for name in configs}
@@ -93,27 +103,31 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--backends", nargs="+", default=["jax", "tensorflow"])
     ap.add_argument("--models", nargs="+", default=["cnn", "dense"])
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(int(args.child[0]), int(args.child[1]), args.child[2])
+        child(int(args.child[0]), int(args.child[1]), args.child[2], args.child[3])
         return
-    print(f"{'backend':<11}{'model':<7}{'anchor ms':>10}{'keras ms':>10}{'tally ms':>10}{'tally+ ms':>10}"
-          f"{'tally/keras':>13}{'tally+/keras':>14}{'keras/anchor':>14}{'tally/anchor':>14}")
+    names = ["anchor", "keras", "host", "device", "auto"]
+    print(f"{'backend':<14}{'model':<7}" + "".join(f"{n + ' ms':>11}" for n in names)
+          + "".join(f"{n + '/keras':>14}" for n in names[2:]) + f"{'keras/anchor':>14}{'auto/anchor':>13}")
     for backend in args.backends:
-        for model in args.models:
-            env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
-                       PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
-            proc = subprocess.run([sys.executable, __file__, "--child", str(args.steps), str(args.repeats), model],
-                                  env=env, capture_output=True, text=True)
-            if proc.returncode != 0:
-                print(f"{backend} {model}: failed\n{proc.stderr[-2000:]}")
-                continue
-            t = json.loads(proc.stdout.strip().splitlines()[-1])
-            ms = {k: 1e3 * v for k, v in t.items()}
-            print(f"{backend:<11}{model:<7}{ms['anchor']:>10.3f}{ms['keras']:>10.3f}{ms['tally']:>10.3f}"
-                  f"{ms['tally+']:>10.3f}{t['tally'] / t['keras']:>13.2f}{t['tally+'] / t['keras']:>14.2f}"
-                  f"{t['keras'] / t['anchor']:>14.2f}{t['tally'] / t['anchor']:>14.2f}")
+        for jit in (["auto"] if backend == "jax" else ["False", "True"]):
+            label = backend if backend == "jax" else f"tf{' xla' if jit == 'True' else ''}"
+            for model in args.models:
+                env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
+                           PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+                proc = subprocess.run([sys.executable, __file__, "--child", str(args.steps), str(args.repeats), model,
+                                       jit], env=env, capture_output=True, text=True)
+                if proc.returncode != 0:
+                    print(f"{label} {model}: failed\n{proc.stderr[-2000:]}")
+                    continue
+                t = json.loads(proc.stdout.strip().splitlines()[-1])
+                cell = lambda v, width, fmt: f"{format(v, fmt) if v is not None else '-':>{width}}"
+                print(f"{label:<14}{model:<7}"
+                      + "".join(cell(1e3 * t[n] if n in t else None, 11, ".3f") for n in names)
+                      + "".join(cell(t[n] / t["keras"] if n in t else None, 14, ".2f") for n in names[2:])
+                      + cell(t["keras"] / t["anchor"], 14, ".2f") + cell(t["auto"] / t["anchor"], 13, ".2f"), flush=True)
 
 
 if __name__ == "__main__":

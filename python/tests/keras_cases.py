@@ -21,6 +21,7 @@ from sklearn import metrics as skm  # noqa: E402
 import tally.keras as tk  # noqa: E402
 
 BACKEND = keras.backend.backend()
+AVERAGES = (None, "micro", "macro", "weighted", "samples")
 TOL = 1e-6  # logs are float32
 N_LABELS = 5
 NAMES = ["cat", "dog", "owl", "fox", "elk"]
@@ -75,6 +76,38 @@ class Recorder(keras.metrics.Metric):
         return {}
 
 
+class XlaRecorder(keras.metrics.Metric):
+    """An XLA-compiled TensorFlow step cannot call the host: this recorder writes
+    each batch into variables (padded to `batch_size` rows), which `EpochRecords`
+    reads after every training batch (TensorFlow updates variables in place)."""
+
+    def __init__(self, batch_size, n_labels, **kwargs):
+        super().__init__(name="recorder", **kwargs)
+        self.size = batch_size
+        self.true = self.add_variable(shape=(batch_size, n_labels), initializer="zeros", name="true")
+        self.pred = self.add_variable(shape=(batch_size, n_labels), initializer="zeros", name="pred")
+        self.weight = self.add_variable(shape=(batch_size,), initializer="zeros", name="weight")
+        self.rows = self.add_variable(shape=(), initializer="zeros", name="rows")
+        self.batches = []
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        ops = keras.ops
+        n = ops.shape(y_pred)[0]
+        pad = [[0, self.size - n], [0, 0]]
+        self.true.assign(ops.pad(ops.cast(y_true, "float32"), pad))
+        self.pred.assign(ops.pad(ops.cast(y_pred, "float32"), pad))
+        w = ops.ones((n,)) if sample_weight is None else ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+        self.weight.assign(ops.pad(w, pad[:1]))
+        self.rows.assign(ops.cast(n, "float32"))
+
+    def read(self):
+        n = int(self.rows.numpy())
+        self.batches.append((self.true.numpy()[:n], self.pred.numpy()[:n], self.weight.numpy()[:n]))
+
+    def result(self):
+        return {}
+
+
 class EpochRecords(keras.callbacks.Callback):
     """The recorded training batches of each epoch, and predictions of x_val at its end."""
 
@@ -85,6 +118,10 @@ class EpochRecords(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.recorder.batches.clear()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if isinstance(self.recorder, XlaRecorder):
+            self.recorder.read()
 
     def on_epoch_end(self, epoch, logs=None):
         # The train batches come first; evaluation's batches follow them.
@@ -139,36 +176,44 @@ CLASSES = {"precision": tk.Precision, "recall": tk.Recall, "f1": tk.F1Score, "fb
 SMALL_TABLE = [("precision", "samples", float("nan")), ("recall", "macro", 1.0), ("f1", None, 0.0),
                ("fbeta", "weighted", 0.0), ("jaccard", "samples", 1.0), ("jaccard", "micro", 0.0),
                ("label_accuracy", "weighted", 0.0)]
+ZERO_DIVISIONS = (0.0, 1.0, float("nan"))
+KINDS = ("precision", "recall", "f1", "fbeta", "jaccard", "label_accuracy")
 
 
-def metric_table(threshold=0.5, from_logits=False, zero_divisions=(0.0, 1.0, float("nan")), small=False):
-    """(metric, kind, average, zero_division, beta) for every metric, average and
-    zero_division; `small`: every kind and average once (eager steps are slow)."""
-    table = []
-    if small:
+def metric_table(threshold=0.5, from_logits=False, zero_divisions=ZERO_DIVISIONS, mode="full", prefix="",
+                 counting="auto"):
+    """(metric, kind, average, zero_division, beta) rows. `mode`: "full", every
+    metric, average and zero_division; "rotate", every metric and average once, the
+    zero_division rotating so that each metric and each average meets each value
+    (the score code branches on them separately); "small", SMALL_TABLE (eager steps
+    are slow). Subset accuracy and Hamming loss always."""
+    rows = []
+
+    def add(kind, average, zd):
+        beta = 2.0 if kind == "fbeta" else 1.0
+        kw = dict(threshold=threshold, from_logits=from_logits, average=average, zero_division=zd,
+                  label_names=NAMES, name=f"{prefix}{kind}_{average}_{zd}".replace(".", ""), counting=counting)
+        if kind == "fbeta":
+            kw["beta"] = beta
+        rows.append((CLASSES[kind](**kw), kind, average, zd, beta))
+
+    if mode == "small":
         for kind, average, zd in SMALL_TABLE:
-            kw = dict(threshold=threshold, from_logits=from_logits, average=average, zero_division=zd,
-                      label_names=NAMES, name=f"{kind}_{average}_{zd}".replace(".", ""))
-            if kind == "fbeta":
-                kw["beta"] = 2.0
-            table.append((CLASSES[kind](**kw), kind, average, zd, 2.0 if kind == "fbeta" else 1.0))
-        zero_divisions = ()
-    for kind in ("precision", "recall", "f1", "fbeta", "jaccard", "label_accuracy") if zero_divisions else ():
-        for average in (None, "micro", "macro", "weighted", "samples"):
-            zds = (0.0,) if kind == "label_accuracy" else zero_divisions
-            if kind == "jaccard":  # scikit-learn's jaccard_score takes no nan
-                zds = [z for z in zds if not math.isnan(z)]
-            for zd in zds:
-                beta = 2.0 if kind == "fbeta" else 1.0
-                tag = f"{kind}_{average}_{zd}".replace(".", "")
-                kw = dict(threshold=threshold, from_logits=from_logits, average=average, zero_division=zd,
-                          label_names=NAMES, name=tag)
-                if kind == "fbeta":
-                    kw["beta"] = beta
-                table.append((CLASSES[kind](**kw), kind, average, zd, beta))
+            add(kind, average, zd)
+    else:
+        for i, kind in enumerate(KINDS):
+            for a, average in enumerate(AVERAGES):
+                zds = (0.0,) if kind == "label_accuracy" else zero_divisions
+                if kind == "jaccard":  # scikit-learn's jaccard_score takes no nan
+                    zds = [z for z in zds if not math.isnan(z)]
+                if mode == "rotate":
+                    zds = [zds[(i + a) % len(zds)]]
+                for zd in zds:
+                    add(kind, average, zd)
     for kind in ("subset_accuracy", "hamming_loss"):
-        table.append((CLASSES[kind](threshold=threshold, from_logits=from_logits, name=kind), kind, None, 0.0, 1.0))
-    return table
+        rows.append((CLASSES[kind](threshold=threshold, from_logits=from_logits, name=prefix + kind,
+                                   counting=counting), kind, None, 0.0, 1.0))
+    return rows
 
 
 def check_logs(logs, prefix, table, y_true, y_pred, sample_weight=None, where=""):
@@ -192,56 +237,50 @@ def check_logs(logs, prefix, table, y_true, y_pred, sample_weight=None, where=""
 
 
 def case_exact(mode):
-    """Validation logs equal sklearn on model.predict >= threshold, and training
-    logs equal sklearn on the predictions the train step made, every epoch."""
-    eager = mode == "eager"
+    """Logged values equal scikit-learn's, every epoch: validation logs against
+    model.predict >= threshold, training logs against the predictions the train
+    step made (recorded). One model carries two tables: `metrics=` (threshold 0.5,
+    unweighted) and `weighted_metrics=` (per-label thresholds, from_logits, the
+    sample weights of fit and validation_data, zero weights among them).
+
+    mode: "compiled" (Keras's default jit_compile; the weighted table counts on the
+    host, the plain one in the step), "xla" (TensorFlow, jit_compile=True: no host
+    callback), "eager" (run_eagerly=True, smaller tables)."""
+    eager, xla = mode == "eager", mode == "xla"
     x, y = data(200 if eager else 400, 1)
     x_val, y_val = data(80 if eager else 150, 2)
-    epochs = 2
-    table = metric_table(small=eager)
-    recorder = Recorder()
-    model = model_for(x.shape[1], dropout=0.3)
-    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="binary_crossentropy",
-                  metrics=[m for m, *_ in table] + [recorder], run_eagerly=eager)
-    records = EpochRecords(recorder, len(x), x_val)
-    # 400 rows in batches of 48: a short last batch, as in real epochs.
-    history = model.fit(x, y, epochs=epochs, batch_size=48, validation_data=(x_val, y_val), verbose=0,
-                        callbacks=[records])
-    checked = 0
-    for epoch in range(epochs):
-        logs = {k: v[epoch] for k, v in history.history.items()}
-        checked += check_logs(logs, "val_", table, y_val, records.val_pred[epoch] >= 0.5, where=f"epoch {epoch}")
-        yt, yp, _ = records.train[epoch]
-        checked += check_logs(logs, "", table, yt, yp >= 0.5, where=f"epoch {epoch} train")
-    # Dropout makes the training predictions differ from predict(): the check above is not vacuous.
-    assert not np.array_equal(records.train[-1][1] >= 0.5, model.predict(x, verbose=0) >= 0.5)
-    print(f"checked {checked} logged values")
-
-
-def case_weighted(mode):
-    """sample_weight in fit and in validation_data, per-label thresholds, logits."""
-    eager = mode == "eager"
-    x, y = data(300, 3)
-    x_val, y_val = data(120, 4)
     rng = np.random.default_rng(5)
     w = rng.choice([0.0, 0.5, 1.0, 2.5], size=len(x)).astype("float32")
     w_val = rng.choice([0.0, 1.0, 3.0], size=len(x_val)).astype("float32")
     thresholds = [0.3, 0.5, 0.5, 0.6, 0.45]
-    table = metric_table(threshold=thresholds, from_logits=True, zero_divisions=(0.0, float("nan")))
-    recorder = Recorder()
-    model = model_for(x.shape[1], logits=True)
-    model.compile(optimizer=keras.optimizers.Adam(0.02), loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                  weighted_metrics=[m for m, *_ in table] + [recorder], run_eagerly=eager)
-    records = EpochRecords(recorder, len(x), x_val)
-    history = model.fit(x, y, sample_weight=w, epochs=2, batch_size=40, validation_data=(x_val, y_val, w_val),
-                        verbose=0, callbacks=[records])
     logit_t = np.log(thresholds) - np.log1p(-np.array(thresholds))
+    plain = metric_table(mode="small" if eager else "rotate" if xla else "full")
+    weighted = metric_table(threshold=thresholds, from_logits=True, zero_divisions=(0.0, float("nan")), prefix="w_",
+                            mode="small" if eager else "rotate", counting="host" if mode == "compiled" else "auto")
+    recorder = XlaRecorder(48, N_LABELS) if xla else Recorder()
+    # Logits out: the plain table thresholds them at 0.5 (a number like any other),
+    # the weighted one at logit(threshold).
+    model = model_for(x.shape[1], dropout=0.3, logits=True)
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[m for m, *_ in plain], weighted_metrics=[m for m, *_ in weighted] + [recorder],
+                  run_eagerly=eager, jit_compile=True if xla else "auto")
+    records = EpochRecords(recorder, len(x), x_val)
+    # 400 rows in batches of 48: a short last batch, as in real epochs.
+    history = model.fit(x, y, sample_weight=w, epochs=2, batch_size=48, validation_data=(x_val, y_val, w_val),
+                        verbose=0, callbacks=[records])
+    if xla:
+        assert model.jit_compile is True
     checked = 0
     for epoch in range(2):
         logs = {k: v[epoch] for k, v in history.history.items()}
-        checked += check_logs(logs, "val_", table, y_val, records.val_pred[epoch] >= logit_t, w_val, f"epoch {epoch}")
+        val = records.val_pred[epoch]
+        checked += check_logs(logs, "val_", plain, y_val, val >= 0.5, where=f"epoch {epoch}")
+        checked += check_logs(logs, "val_", weighted, y_val, val >= logit_t, w_val, f"epoch {epoch}")
         yt, yp, sw = records.train[epoch]
-        checked += check_logs(logs, "", table, yt, yp >= logit_t, sw, f"epoch {epoch} train")
+        checked += check_logs(logs, "", plain, yt, yp >= 0.5, where=f"epoch {epoch} train")
+        checked += check_logs(logs, "", weighted, yt, yp >= logit_t, sw, f"epoch {epoch} train")
+    # Dropout makes the training predictions differ from predict(): the check above is not vacuous.
+    assert not np.array_equal(records.train[-1][1] >= 0.5, model.predict(x, verbose=0) >= 0.5)
     print(f"checked {checked} logged values")
 
 
@@ -282,15 +321,16 @@ def case_distributed():
         tk.SubsetAccuracy(), tk.JaccardScore(average="weighted")]
 
     keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices()))
-    model = model_for(x.shape[1])
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=metrics())
-    history = model.fit(x, y, epochs=2, batch_size=32, validation_data=(x_val, y_val), verbose=0)
-    parallel = model.evaluate(x_val, y_val, batch_size=32, verbose=0, return_dict=True)
-    weights = model.get_weights()
-    pred = model.predict(x_val, verbose=0) >= 0.5
-    last = {k[4:]: v[-1] for k, v in history.history.items() if k.startswith("val_")}
-
-    keras.distribution.set_distribution(None)
+    try:
+        model = model_for(x.shape[1])
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=metrics())
+        history = model.fit(x, y, epochs=2, batch_size=32, validation_data=(x_val, y_val), verbose=0)
+        parallel = model.evaluate(x_val, y_val, batch_size=32, verbose=0, return_dict=True)
+        weights = model.get_weights()
+        pred = model.predict(x_val, verbose=0) >= 0.5
+        last = {k[4:]: v[-1] for k, v in history.history.items() if k.startswith("val_")}
+    finally:  # later cases in this interpreter run on one device
+        keras.distribution.set_distribution(None)
     single_model = model_for(x.shape[1])
     single_model.compile(optimizer="adam", loss="binary_crossentropy", metrics=metrics())
     single_model.set_weights(weights)
@@ -470,7 +510,148 @@ def case_bad_input():
     print("ok bad input")
 
 
+def case_counting():
+    """Counting in backend ops (counting="device", what compiled steps use) equals the
+    Swift core's count (the host path): counts exactly, the per-row sums of
+    average="samples" and weighted sums to float32 rounding; eagerly and compiled by
+    XLA. The hi/lo state stays exact past 2^24. Metrics handed the same batch share
+    one bad-value check per step."""
+    from tally import keras as tkm
+
+    if BACKEND == "jax":
+        import jax
+        compile_ = jax.jit
+    else:
+        import tensorflow as tf
+        compile_ = lambda f: tf.function(f, jit_compile=True)
+    rng = np.random.default_rng(21)
+    ops = keras.ops
+    for trial, (rows, labels, beta, weighted, dtype) in enumerate([
+            (37, 6, 1.0, False, "float32"), (37, 6, 2.0, True, "float32"), (1, 3, 0.0, True, "float32"),
+            (64, 1, math.inf, False, "float32"), (50, 9, 0.5, True, "float32"), (20, 4, 1.0, False, "bool"),
+            (20, 4, 1.0, True, "float64")]):
+        thresholds = rng.random(labels)
+        thresholds[0] = 0.7  # float32(0.7) < 0.7: the comparison must round it up, as the core does
+        spec = tkm._Spec(labels, thresholds, beta)
+        y_true = (rng.random((rows, labels)) < 0.4)
+        y_true = y_true.astype("float32") if dtype != "bool" else y_true
+        y_pred = rng.random((rows, labels)).astype("float64" if dtype == "float64" else "float32")
+        y_pred[0] = np.float32(thresholds)  # scores on (and just around) the thresholds
+        if rows > 2:
+            y_pred[1, 0] = np.nextafter(np.float32(0.7), np.float32(1))
+            y_pred[2] = 0.0  # a row predicting nothing
+        w = rng.choice([0.0, 0.5, 1.3, 2.0], rows).astype("float32") if weighted else None
+        hi = np.zeros(spec.size, np.float32)
+        lo = np.zeros(spec.size, np.float32)
+        hi[0], lo[0] = 2.0 ** 25, 1.0  # a count past 2^24 in two words
+        ref_hi, ref_lo = spec.accumulate(y_true, y_pred, w, hi, lo)
+        ref = ref_hi.astype(np.float64) + ref_lo
+        if BACKEND == "jax" and dtype == "float64":
+            continue  # JAX has no float64 unless x64 is enabled
+        args = [ops.convert_to_tensor(a) for a in (y_true, y_pred, hi, lo)] + (
+            [] if w is None else [ops.convert_to_tensor(w)])
+
+        def run(yt, yp, h, l, *sw):
+            return tkm._device_accumulate(spec, yt, yp, sw[0] if sw else None, h, l,
+                                          host_reachable=tkm._step_kind(yp) != "xla")
+
+        for how, f in (("eager", run), ("compiled", compile_(run))):
+            got_hi, got_lo = (np.asarray(v) for v in f(*args))
+            got = got_hi.astype(np.float64) + got_lo
+            exact = list(range(3 * labels + 2)) + [spec.samples + 4 * m + 3 for m in range(4)] + [spec.exact]
+            if not weighted:  # counts, rows, defined-row counts, exact-match rows
+                assert np.array_equal(got[exact], ref[exact]), (trial, how, got[exact] - ref[exact])
+                assert np.array_equal(got_hi[exact], ref_hi[exact]) and np.array_equal(got_lo[exact], ref_lo[exact])
+            assert np.allclose(got, ref, rtol=1e-6, atol=1e-6), (trial, how, np.max(np.abs(got - ref)))
+    # Exact past 2^24: add batches of 7 rows to a count just below 2^25, compiled.
+    spec = tkm._Spec(2, np.array([0.5, 0.5]), 1.0)
+    add = compile_(lambda yt, yp, h, l: tkm._device_accumulate(spec, yt, yp, None, h, l,
+                                                               host_reachable=tkm._step_kind(yp) != "xla"))
+    hi = np.zeros(spec.size, np.float32)
+    hi[0] = 2.0 ** 25 - 8
+    lo = np.zeros(spec.size, np.float32)
+    yt, yp = ops.ones((7, 2)), ops.ones((7, 2))
+    h, l = ops.convert_to_tensor(hi), ops.convert_to_tensor(lo)
+    for _ in range(5):
+        h, l = add(yt, yp, h, l)
+    total = float(np.asarray(h)[0]) + float(np.asarray(l)[0])
+    assert total == 2.0 ** 25 - 8 + 35, total  # float32 alone would have stopped counting by 1s at 2^24
+    assert float(np.asarray(h)[spec.rows]) + float(np.asarray(l)[spec.rows]) == 35
+
+    # One bad-value check per step for all metrics given the same batch.
+    calls = {"check": 0, "count": 0}
+    check, accumulate = tkm._batch_check, tkm._device_accumulate
+
+    def spy_check(*a, **k):
+        calls["check"] += 1
+        return check(*a, **k)
+
+    def spy_count(*a, **k):
+        calls["count"] += 1
+        return accumulate(*a, **k)
+
+    tkm._batch_check, tkm._device_accumulate = spy_check, spy_count
+    try:
+        x, y = data(64, 22)
+        model = model_for(x.shape[1])
+        model.compile(loss="binary_crossentropy", metrics=[tk.F1Score(), tk.Precision(), tk.SubsetAccuracy()],
+                      weighted_metrics=[tk.Recall(), tk.JaccardScore()])
+        model.fit(x, y, sample_weight=np.ones(64, "float32"), batch_size=32, epochs=1, verbose=0)
+    finally:
+        tkm._batch_check, tkm._device_accumulate = check, accumulate
+    assert calls["count"] > 0 and calls["check"] * 5 == calls["count"] * 2, calls
+    print("device counting equals the core's;", calls)
+
+
+def case_xla_bad_input():
+    """TensorFlow with jit_compile=True: counting="host" says why it cannot run; a
+    batch the core would refuse cannot raise from XLA and makes the value nan."""
+    import pytest
+    x, y = data(64, 13)
+    model = model_for(x.shape[1])
+    model.compile(optimizer="adam", loss="mse", metrics=[tk.F1Score(counting="host")], jit_compile=True)
+    with pytest.raises(ValueError, match="cannot run in an XLA-compiled TensorFlow step"):
+        model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    model = model_for(x.shape[1])
+    model.compile(optimizer="adam", loss="mse", metrics=[tk.F1Score(), tk.SubsetAccuracy()], jit_compile=True)
+    history = model.fit(x, y * 2, epochs=1, batch_size=32, verbose=0)
+    assert math.isnan(history.history["macro_f1"][0]) and math.isnan(history.history["subset_accuracy"][0])
+    history = model.fit(x, y, epochs=1, batch_size=32, verbose=0)  # the next epoch starts clean
+    assert not math.isnan(history.history["macro_f1"][0])
+    print("ok xla bad input")
+
+
+def main(argv):
+    """`keras_cases.py CASE [ARGS...] [+ CASE [ARGS...]]...`: runs each case, printing
+    "== CASE ARGS: ok" or "== CASE ARGS: FAILED" with the traceback, and "ok" last
+    when every case passed. One interpreter for many cases saves importing and
+    warming Keras for each."""
+    import time
+    import traceback
+
+    cases, current = [], []
+    for a in argv + ["+"]:
+        if a == "+":
+            if current:
+                cases.append(current)
+            current = []
+        else:
+            current.append(a)
+    failed = 0
+    for name, *args in cases:
+        label = " ".join([name, *args])
+        t0 = time.perf_counter()
+        try:
+            globals()[f"case_{name}"](*args)
+        except BaseException:  # noqa: BLE001 - report it and go on to the next case
+            failed += 1
+            print(f"== {label}: FAILED\n{traceback.format_exc()}== end {label}", flush=True)
+            continue
+        print(f"== {label}: ok ({time.perf_counter() - t0:.1f} s)", flush=True)
+        keras.backend.clear_session()
+    if not failed:
+        print("ok")
+
+
 if __name__ == "__main__":
-    name, *args = sys.argv[1:]
-    globals()[f"case_{name}"](*args)
-    print("ok")
+    main(sys.argv[1:])
