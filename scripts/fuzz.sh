@@ -4,6 +4,9 @@
 # FUZZ_SECONDS (default 60). Exits non-zero on any finding; the crashing input is
 # left in .build-fuzz/ (keep it under Fuzz/regressions/<target>/ once fixed).
 #
+# With FUZZ_RUNS=N each target instead runs N inputs from a fixed seed: the same
+# inputs every time, so a CI run cannot fail on a finding it did not cause.
+#
 #   scripts/fuzz.sh [npy|update ...]      FUZZ_SECONDS=300 scripts/fuzz.sh update
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,8 +41,12 @@ for t in "${targets[@]}"; do
     "$OUT/fuzz-$t" Fuzz/regressions/$t/* > "$OUT/replay-$t.log" 2>&1 \
       || { tail -40 "$OUT/replay-$t.log"; echo "fuzz-$t: a kept regression input fails again" >&2; exit 1; }
   fi
-  echo "== fuzz-$t: ${SECONDS_EACH}s"
-  if ! (cd "$OUT" && ./fuzz-$t -max_total_time="$SECONDS_EACH" -max_len=4096 -len_control=0 \
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    budget=(-seed=1 -runs="$FUZZ_RUNS"); echo "== fuzz-$t: ${FUZZ_RUNS} inputs from seed 1"
+  else
+    budget=(-max_total_time="$SECONDS_EACH"); echo "== fuzz-$t: ${SECONDS_EACH}s"
+  fi
+  if ! (cd "$OUT" && ./fuzz-$t "${budget[@]}" -max_len=4096 -len_control=0 \
           -rss_limit_mb=2048 -print_final_stats=1 "corpus-$t" > "fuzz-$t.log" 2>&1); then
     grep -v '^"' "$OUT/fuzz-$t.log" | tail -60
     echo "fuzz-$t: FOUND A CRASH (input written to $OUT/crash-*)" >&2
