@@ -8,10 +8,6 @@
 // Input layout (missing bytes read as 0): a mode byte, then the fields below.
 // Mode 0–2 fuzzes update/merge/round trip; mode 3 restores a corrupted state.
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzUpdate(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var input = FuzzInput(Array(UnsafeBufferPointer(start: data, count: size)))
@@ -21,19 +17,6 @@ public func fuzzUpdate(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         fuzzBatch(&input)
     }
     return 0
-}
-
-/// Reads the fuzzer's bytes as a stream of small decisions; zeros past the end.
-struct FuzzInput {
-    let bytes: [UInt8]
-    var index = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    mutating func byte() -> UInt8 {
-        defer { index += 1 }
-        return index < bytes.count ? bytes[index] : 0
-    }
-    mutating func pick<T>(_ table: [T]) -> T { table[Int(byte()) % table.count] }
-    mutating func word() -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(byte()) << UInt64(8 * $1) } }
 }
 
 /// Values that sit on the edges: exact thresholds, signed zeros, infinities, nan,
@@ -359,12 +342,4 @@ func checkConsistent(_ c: ConfusionCounts) {
         }
         check(rows == c.rowCount, "row triples hold \(rows) rows, the counts \(c.rowCount)")
     }
-}
-
-/// With TALLY_FUZZ_DUMP=path (replaying one crash input), writes the state bytes
-/// the restore saw: that file becomes a fixture of Tests/TallyTests.
-func dumpForRegression(_ bytes: [UInt8]) {
-    guard let path = getenv("TALLY_FUZZ_DUMP"), let file = fopen(path, "wb") else { return }
-    _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
-    fclose(file)
 }

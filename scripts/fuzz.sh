@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets in Fuzz/ (with Sources/Tally, one module, under
 # AddressSanitizer), replays every kept crash input, then fuzzes each target for
-# FUZZ_SECONDS (default 60). Exits non-zero on any finding; the crashing input is
+# FUZZ_SECONDS (default: 120 s shared among the targets run). Exits non-zero on any finding; the crashing input is
 # left in .build-fuzz/ (keep it under Fuzz/regressions/<target>/ once fixed).
 #
 # With FUZZ_RUNS=N each target instead runs N inputs from a fixed seed: the same
 # inputs every time, so a CI run cannot fail on a finding it did not cause.
 #
-#   scripts/fuzz.sh [npy|update ...]      FUZZ_SECONDS=300 scripts/fuzz.sh update
+#   scripts/fuzz.sh [npy|update|restore ...]      FUZZ_SECONDS=300 scripts/fuzz.sh restore
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFTC=${SWIFTC:-$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)}
-SECONDS_EACH=${FUZZ_SECONDS:-60}
 OUT=.build-fuzz
-targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(npy update)
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(npy update restore)
+SECONDS_EACH=${FUZZ_SECONDS:-$((120 / ${#targets[@]}))}
 mkdir -p "$OUT"
 # A crash report, not an interactive backtrace (the Swift runtime's backtracer
 # otherwise holds the process for a long time).
@@ -24,7 +24,8 @@ for t in "${targets[@]}"; do
   case $t in
     npy) source=Fuzz/FuzzNPY.swift ;;
     update) source=Fuzz/FuzzUpdate.swift ;;
-    *) echo "fuzz.sh: unknown target $t (npy, update)" >&2; exit 2 ;;
+    restore) source=Fuzz/FuzzRestore.swift ;;
+    *) echo "fuzz.sh: unknown target $t (npy, update, restore)" >&2; exit 2 ;;
   esac
   echo "== fuzz-$t: build"
   # -O keeps Swift's bounds and overflow checks and runs ~5x more inputs than -Onone.

@@ -96,7 +96,9 @@ public struct BinnedScores: Equatable, Sendable {
         for j in labels {
             for b in 0..<bins {
                 pw[b] += positiveWeight[j * bins + b]; nw[b] += negativeWeight[j * bins + b]
-                pc[b] += positiveCount[j * bins + b]; nc[b] += negativeCount[j * bins + b]
+                // Saturating: only whether a bin holds any row is read, and pooling the
+                // labels of a state near Int64.max rows must not trap.
+                pc[b] = saturatingAdd(pc[b], positiveCount[j * bins + b]); nc[b] = saturatingAdd(nc[b], negativeCount[j * bins + b])
             }
         }
         return (pw, nw, pc, nc)
@@ -196,6 +198,8 @@ public struct BinnedScores: Equatable, Sendable {
         guard bytes.count % 8 == 0, bytes.count >= 56 else { throw fail }
         let words = bytes.withUnsafeBytes { raw in (0..<(bytes.count / 8)).map { raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self) } }
         guard words[0] == 0x3153_4E49_4253_5454, words[1] >= 1, words[2] >= 1, words[1] < 1 << 24, words[2] <= 1 << 24 else { throw fail }
+        // The size the header implies, checked before the histograms are allocated.
+        guard UInt64(words.count) == 7 + 4 * words[1] * words[2] else { throw fail }
         try self.init(labelCount: Int(words[1]), bins: Int(words[2]), low: Double(bitPattern: words[3]), high: Double(bitPattern: words[4]))
         let size = labelCount * bins
         guard words.count == 7 + 4 * size else { throw fail }
@@ -218,4 +222,10 @@ public struct BinnedScores: Equatable, Sendable {
                   return !overflow && sum == rowCount
               }) else { throw fail }
     }
+}
+
+/// a + b for counts ≥ 0, Int64.max where that overflows.
+@inline(__always) func saturatingAdd(_ a: Int64, _ b: Int64) -> Int64 {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow ? .max : sum
 }

@@ -30,10 +30,18 @@ extension ScoreStore {
             }
         }
         let header = try take(5, as: UInt64.self)
-        guard header[0] == Self.magic, header[1] >= 1, header[1] < 1 << 31, header[2] < UInt64(UInt32.max) else { throw fail }
-        try self.init(labelCount: Int(header[1]))
+        guard header[0] == Self.magic, header[1] >= 1, header[1] < 1 << 31, header[2] < UInt64(UInt32.max),
+              header[3] <= 1, header[4] <= 1 else { throw fail }
         let rows = Int(header[2])
         let wide = header[3] == 1, weighted = header[4] == 1
+        // The size the header implies, checked before allocating anything: a short
+        // header must not ask for gigabytes. An empty store of more than 2^24
+        // labels is refused too (its bytes say nothing about its size).
+        let perLabel = rows * (wide ? 8 : 4) + (rows + 63) / 64 * 8
+        let (labelBytes, overflow) = Int(header[1]).multipliedReportingOverflow(by: perLabel)
+        guard !overflow, labelBytes <= bytes.count, 40 + labelBytes + (weighted ? 8 * rows : 0) == bytes.count,
+              rows > 0 || header[1] <= 1 << 24 else { throw fail }
+        try self.init(labelCount: Int(header[1]))
         if wide { isWide = true; wideKeys = Array(repeating: [], count: labelCount) }
         for j in 0..<labelCount {
             if wide { wideKeys[j] = try take(rows, as: UInt64.self) } else { narrowKeys[j] = try take(rows, as: UInt32.self) }

@@ -35,6 +35,39 @@ final class RobustnessTests: XCTestCase {
         }
     }
 
+    /// Score stores and binned histograms whose header asked for a huge allocation
+    /// (the restore fuzzer ran out of memory): refused before allocating.
+    func testFuzzedHugeStatesAreRefusedBeforeAllocating() throws {
+        let stores = regressionFiles("store-")
+        XCTAssertFalse(stores.isEmpty, "no score store fixtures found")
+        for path in stores {
+            XCTAssertThrowsError(try ScoreStore(serialized: try readFile(path)), path) { XCTAssertTrue($0 is TallyError, "\($0)") }
+        }
+        let binned = try readFile(fixtures + "fuzz-regressions/binned-huge-histogram.bin")
+        XCTAssertThrowsError(try BinnedScores(serialized: binned)) { XCTAssertTrue($0 is TallyError, "\($0)") }
+        // A header with 2^31 - 1 labels and no rows in 40 bytes: refused, not 32 GB allocated.
+        var header: [UInt64] = [ScoreStore.magic, (1 << 31) - 1, 0, 0, 0]
+        XCTAssertThrowsError(try ScoreStore(serialized: header.withUnsafeBytes { Array($0) }))
+        header[1] = 3
+        XCTAssertEqual(try ScoreStore(serialized: header.withUnsafeBytes { Array($0) }).labelCount, 3)
+    }
+
+    /// A binned histogram of 2 labels near Int64.max rows: pooling the labels'
+    /// counts for micro averaging used to trap on overflow.
+    func testFuzzedBinnedStateNearInt64MaxScoresMicro() throws {
+        let state = try BinnedScores(serialized: try readFile(fixtures + "fuzz-regressions/binned-micro-count-overflow.bin"))
+        XCTAssertEqual(state.rowCount, 1 << 62)
+        for average in [nil] + Average.allCases.map(Optional.some) where average != .samples {
+            _ = try state.rocAUC(average: average)
+            _ = try state.averagePrecision(average: average)
+        }
+        var merged = state
+        XCTAssertThrowsError(try merged.merge(state)) { error in
+            guard case .overflow = error as? TallyError else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(merged, state)
+    }
+
     /// `.npy` inputs the parser fuzzer kept: each throws a TallyError or reads back the same.
     func testFuzzedNPYFilesThrowOrRoundTrip() throws {
         for path in regressionFiles("npy-") {
