@@ -15,8 +15,8 @@ public func formatFixed(_ x: Double, digits: Int) -> String {
     for _ in 0..<digits { scale *= 10 }  // exact: 10^15 < 2^53
     let a = abs(x)
     let p = a * scale
-    guard p < 4_503_599_627_370_496 else {  // 2^52: no fractional part left to round
-        return (x.sign == .minus ? "-" : "") + wholeDigits(p) + (digits > 0 ? "." + String(repeating: "0", count: digits) : "")
+    guard p < 4_503_599_627_370_496 else {  // 2^52: exact big-number arithmetic below
+        return (x.sign == .minus ? "-" : "") + largeFixed(a, digits: digits)
     }
     // a·scale = p + err exactly; the rounding decision needs only signs.
     let err = fma(a, scale, -p)
@@ -36,16 +36,40 @@ public func formatFixed(_ x: Double, digits: Int) -> String {
     return whole + "." + fraction
 }
 
-func wholeDigits(_ p: Double) -> String {
-    // Values this large are integers in binary; print them digit by digit.
-    var v = p.rounded(.toNearestOrEven)
-    var digits: [Character] = []
-    repeat {
-        let r = v.truncatingRemainder(dividingBy: 10)
-        digits.append(Character(String(Int(r))))
-        v = (v - r) / 10
-    } while v >= 1
-    return String(digits.reversed())
+/// `a` (finite, > 0, a·10^digits ≥ 2^52) with `digits` decimals, exactly as Python
+/// prints it: `a` = m·2^e with m < 2^53 is an integer when e ≥ 0 (its decimal digits
+/// via base-10^9 limbs), else m·10^digits < 2^103 is rounded half to even by 2^-e.
+func largeFixed(_ a: Double, digits: Int) -> String {
+    let e = Int(a.exponent) - 52
+    let m = UInt64(a.significandBitPattern) | (a.isNormal ? 1 << 52 : 0)
+    var scale: UInt128 = 1
+    for _ in 0..<digits { scale *= 10 }
+    guard e < 0 else {
+        var limbs: [UInt64] = [m % 1_000_000_000, m / 1_000_000_000 % 1_000_000_000, m / 1_000_000_000_000_000_000]
+        for _ in 0..<e {
+            var carry: UInt64 = 0
+            for i in limbs.indices {
+                let v = limbs[i] * 2 + carry
+                limbs[i] = v % 1_000_000_000
+                carry = v / 1_000_000_000
+            }
+            if carry > 0 { limbs.append(carry) }
+        }
+        while limbs.count > 1 && limbs.last == 0 { limbs.removeLast() }
+        var text = String(limbs.last!)
+        for limb in limbs.dropLast().reversed() {
+            let part = String(limb)
+            text += String(repeating: "0", count: 9 - part.count) + part
+        }
+        return text + (digits > 0 ? "." + String(repeating: "0", count: digits) : "")
+    }
+    let n = UInt128(m) * scale, shift = UInt128(-e)
+    var q = n >> shift
+    let r = n - (q << shift), half = UInt128(1) << (shift - 1)
+    if r > half || (r == half && q & 1 == 1) { q += 1 }
+    if digits == 0 { return String(q) }
+    let fraction = String(q % scale)
+    return String(q / scale) + "." + String(repeating: "0", count: digits - fraction.count) + fraction
 }
 
 /// Python's `repr(float)`: the shortest string that round-trips, in fixed notation

@@ -68,6 +68,24 @@ final class RobustnessTests: XCTestCase {
         XCTAssertEqual(merged, state)
     }
 
+    /// A 2-D weighted state whose restored sums reach 1e300: its report's support
+    /// column formatted a number whose 10^digits multiple overflows, which trapped
+    /// (and large numbers printed 10^digits times too large, unlike Python).
+    func testFuzzedHugeWeightsFormatInReports() throws {
+        let state = try ConfusionCounts(serialized: try readFile(fixtures + "fuzz-regressions/counts-report-huge-weights.bin"))
+        XCTAssertTrue(state.isElementWeighted)
+        _ = try ClassificationReport(state).text()
+        // Python's format(x, f".{d}f"), exactly.
+        XCTAssertEqual(formatFixed(1e308, digits: 2), "1000000000000000010979063629440455417404923096773118463368106829031575854049114915371633289784946888" +
+                       "9906124966972117251561159028374314008832830700919814604603127166450293302718569748969958855904333838" +
+                       "4466165001178426897626212945177628091195786707458122783970171784415105291802893207873272974885715430" +
+                       "223118336.00")
+        XCTAssertEqual(formatFixed(1e14, digits: 2), "100000000000000.00")
+        XCTAssertEqual(formatFixed(-4503599627370496, digits: 2), "-4503599627370496.00")
+        XCTAssertEqual(formatFixed(123456789012345.67, digits: 2), "123456789012345.67")
+        XCTAssertEqual(formatFixed(2.675, digits: 2), "2.67")
+    }
+
     /// `.npy` inputs the parser fuzzer kept: each throws a TallyError or reads back the same.
     func testFuzzedNPYFilesThrowOrRoundTrip() throws {
         for path in regressionFiles("npy-") {
