@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The reliability suite (issue 7), bounded to a few minutes on 2 cores:
-#   1. libFuzzer on the .npy reader and the accumulator (FUZZ_SECONDS each, default 60),
+#   1. libFuzzer on the .npy reader, the accumulator and restored states (FUZZ_SECONDS each, else 120 s shared),
 #      after replaying every kept crash input (scripts/fuzz.sh);
 #   2. the Swift core's tests under AddressSanitizer, and its threaded tests under
 #      ThreadSanitizer (separate build folders, so the normal .build is untouched);
