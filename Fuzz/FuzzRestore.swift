@@ -95,41 +95,9 @@ func fuzzRankingSums(_ input: inout FuzzInput) {
     let topK = (0..<(Int(input.byte()) % 4)).map { _ in 1 + Int(input.byte()) % 8 }
     let weighted = flags & 2 != 0
     let graded = flags & 4 != 0 && metrics == .ndcg
-    var sums = try! RankingSums(labelCount: labels, ndcgK: ndcgK, topK: topK, metrics: metrics)
+    let sums = try! RankingSums(labelCount: labels, ndcgK: ndcgK, topK: topK, metrics: metrics)
     let (truth, scores, weights) = batch(&input, rows: rows, labels: labels, graded: graded)
-    func update(_ s: inout RankingSums, _ t: [Double], _ p: [Double], _ w: [Double], rows: Int, labels: Int) throws {
-        try t.withMatrixView(rows: rows, columns: labels) { tv in
-            try p.withMatrixView(rows: rows, columns: labels) { pv in
-                if weighted {
-                    try w.withUnsafeBufferPointer { try s.update(truth: tv, scores: pv, sampleWeight: $0) }
-                } else {
-                    try s.update(truth: tv, scores: pv)
-                }
-            }
-        }
-    }
-    do { try update(&sums, truth, scores, weights, rows: rows, labels: labels) } catch {
-        check(false, "a valid ranking batch threw \(error)")
-    }
-    let good = sums.serialized()
-    guard let back = try? RankingSums(serialized: good), back.serialized() == good else {
-        check(false, "ranking sums do not round-trip"); return
-    }
-    let bytes = corrupt(good, &input, labels: labels, rows: rows)
-    dumpForRegression(bytes)
-    guard let restored = try? RankingSums(serialized: bytes) else { return }
-    scoreRanking(restored)
-    for var target in [restored, sums] {
-        if checkedMerge(&target, { try $0.merge(restored) }, "ranking") { scoreRanking(target) }
-    }
-    // An update of the restored state: throws or works, never traps.
-    var updated = restored
-    let n = restored.labelCount
-    if n <= 64 {
-        let more = batch(&input, rows: 2, labels: n)
-        do { try update(&updated, more.truth, more.scores, more.weights, rows: 2, labels: n); scoreRanking(updated) }
-        catch { check(error is TallyError, "ranking update threw a non-Tally error \(error)") }
-    }
+    fuzzScoreState(&input, sums, truth, scores, weighted ? weights : nil, rows: rows, what: "ranking sums", score: scoreRanking)
 }
 
 func scoreRanking(_ s: RankingSums) {
@@ -150,40 +118,9 @@ func fuzzBinnedScores(_ input: inout FuzzInput) {
     let bins = 1 + Int(input.byte()) % 8
     let (low, high) = input.pick([(0.0, 1.0), (-1, 1), (0, 1e-300), (-1e308, 1e308), (0.25, 0.5)])
     let weighted = input.byte() & 1 != 0
-    var binned = try! BinnedScores(labelCount: labels, bins: bins, low: low, high: high)
+    let binned = try! BinnedScores(labelCount: labels, bins: bins, low: low, high: high)
     let (truth, scores, weights) = batch(&input, rows: rows, labels: labels)
-    func update(_ s: inout BinnedScores, _ t: [Double], _ p: [Double], _ w: [Double], rows: Int, labels: Int) throws {
-        try t.withMatrixView(rows: rows, columns: labels) { tv in
-            try p.withMatrixView(rows: rows, columns: labels) { pv in
-                if weighted {
-                    try w.withUnsafeBufferPointer { try s.update(truth: tv, scores: pv, sampleWeight: $0) }
-                } else {
-                    try s.update(truth: tv, scores: pv)
-                }
-            }
-        }
-    }
-    do { try update(&binned, truth, scores, weights, rows: rows, labels: labels) } catch {
-        check(false, "a valid binned batch threw \(error)")
-    }
-    let good = binned.serialized()
-    guard let back = try? BinnedScores(serialized: good), back.serialized() == good else {
-        check(false, "binned scores do not round-trip"); return
-    }
-    let bytes = corrupt(good, &input, labels: labels, rows: rows)
-    dumpForRegression(bytes)
-    guard let restored = try? BinnedScores(serialized: bytes) else { return }
-    scoreBinned(restored)
-    for var target in [restored, binned] {
-        if checkedMerge(&target, { try $0.merge(restored) }, "binned") { scoreBinned(target) }
-    }
-    var updated = restored
-    let n = restored.labelCount
-    if n <= 64 {
-        let more = batch(&input, rows: 2, labels: n)
-        do { try update(&updated, more.truth, more.scores, more.weights, rows: 2, labels: n); scoreBinned(updated) }
-        catch { check(error is TallyError, "binned update threw a non-Tally error \(error)") }
-    }
+    fuzzScoreState(&input, binned, truth, scores, weighted ? weights : nil, rows: rows, what: "binned scores", score: scoreBinned)
 }
 
 func scoreBinned(_ s: BinnedScores) {
@@ -202,41 +139,10 @@ func fuzzScoreStore(_ input: inout FuzzInput) {
     let flags = input.byte()
     let weighted = flags & 1 != 0
     let wide = flags & 2 != 0  // float64 scores that float32 does not hold: 64-bit keys
-    var store = try! ScoreStore(labelCount: labels)
+    let store = try! ScoreStore(labelCount: labels)
     var (truth, scores, weights) = batch(&input, rows: rows, labels: labels)
     if wide { scores = scores.map { $0 + 1e-12 } }
-    func update(_ s: inout ScoreStore, _ t: [Double], _ p: [Double], _ w: [Double], rows: Int, labels: Int) throws {
-        try t.withMatrixView(rows: rows, columns: labels) { tv in
-            try p.withMatrixView(rows: rows, columns: labels) { pv in
-                if weighted {
-                    try w.withUnsafeBufferPointer { try s.update(truth: tv, scores: pv, sampleWeight: $0) }
-                } else {
-                    try s.update(truth: tv, scores: pv)
-                }
-            }
-        }
-    }
-    do { try update(&store, truth, scores, weights, rows: rows, labels: labels) } catch {
-        check(false, "a valid score batch threw \(error)")
-    }
-    let good = store.serialized()
-    guard let back = try? ScoreStore(serialized: good), back.serialized() == good else {
-        check(false, "a score store does not round-trip"); return
-    }
-    let bytes = corrupt(good, &input, labels: labels, rows: rows)
-    dumpForRegression(bytes)
-    guard let restored = try? ScoreStore(serialized: bytes) else { return }
-    scoreStore(restored)
-    for var target in [restored, store] {
-        if checkedMerge(&target, { try $0.merge(restored) }, "score store") { scoreStore(target) }
-    }
-    var updated = restored
-    let n = restored.labelCount
-    if n <= 64 {
-        let more = batch(&input, rows: 2, labels: n)
-        do { try update(&updated, more.truth, more.scores, more.weights, rows: 2, labels: n); scoreStore(updated) }
-        catch { check(error is TallyError, "score store update threw a non-Tally error \(error)") }
-    }
+    fuzzScoreState(&input, store, truth, scores, weighted ? weights : nil, rows: rows, what: "score store", score: scoreStore)
 }
 
 func scoreStore(_ s: ScoreStore) {
@@ -252,6 +158,52 @@ func scoreStore(_ s: ScoreStore) {
     }
     _ = s.rowWeights
     _ = s.serialized()
+}
+
+// MARK: Every score accumulator
+
+/// Updates `s` from row-major arrays (weights nil: unweighted).
+func update<S: ScoreAccumulator>(_ s: inout S, _ t: [Double], _ p: [Double], _ w: [Double]?, rows: Int) throws {
+    let labels = s.labelCount
+    try t.withMatrixView(rows: rows, columns: labels) { tv in
+        try p.withMatrixView(rows: rows, columns: labels) { pv in
+            if let w {
+                try w.withUnsafeBufferPointer { try s.update(truth: tv, scores: pv, sampleWeight: $0) }
+            } else {
+                try s.update(truth: tv, scores: pv, sampleWeight: nil)
+            }
+        }
+    }
+}
+
+/// A valid state from one batch must round-trip; its corrupted bytes must be refused
+/// or restore to a state that scores, merges (into itself, the original) and updates
+/// without trapping.
+func fuzzScoreState<S: ScoreAccumulator>(_ input: inout FuzzInput, _ fresh: S, _ truth: [Double], _ scores: [Double],
+                                         _ weights: [Double]?, rows: Int, what: String, score: (S) -> Void) {
+    var state = fresh
+    do { try update(&state, truth, scores, weights, rows: rows) } catch {
+        check(false, "a valid \(what) batch threw \(error)")
+    }
+    let good = state.serialized()
+    guard let back = try? S(serialized: good), back.serialized() == good else {
+        check(false, "\(what) do not round-trip"); return
+    }
+    let bytes = corrupt(good, &input, labels: state.labelCount, rows: rows)
+    dumpForRegression(bytes)
+    guard let restored = try? S(serialized: bytes) else { return }
+    score(restored)
+    for var target in [restored, state] {
+        if checkedMerge(&target, { try $0.merge(restored) }, what) { score(target) }
+    }
+    // An update of the restored state: throws or works, never traps.
+    var updated = restored
+    let n = restored.labelCount
+    if n <= 64 {
+        let more = batch(&input, rows: 2, labels: n)
+        do { try update(&updated, more.truth, more.scores, weights == nil ? nil : more.weights, rows: 2); score(updated) }
+        catch { check(error is TallyError, "\(what) update threw a non-Tally error \(error)") }
+    }
 }
 
 // MARK: ConfusionCounts with 2-D weights
