@@ -404,7 +404,9 @@ def test_ctrl_c_stops_between_batches(with_callback):
     m, x, elapsed = _big_fit_interrupted([Recorder()] if with_callback else [])
     assert elapsed < 5
     done = m.iterations
-    assert done > 0 and len(m.history.epoch) == done // 32
+    # Finished epochs are in the history; an interrupt that lands after an epoch's last
+    # batch but before its end-of-epoch step leaves that epoch out.
+    assert done > 0 and len(m.history.epoch) in (done // 32, (done - 1) // 32)
     assert np.isfinite(m.predict(x[:4])).all()
     m.fit(x[:16], np.zeros((16, 5), np.uint8), epochs=1, batch_size=8, verbose=0)  # still trainable
     assert m.iterations == done + 2
