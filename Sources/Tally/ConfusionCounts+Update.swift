@@ -35,6 +35,17 @@ extension ConfusionCounts {
         commit(batch, rows: truth.rows, weights: sampleWeight)
     }
 
+    /// Adds recorded arrays (`np.save` output, 2-D, or 1-D for one label) with optional
+    /// per-row weights: how a Swift harness or command line scores a recorded run.
+    public mutating func update(truth: NPYArray, prediction: NPYArray, sampleWeight: [Double]? = nil,
+                                kind: PredictionKind = .scores) throws {
+        try truth.withMatrixView { t in
+            try prediction.withMatrixView { p in
+                try sampleWeight.withOptionalBuffer { try update(truth: t, prediction: p, sampleWeight: $0, kind: kind) }
+            }
+        }
+    }
+
     // MARK: Checks
 
     func checkShapes(truth: MatrixView, prediction: MatrixView, sampleWeight: UnsafeBufferPointer<Double>?) throws {
@@ -101,10 +112,11 @@ extension ConfusionCounts {
 }
 
 extension Optional where Wrapped == [Double] {
-    func withOptionalBuffer<R>(_ body: (UnsafeBufferPointer<Double>?) -> R) -> R {
+    /// Calls `body` with the array's buffer, or with nil when there is no array.
+    public func withOptionalBuffer<R>(_ body: (UnsafeBufferPointer<Double>?) throws -> R) rethrows -> R {
         switch self {
-        case .some(let a): return a.withUnsafeBufferPointer { body($0) }
-        case .none: return body(nil)
+        case .some(let a): return try a.withUnsafeBufferPointer { try body($0) }
+        case .none: return try body(nil)
         }
     }
 }

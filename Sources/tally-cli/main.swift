@@ -106,15 +106,7 @@ func run() throws {
     let names = try o.labelsPath.map(readLines)
     var counts = try ConfusionCounts(labelCount: labelCount, threshold: threshold)
     let weights = try o.weightsPath.map { try NPYArray(contentsOf: $0).doubles() }
-    try truth.withMatrixView { t in
-        try scores.withMatrixView { s in
-            if let weights {
-                try weights.withUnsafeBufferPointer { try counts.update(truth: t, prediction: s, sampleWeight: $0) }
-            } else {
-                try counts.update(truth: t, prediction: s)
-            }
-        }
-    }
+    try counts.update(truth: truth, prediction: scores, sampleWeight: weights)
     let report = try ClassificationReport(counts, names: names, zeroDivision: o.zeroDivision)
     for warning in report.warnings { printError("tally: warning: \(warning.message)\n") }
     switch o.format {

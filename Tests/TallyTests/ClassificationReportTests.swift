@@ -32,15 +32,7 @@ final class ClassificationReportTests: XCTestCase {
         let scores = try NPYArray(contentsOf: fixtures + "case\(k)_y_score.npy")
         let weights = (try? NPYArray(contentsOf: fixtures + "case\(k)_weight.npy"))?.doubles()
         var counts = try ConfusionCounts(labelCount: truth.shape[1])
-        try truth.withMatrixView { t in
-            try scores.withMatrixView { s in
-                if let weights {
-                    try weights.withUnsafeBufferPointer { try counts.update(truth: t, prediction: s, sampleWeight: $0) }
-                } else {
-                    try counts.update(truth: t, prediction: s)
-                }
-            }
-        }
+        try counts.update(truth: truth, prediction: scores, sampleWeight: weights)
         return counts
     }
 

@@ -82,11 +82,7 @@ final class ConfusionCountsTests: XCTestCase {
                     line: UInt = #line) {
             XCTAssertThrowsError(try truth.withMatrixView(rows: truth.count / columns, columns: columns) { t in
                 try scores.withMatrixView(rows: scores.count / columns, columns: columns) { s in
-                    if let weights {
-                        try weights.withUnsafeBufferPointer { try counts.update(truth: t, prediction: s, sampleWeight: $0) }
-                    } else {
-                        try counts.update(truth: t, prediction: s)
-                    }
+                    try weights.withOptionalBuffer { try counts.update(truth: t, prediction: s, sampleWeight: $0) }
                 }
             }, line: line) { XCTAssertEqual(($0 as? TallyError)?.message, message, line: line) }
             XCTAssertEqual(counts, before, line: line)

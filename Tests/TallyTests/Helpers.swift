@@ -28,11 +28,7 @@ extension ConfusionCounts {
         let rows = labels == 0 ? 0 : truth.count / labels
         try truth.withMatrixView(rows: rows, columns: labels) { t in
             try scores.withMatrixView(rows: rows, columns: labels) { s in
-                if let weights {
-                    try weights.withUnsafeBufferPointer { try update(truth: t, prediction: s, sampleWeight: $0, kind: kind) }
-                } else {
-                    try update(truth: t, prediction: s, kind: kind)
-                }
+                try weights.withOptionalBuffer { try update(truth: t, prediction: s, sampleWeight: $0, kind: kind) }
             }
         }
     }

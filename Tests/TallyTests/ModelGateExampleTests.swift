@@ -9,7 +9,7 @@ final class ModelGateExampleTests: XCTestCase {
         let truth = try NPYArray(contentsOf: truthPath)
         let scores = try NPYArray(contentsOf: scorePath)
         var counts = try ConfusionCounts(labelCount: truth.shape[1], threshold: .scalar(0.5))
-        try truth.withMatrixView { t in try scores.withMatrixView { s in try counts.update(truth: t, prediction: s) } }
+        try counts.update(truth: truth, prediction: scores)
         return counts
     }
 
