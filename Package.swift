@@ -15,7 +15,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "Tally"),
-        .target(name: "TallyNet", dependencies: ["Tally", "CBLAS"], exclude: ["README.md"]),
+        .target(name: "TallyNet", dependencies: ["Tally", "CBLAS", "TallyNetKernels"], exclude: ["README.md"]),
+        // Internal: TallyNet's Winograd transforms in C, built per instruction set (ifunc).
+        .target(name: "TallyNetKernels"),
         .executableTarget(name: "tally-cli", dependencies: ["Tally"]),
 
         // Internal: Python.h for the bridge. Never links libpython: an extension

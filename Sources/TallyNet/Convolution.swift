@@ -42,6 +42,13 @@ final class Conv2D: ActivatedLayer {
     var shiftedBlockRows: Int
     /// Padded height and width of the shifted path (stride 1: out + kernel - 1).
     let paddedH: Int, paddedW: Int
+    /// 3×3 kernels on the shifted path with channel counts that are multiples of 8 run as Winograd F(4×4, 3×3)
+    /// (`WinogradConvolution`) when the activation is relu or linear and a fused pooling, if
+    /// any, is 2×2. A var so tests can force either path.
+    var usesWinograd: Bool
+    /// Tiles per Winograd GEMM block (nil: `WinogradConvolution`'s choice); tests force small blocks.
+    var winogradBlockTiles: Int?
+    private var winograd: WinogradConvolution?
 
     private var kernelTransposed: FloatBuffer
     /// The kernel flipped in both spatial axes with cin and cout swapped, (kh, kw, cout, cin):
@@ -95,6 +102,7 @@ final class Conv2D: ActivatedLayer {
         (paddedH, paddedW) = (outH + kh - 1, outW + kw - 1)
         usesShiftedRows = sh == 1 && sw == 1 && outH == inH && outW == inW && filters >= 8
         stacksRows = cin < 8
+        usesWinograd = usesShiftedRows && kh == 3 && kw == 3 && cin % 8 == 0 && filters % 8 == 0
         shiftedBlockRows = max(1, 65_536 / max(paddedW * max(cin, filters), 1))
     }
 
@@ -295,6 +303,50 @@ final class Conv2D: ActivatedLayer {
 // same width, so dYwide is a view of it (its junk rows read padding zeros); and dX is the
 // same kind of convolution of that padded dY with the flipped kernel.
 extension Conv2D {
+    /// Whether this pass runs on the Winograd path (see `usesWinograd`).
+    var winogradActive: Bool {
+        usesWinograd && (activation == .relu || activation == .linear) && (fusedPool.map { $0.ph == 2 && $0.pw == 2 } ?? true)
+    }
+
+    private func winogradPlan(threads: Int) -> WinogradConvolution {
+        let plan = winograd ?? WinogradConvolution(inH: inH, inW: inW, cin: cin, cout: cout, blockTiles: winogradBlockTiles)
+        winograd = plan
+        plan.reserve(threads: threads)
+        return plan
+    }
+
+    /// Per-thread partial gradients of the kernel and bias.
+    private func reservePartials(threads: Int) {
+        guard kernelPartials.count < threads else { return }
+        while kernelPartials.count < threads {
+            kernelPartials.append(FloatBuffer(count: patch * cout))
+            biasPartials.append(FloatBuffer(count: cout))
+        }
+        kernelPartialPointers = kernelPartials.map(\.base)
+        biasPartialPointers = biasPartials.map(\.base)
+    }
+
+    private func forwardWinograd(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
+        let plan = winogradPlan(threads: context.threads)
+        BLAS.setThreads(1)
+        plan.prepareForward(kernel: kernel.value.base)
+        let inCount = inputCount, outCount = outputCount
+        let b = bias.map { UnsafePointer($0.value.base) }
+        let relu = activation == .relu
+        let pooledCount = fusedPool?.outputCount, codes = poolCodes
+        forEachChunk(batch, threads: context.threads) { t, samples in
+            for s in samples {
+                let output: WinogradConvolution.Output
+                if let pooledCount, let codes {
+                    output = .pooled(y + s &* pooledCount, codes: codes + s &* pooledCount)
+                } else {
+                    output = .image(y + s &* outCount)
+                }
+                plan.forwardSample(x + s &* inCount, bias: b, relu: relu, into: output, thread: t)
+            }
+        }
+    }
+
     private func reserveShifted(threads: Int) {
         if reservedStacked != stacksRows {
             shiftedPointers = []
@@ -312,14 +364,11 @@ extension Conv2D {
             kernelScratch.append(FloatBuffer(count: patch * cout))
             paddedGradients.append(FloatBuffer(count: paddedH * paddedW * cout + slack))
             wideBlocks.append(FloatBuffer(count: shiftedBlockRows * paddedW * max(cin, cout)))
-            kernelPartials.append(FloatBuffer(count: patch * cout))
-            biasPartials.append(FloatBuffer(count: cout))
         }
         shiftedPointers = (0..<threads).map {
             (paddedInputs[$0].base, paddedGradients[$0].base, wideBlocks[$0].base, kernelScratch[$0].base)
         }
-        kernelPartialPointers = kernelPartials.map(\.base)
-        biasPartialPointers = biasPartials.map(\.base)
+        reservePartials(threads: threads)
     }
 
     /// Copies an image of `height` rows of `width · channels` values into the interior of a
@@ -468,6 +517,10 @@ extension Conv2D {
     }
 
     fileprivate func forwardShifted(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
+        if winogradActive {
+            forwardWinograd(x, y, batch: batch, context: context)
+            return
+        }
         reserve(threads: context.threads)
         BLAS.setThreads(1)
         let inCount = inputCount, outCount = outputCount
@@ -546,6 +599,13 @@ extension Conv2D {
     /// Before a backward pass of the shifted path on `threads` threads: the flipped kernel,
     /// zeroed per-thread partial gradients.
     private func beginShiftedBackward(threads: Int) {
+        if winogradActive {
+            winogradPlan(threads: threads).beginBackward(kernel: kernel.value.base, threads: threads)
+            reservePartials(threads: threads)
+            BLAS.setThreads(1)
+            for t in 0..<threads { biasPartialPointers[t].update(repeating: 0, count: cout) }
+            return
+        }
         reserve(threads: threads)
         BLAS.setThreads(1)
         let (cin, cout, kh, kw) = (self.cin, self.cout, self.kh, self.kw)
@@ -572,9 +632,7 @@ extension Conv2D {
         let gradTop = kh &- 1 &- padTop, gradLeft = kw &- 1 &- padLeft
         let viewOffset = (gradTop &* pw &+ gradLeft) &* cout
         let stacked = stacksRows, pixel = kh &* cin
-        let buffers = shiftedPointers[t]
-        let xpad = buffers.x, dpad = buffers.dy, wide = buffers.wide
-        let kp = stacked ? buffers.scratch : kernelPartialPointers[t], bp = biasPartialPointers[t]
+        let bp = biasPartialPointers[t]
         let hasBias = bias != nil
         if let pool = fusedPool, let codes = poolCodes {
             // y and dy are pooled: the activation's derivative at each window's maximum is the
@@ -587,7 +645,11 @@ extension Conv2D {
                     for c in 0..<cout { bp[c] += row[c] }
                 }
             }
-            unpool(dys, codes: codes + s &* count, pool: (pool.ph, pool.pw), into: dpad, top: gradTop, left: gradLeft)
+            if winogradActive, let plan = winograd {
+                plan.backwardSample(x: xs, gradient: .pooled(dys, codes: codes + s &* count), dx: dxs, thread: t)
+                return
+            }
+            unpool(dys, codes: codes + s &* count, pool: (pool.ph, pool.pw), into: shiftedPointers[t].dy, top: gradTop, left: gradLeft)
         } else {
             activation.backward(y: ys, dy: dys, rows: outH &* outW, width: cout)
             if hasBias {
@@ -596,8 +658,15 @@ extension Conv2D {
                     for c in 0..<cout { bp[c] += row[c] }
                 }
             }
-            pad(dys, into: dpad, height: outH, width: outW, channels: cout, top: gradTop, left: gradLeft)
+            if winogradActive, let plan = winograd {
+                plan.backwardSample(x: xs, gradient: .image(dys), dx: dxs, thread: t)
+                return
+            }
+            pad(dys, into: shiftedPointers[t].dy, height: outH, width: outW, channels: cout, top: gradTop, left: gradLeft)
         }
+        let buffers = shiftedPointers[t]
+        let xpad = buffers.x, dpad = buffers.dy, wide = buffers.wide
+        let kp = stacked ? buffers.scratch : kernelPartialPointers[t]
         if stacked {
             // dW (in stacked order) += Aᵀ · dYwide, one GEMM.
             stack(xs, into: xpad)
@@ -629,6 +698,12 @@ extension Conv2D {
     /// After the samples: per-thread partials (back in Keras's order) summed in thread order
     /// into the gradient targets.
     private func finishShiftedBackward(threads: Int) {
+        if winogradActive, let plan = winograd {
+            let dw = UnsafeMutablePointer(mutating: plan.finishBackward(threads: threads))
+            reducePartials([dw], first: 1, count: patch * cout, into: kernel.target)
+            if let bias { reducePartials(biasPartialPointers, first: threads, count: cout, into: bias.target) }
+            return
+        }
         let (cin, cout, kh, kw) = (self.cin, self.cout, self.kh, self.kw)
         if stacksRows {
             for t in 0..<threads {

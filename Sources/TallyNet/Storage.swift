@@ -155,6 +155,8 @@ enum BLAS {
         /// dX = dY·Wᵀ no better with any packing.
         static let packB = GemmMode(packB: true)
         static let packAB = GemmMode(packA: true, packB: true)
+        /// BLIS's own choice of path, on this thread only (called from inside `forEachChunk`).
+        static let singleThread = GemmMode()
     }
 
     /// Threads the next BLAS calls may use (BLIS's global setting).

@@ -1,0 +1,53 @@
+// Internal to TallyNet: the element-wise parts of Winograd F(4×4, 3×3) convolutions, in C
+// so that each function is compiled for AVX-512, AVX2 and baseline x86-64 and picked at
+// load time (the Swift code is built for baseline x86-64). The GEMMs between these
+// transforms run on BLIS from the Swift side. No stable API.
+//
+// Layouts (all float32, channels innermost):
+//   padded image: rows of `pwidth` pixels × `c` channels; output tile (ty, tx) reads the
+//     6 × 6 pixels at padded (4·ty, 4·tx), i.e. input rows 4·ty - 1 ... with a 1-pixel border.
+//   transformed block: element ξ = 6·i + j of tile t (t0 ≤ t < t1) and channel ch at
+//     v[ξ·stride + (t - t0)·c + ch]  — 36 row-major (tiles × channels) GEMM operands.
+//   kernel: Keras (3, 3, cin, cout); transformed U[ξ][cin][cout], Uᵀ[ξ][cout][cin].
+#ifndef TALLYNET_KERNELS_H
+#define TALLYNET_KERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// U = G·g·Gᵀ for every (cin, cout): u[ξ][ci][co].
+void tk_wino_kernel(const float *w, long cin, long cout, float *u);
+/// The same, transposed per element: ut[ξ][co][ci] (dV = dM·Uᵀ is then a plain GEMM).
+void tk_wino_kernel_transposed(const float *w, long cin, long cout, float *ut);
+/// dW = Gᵀ·dU·G: du[ξ][ci][co] → dw (3, 3, cin, cout), overwritten.
+void tk_wino_kernel_grad(const float *du, long cin, long cout, float *dw);
+
+/// V = Bᵀ·d·B of tiles t0 ..< t1 (tilesW tiles per row) of a padded image.
+void tk_wino_input(const float *xpad, long pwidth, long c, long tilesW, long t0, long t1,
+                   float *v, long stride);
+/// Adds B·dV·Bᵀ of tiles t0 ..< t1 into the padded input gradient (tiles overlap by 2).
+void tk_wino_input_grad(const float *dv, long stride, long c, long tilesW, long t0, long t1,
+                        float *dxpad, long pwidth);
+
+/// y = Aᵀ·M·A + bias (may be NULL), then relu if `relu`, into the valid pixels of an
+/// outH × outW × cout image.
+void tk_wino_output(const float *m, long stride, long cout, long tilesW, long t0, long t1,
+                    const float *bias, int relu, float *y, long outH, long outW);
+/// The same, then 2 × 2 max pooling with stride 2: pooled (outH/2) × (outW/2) × cout values and,
+/// per value, the window position a·2 + b of its first maximum (row-major scan, strict >).
+void tk_wino_output_pool2(const float *m, long stride, long cout, long tilesW, long t0, long t1,
+                          const float *bias, int relu, float *pooled, unsigned char *codes,
+                          long outH, long outW);
+/// dM = A·dY·Aᵀ from an outH × outW × cout gradient (zero outside the image).
+void tk_wino_output_grad(const float *dy, long outH, long outW, long cout, long tilesW,
+                         long t0, long t1, float *dm, long stride);
+/// The same for a dY that is zero but at each 2 × 2 window's maximum (`codes`), where it
+/// is the pooled gradient g ((outH/2) × (outW/2) × cout).
+void tk_wino_output_grad_pool2(const float *g, const unsigned char *codes, long outH, long outW,
+                               long cout, long tilesW, long t0, long t1, float *dm, long stride);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,329 @@
+// Winograd F(4×4, 3×3) transforms (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+// Networks", 2016): a 3 × 3 correlation over a 6 × 6 input tile gives a 4 × 4 output tile as
+//   Y = Aᵀ·[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]·A,
+// summed over input channels — which for all channels at once is 36 GEMMs
+// (tiles × cin)·(cin × cout), one per element ξ of the 6 × 6 transformed tile: 36 multiplies
+// per 16 outputs instead of 144. Backward is the transpose of each linear map:
+//   dM = A·dY·Aᵀ,  dU = Σ_tiles Vᵀ·dM,  dW = Gᵀ·dU·G,  dV = dM·Uᵀ,  dX += B·dV·Bᵀ.
+//
+// Every loop over channels is the innermost one and unit-stride, so that the compiler
+// vectorises it; each function is built three times (AVX-512, AVX2+FMA, baseline) and the
+// dynamic loader picks one for the CPU (glibc ifunc).
+#include "TallyNetKernels.h"
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define TK_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TK_DISPATCH
+#endif
+
+// MARK: 1-D transforms, written for any arithmetic type T (float, or a vector of channels)
+// as macros; o and d may not alias, strides in elements.
+
+/// o = Bᵀ·d (6 → 6).
+#define BT6(T, d, ds, o, os) do { \
+    T d0 = (d)[0], d1 = (d)[(ds)], d2 = (d)[2 * (ds)], d3 = (d)[3 * (ds)], d4 = (d)[4 * (ds)], d5 = (d)[5 * (ds)]; \
+    (o)[0] = 4 * d0 - 5 * d2 + d4; \
+    (o)[(os)] = -4 * d1 - 4 * d2 + d3 + d4; \
+    (o)[2 * (os)] = 4 * d1 - 4 * d2 - d3 + d4; \
+    (o)[3 * (os)] = -2 * d1 - d2 + 2 * d3 + d4; \
+    (o)[4 * (os)] = 2 * d1 - d2 - 2 * d3 + d4; \
+    (o)[5 * (os)] = 4 * d1 - 5 * d3 + d5; \
+} while (0)
+
+/// o = B·v (6 → 6): the transpose of BT6.
+#define B6(T, v, vs, o, os) do { \
+    T v0 = (v)[0], v1 = (v)[(vs)], v2 = (v)[2 * (vs)], v3 = (v)[3 * (vs)], v4 = (v)[4 * (vs)], v5 = (v)[5 * (vs)]; \
+    (o)[0] = 4 * v0; \
+    (o)[(os)] = -4 * v1 + 4 * v2 - 2 * v3 + 2 * v4 + 4 * v5; \
+    (o)[2 * (os)] = -5 * v0 - 4 * v1 - 4 * v2 - v3 - v4; \
+    (o)[3 * (os)] = v1 - v2 + 2 * v3 - 2 * v4 - 5 * v5; \
+    (o)[4 * (os)] = v0 + v1 + v2 + v3 + v4; \
+    (o)[5 * (os)] = v5; \
+} while (0)
+
+/// o = Aᵀ·m (6 → 4).
+#define AT4(T, m, ms, o, os) do { \
+    T m0 = (m)[0], m1 = (m)[(ms)], m2 = (m)[2 * (ms)], m3 = (m)[3 * (ms)], m4 = (m)[4 * (ms)], m5 = (m)[5 * (ms)]; \
+    T s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4; \
+    (o)[0] = m0 + s12 + s34; \
+    (o)[(os)] = d12 + 2 * d34; \
+    (o)[2 * (os)] = s12 + 4 * s34; \
+    (o)[3 * (os)] = d12 + 8 * d34 + m5; \
+} while (0)
+
+/// o = A·y (4 → 6): the transpose of AT4.
+#define A6(T, y, ys, o, os) do { \
+    T y0 = (y)[0], y1 = (y)[(ys)], y2 = (y)[2 * (ys)], y3 = (y)[3 * (ys)]; \
+    (o)[0] = y0; \
+    (o)[(os)] = y0 + y1 + y2 + y3; \
+    (o)[2 * (os)] = y0 - y1 + y2 - y3; \
+    (o)[3 * (os)] = y0 + 2 * y1 + 4 * y2 + 8 * y3; \
+    (o)[4 * (os)] = y0 - 2 * y1 + 4 * y2 - 8 * y3; \
+    (o)[5 * (os)] = y3; \
+} while (0)
+
+/// o = G·g (3 → 6).
+#define G6(g, gs, o, os) do { \
+    float g0 = (g)[0], g1 = (g)[(gs)], g2 = (g)[2 * (gs)]; \
+    (o)[0] = g0 / 4; \
+    (o)[(os)] = -(g0 + g1 + g2) / 6; \
+    (o)[2 * (os)] = -(g0 - g1 + g2) / 6; \
+    (o)[3 * (os)] = g0 / 24 + g1 / 12 + g2 / 6; \
+    (o)[4 * (os)] = g0 / 24 - g1 / 12 + g2 / 6; \
+    (o)[5 * (os)] = g2; \
+} while (0)
+
+/// o = Gᵀ·u (6 → 3): the transpose of G6.
+#define GT3(u, us, o, os) do { \
+    float u0 = (u)[0], u1 = (u)[(us)], u2 = (u)[2 * (us)], u3 = (u)[3 * (us)], u4 = (u)[4 * (us)], u5 = (u)[5 * (us)]; \
+    (o)[0] = u0 / 4 - u1 / 6 - u2 / 6 + u3 / 24 + u4 / 24; \
+    (o)[(os)] = -u1 / 6 + u2 / 6 + u3 / 12 - u4 / 12; \
+    (o)[2 * (os)] = -u1 / 6 - u2 / 6 + u3 / 6 + u4 / 6 + u5; \
+} while (0)
+
+/// 8 channels: the unit every per-pixel loop works in (the Winograd path needs channel counts
+/// that are multiples of 8). Unaligned: channel rows start anywhere.
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+typedef int i8 __attribute__((vector_size(32), aligned(4)));
+#define LD(p) (*(const v8 *)(p))
+#define ST(p, v) (*(v8 *)(p) = (v))
+
+// MARK: 2-D tile transforms on local arrays (row-major).
+
+/// u[36] = G·g[9]·Gᵀ.
+static inline __attribute__((always_inline)) void kernel_tile(const float *g, float *u) {
+    float t[18];
+    for (int c = 0; c < 3; c++) G6(g + c, 3, t + c, 3);      // columns: t = G·g (6 × 3)
+    for (int i = 0; i < 6; i++) G6(t + 3 * i, 1, u + 6 * i, 1); // rows: u = t·Gᵀ
+}
+
+/// y[16] = Aᵀ·m[36]·A.
+static inline __attribute__((always_inline)) void output_tile(const v8 *m, v8 *y) {
+    v8 t[24];
+    for (int j = 0; j < 6; j++) AT4(v8, m + j, 6, t + j, 6);      // t = Aᵀ·m (4 × 6)
+    for (int a = 0; a < 4; a++) AT4(v8, t + 6 * a, 1, y + 4 * a, 1);
+}
+
+/// dm[36] = A·dy[16]·Aᵀ.
+static inline __attribute__((always_inline)) void output_grad_tile(const v8 *dy, v8 *dm) {
+    v8 t[24];
+    for (int b = 0; b < 4; b++) A6(v8, dy + b, 4, t + b, 4);      // t = A·dy (6 × 4)
+    for (int i = 0; i < 6; i++) A6(v8, t + 4 * i, 1, dm + 6 * i, 1);
+}
+
+// MARK: Kernel (small: cin × cout tiles per batch, scalar)
+
+TK_DISPATCH
+void tk_wino_kernel(const float *restrict w, long cin, long cout, float *restrict u) {
+    const long plane = cin * cout;
+    for (long ci = 0; ci < cin; ci++) {
+        for (long co = 0; co < cout; co++) {
+            float g[9], v[36];
+            for (int k = 0; k < 9; k++) g[k] = w[k * plane + ci * cout + co];
+            kernel_tile(g, v);
+            for (int x = 0; x < 36; x++) u[x * plane + ci * cout + co] = v[x];
+        }
+    }
+}
+
+TK_DISPATCH
+void tk_wino_kernel_transposed(const float *restrict w, long cin, long cout, float *restrict ut) {
+    const long plane = cin * cout;
+    for (long co = 0; co < cout; co++) {
+        for (long ci = 0; ci < cin; ci++) {
+            float g[9], v[36];
+            for (int k = 0; k < 9; k++) g[k] = w[k * plane + ci * cout + co];
+            kernel_tile(g, v);
+            for (int x = 0; x < 36; x++) ut[x * plane + co * cin + ci] = v[x];
+        }
+    }
+}
+
+TK_DISPATCH
+void tk_wino_kernel_grad(const float *restrict du, long cin, long cout, float *restrict dw) {
+    const long plane = cin * cout;
+    for (long ci = 0; ci < cin; ci++) {
+        for (long co = 0; co < cout; co++) {
+            float d[36], t[18], g[9];
+            for (int x = 0; x < 36; x++) d[x] = du[x * plane + ci * cout + co];
+            for (int j = 0; j < 6; j++) GT3(d + j, 6, t + j, 6);       // t = Gᵀ·dU (3 × 6)
+            for (int a = 0; a < 3; a++) GT3(t + 6 * a, 1, g + 3 * a, 1); // g = t·G (3 × 3)
+            for (int k = 0; k < 9; k++) dw[k * plane + ci * cout + co] = g[k];
+        }
+    }
+}
+
+// MARK: Input (c a multiple of 8)
+
+TK_DISPATCH
+void tk_wino_input(const float *restrict xpad, long pwidth, long c, long tilesW, long t0, long t1,
+                   float *restrict v, long stride) {
+    const long row = pwidth * c;
+    for (long t = t0; t < t1; t++) {
+        const long ty = t / tilesW, tx = t - ty * tilesW;
+        const float *src = xpad + ((4 * ty) * pwidth + 4 * tx) * c;
+        float *dst = v + (t - t0) * c;
+        for (long ch = 0; ch < c; ch += 8) {
+            v8 tmp[36];
+            for (int q = 0; q < 6; q++) {
+                v8 d[6];
+                for (int r = 0; r < 6; r++) d[r] = LD(src + r * row + q * c + ch);
+                BT6(v8, d, 1, tmp + q, 6);                     // column q: tmp = Bᵀ·d
+            }
+            for (int i = 0; i < 6; i++) {
+                v8 o[6];
+                BT6(v8, tmp + 6 * i, 1, o, 1);                 // row i: ·B
+                for (int j = 0; j < 6; j++) ST(dst + (6 * i + j) * stride + ch, o[j]);
+            }
+        }
+    }
+}
+
+TK_DISPATCH
+void tk_wino_input_grad(const float *restrict dv, long stride, long c, long tilesW, long t0, long t1,
+                        float *restrict dxpad, long pwidth) {
+    const long row = pwidth * c;
+    for (long t = t0; t < t1; t++) {
+        const long ty = t / tilesW, tx = t - ty * tilesW;
+        float *dst = dxpad + ((4 * ty) * pwidth + 4 * tx) * c;
+        const float *src = dv + (t - t0) * c;
+        for (long ch = 0; ch < c; ch += 8) {
+            v8 tmp[36];
+            for (int i = 0; i < 6; i++) {
+                v8 d[6];
+                for (int j = 0; j < 6; j++) d[j] = LD(src + (6 * i + j) * stride + ch);
+                B6(v8, d, 1, tmp + 6 * i, 1);                  // row i: dV·Bᵀ
+            }
+            for (int q = 0; q < 6; q++) {
+                v8 o[6];
+                B6(v8, tmp + q, 6, o, 1);                      // column q: B·
+                for (int r = 0; r < 6; r++) {
+                    float *p = dst + r * row + q * c + ch;
+                    ST(p, LD(p) + o[r]);
+                }
+            }
+        }
+    }
+}
+
+// MARK: Output (cout a multiple of 8)
+
+/// y[16] = bias + Aᵀ·M·A of one tile and 8 channels, relu'd if asked.
+static inline __attribute__((always_inline)) void output_values(const float *m, long stride, const float *bias,
+                                                                int relu, v8 *y) {
+    v8 mm[36];
+    for (int x = 0; x < 36; x++) mm[x] = LD(m + x * stride);
+    output_tile(mm, y);
+    const v8 b = bias ? LD(bias) : (v8){0};
+    const v8 zero = {0};
+    for (int k = 0; k < 16; k++) {
+        v8 val = y[k] + b;
+        y[k] = relu ? __builtin_elementwise_max(val, zero) : val;
+    }
+}
+
+TK_DISPATCH
+void tk_wino_output(const float *restrict m, long stride, long cout, long tilesW, long t0, long t1,
+                    const float *restrict bias, int relu, float *restrict y, long outH, long outW) {
+    const long row = outW * cout;
+    for (long t = t0; t < t1; t++) {
+        const long ty = t / tilesW, tx = t - ty * tilesW;
+        const long rows = outH - 4 * ty < 4 ? outH - 4 * ty : 4, cols = outW - 4 * tx < 4 ? outW - 4 * tx : 4;
+        const float *src = m + (t - t0) * cout;
+        float *dst = y + ((4 * ty) * outW + 4 * tx) * cout;
+        for (long ch = 0; ch < cout; ch += 8) {
+            v8 o[16];
+            output_values(src + ch, stride, bias ? bias + ch : 0, relu, o);
+            for (long a = 0; a < rows; a++)
+                for (long q = 0; q < cols; q++) ST(dst + a * row + q * cout + ch, o[4 * a + q]);
+        }
+    }
+}
+
+TK_DISPATCH
+void tk_wino_output_pool2(const float *restrict m, long stride, long cout, long tilesW, long t0, long t1,
+                          const float *restrict bias, int relu, float *restrict pooled,
+                          unsigned char *restrict codes, long outH, long outW) {
+    const long pooledH = outH / 2, pooledW = outW / 2, row = pooledW * cout;
+    for (long t = t0; t < t1; t++) {
+        const long ty = t / tilesW, tx = t - ty * tilesW;
+        // Pooling windows of this tile inside the pooled image (2 × 2 for a whole tile).
+        const long wr = pooledH - 2 * ty < 2 ? pooledH - 2 * ty : 2, wc = pooledW - 2 * tx < 2 ? pooledW - 2 * tx : 2;
+        if (wr <= 0 || wc <= 0) continue;
+        const float *src = m + (t - t0) * cout;
+        const long base = ((2 * ty) * pooledW + 2 * tx) * cout;
+        for (long ch = 0; ch < cout; ch += 8) {
+            v8 o[16];
+            output_values(src + ch, stride, bias ? bias + ch : 0, relu, o);
+            for (long pa = 0; pa < wr; pa++)
+                for (long pb = 0; pb < wc; pb++) {
+                    const v8 *w = o + 8 * pa + 2 * pb;
+                    // First maximum in row-major order: a later value wins only if strictly larger.
+                    v8 best = w[0];
+                    i8 code = {0};
+                    static const int offsets[3] = {1, 4, 5};
+                    for (int k = 1; k <= 3; k++) {
+                        const v8 cand = w[offsets[k - 1]];
+                        const i8 larger = cand > best;
+                        best = (v8)(((i8)cand & larger) | ((i8)best & ~larger));
+                        code = (larger & k) | (code & ~larger);
+                    }
+                    const long at = base + pa * row + pb * cout + ch;
+                    ST(pooled + at, best);
+                    for (int l = 0; l < 8; l++) codes[at + l] = (unsigned char)code[l];
+                }
+        }
+    }
+}
+
+TK_DISPATCH
+void tk_wino_output_grad(const float *restrict dy, long outH, long outW, long cout, long tilesW,
+                         long t0, long t1, float *restrict dm, long stride) {
+    const long row = outW * cout;
+    for (long t = t0; t < t1; t++) {
+        const long ty = t / tilesW, tx = t - ty * tilesW;
+        const long rows = outH - 4 * ty < 4 ? outH - 4 * ty : 4, cols = outW - 4 * tx < 4 ? outW - 4 * tx : 4;
+        const float *src = dy + ((4 * ty) * outW + 4 * tx) * cout;
+        float *dst = dm + (t - t0) * cout;
+        for (long ch = 0; ch < cout; ch += 8) {
+            v8 g[16] = {0}, o[36];
+            for (long a = 0; a < rows; a++)
+                for (long q = 0; q < cols; q++) g[4 * a + q] = LD(src + a * row + q * cout + ch);
+            output_grad_tile(g, o);
+            for (int x = 0; x < 36; x++) ST(dst + x * stride + ch, o[x]);
+        }
+    }
+}
+
+TK_DISPATCH
+void tk_wino_output_grad_pool2(const float *restrict g, const unsigned char *restrict codes, long outH,
+                               long outW, long cout, long tilesW, long t0, long t1, float *restrict dm,
+                               long stride) {
+    const long pooledH = outH / 2, pooledW = outW / 2, row = pooledW * cout;
+    for (long t = t0; t < t1; t++) {
+        const long ty = t / tilesW, tx = t - ty * tilesW;
+        long wr = pooledH - 2 * ty < 2 ? pooledH - 2 * ty : 2, wc = pooledW - 2 * tx < 2 ? pooledW - 2 * tx : 2;
+        if (wr < 0) wr = 0;
+        if (wc < 0) wc = 0;
+        const long base = ((2 * ty) * pooledW + 2 * tx) * cout;
+        float *dst = dm + (t - t0) * cout;
+        for (long ch = 0; ch < cout; ch += 8) {
+            v8 d[16] = {0}, o[36];
+            for (long pa = 0; pa < wr; pa++)
+                for (long pb = 0; pb < wc; pb++) {
+                    const long at = base + pa * row + pb * cout + ch;
+                    const v8 v = LD(g + at);
+                    i8 k;
+                    for (int l = 0; l < 8; l++) k[l] = codes[at + l];
+                    v8 *w = d + 8 * pa + 2 * pb;
+                    w[0] = (v8)((i8)v & (k == 0));
+                    w[1] = (v8)((i8)v & (k == 1));
+                    w[4] = (v8)((i8)v & (k == 2));
+                    w[5] = (v8)((i8)v & (k == 3));
+                }
+            output_grad_tile(d, o);
+            for (int x = 0; x < 36; x++) ST(dst + x * stride + ch, o[x]);
+        }
+    }
+}
