@@ -3,37 +3,52 @@ import Glibc
 #endif
 
 /// Binary cross-entropy from logits, summed over `count` values:
-/// `Σ max(z, 0) - z·y + log(1 + exp(-|z|))` (stable for any z).
+/// `Σ w_r · (max(z, 0) - z·y + log(1 + exp(-|z|)))` (stable for any z), where `w_r` is
+/// the weight of the value's row (rows of `width` values; 1 without `sampleWeights`).
 ///
 /// - Parameters:
 ///   - probabilities: receives `sigmoid(z)` when not nil.
-///   - gradient: receives `gradientScale · (sigmoid(z) - y)` when not nil.
-/// - Returns: the sum (divide by rows × labels for Keras's mean).
+///   - gradient: receives `gradientScale · w_r · (sigmoid(z) - y)` when not nil.
+///   - sampleWeights: one weight per row of `width` values, or nil (all 1).
+/// - Returns: the weighted sum (divide by rows × labels for Keras's `sum_over_batch_size`).
 func binaryCrossentropyFromLogits(logits z: UnsafePointer<Float>, targets y: UnsafePointer<Float>, count: Int,
                                   probabilities: UnsafeMutablePointer<Float>?,
-                                  gradient: UnsafeMutablePointer<Float>?, gradientScale: Float) -> Double {
+                                  gradient: UnsafeMutablePointer<Float>?, gradientScale: Float,
+                                  sampleWeights: UnsafePointer<Float>? = nil, width: Int = 1) -> Double {
     var total = 0.0
-    for i in 0..<count {
-        let zi = z[i], yi = y[i]
-        total += Double(max(zi, 0) - zi * yi + log1pf(expf(-abs(zi))))
-        let p = stableSigmoid(zi)
-        probabilities?[i] = p
-        gradient?[i] = gradientScale * (p - yi)
+    let width = max(width, 1)
+    var i = 0
+    for r in 0..<(count + width - 1) / width {
+        // A weight of 1 leaves every operation below exact: unweighted results are unchanged.
+        let w = sampleWeights?[r] ?? 1
+        let scale = gradientScale * w
+        let end = min(i &+ width, count)
+        while i < end {
+            let zi = z[i], yi = y[i]
+            let value = Double(max(zi, 0) - zi * yi + log1pf(expf(-abs(zi))))
+            total += sampleWeights == nil ? value : Double(w) * value
+            let p = stableSigmoid(zi)
+            probabilities?[i] = p
+            gradient?[i] = scale * (p - yi)
+            i &+= 1
+        }
     }
     return total
 }
 
 /// Categorical cross-entropy from logits over `rows` rows of `width` classes, summed
-/// over rows: `Σ_r Σ_j y_rj · (logsumexp(z_r) - z_rj)`.
+/// over rows: `Σ_r w_r · Σ_j y_rj · (logsumexp(z_r) - z_rj)`.
 ///
 /// - Parameters:
 ///   - probabilities: receives `softmax(z)` when not nil.
-///   - gradient: receives `gradientScale · (softmax(z) · Σ_j y_rj - y)` when not nil.
-/// - Returns: the sum over rows (divide by rows for Keras's mean).
+///   - gradient: receives `gradientScale · w_r · (softmax(z) · Σ_j y_rj - y)` when not nil.
+///   - sampleWeights: one weight per row, or nil (all 1).
+/// - Returns: the weighted sum over rows (divide by rows for Keras's `sum_over_batch_size`).
 func categoricalCrossentropyFromLogits(logits z: UnsafePointer<Float>, targets y: UnsafePointer<Float>,
                                        rows: Int, width: Int,
                                        probabilities: UnsafeMutablePointer<Float>?,
-                                       gradient: UnsafeMutablePointer<Float>?, gradientScale: Float) -> Double {
+                                       gradient: UnsafeMutablePointer<Float>?, gradientScale: Float,
+                                       sampleWeights: UnsafePointer<Float>? = nil) -> Double {
     var total = 0.0
     for r in 0..<rows {
         let o = r &* width
@@ -43,14 +58,18 @@ func categoricalCrossentropyFromLogits(logits z: UnsafePointer<Float>, targets y
         for j in 0..<width { s += Double(expf(z[o &+ j] - m)) }
         let lse = Double(m) + log(s)
         var ySum: Float = 0
+        var rowTotal = 0.0
         for j in 0..<width {
             ySum += y[o &+ j]
-            total += Double(y[o &+ j]) * (lse - Double(z[o &+ j]))
+            rowTotal += Double(y[o &+ j]) * (lse - Double(z[o &+ j]))
         }
+        let w = sampleWeights?[r] ?? 1
+        total += sampleWeights == nil ? rowTotal : Double(w) * rowTotal
+        let scale = gradientScale * w
         for j in 0..<width {
             let p = Float(exp(Double(z[o &+ j]) - lse))
             probabilities?[o &+ j] = p
-            gradient?[o &+ j] = gradientScale * (p * ySum - y[o &+ j])
+            gradient?[o &+ j] = scale * (p * ySum - y[o &+ j])
         }
     }
     return total

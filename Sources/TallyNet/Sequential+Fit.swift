@@ -2,7 +2,8 @@
 import Glibc
 #endif
 
-/// Samples and their labels, read in place (nothing is copied but the labels).
+/// Samples, their labels and optional per-sample weights, read in place (nothing is
+/// copied but the labels and the weights).
 public struct LabeledData {
     /// C-ordered float32 samples.
     public var x: UnsafeBufferPointer<Float>
@@ -10,11 +11,17 @@ public struct LabeledData {
     public var shape: [Int]
     /// (n × labels) 0/1 labels of any `ElementType` (bool, uint8, float32, ...).
     public var y: MatrixView
+    /// One finite weight >= 0 per sample (Keras's `sample_weight`), or nil for all 1.
+    /// A sample's loss is multiplied by its weight and the batch loss is Keras's
+    /// `sum_over_batch_size`: `Σ w_i · loss_i / batch size` (not divided by `Σ w_i`).
+    /// The confusion counts are then weighted sums, as Keras weights its metrics.
+    public var sampleWeight: [Double]?
 
-    public init(x: UnsafeBufferPointer<Float>, shape: [Int], y: MatrixView) {
+    public init(x: UnsafeBufferPointer<Float>, shape: [Int], y: MatrixView, sampleWeight: [Double]? = nil) {
         self.x = x
         self.shape = shape
         self.y = y
+        self.sampleWeight = sampleWeight
     }
 }
 
@@ -25,19 +32,21 @@ public struct BatchLogs: Sendable {
     public let batch: Int
     /// Samples in this batch.
     public let size: Int
-    /// This batch's mean loss.
+    /// This batch's loss: `Σ w_i · loss_i / size` (the mean without sample weights).
     public let loss: Double
-    /// The mean loss over the epoch so far (Keras's logged `loss`).
+    /// The loss over the epoch so far, `Σ w_i · loss_i / samples seen` (Keras's logged `loss`).
     public let epochLoss: Double
 }
 
 /// What `onEpochEnd` sees, and what `History` keeps, for each epoch.
 public struct EpochLogs: Sendable {
     public let epoch: Int
-    /// Mean training loss over the epoch (batches weighted by size).
+    /// Training loss over the epoch: `Σ w_i · loss_i / n` (the mean without sample
+    /// weights; Keras's logged `loss`, batches weighted by their size).
     public let loss: Double
     /// Exact confusion counts of the predictions made during the epoch's training
-    /// steps (dropout on, weights changing), as Keras's training metrics.
+    /// steps (dropout on, weights changing), as Keras's training metrics; weighted
+    /// sums when the data has sample weights.
     public let counts: ConfusionCounts
     public let validationLoss: Double?
     public let validationCounts: ConfusionCounts?
@@ -117,20 +126,35 @@ extension Sequential {
         return out
     }
 
-    /// The loss of `batch` rows of logits against `targetBatch`; writes probabilities to
-    /// `probabilityBatch` and, when `gradient` is given, dLoss/dlogits (mean loss).
-    func lossAndGradient(logits: UnsafePointer<Float>, batch: Int, gradient: UnsafeMutablePointer<Float>?) -> Double {
+    /// Validates per-sample weights: one per sample, finite, >= 0.
+    func checkSampleWeights(_ weights: [Double]?, rows: Int, argument: String = "sample_weight") throws {
+        guard let weights else { return }
+        guard weights.count == rows else {
+            throw TallyError.invalidValue("Expected `\(argument)` to have \(rows) values (one per sample), but got \(weights.count)")
+        }
+        if let i = weights.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+            throw TallyError.invalidValue("Expected `\(argument)` to hold finite numbers >= 0, but got \(weights[i]) at index \(i)")
+        }
+    }
+
+    /// The summed loss `Σ_r w_r · loss_r` of `batch` rows of logits against `targetBatch`
+    /// (each row's loss is its mean over the labels for binary cross-entropy, as Keras's);
+    /// writes probabilities to `probabilityBatch` and, when `gradient` is given,
+    /// dLoss/dlogits of Keras's `sum_over_batch_size` loss, `Σ_r w_r · loss_r / batch`.
+    func lossAndGradient(logits: UnsafePointer<Float>, batch: Int, gradient: UnsafeMutablePointer<Float>?,
+                         sampleWeights: UnsafePointer<Float>? = nil) -> Double {
         let width = outputShape.reduce(1, *)
         switch loss ?? .binaryCrossentropy(fromLogits: outputActivation == .linear) {
         case .binaryCrossentropy:
             let scale = 1 / Float(batch * width)
             return binaryCrossentropyFromLogits(logits: logits, targets: targetBatch.base, count: batch * width,
                                                 probabilities: probabilityBatch.base, gradient: gradient,
-                                                gradientScale: scale) / Double(width)
+                                                gradientScale: scale, sampleWeights: sampleWeights,
+                                                width: width) / Double(width)
         case .categoricalCrossentropy:
             return categoricalCrossentropyFromLogits(logits: logits, targets: targetBatch.base, rows: batch, width: width,
                                                      probabilities: probabilityBatch.base, gradient: gradient,
-                                                     gradientScale: 1 / Float(batch))
+                                                     gradientScale: 1 / Float(batch), sampleWeights: sampleWeights)
         }
     }
 
@@ -139,7 +163,7 @@ extension Sequential {
     /// Trains for `epochs` epochs, as Keras `fit(shuffle=True)`.
     ///
     /// - Parameters:
-    ///   - data: the training samples and 0/1 labels (read in place).
+    ///   - data: the training samples, 0/1 labels and optional sample weights (read in place).
     ///   - epochs: passes over the data.
     ///   - batchSize: samples per optimizer step (the last batch may be smaller).
     ///   - validation: evaluated after each epoch (loss and counts), as `validation_data`.
@@ -152,7 +176,9 @@ extension Sequential {
     ///   - onEpochEnd: called after each epoch; return true to stop.
     /// - Returns: one `EpochLogs` per epoch run.
     /// - Throws: `TallyError.invalidValue` for a wrong shape, labels other than 0/1,
-    ///   non-finite pixels, or a model that was not compiled.
+    ///   non-finite pixels, sample weights that are not one finite number >= 0 per
+    ///   sample, or a model that was not compiled; nothing has changed then.
+
     /// - Complexity: O(epochs × n × FLOPs per sample); memory is allocated once per
     ///   batch size, not per batch.
     public func fit(_ data: LabeledData, epochs: Int = 1, batchSize: Int = 32, validation: LabeledData? = nil,
@@ -166,10 +192,12 @@ extension Sequential {
         guard batchSize >= 1 else { throw TallyError.invalidValue("Expected `batch_size` >= 1, but got \(batchSize)") }
         let n = try checkSamples(data.x, shape: data.shape)
         let labels = try checkLabels(data.y, rows: n)
+        try checkSampleWeights(data.sampleWeight, rows: n)
         var validationLabels: [Float] = []
         if let validation {
             let m = try checkSamples(validation.x, shape: validation.shape, argument: "validation x")
             validationLabels = try checkLabels(validation.y, rows: m, argument: "validation y")
+            try checkSampleWeights(validation.sampleWeight, rows: m, argument: "validation sample_weight")
         }
         let width = outputShape.reduce(1, *)
         var counts = try ConfusionCounts(labelCount: width, threshold: threshold)
@@ -181,6 +209,10 @@ extension Sequential {
         let sampleSize = inputShape.reduce(1, *)
         var order = Array(0..<n)
         var step: UInt64 = 0
+        // The batch's weights: float32 for the loss (as Keras's), float64 for the counts.
+        let weights = data.sampleWeight
+        var lossWeights = [Float](repeating: 1, count: weights == nil ? 0 : min(batchSize, n))
+        var countWeights = [Double](repeating: 1, count: lossWeights.count)
         for epoch in 0..<epochs {
             let start = monotonicSeconds()
             if shuffle {
@@ -208,12 +240,29 @@ extension Sequential {
                             (tb + r * width).update(from: ys.baseAddress! + k * width, count: width)
                         }
                     }
+                    if let weights {
+                        for r in 0..<b {
+                            countWeights[r] = weights[idx[b0 + r]]
+                            lossWeights[r] = Float(countWeights[r])
+                        }
+                    }
                 }
                 let context = RunContext(training: true, threads: threadCount, stepSeed: SplitMix64.mix(seed, 0x57, step))
                 let logits = forwardPass(xb, batch: b, context: context)
-                let batchLoss = lossAndGradient(logits: logits, batch: b, gradient: outputGradientPointer)
-                try counts.update(truth: MatrixView(base: tb, elementType: .float32, rows: b, columns: width),
-                                  prediction: MatrixView(base: probabilityBatch.base, elementType: .float32, rows: b, columns: width))
+                let batchLoss = weights == nil
+                    ? lossAndGradient(logits: logits, batch: b, gradient: outputGradientPointer)
+                    : lossWeights.withUnsafeBufferPointer {
+                        lossAndGradient(logits: logits, batch: b, gradient: outputGradientPointer, sampleWeights: $0.baseAddress)
+                    }
+                let truth = MatrixView(base: tb, elementType: .float32, rows: b, columns: width)
+                let predicted = MatrixView(base: probabilityBatch.base, elementType: .float32, rows: b, columns: width)
+                if weights == nil {
+                    try counts.update(truth: truth, prediction: predicted)
+                } else {
+                    try countWeights.withUnsafeBufferPointer {
+                        try counts.update(truth: truth, prediction: predicted, sampleWeight: UnsafeBufferPointer(rebasing: $0[0..<b]))
+                    }
+                }
                 optimizer.beginStep()
                 backwardPass(xb, batch: b, context: context)
                 optimizer.finishStep()
@@ -250,13 +299,15 @@ extension Sequential {
 
     // MARK: Inference
 
-    /// The mean loss and the exact confusion counts of the model on `data`
-    /// (inference mode: no dropout).
+    /// The loss and the exact confusion counts of the model on `data` (inference mode:
+    /// no dropout). With sample weights the loss is `Σ w_i · loss_i / n` (Keras's
+    /// `evaluate`) and the counts are weighted sums.
     public func evaluate(_ data: LabeledData, batchSize: Int = 32,
                          threshold: Threshold = .scalar(0.5)) throws -> (loss: Double, counts: ConfusionCounts) {
         guard batchSize >= 1 else { throw TallyError.invalidValue("Expected `batch_size` >= 1, but got \(batchSize)") }
         let n = try checkSamples(data.x, shape: data.shape)
         let labels = try checkLabels(data.y, rows: n)
+        try checkSampleWeights(data.sampleWeight, rows: n)
         return try evaluateChecked(data, labels: labels, batchSize: batchSize, threshold: threshold)
     }
 
@@ -267,15 +318,26 @@ extension Sequential {
         guard n > 0, let x = data.x.baseAddress else { return (0, counts) }
         reserve(batchSize: min(batchSize, n))
         let context = RunContext(training: false, threads: threadCount)
+        let lossWeights = data.sampleWeight?.map { Float($0) }
         var total = 0.0
         var b0 = 0
         while b0 < n {
             let b = min(batchSize, n - b0)
             let logits = forwardPass(x + b0 * sampleSize, batch: b, context: context)
             labels.withUnsafeBufferPointer { targetBatch.base.update(from: $0.baseAddress! + b0 * width, count: b * width) }
-            total += lossAndGradient(logits: logits, batch: b, gradient: nil)
-            try counts.update(truth: MatrixView(base: targetBatch.base, elementType: .float32, rows: b, columns: width),
-                              prediction: MatrixView(base: probabilityBatch.base, elementType: .float32, rows: b, columns: width))
+            let truth = MatrixView(base: targetBatch.base, elementType: .float32, rows: b, columns: width)
+            let predicted = MatrixView(base: probabilityBatch.base, elementType: .float32, rows: b, columns: width)
+            if let lossWeights, let countWeights = data.sampleWeight {
+                total += lossWeights.withUnsafeBufferPointer {
+                    lossAndGradient(logits: logits, batch: b, gradient: nil, sampleWeights: $0.baseAddress! + b0)
+                }
+                try countWeights.withUnsafeBufferPointer {
+                    try counts.update(truth: truth, prediction: predicted, sampleWeight: UnsafeBufferPointer(rebasing: $0[b0..<(b0 + b)]))
+                }
+            } else {
+                total += lossAndGradient(logits: logits, batch: b, gradient: nil)
+                try counts.update(truth: truth, prediction: predicted)
+            }
             b0 += b
         }
         return (total / Double(n), counts)

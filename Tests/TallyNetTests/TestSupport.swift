@@ -111,24 +111,36 @@ func templateData(count: Int, side: Int, channels: Int, labels: Int, seed: UInt6
 
 extension Sequential {
     /// `fit` over Swift arrays, for tests.
-    func fit(x: [Float], y: [Float], count: Int, validation: (x: [Float], y: [Float], count: Int)? = nil,
-             epochs: Int, batchSize: Int, seed: UInt64,
+    func fit(x: [Float], y: [Float], count: Int, sampleWeight: [Double]? = nil,
+             validation: (x: [Float], y: [Float], count: Int)? = nil,
+             epochs: Int, batchSize: Int, shuffle: Bool = true, seed: UInt64,
              onBatchEnd: ((BatchLogs) -> Bool)? = nil, onEpochEnd: ((EpochLogs) -> Bool)? = nil) throws -> History {
         let width = outputShape.reduce(1, *)
         return try x.withUnsafeBufferPointer { xp in
             try y.withMatrixView(rows: count, columns: width) { yv in
-                let train = LabeledData(x: xp, shape: [count] + inputShape, y: yv)
+                let train = LabeledData(x: xp, shape: [count] + inputShape, y: yv, sampleWeight: sampleWeight)
                 guard let validation else {
-                    return try fit(train, epochs: epochs, batchSize: batchSize, seed: seed,
+                    return try fit(train, epochs: epochs, batchSize: batchSize, shuffle: shuffle, seed: seed,
                                    onBatchEnd: onBatchEnd, onEpochEnd: onEpochEnd)
                 }
                 return try validation.x.withUnsafeBufferPointer { vx in
                     try validation.y.withMatrixView(rows: validation.count, columns: width) { vy in
                         try fit(train, epochs: epochs, batchSize: batchSize,
                                 validation: LabeledData(x: vx, shape: [validation.count] + inputShape, y: vy),
-                                seed: seed, onBatchEnd: onBatchEnd, onEpochEnd: onEpochEnd)
+                                shuffle: shuffle, seed: seed, onBatchEnd: onBatchEnd, onEpochEnd: onEpochEnd)
                     }
                 }
+            }
+        }
+    }
+
+    /// `evaluate` over Swift arrays, for tests.
+    func evaluate(x: [Float], y: [Float], count: Int, sampleWeight: [Double]? = nil,
+                  batchSize: Int = 32) throws -> (loss: Double, counts: ConfusionCounts) {
+        try x.withUnsafeBufferPointer { xp in
+            try y.withMatrixView(rows: count, columns: outputShape.reduce(1, *)) { yv in
+                try evaluate(LabeledData(x: xp, shape: [count] + inputShape, y: yv, sampleWeight: sampleWeight),
+                             batchSize: batchSize)
             }
         }
     }
