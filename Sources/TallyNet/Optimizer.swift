@@ -12,8 +12,8 @@ import Glibc
 final class Optimizer {
     let spec: OptimizerSpec
     let parameters: [Parameter]
-    /// Keras's `optimizer.iterations`: updates done so far.
-    private(set) var iterations: Int = 0
+    /// Keras's `optimizer.iterations`: updates done so far (set only by a restore).
+    var iterations: Int = 0
     var threads: Int = 1
     private var learningRate: Float = 0
 
@@ -32,6 +32,15 @@ final class Optimizer {
                 p.slots = [FloatBuffer(count: p.count), FloatBuffer(count: p.count)]
                 p.targetGradientBuffer()
             }
+        }
+    }
+
+    /// Keras's names of the slot variables of each parameter, in `slots` order:
+    /// `momentum` for SGD with momentum, `momentum` (m) and `velocity` (v) for Adam.
+    var slotNames: [String] {
+        switch spec {
+        case .sgd(_, let momentum, _, _): return momentum != 0 ? ["momentum"] : []
+        case .adam: return ["momentum", "velocity"]
         }
     }
 

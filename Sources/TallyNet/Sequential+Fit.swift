@@ -178,7 +178,10 @@ extension Sequential {
     /// - Throws: `TallyError.invalidValue` for a wrong shape, labels other than 0/1,
     ///   non-finite pixels, sample weights that are not one finite number >= 0 per
     ///   sample, or a model that was not compiled; nothing has changed then.
-
+    ///
+    /// Each epoch starts by applying pending max-norm factors to the kernels (one pass over
+    /// them), so that reading the weights between epochs changes nothing: a run continued
+    /// from `weights()` and `optimizerState()` (with the same seeds) repeats bit for bit.
     /// - Complexity: O(epochs × n × FLOPs per sample); memory is allocated once per
     ///   batch size, not per batch.
     public func fit(_ data: LabeledData, epochs: Int = 1, batchSize: Int = 32, validation: LabeledData? = nil,
@@ -215,6 +218,10 @@ extension Sequential {
         var countWeights = [Double](repeating: 1, count: lossWeights.count)
         for epoch in 0..<epochs {
             let start = monotonicSeconds()
+            // Pending max-norm factors left by the last epoch would otherwise be applied by whichever
+            // comes first (this epoch's first backward pass, or `weights()` and a save in between),
+            // with different roundings of the first forward pass.
+            materializeWeights()
             if shuffle {
                 var g = SplitMix64(seed: SplitMix64.mix(seed, 0x5F, UInt64(epoch)))
                 for i in stride(from: n - 1, to: 0, by: -1) {
