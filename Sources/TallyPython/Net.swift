@@ -229,20 +229,26 @@ func netCompile(_ args: Arguments) throws -> PyPtr? {
     return tally_none()
 }
 
-/// Samples (float32, C-contiguous, `[n] + input_shape`) and 0/1 labels (any dtype, 2-D).
+/// Samples (float32, C-contiguous, `[n] + input_shape`), 0/1 labels (any dtype, 2-D) and
+/// optional sample weights at `w` (None, or float64 1-D; TallyNet checks their values).
 struct HeldData {
     let x: HeldBuffer
     let y: HeldBuffer
     let data: LabeledData
 
-    init(_ args: Arguments, _ i: Int, _ j: Int, prefix: String = "") throws {
+    init(_ args: Arguments, _ i: Int, _ j: Int, weights w: Int? = nil, prefix: String = "") throws {
         x = try HeldBuffer(args[i]!, name: prefix + "x", dimensions: 2...8)
         y = try HeldBuffer(args[j]!, name: prefix + "y", dimensions: 2...2)
-        data = LabeledData(x: try args.float32Samples(x, prefix + "x"), shape: x.shape, y: y.matrix)
+        var weights: [Double]?
+        if let w, args.count > w, let object = args.optional(w) {
+            let held = try HeldBuffer(object, name: prefix + "sample_weight", dimensions: 1...1)
+            weights = Array(try held.float64Elements(name: prefix + "sample_weight"))
+        }
+        data = LabeledData(x: try args.float32Samples(x, prefix + "x"), shape: x.shape, y: y.matrix, sampleWeight: weights)
     }
 }
 
-/// net_fit_epoch(model, x, y, batch_size, shuffle, seed, threshold, on_batch_end)
+/// net_fit_epoch(model, x, y, batch_size, shuffle, seed, threshold, on_batch_end, sample_weight=None)
 ///   -> (loss, Counts, learning_rate, seconds, batches, stopped)
 ///
 /// One epoch without the GIL. After each batch the GIL is taken back to check for
@@ -251,7 +257,7 @@ struct HeldData {
 /// once the model is back in a consistent state (after a whole optimizer step).
 func netFitEpoch(_ args: Arguments) throws -> PyPtr? {
     let box = try args.net(0)
-    let held = try HeldData(args, 1, 2)
+    let held = try HeldData(args, 1, 2, weights: 8)
     let batchSize = try args.int(3, "batch_size")
     let shuffle = args.bool(4)
     let seed = UInt64(bitPattern: Int64(try args.int(5, "seed")))
@@ -310,10 +316,10 @@ func netFitEpoch(_ args: Arguments) throws -> PyPtr? {
                       history.stopped ? tally_true() : tally_false()])
 }
 
-/// net_evaluate(model, x, y, batch_size, threshold) -> (loss, Counts)
+/// net_evaluate(model, x, y, batch_size, threshold, sample_weight=None) -> (loss, Counts)
 func netEvaluate(_ args: Arguments) throws -> PyPtr? {
     let box = try args.net(0)
-    let held = try HeldData(args, 1, 2)
+    let held = try HeldData(args, 1, 2, weights: 5)
     let batchSize = try args.int(3, "batch_size")
     let threshold = try args.threshold(4)
     let r = try box.locked { try $0.evaluate(held.data, batchSize: batchSize, threshold: threshold) }
@@ -400,6 +406,45 @@ func netWriteWeights(_ args: Arguments) throws -> PyPtr? {
     return tally_none()
 }
 
+/// net_optimizer_info(model) -> (iterations, slot names, slot shapes); nothing before compile.
+func netOptimizerInfo(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    let (iterations, names, shapes) = try box.locked { m in (m.iterations, m.optimizerSlotNames, m.optimizerSlotShapes) }
+    return try tuple([try check(PyLong_FromLongLong(Int64(iterations))),
+                      try tuple(try names.map(pyString)), try tuple(try shapes.map(pyInts))])
+}
+
+/// net_read_optimizer_slot(model, index, out): copies optimizer slot `index` into `out` (float32, its size).
+func netReadOptimizerSlot(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    let index = try args.int(1, "index")
+    let shapes = try box.locked { $0.optimizerSlotShapes }
+    guard shapes.indices.contains(index) else {
+        throw PythonError.value("Expected an optimizer slot index in 0..<\(shapes.count), but got \(index)")
+    }
+    try withWritableFloats(args[2], name: "out", count: shapes[index].reduce(1, *)) { out in
+        try box.locked { m in
+            try m.withUnsafeOptimizerSlot(at: index) { s in
+                if let o = out.baseAddress, let b = s.baseAddress { o.update(from: b, count: s.count) }
+            }
+        }
+    }
+    return tally_none()
+}
+
+/// net_write_optimizer_state(model, iterations, arrays): replaces the optimizer's iteration
+/// count and every slot (float32, C-contiguous); TallyNet checks all of them before changing any.
+func netWriteOptimizerState(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    let iterations = try args.int(1, "iterations")
+    let buffers: [HeldBuffer] = try withItems(args[2], name: "slots") { items in
+        try (0..<items.count).map { try HeldBuffer(items[$0]!, name: "slots[\($0)]", dimensions: 0...8) }
+    }
+    let slots = try buffers.enumerated().map { (k, b) in try args.float32Samples(b, "slots[\(k)]") }
+    try box.locked { try $0.setOptimizerState(iterations: iterations, slots: slots) }
+    return tally_none()
+}
+
 /// net_summary(model) -> str
 func netSummary(_ args: Arguments) throws -> PyPtr? {
     let box = try args.net(0)
@@ -418,12 +463,15 @@ func netSetThreads(_ args: Arguments) throws -> PyPtr? {
 nonisolated(unsafe) let netFunctions: [Declaration] = [
     Declaration("net_new", 3...3, "net_new(input_shape, layers, seed) -> model handle", netNew),
     Declaration("net_compile", 11...11, "net_compile(model, optimizer, lr, momentum, nesterov, beta_1, beta_2, epsilon, decay, loss, from_logits)", netCompile),
-    Declaration("net_fit_epoch", 8...8, "net_fit_epoch(model, x, y, batch_size, shuffle, seed, threshold, on_batch_end) -> (loss, Counts, lr, seconds, batches, stopped)", netFitEpoch),
-    Declaration("net_evaluate", 5...5, "net_evaluate(model, x, y, batch_size, threshold) -> (loss, Counts)", netEvaluate),
+    Declaration("net_fit_epoch", 8...9, "net_fit_epoch(model, x, y, batch_size, shuffle, seed, threshold, on_batch_end, sample_weight=None) -> (loss, Counts, lr, seconds, batches, stopped)", netFitEpoch),
+    Declaration("net_evaluate", 5...6, "net_evaluate(model, x, y, batch_size, threshold, sample_weight=None) -> (loss, Counts)", netEvaluate),
     Declaration("net_predict", 4...4, "net_predict(model, x, batch_size, out)", netPredict),
     Declaration("net_info", 1...1, "net_info(model) -> (input_shape, output_shape, names, shapes, iterations, lr, threads)", netInfo),
     Declaration("net_read_weight", 3...3, "net_read_weight(model, index, out)", netReadWeight),
     Declaration("net_write_weights", 2...2, "net_write_weights(model, arrays)", netWriteWeights),
+    Declaration("net_optimizer_info", 1...1, "net_optimizer_info(model) -> (iterations, slot names, slot shapes)", netOptimizerInfo),
+    Declaration("net_read_optimizer_slot", 3...3, "net_read_optimizer_slot(model, index, out)", netReadOptimizerSlot),
+    Declaration("net_write_optimizer_state", 3...3, "net_write_optimizer_state(model, iterations, slots)", netWriteOptimizerState),
     Declaration("net_summary", 1...1, "net_summary(model) -> str", netSummary),
     Declaration("net_set_threads", 2...2, "net_set_threads(model, n)", netSetThreads),
 ]
