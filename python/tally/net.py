@@ -17,6 +17,11 @@ values, and per-label values reach the logs as scalars (``val_f1/3``).
 >>> history = model.fit(x, y, epochs=5, validation_data=(xv, yv), metrics=["f1", "precision_micro"])  # doctest: +SKIP
 >>> history.history["val_f1/3"]                                                                      # doctest: +SKIP
 
+``sample_weight``/``class_weight`` weigh the loss and the metrics as Keras 3 does;
+``model.save(path)`` and ``tally.net.load_model(path)`` keep the layers, weights,
+compile configuration and optimizer state in one ``.npz`` file, so that training
+resumes bit for bit (``fit(..., initial_epoch=k)``).
+
 Training runs in Swift with the GIL released; callbacks run in Python between
 batches (``on_train_batch_end``) and epochs; Ctrl-C stops after the current batch
 and raises KeyboardInterrupt with the model in a consistent state. This module
@@ -37,7 +42,7 @@ from ._convert import as_array, as_matrix
 from .streaming import Tally
 
 __all__ = [
-    "Sequential", "from_keras", "seed_model",
+    "Sequential", "from_keras", "seed_model", "load_model", "class_weight_to_sample_weights",
     "Input", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense", "Activation",
     "MaxNorm", "SGD", "Adam",
     "Callback", "History", "EarlyStopping", "ProgressBar",
@@ -601,6 +606,49 @@ def _labels(y, name):
     return as_matrix(y, name)
 
 
+def _sample_weight(w, n, name="sample_weight"):
+    """Keras's per-sample weights as float64: 1-D, one per sample, finite, >= 0 (or None)."""
+    if w is None:
+        return None
+    arr = as_array(w, name)
+    if arr.ndim != 1:
+        raise ValueError(f"Expected `{name}` to be 1-D (one weight per sample), but got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"Expected `{name}` to have {n} values (one per sample), but got {arr.shape[0]}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    bad = ~(np.isfinite(arr) & (arr >= 0))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"Expected `{name}` to hold finite numbers >= 0, but got {arr[i]} at index {i}")
+    return arr
+
+
+def class_weight_to_sample_weights(y, class_weight):
+    """Keras 3's `class_weight` as per-sample weights (float32), exactly as
+    ``keras.src.trainers.data_adapters.data_adapter_utils.class_weight_to_sample_weights``:
+    the class of a row of a 2-D `y` with more than one column is its ``argmax`` (the
+    first positive label of a multi-label row, and class 0 for a row with no positive
+    label), of a one-column `y` its rounded value; a class missing from the dict weighs 1.
+
+    For multi-label targets this weights each sample by one label only (Keras's rule);
+    pass your own `sample_weight` for anything else.
+    """
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"Expected `class_weight` to be a dict mapping class indices (int) to weights (float), "
+                        f"but got {type(class_weight).__name__}")
+    for k, v in class_weight.items():
+        if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v) or v < 0:
+            raise ValueError(f"Expected `class_weight` values to be finite numbers >= 0, but got {v!r} for class {k!r}")
+    y = np.asarray(y)
+    if y.ndim > 1:
+        y = np.argmax(y, axis=-1) if y.shape[-1] != 1 else np.squeeze(y, axis=-1)
+    classes = np.round(y).astype("int32")
+    weights = np.ones(classes.shape[0], dtype=np.float32)
+    for i in range(classes.shape[0]):
+        weights[i] = class_weight.get(int(classes[i]), 1.0)
+    return weights
+
+
 class Sequential:
     """A stack of layers trained by TallyNet, as Keras's `Sequential`.
 
@@ -623,6 +671,7 @@ class Sequential:
         self._handle = None
         self._compiled = False
         self._fits = 0
+        self._from_logits = False
         self.metrics_names = []
         self._metrics = []
         self._threshold = 0.5
@@ -749,10 +798,12 @@ class Sequential:
         `threshold`: a prediction is positive when ``probability >= threshold``."""
         opt = _optimizer(optimizer)
         loss_name, from_logits = _loss(loss)
-        parsed = [_Metric(m) for m in (metrics or [])]
+        self._compile(opt, loss_name, from_logits, [_Metric(m) for m in (metrics or [])], threshold, label_names)
+
+    def _compile(self, opt, loss_name, from_logits, parsed, threshold, label_names):
         self.build()
         _tally.net_compile(self._handle, *opt._args(), loss_name, from_logits)
-        self.optimizer, self.loss, self._compiled = opt, loss_name, True
+        self.optimizer, self.loss, self._from_logits, self._compiled = opt, loss_name, from_logits, True
         self._metrics = parsed
         self.metrics_names = ["loss"] + [m.name for m in parsed]
         self._threshold = threshold
@@ -775,8 +826,8 @@ class Sequential:
         return logs, t
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0, *,
-            metrics=None, threshold=None, label_names=None, seed=None):
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0, *, metrics=None, threshold=None, label_names=None, seed=None):
         """Trains as Keras's `fit` and returns a `History`.
 
         Each epoch runs in Swift (GIL released); after every batch the callbacks'
@@ -787,9 +838,21 @@ class Sequential:
         validated and logged, as Keras does). Ctrl-C stops after the current batch and
         raises KeyboardInterrupt; ``model.history`` keeps the finished epochs.
 
+        `sample_weight` (1-D, one finite weight >= 0 per sample) and `class_weight` (a dict
+        ``{class index: weight}``, see `class_weight_to_sample_weights`; not both) weigh
+        each sample's loss as Keras 3 does: a batch's loss is ``sum(w * loss) / batch_size``
+        and the logged ``loss`` is ``sum(w * loss) / n``; the epoch's counts (and so every
+        metric) are weighted sums, as Keras passes `sample_weight` to its metrics.
+        `validation_data` may be ``(x_val, y_val, val_sample_weight)``; `validation_split`
+        splits `sample_weight` too (`class_weight` applies to the training data only).
+
         `metrics` (here or in `compile`), `threshold` and `label_names` override compile's.
         `seed` fixes the shuffles and dropout masks (default: derived from the model's seed
-        and the number of earlier `fit` calls, so a script repeats exactly).
+        and the number of earlier `fit` calls, so a script repeats exactly). Epoch ``e``'s
+        shuffle and masks depend only on the seed and ``e``: a call with ``initial_epoch > 0``
+        continues the previous call's sequence (Keras's way to resume), so
+        ``fit(epochs=1); fit(epochs=2, initial_epoch=1)`` trains exactly as ``fit(epochs=2)``,
+        also across `save` and `load_model` (same thread count).
         """
         if not self._compiled:
             raise RuntimeError("Expected a compiled model (call model.compile(optimizer=..., loss=...) before fit), "
@@ -806,18 +869,29 @@ class Sequential:
         if x.shape[0] != y.shape[0]:
             raise ValueError(f"Expected `x` and `y` to have the same number of samples, but got "
                              f"{x.shape[0]} and {y.shape[0]}")
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")  # Keras's words
+            weights = class_weight_to_sample_weights(y, class_weight).astype(np.float64)
+        else:
+            weights = _sample_weight(sample_weight, x.shape[0])
         if validation_data is None and validation_split:
             split = _number(validation_split, "validation_split", high=1.0, high_open=True)
-            # Keras takes the last samples, before shuffling.
+            # Keras takes the last samples, before shuffling (and their sample weights, not class weights).
             cut = int(x.shape[0] * (1 - split))
-            x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
+            vweights = None if weights is None or class_weight is not None else weights[cut:]
+            x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:], vweights)
+            weights = None if weights is None else np.ascontiguousarray(weights[:cut])
+        vweights = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("Expected `validation_data` to be a tuple (x_val, y_val) (sample weights are not "
-                                 f"supported), but got {type(validation_data).__name__}"
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("Expected `validation_data` to be a tuple (x_val, y_val) or (x_val, y_val, "
+                                 f"val_sample_weight), but got {type(validation_data).__name__}"
                                  + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else ""))
             xv, yv = _samples(validation_data[0], "validation x"), _labels(validation_data[1], "validation y")
             self._check_validation(xv, yv)
+            if len(validation_data) == 3:
+                vweights = _sample_weight(validation_data[2], xv.shape[0], "validation sample_weight")
         names = self._label_keys(int(np.prod(self._info()[1])), label_names)
         steps = -(-x.shape[0] // batch_size)
         history = History()
@@ -826,7 +900,9 @@ class Sequential:
                          {"verbose": verbose, "epochs": epochs, "steps": steps})
         self.history = history
         self.stop_training = False
-        self._fits += 1
+        # A resumed run (initial_epoch > 0) continues the previous call's seed sequence.
+        if initial_epoch == 0 or self._fits == 0:
+            self._fits += 1
         base_seed = _mix(self.seed if seed is None else int(seed), self._fits if seed is None else 0)
         batch_hooks = bool(cbs.batch_hooks)
 
@@ -846,11 +922,11 @@ class Sequential:
                 cbs.call_batch("on_train_batch_begin", 0, {})
             loss, counts, _, _, _, _ = _tally.net_fit_epoch(
                 self._handle, x, y, batch_size, bool(shuffle), _mix(base_seed, epoch), threshold,
-                on_batch_end if batch_hooks else None)
+                on_batch_end if batch_hooks else None, weights)
             logs, t = self._logs(loss, counts, metrics, threshold, names)
             history.tallies.append(t)
             if validation_data is not None:
-                vloss, vcounts = _tally.net_evaluate(self._handle, xv, yv, batch_size, threshold)
+                vloss, vcounts = _tally.net_evaluate(self._handle, xv, yv, batch_size, threshold, vweights)
                 vlogs, vt = self._logs(vloss, vcounts, metrics, threshold, names, prefix="val_")
                 logs.update(vlogs)
                 history.val_tallies.append(vt)
@@ -878,11 +954,12 @@ class Sequential:
             bad = np.argwhere(~np.isin(y, (0, 1)))[0]
             raise ValueError(f"Expected `validation y` to hold only 0 and 1, but got {y[tuple(bad)]} at {tuple(bad)}")
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, *,
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False, *,
                  metrics=None, threshold=None, label_names=None):
         """The loss and the metrics on (x, y) in inference mode, exactly: a list
         ``[loss, metric, ...]`` (a float without metrics), or with ``return_dict``
-        every log value including the per-label ones."""
+        every log value including the per-label ones. With `sample_weight` (1-D, finite,
+        >= 0) the loss is Keras's ``sum(w * loss) / n`` and the metrics are weighted."""
         if not self._compiled:
             raise RuntimeError("Expected a compiled model (call model.compile(...) before evaluate), "
                                "but got an uncompiled one")
@@ -890,7 +967,9 @@ class Sequential:
         metrics = self._metrics if metrics is None else [_Metric(m) for m in metrics]
         threshold = self._threshold if threshold is None else threshold
         names = self._label_keys(int(np.prod(self._info()[1])), label_names)
-        loss, counts = _tally.net_evaluate(self._handle, _samples(x, "x"), _labels(y, "y"), batch_size, threshold)
+        x, y = _samples(x, "x"), _labels(y, "y")
+        weights = _sample_weight(sample_weight, x.shape[0] if x.ndim else 0)
+        loss, counts = _tally.net_evaluate(self._handle, x, y, batch_size, threshold, weights)
         logs, _ = self._logs(loss, counts, metrics, threshold, names)
         if return_dict:
             return logs
@@ -922,9 +1001,233 @@ class Sequential:
     def __call__(self, x):
         return self.predict(x)
 
+    # -- saving -------------------------------------------------------------------------------
+
+    def save(self, filepath, overwrite=True):
+        """Writes the whole model to one file (a ``.npz`` zip, whatever the name):
+        the layers, the weights in Keras's layout (``weights/<name>``), the compile
+        configuration (optimizer, loss, metrics, threshold, label names) and the optimizer's
+        state (``iterations`` and ``optimizer/<weight>/<slot>``: SGD's momentum, Adam's
+        momentum and velocity). `load_model` rebuilds it; training then continues bit for
+        bit (see `fit` on `initial_epoch`). Callable metrics are saved by name: pass them
+        back with ``load_model(path, custom_objects={name: function})``."""
+        self.build()
+        info = self._info()
+        config = {
+            "format": _FORMAT, "version": _VERSION, "name": self.name, "seed": self.seed,
+            "input_shape": list(info[0]), "layers": [_layer_config(layer) for layer in self.layers],
+            "weight_names": list(info[2]), "fits": self._fits, "compile": None,
+        }
+        arrays = {f"weights/{n}": w for n, w in zip(info[2], self.get_weights())}
+        if self._compiled:
+            iterations, names, slots = self._optimizer_state()
+            t = self._threshold
+            config["compile"] = {
+                "optimizer": {"class_name": type(self.optimizer).__name__, "config": dict(vars(self.optimizer))},
+                "loss": self.loss, "from_logits": bool(self._from_logits),
+                "metrics": [m.name if m.function is None else {"callable": m.name} for m in self._metrics],
+                "threshold": float(t) if np.ndim(t) == 0 else np.asarray(t, np.float64).tolist(),
+                "label_names": self._label_names,
+                "iterations": iterations, "optimizer_slot_names": names,
+            }
+            arrays.update({f"optimizer/{n}": a for n, a in zip(names, slots)})
+        _write_npz(filepath, config, arrays, overwrite)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Writes only the weights (Keras's layout, ``weights/<name>`` in a ``.npz``)."""
+        info = self._info()
+        config = {"format": _WEIGHTS_FORMAT, "version": _VERSION, "weight_names": list(info[2])}
+        _write_npz(filepath, config, {f"weights/{n}": w for n, w in zip(info[2], self.get_weights())}, overwrite)
+
+    def load_weights(self, filepath):
+        """Reads the weights written by `save_weights` or `save` (the optimizer state is
+        kept, as `set_weights`); the file must hold this model's weights by name and shape."""
+        config, data = _read_npz(filepath, (_FORMAT, _WEIGHTS_FORMAT))
+        with data:
+            names = self.weight_names
+            if list(config.get("weight_names", [])) != names:
+                raise ValueError(f"Expected the weights {names} in {str(filepath)!r}, but it holds "
+                                 f"{config.get('weight_names')}")
+            self.set_weights([_member(data, f"weights/{n}", filepath) for n in names])
+
+    def _optimizer_state(self):
+        """(iterations, slot names, slot arrays) of the compiled model's optimizer."""
+        iterations, names, shapes = _tally.net_optimizer_info(self.build()._handle)
+        slots = []
+        for i, shape in enumerate(shapes):
+            a = np.empty(tuple(shape), dtype=np.float32)
+            _tally.net_read_optimizer_slot(self._handle, i, a)
+            slots.append(a)
+        return int(iterations), list(names), slots
+
+    def _set_optimizer_state(self, iterations, slots):
+        """Replaces the optimizer's iteration count and slot arrays (all checked first)."""
+        _tally.net_write_optimizer_state(self.build()._handle, int(iterations),
+                                         [np.ascontiguousarray(a, dtype=np.float32) for a in slots])
+
     def __repr__(self):
         shape = self._input_shape
         return f"<tally.net.Sequential {self.name!r}: {len(self.layers)} layers, input_shape={shape}>"
+
+
+# -- files ---------------------------------------------------------------------------------
+
+_FORMAT = "tally.net.Sequential"
+_WEIGHTS_FORMAT = "tally.net.weights"
+_VERSION = 1
+_CONFIG_KEY = "tally_config"
+
+
+def _layer_config(layer):
+    config = layer.get_config()
+    c = config.get("kernel_constraint")
+    if isinstance(c, MaxNorm):
+        config["kernel_constraint"] = {"class_name": "MaxNorm", "config": c.get_config()}
+    return {"class_name": type(layer).__name__, "config": config}
+
+
+_LAYER_CLASSES = {}  # filled below, once the classes exist
+
+
+def _layer_from_config(entry):
+    cls = _LAYER_CLASSES.get(entry.get("class_name"))
+    if cls is None:
+        raise ValueError(f"unknown layer {entry.get('class_name')!r}")
+    config = dict(entry["config"])
+    c = config.get("kernel_constraint")
+    if c is not None:
+        config["kernel_constraint"] = MaxNorm(**c["config"])
+    return cls(**config)
+
+
+def _write_npz(filepath, config, arrays, overwrite):
+    """Writes `arrays` and the JSON `config` to `filepath` through a temporary file in the
+    same folder, so that an interrupted save never leaves a half-written file behind."""
+    import json
+    import os
+    import tempfile
+
+    path = os.fspath(filepath)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"Expected to write a new file, but {path!r} exists (pass overwrite=True)")
+    members = {_CONFIG_KEY: np.array(json.dumps(config))}
+    members.update(arrays)
+    fd, tmp = tempfile.mkstemp(prefix=".tally-", suffix=".npz", dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **members)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _read_npz(filepath, formats):
+    """(config, open NpzFile) of a file `_write_npz` wrote with one of `formats`."""
+    import json
+    import os
+    import zipfile
+
+    path = os.fspath(filepath)
+    expected = "a tally.net model file (written by Sequential.save)" if formats == (_FORMAT,) else \
+        "a tally.net weights or model file (written by save_weights or save)"
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Expected {expected}, but {path!r} does not exist")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"Expected {expected}, but {path!r} is not a readable .npz file ({exc})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile) or _CONFIG_KEY not in data.files:
+        if isinstance(data, np.lib.npyio.NpzFile):
+            data.close()
+        raise ValueError(f"Expected {expected}, but {path!r} has no {_CONFIG_KEY!r} entry")
+    try:
+        config = json.loads(str(data[_CONFIG_KEY]))
+        if not isinstance(config, dict):
+            raise ValueError("the configuration is not a JSON object")
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        data.close()
+        raise ValueError(f"Expected {expected}, but the configuration in {path!r} is corrupt ({exc})") from None
+    if config.get("format") not in formats or config.get("version") != _VERSION:
+        data.close()
+        raise ValueError(f"Expected {expected} (format {' or '.join(formats)}, version {_VERSION}), but {path!r} "
+                         f"holds format {config.get('format')!r}, version {config.get('version')!r}")
+    return config, data
+
+
+def _member(data, key, filepath):
+    """One array of an open file, with a clear error when it is missing or corrupt."""
+    import zipfile
+
+    if key not in data.files:
+        raise ValueError(f"Expected {str(filepath)!r} to hold the array {key!r}, but it does not (corrupt file?)")
+    try:
+        return data[key]
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"Expected {str(filepath)!r} to hold a readable array {key!r}, but it is corrupt ({exc})") from None
+
+
+def load_model(filepath, custom_objects=None, compile=True):
+    """The model `Sequential.save` wrote: same layers, weights, compile configuration and
+    optimizer state (``compile=False``: uncompiled, weights only). `custom_objects` maps the
+    names of callable metrics to the functions."""
+    config, data = _read_npz(filepath, (_FORMAT,))
+    with data:
+        try:
+            layers = [_layer_from_config(entry) for entry in config["layers"]]
+            model = Sequential(layers, input_shape=tuple(config["input_shape"]), seed=int(config["seed"]),
+                               name=config["name"])
+            names = list(config["weight_names"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"Expected a tally.net model file, but the architecture in {str(filepath)!r} "
+                             f"is corrupt ({type(exc).__name__}: {exc})") from None
+        if model.weight_names != names:
+            raise ValueError(f"Expected the weights {model.weight_names} for the saved layers, but "
+                             f"{str(filepath)!r} lists {names}")
+        model.set_weights([_member(data, f"weights/{n}", filepath) for n in names])
+        model._fits = int(config.get("fits", 0))
+        saved = config.get("compile")
+        if compile and saved is not None:
+            _restore_compile(model, saved, data, filepath, custom_objects or {})
+    return model
+
+
+def _restore_compile(model, saved, data, filepath, custom_objects):
+    optimizers = {"SGD": SGD, "Adam": Adam}
+    try:
+        kind = saved["optimizer"]["class_name"]
+        if kind not in optimizers:
+            raise ValueError(f"unknown optimizer {kind!r}")
+        opt = optimizers[kind](**saved["optimizer"]["config"])
+        metrics = []
+        for m in saved["metrics"]:
+            if isinstance(m, dict):
+                name = m["callable"]
+                if name not in custom_objects:
+                    raise LookupError(name)
+                metrics.append(custom_objects[name])
+            else:
+                metrics.append(m)
+        threshold = saved["threshold"]
+        threshold = np.asarray(threshold, np.float64) if isinstance(threshold, list) else float(threshold)
+        loss, from_logits = saved["loss"], bool(saved["from_logits"])
+        iterations, slot_names = int(saved["iterations"]), list(saved["optimizer_slot_names"])
+    except LookupError as exc:
+        if isinstance(exc, KeyError):
+            raise ValueError(f"Expected a tally.net model file, but the compile configuration in "
+                             f"{str(filepath)!r} lacks {exc}") from None
+        raise ValueError(f"Expected the callable metric {exc.args[0]!r} saved in {str(filepath)!r} in "
+                         f"`custom_objects`, but got {sorted(custom_objects)}; pass load_model(path, "
+                         f"custom_objects={{{exc.args[0]!r}: function}}) or compile=False") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"Expected a tally.net model file, but the compile configuration in {str(filepath)!r} "
+                         f"is corrupt ({exc})") from None
+    model._compile(opt, loss, from_logits, [_Metric(m) for m in metrics], threshold, saved.get("label_names"))
+    expected = _tally.net_optimizer_info(model._handle)[1]
+    if list(expected) != slot_names:
+        raise ValueError(f"Expected the optimizer slots {list(expected)} for {opt!r}, but {str(filepath)!r} "
+                         f"lists {slot_names}")
+    model._set_optimizer_state(iterations, [_member(data, f"optimizer/{n}", filepath) for n in slot_names])
 
 
 def _mix(a, b):
@@ -936,6 +1239,8 @@ def _mix(a, b):
 
 
 # -- Keras import ------------------------------------------------------------------------
+
+_LAYER_CLASSES.update({cls.__name__: cls for cls in (Conv2D, MaxPooling2D, Dropout, Flatten, Dense, Activation)})
 
 _KERAS_LAYERS = ("InputLayer", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense", "Activation")
 

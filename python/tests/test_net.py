@@ -480,7 +480,7 @@ def test_bad_input_is_a_clear_error():
     for a, b in zip(before, m.get_weights()):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="Expected `validation_data` to be a tuple"):
-        m.fit(x, y, validation_data=(x, y, np.ones(16)), verbose=0)
+        m.fit(x, y, validation_data=(x, y, np.ones(16), None), verbose=0)
 
 
 def test_bad_model_arguments():
@@ -537,3 +537,352 @@ def test_seed_question_script_runs():
     h = model.fit(x[:32], y[:32], epochs=epochs, batch_size=32, validation_data=(x[32:], y[32:]), verbose=0)
     assert len(h.history["val_precision"]) == 2 and "val_recall/4" in h.history
     assert model.learning_rate == pytest.approx(lrate / (1 + lrate / epochs * 2))
+
+
+# -- sample and class weights ----------------------------------------------------------
+
+def weights_for(n, seed=0):
+    """Per-sample weights with zeros, fractions and values above 1."""
+    w = np.random.default_rng(seed).choice([0.0, 0.25, 1.0, 1.5, 4.0], size=n)
+    w[:2] = (0.0, 4.0)
+    return w
+
+
+@pytest.mark.parametrize("weighting", ["sample_weight", "class_weight"])
+def test_weighted_training_matches_keras(keras, weighting):
+    """Three SGD+momentum steps with sample weights (or class weights on multi-label targets,
+    Keras's argmax rule, a label-free row included) give Keras's weights (1e-5); the logged
+    loss and the weighted validation loss of a 3-tuple validation_data are Keras's."""
+    km = keras_model(keras, dropout=False)
+    km.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="binary_crossentropy")
+    net = tn.from_keras(km)
+    x, y = small_data(30, seed=4)
+    y[3] = 0
+    xv, yv = small_data(12, seed=5)
+    wv = weights_for(12, seed=2)
+    weighting_args = ({"sample_weight": weights_for(30)} if weighting == "sample_weight"
+                      else {"class_weight": {0: 0.5, 1: 3.0, 3: 0.0, 4: 2.0}})
+    theirs = km.fit(x, y.astype(np.float32), batch_size=10, epochs=1, shuffle=False, verbose=0,
+                    validation_data=(xv, yv.astype(np.float32), wv), **weighting_args)
+    ours = net.fit(x, y, batch_size=10, epochs=1, shuffle=False, verbose=0,
+                   validation_data=(xv, yv, wv), **weighting_args)
+    assert net.iterations == 3
+    for a, b, name in zip(km.get_weights(), net.get_weights(), net.weight_names):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5, err_msg=name)
+    assert ours.history["loss"][0] == pytest.approx(theirs.history["loss"][0], abs=1e-5)
+    assert ours.history["val_loss"][0] == pytest.approx(theirs.history["val_loss"][0], abs=1e-5)
+    # Weighted and unweighted runs differ (guards the comparison).
+    plain = tn.from_keras(km)
+    assert plain.evaluate(xv, yv) != pytest.approx(plain.evaluate(xv, yv, sample_weight=wv), abs=1e-3)
+
+
+def test_weighted_evaluate_loss_is_keras_for_the_same_predictions(keras):
+    """Keras's weighted loss is sum(w * loss) / n (not / sum(w)); batches of 7 leave a partial one."""
+    km = keras_model(keras, dropout=False)
+    km.compile(optimizer="sgd", loss="binary_crossentropy")
+    net = tn.from_keras(km)
+    x, y = small_data(40, seed=6)
+    w = weights_for(40, seed=3)
+    theirs = km.evaluate(x, y.astype(np.float32), sample_weight=w, batch_size=7, verbose=0)
+    ours = net.evaluate(x, y, sample_weight=w, batch_size=7)
+    assert ours == pytest.approx(theirs, abs=1e-6)
+    p = np.clip(net.predict(x).astype(np.float64), 1e-7, 1 - 1e-7)
+    per_sample = -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean(axis=1)
+    assert ours == pytest.approx((w * per_sample).sum() / len(w), abs=1e-6)
+
+
+def test_class_weight_is_keras_rule(keras):
+    """The conversion is Keras's own function's, value for value, for each target shape."""
+    from keras.src.trainers.data_adapters.data_adapter_utils import class_weight_to_sample_weights
+
+    rng = np.random.default_rng(1)
+    cw = {0: 0.5, 1: 2.0, 2: 0.0, 7: 9.0}
+    multi_label = (rng.random((50, 4)) < 0.3).astype(np.uint8)
+    one_hot = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 50)]
+    binary = (rng.random((50, 1)) < 0.5).astype(np.float32)
+    for y in (multi_label, one_hot, binary, binary[:, 0], np.zeros((3, 4))):
+        ours = tn.class_weight_to_sample_weights(y, cw)
+        theirs = class_weight_to_sample_weights(y, cw)
+        assert ours.dtype == theirs.dtype == np.float32
+        np.testing.assert_array_equal(ours, theirs)
+    # Keras's own words when both are given.
+    km = keras_model(keras, dropout=False)
+    km.compile(optimizer="sgd", loss="binary_crossentropy")
+    x, y = small_data(8)
+    with pytest.raises(ValueError) as theirs:
+        km.fit(x, y.astype(np.float32), class_weight={0: 1.0}, sample_weight=np.ones(8), verbose=0)
+    with pytest.raises(ValueError) as ours:
+        tn.from_keras(km).fit(x, y, class_weight={0: 1.0}, sample_weight=np.ones(8), verbose=0)
+    assert str(ours.value) == str(theirs.value)
+
+
+def dense_model(seed=1, **compile_args):
+    """No dropout: the first step's training predictions are `predict`'s."""
+    m = tn.Sequential([tn.Flatten(), tn.Dense(16, activation="relu"), tn.Dense(5, activation="sigmoid")],
+                      input_shape=(16, 16, 3), seed=seed)
+    m.compile(**({"optimizer": tn.SGD(0.05, momentum=0.9), "loss": "binary_crossentropy",
+                  "metrics": ["f1", "precision_micro", "recall_samples", "f1_weighted"]} | compile_args))
+    return m
+
+
+def sklearn_logs(y, predicted, w):
+    f1 = f1_score(y, predicted, average=None, zero_division=0, sample_weight=w)
+    return {
+        "f1": f1.mean(), **{f"f1/{k}": v for k, v in enumerate(f1)},
+        "precision_micro": precision_recall_fscore_support(y, predicted, average="micro", zero_division=0,
+                                                           sample_weight=w)[0],
+        "recall_samples": precision_recall_fscore_support(y, predicted, average="samples", zero_division=0,
+                                                          sample_weight=w)[1],
+        "f1_weighted": f1_score(y, predicted, average="weighted", zero_division=0, sample_weight=w),
+    }
+
+
+def test_weighted_metrics_equal_sklearn():
+    """Training counts (one batch: the predictions are the starting model's), validation counts
+    and evaluate's are scikit-learn's with sample_weight on the recorded predictions."""
+    x, y = small_data(48, seed=2)
+    xv, yv = small_data(40, seed=3)
+    w, wv = weights_for(48, seed=4), weights_for(40, seed=5)
+    m = dense_model()
+    before = m.predict(x) >= 0.5
+    h = m.fit(x, y, batch_size=48, epochs=1, shuffle=False, sample_weight=w, validation_data=(xv, yv, wv), verbose=0)
+    after = m.predict(xv) >= 0.5
+    for key, value in sklearn_logs(y, before, w).items():
+        assert h.history[key][0] == pytest.approx(value, abs=1e-12), key
+    for key, value in sklearn_logs(yv, after, wv).items():
+        assert h.history["val_" + key][0] == pytest.approx(value, abs=1e-12), key
+    logs = m.evaluate(xv, yv, sample_weight=wv, return_dict=True)
+    assert logs["loss"] == pytest.approx(h.history["val_loss"][0], abs=1e-12)
+    for key, value in sklearn_logs(yv, after, wv).items():
+        assert logs[key] == pytest.approx(value, abs=1e-12), key
+    assert h.val_tallies[0].report() == tally.Tally(5).update(yv, after, sample_weight=wv).report()
+    # validation_split splits the weights too (Keras takes the last samples).
+    s = dense_model().fit(x, y, batch_size=48, epochs=1, shuffle=False, sample_weight=w, validation_split=0.25,
+                          verbose=0)
+    unweighted = dense_model().fit(x, y, batch_size=48, epochs=1, shuffle=False, validation_split=0.25, verbose=0)
+    assert s.history["val_loss"] != pytest.approx(unweighted.history["val_loss"], abs=1e-4)
+
+
+def test_bad_weights_raise_and_change_nothing():
+    x, y = small_data(16)
+    m = small_model()
+    before = m.get_weights()
+    cases = [
+        (dict(sample_weight=np.ones(15)), ValueError, r"Expected `sample_weight` to have 16 values \(one per sample\), but got 15"),
+        (dict(sample_weight=np.ones((16, 5))), ValueError, r"Expected `sample_weight` to be 1-D \(one weight per sample\), but got shape \(16, 5\)"),
+        (dict(sample_weight=np.r_[np.ones(15), -1.0]), ValueError, r"finite numbers >= 0, but got -1\.0 at index 15"),
+        (dict(sample_weight=np.r_[np.nan, np.ones(15)]), ValueError, r"finite numbers >= 0, but got nan at index 0"),
+        (dict(sample_weight=np.r_[np.ones(3), np.inf, np.ones(12)]), ValueError, r"but got inf at index 3"),
+        (dict(sample_weight=["a"] * 16), TypeError, "Expected `sample_weight` to hold numbers"),
+        (dict(validation_data=(x, y, np.ones(3))), ValueError, r"Expected `validation sample_weight` to have 16 values"),
+        (dict(class_weight={0: 1.0}, sample_weight=np.ones(16)), ValueError, "You cannot `class_weight` and `sample_weight`"),
+        (dict(class_weight=[1.0, 2.0]), TypeError, "Expected `class_weight` to be a dict"),
+        (dict(class_weight={0: -1.0}), ValueError, r"Expected `class_weight` values to be finite numbers >= 0, but got -1\.0 for class 0"),
+        (dict(class_weight={1: float("nan")}), ValueError, "but got nan for class 1"),
+    ]
+    for kwargs, error, message in cases:
+        with pytest.raises(error, match=message):
+            m.fit(x, y, epochs=1, verbose=0, **kwargs)
+    with pytest.raises(ValueError, match=r"Expected `sample_weight` to have 16 values"):
+        m.evaluate(x, y, sample_weight=np.ones(17))
+    assert m.iterations == 0 and m._fits == 0 and m.history is None
+    for a, b in zip(before, m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+# -- saving and loading ------------------------------------------------------------------
+
+def resumable_model(optimizer, seed=1):
+    """Dropout, and max-norm constraints that bind (pending factors on the Dense kernels)."""
+    m = tn.Sequential([
+        tn.Conv2D(8, (3, 3), padding="same", activation="relu", kernel_constraint=tn.MaxNorm(0.5)),
+        tn.Dropout(0.2), tn.MaxPooling2D((2, 2)), tn.Flatten(),
+        tn.Dense(16, activation="relu", kernel_constraint=tn.MaxNorm(0.3)),
+        tn.Dropout(0.3),
+        tn.Dense(5, activation="sigmoid", kernel_constraint=tn.MaxNorm(0.4)),
+    ], input_shape=(16, 16, 3), seed=seed)
+    m.compile(optimizer, "binary_crossentropy", metrics=["f1", "recall_micro"])
+    m.threads = 2
+    return m
+
+
+OPTIMIZERS = {
+    "sgd_momentum_decay": lambda: tn.SGD(0.3, momentum=0.9, decay=0.01),
+    "nesterov": lambda: tn.SGD(0.3, momentum=0.9, nesterov=True),
+    "sgd": lambda: tn.SGD(0.3),
+    "adam": lambda: tn.Adam(0.02, decay=0.01),
+}
+
+
+@pytest.mark.parametrize("kind", list(OPTIMIZERS))
+@pytest.mark.parametrize("seed", [None, 7])
+def test_save_load_resumes_bit_for_bit(tmp_path, kind, seed):
+    """fit 2 epochs == fit 1 epoch, save, load_model, fit(epochs=2, initial_epoch=1): the same
+    weights, optimizer state and epoch-2 logs, bit for bit (dropout and binding max-norms on)."""
+    x, y = small_data(40)
+    xv, yv = small_data(16, seed=9)
+    w = weights_for(40)
+    args = dict(batch_size=8, validation_data=(xv, yv), sample_weight=w, seed=seed, verbose=0)
+    whole = resumable_model(OPTIMIZERS[kind]())
+    reference = whole.fit(x, y, epochs=2, **args)
+
+    first = resumable_model(OPTIMIZERS[kind]())
+    first.fit(x, y, epochs=1, **args)
+    path = tmp_path / "model.tally"
+    first.save(path)
+    assert path.exists() and not (tmp_path / "model.tally.npz").exists()
+    loaded = tn.load_model(path)
+    loaded.threads = 2
+    resumed = loaded.fit(x, y, epochs=2, initial_epoch=1, **args)
+    continued = first.fit(x, y, epochs=2, initial_epoch=1, **args)  # the saved model itself, continued
+
+    for model, h in ((loaded, resumed), (first, continued)):
+        assert model.iterations == whole.iterations == 10
+        for a, b in zip(whole.get_weights(), model.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        for a, b in zip(whole._optimizer_state()[2], model._optimizer_state()[2]):
+            np.testing.assert_array_equal(a, b)
+        assert h.epoch == [1]
+        assert {k: v[1] for k, v in reference.history.items()} == {k: v[0] for k, v in h.history.items()}
+
+
+def test_save_load_round_trip(tmp_path):
+    m = tn.Sequential([tn.Input((16, 16, 3)), tn.Conv2D(4, 3, strides=2, activation="relu",
+                                                         kernel_constraint=tn.MaxNorm(2, axis=(0, 1, 2))),
+                       tn.MaxPooling2D(2, padding="same"), tn.Flatten(), tn.Dropout(0.1),
+                       tn.Dense(7, use_bias=False, kernel_constraint=tn.MaxNorm(3, axis=None)),
+                       tn.Activation("softmax")], seed=5, name="round")
+
+    def f(t):
+        return 0.5
+
+    thresholds = np.linspace(0.2, 0.6, 7)
+    m.compile(tn.Adam(0.01, beta_1=0.8, epsilon=1e-6), "categorical_crossentropy",
+              metrics=["precision", f], threshold=thresholds, label_names=list("abcdefg"))
+    x = np.random.default_rng(0).random((12, 16, 16, 3), dtype=np.float32)
+    y = np.eye(7, dtype=np.uint8)[np.arange(12) % 7]
+    m.fit(x, y, epochs=1, batch_size=5, verbose=0)
+    m.save(tmp_path / "m.npz")
+    with pytest.raises(ValueError, match=r"callable metric 'f' .* custom_objects"):
+        tn.load_model(tmp_path / "m.npz")
+    loaded = tn.load_model(tmp_path / "m.npz", custom_objects={"f": f})
+    assert [repr(l) for l in loaded.layers] == [repr(l) for l in m.layers]
+    assert loaded.name == "round" and loaded.seed == 5 and loaded.input_shape == m.input_shape
+    assert repr(loaded.optimizer) == repr(m.optimizer) and loaded.loss == m.loss
+    assert loaded.metrics_names == m.metrics_names and loaded.iterations == m.iterations == 3
+    assert loaded.learning_rate == m.learning_rate
+    np.testing.assert_array_equal(loaded._threshold, thresholds)
+    np.testing.assert_array_equal(loaded.predict(x), m.predict(x))
+    assert loaded.evaluate(x, y, return_dict=True) == m.evaluate(x, y, return_dict=True)
+    assert "precision/g" in loaded.evaluate(x, y, return_dict=True)
+    names, slots = m._optimizer_state()[1:], loaded._optimizer_state()[1:]
+    assert names[0] == slots[0] == [f"{n}/{s}" for n in m.weight_names for s in ("momentum", "velocity")]
+    for a, b in zip(names[1], slots[1]):
+        np.testing.assert_array_equal(a, b)
+    # compile=False, and a model saved before compile: uncompiled, same weights.
+    bare = tn.load_model(tmp_path / "m.npz", compile=False)
+    assert not bare._compiled and bare.optimizer is None
+    np.testing.assert_array_equal(bare.predict(x), m.predict(x))
+    fresh = tn.Sequential(list(m.layers), input_shape=(16, 16, 3), seed=2)
+    fresh.save(tmp_path / "fresh.npz")
+    again = tn.load_model(tmp_path / "fresh.npz")
+    with pytest.raises(RuntimeError, match="Expected a compiled model"):
+        again.fit(x, y, verbose=0)
+    with pytest.raises(FileExistsError, match="exists"):
+        fresh.save(tmp_path / "fresh.npz", overwrite=False)
+
+
+def test_save_weights_and_load_weights(tmp_path):
+    x, y = small_data(32)
+    m = small_model()
+    m.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    m.save_weights(tmp_path / "w.npz")
+    other = small_model(seed=9)
+    other.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    state = other._optimizer_state()
+    other.load_weights(tmp_path / "w.npz")
+    for a, b in zip(m.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert other.iterations == 2  # the optimizer state is kept, as set_weights
+    for a, b in zip(state[2], other._optimizer_state()[2]):
+        np.testing.assert_array_equal(a, b)
+    m.save(tmp_path / "full.npz")
+    third = small_model(seed=3)
+    third.load_weights(tmp_path / "full.npz")
+    np.testing.assert_array_equal(third.predict(x), m.predict(x))
+    smaller = tn.Sequential([tn.Flatten(), tn.Dense(5, activation="sigmoid")], input_shape=(16, 16, 3))
+    with pytest.raises(ValueError, match=r"Expected the weights \['dense/kernel', 'dense/bias'\] in .*, but it holds"):
+        smaller.load_weights(tmp_path / "w.npz")
+    with pytest.raises(ValueError, match="format tally.net.Sequential, version 1.*holds format 'tally.net.weights'"):
+        tn.load_model(tmp_path / "w.npz")
+
+
+def test_missing_and_corrupt_files_are_clear_errors(tmp_path):
+    x, y = small_data(16)
+    m = small_model()
+    m.fit(x, y, epochs=1, verbose=0)
+    good = tmp_path / "good.npz"
+    m.save(good)
+    with pytest.raises(FileNotFoundError, match=r"Expected a tally.net model file .* but '.*nope.npz' does not exist"):
+        tn.load_model(tmp_path / "nope.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip at all" * 10)
+    with pytest.raises(ValueError, match="is not a readable .npz file"):
+        tn.load_model(junk)
+    half = tmp_path / "half.npz"
+    half.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(ValueError, match="Expected a tally.net model file"):
+        tn.load_model(half)
+    np.savez(tmp_path / "plain.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match="has no 'tally_config' entry"):
+        tn.load_model(tmp_path / "plain.npz")
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="has no 'tally_config' entry"):
+        tn.load_model(tmp_path / "array.npy")
+
+    def rewrite(name, change):
+        with np.load(good) as data:
+            members = {k: data[k] for k in data.files}
+        change(members)
+        np.savez(tmp_path / name, **members)
+        return tmp_path / name
+
+    missing = rewrite("missing.npz", lambda d: d.pop("weights/dense/kernel"))
+    with pytest.raises(ValueError, match="to hold the array 'weights/dense/kernel', but it does not"):
+        tn.load_model(missing)
+    wrong = rewrite("wrong.npz", lambda d: d.update({"optimizer/dense/kernel/momentum": np.zeros((3, 16), np.float32)}))
+    with pytest.raises(ValueError, match=r"Expected optimizer slot 2 \(dense/kernel/momentum, shape \(512, 16\)\) "
+                                         r"to have 8192 values, but got 48"):
+        tn.load_model(wrong)
+    nan = rewrite("nan.npz", lambda d: d["weights/conv2d/bias"].__setitem__(0, np.nan))
+    with pytest.raises(ValueError, match=r"conv2d/bias\) to hold finite numbers"):
+        tn.load_model(nan)
+    bad_json = rewrite("json.npz", lambda d: d.update({"tally_config": np.array("{not json")}))
+    with pytest.raises(ValueError, match="configuration in .* is corrupt"):
+        tn.load_model(bad_json)
+    import json
+
+    def no_layers(d):
+        config = json.loads(str(d["tally_config"]))
+        config["layers"][0]["class_name"] = "LSTM"
+        d["tally_config"] = np.array(json.dumps(config))
+
+    with pytest.raises(ValueError, match=r"architecture in .* is corrupt \(ValueError: unknown layer 'LSTM'\)"):
+        tn.load_model(rewrite("lstm.npz", no_layers))
+
+
+def test_reading_weights_between_epochs_changes_nothing():
+    """Pending max-norm factors are applied at each epoch start: a callback that reads the
+    weights (EarlyStopping(restore_best_weights=True) does) leaves the run as it was."""
+    x, y = small_data(40)
+
+    class Read(tn.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.get_weights()
+
+    quiet, reader = resumable_model(tn.SGD(0.3, momentum=0.9)), resumable_model(tn.SGD(0.3, momentum=0.9))
+    hq = quiet.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    hr = reader.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[Read()])
+    assert hq.history == hr.history
+    for a, b in zip(quiet.get_weights(), reader.get_weights()):
+        np.testing.assert_array_equal(a, b)
