@@ -46,6 +46,9 @@ final class Conv2D: ActivatedLayer {
     /// (`WinogradConvolution`) when the activation is relu or linear and a fused pooling, if
     /// any, is 2×2. A var so tests can force either path.
     var usesWinograd: Bool
+    /// 3×3, stride 1, `same`, channel counts multiples of 8 (the activation and pooling are
+    /// checked per pass, see `winogradActive`).
+    let winogradEligible: Bool
     /// Tiles per Winograd GEMM block (nil: `WinogradConvolution`'s choice); tests force small blocks.
     var winogradBlockTiles: Int?
     private var winograd: WinogradConvolution?
@@ -102,7 +105,8 @@ final class Conv2D: ActivatedLayer {
         (paddedH, paddedW) = (outH + kh - 1, outW + kw - 1)
         usesShiftedRows = sh == 1 && sw == 1 && outH == inH && outW == inW && filters >= 8
         stacksRows = cin < 8
-        usesWinograd = usesShiftedRows && kh == 3 && kw == 3 && cin % 8 == 0 && filters % 8 == 0
+        winogradEligible = usesShiftedRows && kh == 3 && kw == 3 && cin % 8 == 0 && filters % 8 == 0
+        usesWinograd = winogradEligible
         shiftedBlockRows = max(1, 65_536 / max(paddedW * max(cin, filters), 1))
     }
 

@@ -1,3 +1,4 @@
+internal import TallyNetKernels
 /// Keras `MaxPooling2D` (NHWC). Padded cells of `same` padding never win.
 /// Backward sends each output's gradient to the first maximum of its window
 /// (row-major order), found again from `x` and `y` instead of stored indices.
@@ -176,18 +177,15 @@ final class Dropout: Layer {
         // keep iff a 24-bit uniform integer u satisfies u / 2^24 >= rate
         let threshold = Int32(min(Double(rate) * 16_777_216.0, 16_777_216.0).rounded(.up))
         let key = UInt32(truncatingIfNeeded: SplitMix64.mix(seed, UInt64(sample)))
-        if UnsafePointer(y) == x {
-            // In place: one pointer, so that no alias check sends the loop down its scalar path.
-            for i in 0..<n { y[i] *= Dropout.factor(i, key, threshold, scale) }
-        } else {
-            for i in 0..<n { y[i] = x[i] * Dropout.factor(i, key, threshold, scale) }
-        }
+        // `factor` element by element, vectorised in C (see dropout.c); the same bits.
+        tk_dropout(x, y, n, key, threshold, scale)
     }
 
     /// `scale` or 0 for element `i` of the sample with stream `key`: keep iff the top 24 bits
     /// of a 32-bit hash (Wellons's lowbias32) of (i, key) are >= `threshold`. 32-bit
-    /// arithmetic only and no select, so the loop vectorises (a 64-bit generator per
-    /// element does not, on the baseline x86-64 target).
+    /// arithmetic only and no select, so that it vectorises. The layer runs the same formula
+    /// from C (`tk_dropout`, built for AVX-512/AVX2 too); this is its reference, compared bit
+    /// for bit in the tests.
     @inline(__always)
     static func factor(_ i: Int, _ key: UInt32, _ threshold: Int32, _ scale: Float) -> Float {
         var h = UInt32(truncatingIfNeeded: i) &* 0x9E37_79B9 ^ key

@@ -24,6 +24,16 @@ public final class Sequential {
         didSet { threadCount = max(1, threadCount) }
     }
 
+    /// Whether 3×3 convolutions that qualify run as Winograd F(4×4, 3×3) (default `true`):
+    /// a quarter of the multiplies of a direct convolution, results within ≈ 5e-6 of a tensor's
+    /// largest value of the direct path's. `false` makes every convolution direct (shifted-row
+    /// or im2col GEMMs), e.g. to compare with another framework's direct convolution.
+    public var allowsWinograd = true {
+        didSet {
+            for case let conv as Conv2D in layers { conv.usesWinograd = allowsWinograd && conv.winogradEligible }
+        }
+    }
+
     let layers: [Layer]
     /// The last layer's sigmoid/softmax, taken out of the layer and fused into the
     /// loss (training) or applied to the logits (`predict`).

@@ -152,6 +152,33 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertEqual(Double(kept.count) / 4000, 0.8, accuracy: 0.03)
         XCTAssertTrue(kept.allSatisfy { $0 == 1.25 })
     }
+
+    func testDropoutKernelIsTheSwiftReferenceBitForBit() throws {
+        // The vectorised C mask (dropout.c) against `Dropout.factor`, copying and in place, on
+        // lengths that leave vector tails, at several rates (threshold 0 < t <= 2^24).
+        for (rate, count) in [(Float(0.2), 1001), (0.5, 37), (0.9, 4096), (1e-7, 65)] {
+            let layer = try makeLayer(.dropout(rate: rate), inputShape: [count]) as! Dropout
+            let x = randomFloats(3 * count, seed: 12)
+            var y = [Float](repeating: 0, count: x.count), inPlace = x
+            let context = RunContext(training: true, threads: 2, stepSeed: 77)
+            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                layer.forward(xp.baseAddress!, yp.baseAddress!, batch: 3, context: context)
+            } }
+            inPlace.withUnsafeMutableBufferPointer { p in
+                layer.forward(UnsafePointer(p.baseAddress!), p.baseAddress!, batch: 3, context: context)
+            }
+            let seed = SplitMix64.mix(context.stepSeed, layer.layerSeed)
+            let threshold = Int32(min(Double(rate) * 16_777_216.0, 16_777_216.0).rounded(.up))
+            for s in 0..<3 {
+                let key = UInt32(truncatingIfNeeded: SplitMix64.mix(seed, UInt64(s)))
+                for i in 0..<count {
+                    let expected = x[s * count + i] * Dropout.factor(i, key, threshold, 1 / (1 - rate))
+                    XCTAssertEqual(y[s * count + i].bitPattern, expected.bitPattern, "rate \(rate) sample \(s) element \(i)")
+                    XCTAssertEqual(inPlace[s * count + i].bitPattern, expected.bitPattern)
+                }
+            }
+        }
+    }
 }
 
 /// Finite-difference and closed-form checks of the fused losses.
