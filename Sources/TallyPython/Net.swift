@@ -460,6 +460,16 @@ func netSetThreads(_ args: Arguments) throws -> PyPtr? {
     return tally_none()
 }
 
+/// net_allows_winograd(model[, flag]) -> bool (the setting after the call)
+func netAllowsWinograd(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    let flag: Bool? = args.optional(1) != nil ? args.bool(1) : nil
+    return pyBool(try box.locked { model in
+        if let flag { model.allowsWinograd = flag }
+        return model.allowsWinograd
+    })
+}
+
 nonisolated(unsafe) let netFunctions: [Declaration] = [
     Declaration("net_new", 3...3, "net_new(input_shape, layers, seed) -> model handle", netNew),
     Declaration("net_compile", 11...11, "net_compile(model, optimizer, lr, momentum, nesterov, beta_1, beta_2, epsilon, decay, loss, from_logits)", netCompile),
@@ -474,4 +484,5 @@ nonisolated(unsafe) let netFunctions: [Declaration] = [
     Declaration("net_write_optimizer_state", 3...3, "net_write_optimizer_state(model, iterations, slots)", netWriteOptimizerState),
     Declaration("net_summary", 1...1, "net_summary(model) -> str", netSummary),
     Declaration("net_set_threads", 2...2, "net_set_threads(model, n)", netSetThreads),
+    Declaration("net_allows_winograd", 1...2, "net_allows_winograd(model[, flag]) -> bool", netAllowsWinograd),
 ]

@@ -738,6 +738,20 @@ class Sequential:
         _tally.net_set_threads(self.build()._handle, _positive_int(n, "threads"))
 
     @property
+    def allows_winograd(self):
+        """Whether qualifying 3x3 convolutions (stride 1, ``same``, channels in multiples of 8,
+        relu or linear) run as Winograd F(4x4, 3x3): a quarter of the multiplies, results within
+        about 5e-6 of a tensor's largest value of a direct convolution's. Default True; set False
+        for direct convolutions everywhere."""
+        return _tally.net_allows_winograd(self.build()._handle)
+
+    @allows_winograd.setter
+    def allows_winograd(self, flag):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"Expected `allows_winograd` to be a bool, but got {type(flag).__name__}")
+        _tally.net_allows_winograd(self.build()._handle, bool(flag))
+
+    @property
     def iterations(self):
         """Optimizer updates since `compile` (Keras's ``optimizer.iterations``)."""
         return self._info()[4]

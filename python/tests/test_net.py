@@ -886,3 +886,34 @@ def test_reading_weights_between_epochs_changes_nothing():
     assert hq.history == hr.history
     for a, b in zip(quiet.get_weights(), reader.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("winograd", [True, False])
+def test_winograd_convolution_matches_keras(keras, winograd):
+    """The seed's second convolution (3x3, same, channels in multiples of 8, fused 2x2 pooling)
+    runs as Winograd F(4x4, 3x3) unless `allows_winograd` is False: either way the predictions
+    and three SGD steps agree with Keras's direct convolution to 1e-5. 18x18 leaves partial tiles."""
+    L, C = keras.layers, keras.constraints
+    km = keras.Sequential([
+        keras.Input((18, 18, 3)),
+        L.Conv2D(8, (3, 3), padding="same", activation="relu", kernel_constraint=C.MaxNorm(3)),
+        L.Conv2D(16, (3, 3), padding="same", activation="relu", kernel_constraint=C.MaxNorm(3)),
+        L.MaxPooling2D((2, 2)), L.Flatten(),
+        L.Dense(5, activation="sigmoid"),
+    ])
+    km.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="binary_crossentropy")
+    net = tn.from_keras(km)
+    assert net.allows_winograd is True
+    net.allows_winograd = winograd
+    assert net.allows_winograd is winograd
+    rng = np.random.default_rng(8)
+    x = rng.random((30, 18, 18, 3), dtype=np.float32)
+    y = (rng.random((30, 5)) < 0.4).astype(np.float32)
+    np.testing.assert_allclose(net.predict(x), km.predict(x, verbose=0), rtol=0, atol=1e-5)
+    for i in range(3):
+        km.train_on_batch(x[10 * i:10 * i + 10], y[10 * i:10 * i + 10])
+    net.fit(x, y, batch_size=10, epochs=1, shuffle=False, verbose=0)
+    for theirs, ours, name in zip(km.get_weights(), net.get_weights(), net.weight_names):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5, err_msg=name)
+    with pytest.raises(TypeError, match="Expected `allows_winograd` to be a bool, but got str"):
+        net.allows_winograd = "no"
