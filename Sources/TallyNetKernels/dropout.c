@@ -3,11 +3,7 @@
 #include <stdint.h>
 #include "TallyNetKernels.h"
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#define TK_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define TK_DISPATCH
-#endif
+#include "dispatch.h"
 
 static inline __attribute__((always_inline)) float factor(long i, uint32_t key, int32_t threshold, float scale) {
     uint32_t h = ((uint32_t)i * 0x9E3779B9u) ^ key;

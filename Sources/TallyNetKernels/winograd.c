@@ -11,11 +11,7 @@
 // dynamic loader picks one for the CPU (glibc ifunc).
 #include "TallyNetKernels.h"
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#define TK_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define TK_DISPATCH
-#endif
+#include "dispatch.h"
 
 // MARK: 1-D transforms, written for any arithmetic type T (float, or a vector of channels)
 // as macros; o and d may not alias, strides in elements.
