@@ -703,8 +703,9 @@ extension Conv2D {
     /// into the gradient targets.
     private func finishShiftedBackward(threads: Int) {
         if winogradActive, let plan = winograd {
-            let dw = UnsafeMutablePointer(mutating: plan.finishBackward(threads: threads))
-            reducePartials([dw], first: 1, count: patch * cout, into: kernel.target)
+            // dW into the first partial's buffer, then into the target as the other paths do.
+            plan.finishBackward(threads: threads, into: kernelPartialPointers[0])
+            reducePartials(kernelPartialPointers, first: 1, count: patch * cout, into: kernel.target)
             if let bias { reducePartials(biasPartialPointers, first: threads, count: cout, into: bias.target) }
             return
         }

@@ -37,7 +37,6 @@ final class WinogradConvolution {
     private var inputs: [FloatBuffer] = [], inputGradients: [FloatBuffer] = []
     private var transformed: [FloatBuffer] = [], products: [FloatBuffer] = []
     private var kernelGradients: [FloatBuffer] = []
-    private let kernelGradient: FloatBuffer
 
     init(inH: Int, inW: Int, cin: Int, cout: Int, blockTiles: Int? = nil) {
         (self.inH, self.inW, self.cin, self.cout) = (inH, inW, cin, cout)
@@ -47,7 +46,6 @@ final class WinogradConvolution {
         self.blockTiles = min(tiles, max(1, blockTiles ?? max(16, 128 * 32 / max(cin, cout))))
         u = FloatBuffer(count: 36 * cin * cout)
         ut = FloatBuffer(count: 36 * cin * cout)
-        kernelGradient = FloatBuffer(count: 9 * cin * cout)
     }
 
     /// Per-thread workspaces (allocated once, zero borders kept zero).
@@ -160,15 +158,14 @@ final class WinogradConvolution {
         }
     }
 
-    /// After the samples: dW = Gᵀ·(Σ_threads dU)·G in Keras's layout, the partials summed in
-    /// thread order (deterministic for a thread count).
-    func finishBackward(threads: Int) -> UnsafePointer<Float> {
+    /// After the samples: dW = Gᵀ·(Σ_threads dU)·G in Keras's layout into `dw`, the partials
+    /// summed in thread order (deterministic for a thread count).
+    func finishBackward(threads: Int, into dw: UnsafeMutablePointer<Float>) {
         let total = kernelGradients[0].base, count = 36 * cin * cout
         for t in 1..<max(threads, 1) {
             let p = kernelGradients[t].base
             for i in 0..<count { total[i] += p[i] }
         }
-        tk_wino_kernel_grad(total, cin, cout, kernelGradient.base)
-        return UnsafePointer(kernelGradient.base)
+        tk_wino_kernel_grad(total, cin, cout, dw)
     }
 }
