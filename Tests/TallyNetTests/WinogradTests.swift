@@ -6,7 +6,11 @@ import XCTest
 /// with and without bias, with and without a fused 2×2 pooling.
 final class WinogradTests: XCTestCase {
     /// Forward, dx, dW and db of one layer on both paths (same weights, input and dy).
-    private func bothPaths(_ spec: LayerSpec, shape: [Int], batch: Int = 3, blockTiles: Int? = nil) throws -> [[[Float]]] {
+    /// With `pool`, a 2×2 max pooling is fused into the convolution (y and dy are pooled);
+    /// `input` replaces the random x; `threads` is the forward's thread count (backward uses
+    /// min(threads, batch)).
+    private func bothPaths(_ spec: LayerSpec, shape: [Int], batch: Int = 3, blockTiles: Int? = nil, pool: Bool = false,
+                           input: [Float]? = nil, threads: Int = 2) throws -> [[[Float]]] {
         var results: [[[Float]]] = []
         for winograd in [true, false] {
             let layer = try makeLayer(spec, inputShape: shape)
@@ -14,12 +18,18 @@ final class WinogradTests: XCTestCase {
             XCTAssertTrue(conv.usesWinograd)
             conv.usesWinograd = winograd
             conv.winogradBlockTiles = blockTiles
+            if pool {
+                conv.fusedPool = MaxPooling2D(name: "pool", inputShape: layer.outputShape, poolSize: (2, 2), strides: (2, 2), padding: .valid)
+                XCTAssertTrue(conv.fusedPool!.tilesInput)
+                conv.reserveFusedPool(batch: batch)
+            }
             XCTAssertEqual(conv.winogradActive, winograd)
-            layer.reserve(threads: 2)
-            let context = RunContext(training: true, threads: 2)
-            let x = randomFloats(batch * layer.inputCount, seed: 5)
-            var y = [Float](repeating: 0, count: batch * layer.outputCount)
-            var dy = randomFloats(batch * layer.outputCount, seed: 6)
+            layer.reserve(threads: threads)
+            let context = RunContext(training: true, threads: threads)
+            let outCount = conv.fusedPool?.outputCount ?? layer.outputCount
+            let x = input ?? randomFloats(batch * layer.inputCount, seed: 5)
+            var y = [Float](repeating: 0, count: batch * outCount)
+            var dy = randomFloats(batch * outCount, seed: 6)
             var dx = [Float](repeating: 0, count: x.count)
             let grads = layer.parameters.map { $0.targetGradientBuffer() }
             x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
@@ -105,5 +115,154 @@ final class WinogradTests: XCTestCase {
                 for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: 1e-5 * max(1, abs(v))) }
             }
         }
+    }
+
+    func testChannelCountsBeyondOneVectorAndSmallImages() throws {
+        // 24 and 40 channels (3 and 5 vectors of 8), H, W in 5...7: every tile row and column partial.
+        for (k, (cin, cout)) in [(24, 40), (40, 24), (8, 24), (40, 40)].enumerated() {
+            for (j, (h, w)) in [(5, 6), (6, 7), (7, 5), (5, 5), (6, 6), (7, 7)].enumerated() {
+                let activation: Activation = (j + k) % 2 == 0 ? .relu : .linear
+                let spec = LayerSpec.conv2D(filters: cout, kernelSize: (3, 3), padding: .same, activation: activation, useBias: j % 3 != 0)
+                assertClose(try bothPaths(spec, shape: [h, w, cin], batch: 2), tolerance: 1e-5)
+            }
+        }
+    }
+
+    func testFusedPoolingOnTheLayerMatchesTheDirectPath() throws {
+        // Pooled values, dx, dW and db with a fused 2×2 pooling; 6 × 10 leaves a tile with one
+        // pooled row and column, 2 × 2 a single partial tile.
+        for (shape, filters, activation, useBias) in [([6, 10, 8], 8, Activation.relu, true), ([4, 4, 8], 16, .linear, true),
+                                                      ([2, 2, 8], 8, .relu, false), ([6, 6, 24], 40, .linear, false),
+                                                      ([10, 14, 40], 24, .relu, true), ([6, 2, 8], 8, .linear, true)] {
+            let spec = LayerSpec.conv2D(filters: filters, kernelSize: (3, 3), padding: .same, activation: activation, useBias: useBias)
+            assertClose(try bothPaths(spec, shape: shape, pool: true), tolerance: 1e-5)
+        }
+        // Several GEMM blocks, ending mid-row, with the pooling.
+        let spec = LayerSpec.conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu)
+        assertClose(try bothPaths(spec, shape: [6, 10, 8], blockTiles: 2, pool: true), tolerance: 1e-5)
+        // One thread for the forward pass, more threads than samples.
+        assertClose(try bothPaths(spec, shape: [6, 10, 8], batch: 2, pool: true, threads: 1), tolerance: 1e-5)
+        assertClose(try bothPaths(spec, shape: [6, 10, 8], batch: 2, pool: true, threads: 5), tolerance: 1e-5)
+    }
+
+    func testFusedPoolingBreaksExactTiesAsTheDirectPath() throws {
+        // The input is zero on rows 0 ..< 5, so output rows 0 ..< 4 are exactly the bias (or
+        // exactly 0) on both paths: every window there is a 4-way tie whose code must be 0 (first
+        // maximum, strict >). With a linear activation the pooled gradient then goes to the
+        // window's top-left pixel, so another code would change dx. Relu adds exact zeros
+        // (negative biases, and windows that are all negative lower down).
+        let shape = [8, 10, 8], batch = 2, count = shape.reduce(1, *)
+        var x = randomFloats(batch * count, seed: 9)
+        for s in 0..<batch { for i in 0..<(5 * 10 * 8) { x[s * count + i] = 0 } }
+        for (activation, useBias) in [(Activation.linear, true), (.relu, true), (.linear, false)] {
+            let spec = LayerSpec.conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: activation, useBias: useBias)
+            let results = try bothPaths(spec, shape: shape, batch: batch, pool: true, input: x)
+            assertClose(results, tolerance: 1e-5)
+            // The tied rows of dx (input rows 0 ..< 4 only see tied outputs): equal to rounding.
+            let dxW = results[0][1], dxD = results[1][1]
+            for s in 0..<batch {
+                for i in 0..<(3 * 10 * 8) {
+                    XCTAssertEqual(dxW[s * count + i], dxD[s * count + i], accuracy: 1e-5, "\(activation) bias \(useBias) dx[\(s), \(i)]")
+                }
+            }
+        }
+    }
+
+    /// Trains the same model on both paths (`allowsWinograd`) and returns the weights and the
+    /// predictions of each, with `threadCount` 2 for training.
+    private func trainBothPaths(inputShape: [Int], layers: [LayerSpec], samples: Int = 6, batchSize: Int = 3,
+                                epochs: Int = 2, toggle: Bool = false,
+                                check: ((Sequential) -> Void)? = nil) throws -> [(weights: [[Float]], predictions: [[Float]])] {
+        let x = randomFloats(samples * inputShape.reduce(1, *), seed: 41)
+        let labels = 3
+        let y = (0..<(samples * labels)).map { Float(($0 * 7 / 3) % 2) }
+        var results: [(weights: [[Float]], predictions: [[Float]])] = []
+        for winograd in [true, false] {
+            let model = try Sequential(inputShape: inputShape, layers: layers + [.flatten, .dense(units: labels, activation: .sigmoid)], seed: 6)
+            model.allowsWinograd = winograd
+            model.threadCount = 2
+            try model.compile(optimizer: .sgd(learningRate: 0.3, momentum: 0.9), loss: .binaryCrossentropy())
+            if toggle && winograd {
+                // Winograd, direct, Winograd again: one epoch each, continuing the same run.
+                for (epoch, allows) in [true, false, true].enumerated() {
+                    model.allowsWinograd = allows
+                    _ = try model.fit(x: x, y: y, count: samples, epochs: 1, batchSize: batchSize, seed: UInt64(epoch))
+                }
+            } else if toggle {
+                for epoch in 0..<3 { _ = try model.fit(x: x, y: y, count: samples, epochs: 1, batchSize: batchSize, seed: UInt64(epoch)) }
+            } else {
+                _ = try model.fit(x: x, y: y, count: samples, epochs: epochs, batchSize: batchSize, seed: 1)
+            }
+            check?(model)
+            let convs = model.layers.compactMap { $0 as? Conv2D }
+            XCTAssertTrue(convs.allSatisfy { $0.winogradActive == winograd }, "winograd \(winograd)")
+            // Predictions with other thread counts and batch sizes than training's.
+            var predictions: [[Float]] = []
+            for (threads, batch) in [(2, 3), (1, 1), (3, 4), (4, 7)] {
+                model.threadCount = threads
+                predictions.append(try x.withUnsafeBufferPointer {
+                    try model.predict(x: $0, shape: [samples] + inputShape, batchSize: batch)
+                })
+            }
+            results.append((model.weights(), predictions))
+        }
+        return results
+    }
+
+    private func assertSameTraining(_ results: [(weights: [[Float]], predictions: [[Float]])], tolerance: Float = 1e-5,
+                                    file: StaticString = #filePath, line: UInt = #line) {
+        for (a, b) in zip(results[0].weights, results[1].weights) {
+            for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: tolerance * max(1, abs(v)), file: file, line: line) }
+        }
+        for p in results[0].predictions + results[1].predictions {
+            for (u, v) in zip(p, results[1].predictions[0]) { XCTAssertEqual(u, v, accuracy: tolerance, file: file, line: line) }
+        }
+    }
+
+    func testModelsWithUnfusedWinogradConvolutions() throws {
+        // conv 1 (Winograd, no pooling fused: 2×2 does not tile 7×7), an unfused pooling to 3×3,
+        // conv 2 (Winograd, batch-wise backward with dx written over its own output, cin == cout),
+        // a dropout in place over conv 2's linear output, conv 3 (8 → 16) before Flatten.
+        let results = try trainBothPaths(inputShape: [7, 7, 8], layers: [
+            .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
+            .maxPooling2D(),
+            .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .linear),
+            .dropout(rate: 0.3),
+            .conv2D(filters: 16, kernelSize: (3, 3), padding: .same, activation: .relu),
+        ], check: { model in
+            // What this test is about: conv 2 writes dx over its own output; conv 1 is unfused.
+            XCTAssertTrue(model.gradientPlan().contains { $0.layer == 2 && $0.dx == .output(2) }, "\(model.gradientPlan())")
+            XCTAssertNil((model.layers[0] as! Conv2D).fusedPool)
+        })
+        assertSameTraining(results)
+    }
+
+    func testModelsWithFusedPoolingOnPartialTiles() throws {
+        // 6 × 10 → fused pooling to 3 × 5 (tiles with one pooled row / column), a second
+        // Winograd convolution with a fused pooling of its own would need even sizes: 3 × 5
+        // stays unpooled; 24 and 40 channels.
+        let results = try trainBothPaths(inputShape: [6, 10, 24], layers: [
+            .conv2D(filters: 40, kernelSize: (3, 3), padding: .same, activation: .relu),
+            .maxPooling2D(),
+            .conv2D(filters: 24, kernelSize: (3, 3), padding: .same, activation: .relu),
+            .dropout(rate: 0.2),
+        ])
+        assertSameTraining(results)
+        let pooledTwice = try trainBothPaths(inputShape: [12, 20, 8], layers: [
+            .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .linear),
+            .maxPooling2D(),
+            .conv2D(filters: 16, kernelSize: (3, 3), padding: .same, activation: .relu),
+            .maxPooling2D(),
+        ])
+        assertSameTraining(pooledTwice)
+    }
+
+    func testAllowsWinogradToggledBetweenFits() throws {
+        let results = try trainBothPaths(inputShape: [8, 6, 8], layers: [
+            .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
+            .maxPooling2D(),
+            .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
+        ], toggle: true)
+        assertSameTraining(results)
     }
 }
