@@ -194,7 +194,7 @@ final class WinogradTests: XCTestCase {
                 _ = try model.fit(x: x, y: y, count: samples, epochs: epochs, batchSize: batchSize, seed: 1)
             }
             check?(model)
-            let convs = model.layers.compactMap { $0 as? Conv2D }
+            let convs = model.layers.compactMap { $0 as? Conv2D }.filter(\.winogradEligible)
             XCTAssertTrue(convs.allSatisfy { $0.winogradActive == winograd }, "winograd \(winograd)")
             // Predictions with other thread counts and batch sizes than training's.
             var predictions: [[Float]] = []
@@ -264,5 +264,23 @@ final class WinogradTests: XCTestCase {
             .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
         ], toggle: true)
         assertSameTraining(results)
+    }
+
+    func testSeedLikeModel() throws {
+        // The seed model's shape in small: an RGB conv (stacked rows, not Winograd), a dropout
+        // in place over its relu output, the Winograd conv with a fused pooling (dx into the
+        // sample-by-sample chain), Flatten, Dense.
+        for (shape, filters) in [([6, 10, 3], 8), ([8, 4, 3], 16)] {
+            let results = try trainBothPaths(inputShape: shape, layers: [
+                .conv2D(filters: filters, kernelSize: (3, 3), padding: .same, activation: .relu),
+                .dropout(rate: 0.2),
+                .conv2D(filters: filters, kernelSize: (3, 3), padding: .same, activation: .relu),
+                .maxPooling2D(),
+            ], check: { model in
+                XCTAssertFalse((model.layers[0] as! Conv2D).winogradEligible)
+                XCTAssertNotNil((model.layers[2] as! Conv2D).fusedPool)
+            })
+            assertSameTraining(results)
+        }
     }
 }
