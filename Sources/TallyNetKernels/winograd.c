@@ -215,7 +215,11 @@ static inline __attribute__((always_inline)) void output_values(const float *m, 
     const v8 zero = {0};
     for (int k = 0; k < 16; k++) {
         v8 val = y[k] + b;
-        y[k] = relu ? __builtin_elementwise_max(val, zero) : val;
+        // Relu as the direct path's Swift max(x, 0) (`0 >= x ? 0 : x`): NaN stays NaN, as in
+        // Keras. __builtin_elementwise_max is IEEE maxNum, which turned a NaN into 0: a diverged
+        // kernel then gave a dead channel with zero gradient and a finite loss instead of NaN.
+        const i8 nonpositive = val <= zero;
+        y[k] = relu ? (v8)((i8)val & ~nonpositive) : val;
     }
 }
 

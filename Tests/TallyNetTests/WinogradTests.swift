@@ -283,4 +283,36 @@ final class WinogradTests: XCTestCase {
             assertSameTraining(results)
         }
     }
+
+    func testReluPropagatesNaNAsTheDirectPath() throws {
+        // A diverged kernel (one NaN weight, output channel 0): the direct path's relu,
+        // max(x, 0), keeps NaN — as Keras does — so the loss turns NaN and the run shows it.
+        // Winograd must not turn those NaN pre-activations into zeros (a dead channel whose
+        // gradient is 0 forever, with a finite loss).
+        for pool in [false, true] {
+            var outputs: [[Float]] = []
+            for winograd in [true, false] {
+                let spec = LayerSpec.conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu)
+                let conv = try makeLayer(spec, inputShape: [6, 6, 8]) as! Conv2D
+                conv.usesWinograd = winograd
+                conv.kernel.value.base[0] = .nan
+                if pool {
+                    conv.fusedPool = MaxPooling2D(name: "pool", inputShape: conv.outputShape, poolSize: (2, 2), strides: (2, 2), padding: .valid)
+                    conv.reserveFusedPool(batch: 2)
+                }
+                XCTAssertEqual(conv.winogradActive, winograd)
+                conv.reserve(threads: 1)
+                let x = randomFloats(2 * conv.inputCount, seed: 3)
+                var y = [Float](repeating: 0, count: 2 * (conv.fusedPool?.outputCount ?? conv.outputCount))
+                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                    conv.forward(xp.baseAddress!, yp.baseAddress!, batch: 2, context: RunContext(training: true, threads: 1))
+                } }
+                outputs.append(y)
+            }
+            XCTAssertTrue(outputs[1].contains { $0.isNaN }, "the direct path keeps NaN")
+            for (i, (w, d)) in zip(outputs[0], outputs[1]).enumerated() where d.isNaN {
+                XCTAssertTrue(w.isNaN, "pool \(pool): output \(i) is \(w) on the Winograd path, NaN on the direct path")
+            }
+        }
+    }
 }
