@@ -87,6 +87,11 @@ public final class Sequential {
             shape = layer.outputShape
         }
         var activation = Activation.linear
+        if let last = built.last as? ActivatedLayer, last.activation == .softmax, last.outputShape.count > 1 {
+            // The final activation is fused into the loss over each sample's whole output; Keras's
+            // softmax runs over the last axis alone (per pixel), so that would be a different model.
+            throw TallyError.invalidValue("Expected a 1-D output for a final softmax (flatten first: TallyNet fuses the last softmax into the loss over the whole output, Keras applies it per pixel), but got output shape \(shapeText(last.outputShape))")
+        }
         if let last = built.last as? ActivatedLayer, last.activation == .sigmoid || last.activation == .softmax {
             activation = last.activation
             last.activation = .linear

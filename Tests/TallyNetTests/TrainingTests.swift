@@ -89,6 +89,18 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(model.parameterCount, 72 + 4 + 576 + 16 + 48 + 3)
     }
 
+    func testFinalSoftmaxOverImagesIsRefused() throws {
+        // Keras's softmax on a Conv2D runs per pixel; the fused output activation would run over
+        // the whole output. A clear error instead of a different model; sigmoid (element-wise) is fine.
+        XCTAssertThrowsError(try Sequential(inputShape: [4, 4, 2], layers: [
+            .conv2D(filters: 3, kernelSize: (1, 1), activation: .softmax),
+        ])) { error in
+            XCTAssertEqual("\(error)", "Expected a 1-D output for a final softmax (flatten first: TallyNet fuses the last softmax into the loss over the whole output, Keras applies it per pixel), but got output shape (4, 4, 3)")
+        }
+        XCTAssertNoThrow(try Sequential(inputShape: [4, 4, 2], layers: [.conv2D(filters: 3, kernelSize: (1, 1), activation: .sigmoid)]))
+        XCTAssertNoThrow(try Sequential(inputShape: [4, 4, 2], layers: [.flatten, .dense(units: 3, activation: .softmax)]))
+    }
+
     func testBadInputIsRefusedWithClearMessages() throws {
         let model = try tinyModel()
         let data = templateData(count: 4, side: side, channels: channels, labels: labels, seed: 1)
