@@ -61,7 +61,7 @@ final class WinogradConvolution {
 
     /// Before a forward pass: U from the current kernel (Keras layout (3, 3, cin, cout)).
     func prepareForward(kernel: UnsafePointer<Float>) {
-        tk_wino_kernel(kernel, cin, cout, u.base)
+        tk_wino_kernel(kernel, cin, cout, 0, u.base)
     }
 
     /// Copies one sample into the interior of thread `t`'s padded input.
@@ -107,7 +107,7 @@ final class WinogradConvolution {
     /// Before a backward pass: Uᵀ from the kernel, zeroed per-thread dU partials.
     func beginBackward(kernel: UnsafePointer<Float>, threads: Int) {
         reserve(threads: threads)
-        tk_wino_kernel_transposed(kernel, cin, cout, ut.base)
+        tk_wino_kernel(kernel, cin, cout, 1, ut.base)
         for t in 0..<threads { kernelGradients[t].zero() }
     }
 

@@ -111,27 +111,16 @@ static inline __attribute__((always_inline)) void output_grad_tile(const v8 *dy,
 // MARK: Kernel (small: cin × cout tiles per batch, scalar)
 
 TK_DISPATCH
-void tk_wino_kernel(const float *restrict w, long cin, long cout, float *restrict u) {
+void tk_wino_kernel(const float *restrict w, long cin, long cout, int transposed, float *restrict u) {
     const long plane = cin * cout;
+    // Element ξ of pair (ci, co) goes to u[ξ][ci][co], or u[ξ][co][ci] when transposed.
+    const long ciStride = transposed ? 1 : cout, coStride = transposed ? cin : 1;
     for (long ci = 0; ci < cin; ci++) {
         for (long co = 0; co < cout; co++) {
             float g[9], v[36];
             for (int k = 0; k < 9; k++) g[k] = w[k * plane + ci * cout + co];
             kernel_tile(g, v);
-            for (int x = 0; x < 36; x++) u[x * plane + ci * cout + co] = v[x];
-        }
-    }
-}
-
-TK_DISPATCH
-void tk_wino_kernel_transposed(const float *restrict w, long cin, long cout, float *restrict ut) {
-    const long plane = cin * cout;
-    for (long co = 0; co < cout; co++) {
-        for (long ci = 0; ci < cin; ci++) {
-            float g[9], v[36];
-            for (int k = 0; k < 9; k++) g[k] = w[k * plane + ci * cout + co];
-            kernel_tile(g, v);
-            for (int x = 0; x < 36; x++) ut[x * plane + co * cin + ci] = v[x];
+            for (int x = 0; x < 36; x++) u[x * plane + ci * ciStride + co * coStride] = v[x];
         }
     }
 }
@@ -205,6 +194,12 @@ void tk_wino_input_grad(const float *restrict dv, long stride, long c, long tile
 
 // MARK: Output (cout a multiple of 8)
 
+/// How many of a tile's `most` rows (or columns) lie inside an image that has `left` of them
+/// from the tile's first one on: `most` inside, fewer on a partial tile, 0 past the end.
+static inline long extent(long left, long most) {
+    return left < 0 ? 0 : left < most ? left : most;
+}
+
 /// y[16] = bias + Aᵀ·M·A of one tile and 8 channels, relu'd if asked.
 static inline __attribute__((always_inline)) void output_values(const float *m, long stride, const float *bias,
                                                                 int relu, v8 *y) {
@@ -229,7 +224,7 @@ void tk_wino_output(const float *restrict m, long stride, long cout, long tilesW
     const long row = outW * cout;
     for (long t = t0; t < t1; t++) {
         const long ty = t / tilesW, tx = t - ty * tilesW;
-        const long rows = outH - 4 * ty < 4 ? outH - 4 * ty : 4, cols = outW - 4 * tx < 4 ? outW - 4 * tx : 4;
+        const long rows = extent(outH - 4 * ty, 4), cols = extent(outW - 4 * tx, 4);
         const float *src = m + (t - t0) * cout;
         float *dst = y + ((4 * ty) * outW + 4 * tx) * cout;
         for (long ch = 0; ch < cout; ch += 8) {
@@ -249,8 +244,8 @@ void tk_wino_output_pool2(const float *restrict m, long stride, long cout, long 
     for (long t = t0; t < t1; t++) {
         const long ty = t / tilesW, tx = t - ty * tilesW;
         // Pooling windows of this tile inside the pooled image (2 × 2 for a whole tile).
-        const long wr = pooledH - 2 * ty < 2 ? pooledH - 2 * ty : 2, wc = pooledW - 2 * tx < 2 ? pooledW - 2 * tx : 2;
-        if (wr <= 0 || wc <= 0) continue;
+        const long wr = extent(pooledH - 2 * ty, 2), wc = extent(pooledW - 2 * tx, 2);
+        if (wr == 0 || wc == 0) continue;
         const float *src = m + (t - t0) * cout;
         const long base = ((2 * ty) * pooledW + 2 * tx) * cout;
         for (long ch = 0; ch < cout; ch += 8) {
@@ -283,7 +278,7 @@ void tk_wino_output_grad(const float *restrict dy, long outH, long outW, long co
     const long row = outW * cout;
     for (long t = t0; t < t1; t++) {
         const long ty = t / tilesW, tx = t - ty * tilesW;
-        const long rows = outH - 4 * ty < 4 ? outH - 4 * ty : 4, cols = outW - 4 * tx < 4 ? outW - 4 * tx : 4;
+        const long rows = extent(outH - 4 * ty, 4), cols = extent(outW - 4 * tx, 4);
         const float *src = dy + ((4 * ty) * outW + 4 * tx) * cout;
         float *dst = dm + (t - t0) * cout;
         for (long ch = 0; ch < cout; ch += 8) {
@@ -303,9 +298,7 @@ void tk_wino_output_grad_pool2(const float *restrict g, const unsigned char *res
     const long pooledH = outH / 2, pooledW = outW / 2, row = pooledW * cout;
     for (long t = t0; t < t1; t++) {
         const long ty = t / tilesW, tx = t - ty * tilesW;
-        long wr = pooledH - 2 * ty < 2 ? pooledH - 2 * ty : 2, wc = pooledW - 2 * tx < 2 ? pooledW - 2 * tx : 2;
-        if (wr < 0) wr = 0;
-        if (wc < 0) wc = 0;
+        const long wr = extent(pooledH - 2 * ty, 2), wc = extent(pooledW - 2 * tx, 2);
         const long base = ((2 * ty) * pooledW + 2 * tx) * cout;
         float *dst = dm + (t - t0) * cout;
         for (long ch = 0; ch < cout; ch += 8) {

@@ -16,10 +16,9 @@
 extern "C" {
 #endif
 
-/// U = G·g·Gᵀ for every (cin, cout): u[ξ][ci][co].
-void tk_wino_kernel(const float *w, long cin, long cout, float *u);
-/// The same, transposed per element: ut[ξ][co][ci] (dV = dM·Uᵀ is then a plain GEMM).
-void tk_wino_kernel_transposed(const float *w, long cin, long cout, float *ut);
+/// U = G·g·Gᵀ for every (cin, cout): u[ξ][ci][co], or with `transposed` u[ξ][co][ci]
+/// (dV = dM·Uᵀ is then a plain GEMM).
+void tk_wino_kernel(const float *w, long cin, long cout, int transposed, float *u);
 /// dW = Gᵀ·dU·G: du[ξ][ci][co] → dw (3, 3, cin, cout), overwritten.
 void tk_wino_kernel_grad(const float *du, long cin, long cout, float *dw);
 
