@@ -10,6 +10,16 @@ func windowGeometry(input: Int, kernel: Int, stride: Int, padding: Padding) -> (
     }
 }
 
+/// Copies `rows` rows of `length` floats that start `sourceStride` floats apart into rows
+/// `targetStride` apart: an image into, or back out of, the interior of a zero-bordered buffer.
+@inline(__always)
+func copyRows(_ rows: Int, length: Int, from source: UnsafePointer<Float>, stride sourceStride: Int,
+              to target: UnsafeMutablePointer<Float>, stride targetStride: Int) {
+    for r in 0..<rows {
+        (target + r &* targetStride).update(from: source + r &* sourceStride, count: length)
+    }
+}
+
 /// Keras `Conv2D` (NHWC, kernel (kh, kw, cin, cout)) as blocked im2col + GEMM.
 ///
 /// Each thread takes whole samples and runs single-threaded GEMMs over blocks of
@@ -136,13 +146,10 @@ final class Conv2D: ActivatedLayer {
         for _ in columns.count..<threads {
             columns.append(FloatBuffer(count: blockRows * patch))
             columnGradients.append(FloatBuffer(count: blockRows * patch))
-            kernelPartials.append(FloatBuffer(count: patch * cout))
-            biasPartials.append(FloatBuffer(count: cout))
         }
         columnPointers = columns.map(\.base)
         columnGradientPointers = columnGradients.map(\.base)
-        kernelPartialPointers = kernelPartials.map(\.base)
-        biasPartialPointers = biasPartials.map(\.base)
+        reservePartials(threads: threads)
     }
 
     /// Copies the patches of output pixels `p0..<p1` of one sample into `col` (rows × patch).
@@ -380,10 +387,8 @@ extension Conv2D {
     @inline(__always)
     private func pad(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, height: Int, width: Int,
                      channels: Int, top: Int, left: Int) {
-        let pw = paddedW
-        for h in 0..<height {
-            (dst + ((h &+ top) &* pw &+ left) &* channels).update(from: src + h &* width &* channels, count: width &* channels)
-        }
+        copyRows(height, length: width &* channels, from: src, stride: width &* channels,
+                 to: dst + (top &* paddedW &+ left) &* channels, stride: paddedW &* channels)
     }
 
     /// Writes Z[r][w][i][c] = xpad[r + i][w][c] for r < outH, w < paddedW (the kh input rows
@@ -692,9 +697,7 @@ extension Conv2D {
         while r0 < inH {
             let r1 = min(r0 &+ blockRows, inH)
             shiftedRows(dpad, channels: cout, kernel: flipped, outChannels: cin, r0: r0, r1: r1, wide: wide)
-            for r in r0..<r1 {
-                (dxs + r &* inW &* cin).update(from: wide + (r &- r0) &* pw &* cin, count: inW &* cin)
-            }
+            copyRows(r1 &- r0, length: inW &* cin, from: wide, stride: pw &* cin, to: dxs + r0 &* inW &* cin, stride: inW &* cin)
             r0 = r1
         }
     }

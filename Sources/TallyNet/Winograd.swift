@@ -66,10 +66,8 @@ final class WinogradConvolution {
 
     /// Copies one sample into the interior of thread `t`'s padded input.
     private func pad(_ x: UnsafePointer<Float>, thread t: Int) -> UnsafeMutablePointer<Float> {
-        let xpad = inputs[t].base, row = inW * cin
-        for h in 0..<inH {
-            (xpad + ((h + 1) * paddedW + 1) * cin).update(from: x + h * row, count: row)
-        }
+        let xpad = inputs[t].base
+        copyRows(inH, length: inW * cin, from: x, stride: inW * cin, to: xpad + (paddedW + 1) * cin, stride: paddedW * cin)
         return xpad
     }
 
@@ -152,10 +150,7 @@ final class WinogradConvolution {
             t0 = t1
         }
         guard let dx else { return }
-        let row = inW * cin
-        for h in 0..<inH {
-            (dx + h * row).update(from: dxpad + ((h + 1) * paddedW + 1) * cin, count: row)
-        }
+        copyRows(inH, length: inW * cin, from: dxpad + (paddedW + 1) * cin, stride: paddedW * cin, to: dx, stride: inW * cin)
     }
 
     /// After the samples: dW = Gᵀ·(Σ_threads dU)·G in Keras's layout into `dw`, the partials
