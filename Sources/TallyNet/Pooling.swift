@@ -172,30 +172,17 @@ final class Dropout: Layer {
     /// to be in [0, 1) when the layer is built).
     @inline(__always)
     private func maskSample(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, sample: Int, seed: UInt64) {
-        let n = inputCount
-        let scale: Float = 1 / (1 - rate)
-        // keep iff a 24-bit uniform integer u satisfies u / 2^24 >= rate
-        let threshold = Int32(min(Double(rate) * 16_777_216.0, 16_777_216.0).rounded(.up))
-        let key = UInt32(truncatingIfNeeded: SplitMix64.mix(seed, UInt64(sample)))
-        // `factor` element by element, vectorised in C (see dropout.c); the same bits.
-        tk_dropout(x, y, n, key, threshold, scale)
+        let m = maskParameters(sample: sample, seed: seed)
+        tk_dropout(x, y, inputCount, m.key, m.threshold, m.scale)
     }
 
-    /// `scale` or 0 for element `i` of the sample with stream `key`: keep iff the top 24 bits
-    /// of a 32-bit hash (Wellons's lowbias32) of (i, key) are >= `threshold`. 32-bit
-    /// arithmetic only and no select, so that it vectorises. The layer runs the same formula
-    /// from C (`tk_dropout`, built for AVX-512/AVX2 too); this is its reference, compared bit
-    /// for bit in the tests.
-    @inline(__always)
-    static func factor(_ i: Int, _ key: UInt32, _ threshold: Int32, _ scale: Float) -> Float {
-        var h = UInt32(truncatingIfNeeded: i) &* 0x9E37_79B9 ^ key
-        h ^= h >> 16
-        h &*= 0x7FEB_352D
-        h ^= h >> 15
-        h &*= 0x846C_A68B
-        h ^= h >> 16
-        let u = Int32(bitPattern: h >> 8)
-        return Float(1 &- ((u &- threshold) >> 31 & 1)) * scale
+    /// What `tk_dropout` (dropout.c) needs for one sample: element i is kept, times `scale`, iff
+    /// the top 24 bits of lowbias32((i · 0x9E3779B9) ^ `key`) are >= `threshold` — a 24-bit
+    /// uniform integer u with u / 2^24 >= rate. 32-bit arithmetic only, so that it vectorises.
+    func maskParameters(sample: Int, seed: UInt64) -> (key: UInt32, threshold: Int32, scale: Float) {
+        (UInt32(truncatingIfNeeded: SplitMix64.mix(seed, UInt64(sample))),
+         Int32(min(Double(rate) * 16_777_216.0, 16_777_216.0).rounded(.up)),
+         1 / (1 - rate))
     }
 
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {

@@ -73,20 +73,7 @@ final class LayerGradientTests: XCTestCase {
                 (layer as! Conv2D).usesShiftedRows = shifted
                 (layer as! Conv2D).shiftedBlockRows = 3
                 layer.reserve(threads: 2)
-                let context = RunContext(training: true, threads: 2)
-                let x = randomFloats(batch * layer.inputCount, seed: 5)
-                var y = [Float](repeating: 0, count: batch * layer.outputCount)
-                var dy = randomFloats(batch * layer.outputCount, seed: 6)
-                var dx = [Float](repeating: 0, count: x.count)
-                let grads = layer.parameters.map { $0.targetGradientBuffer() }
-                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
-                    layer.forward(xp.baseAddress!, yp.baseAddress!, batch: batch, context: context)
-                    dy.withUnsafeMutableBufferPointer { dyp in dx.withUnsafeMutableBufferPointer { dxp in
-                        layer.backward(x: xp.baseAddress!, y: UnsafePointer(yp.baseAddress!), dy: dyp.baseAddress!,
-                                       dx: dxp.baseAddress!, batch: batch, context: context)
-                    } }
-                } }
-                results.append([y, dx] + grads.map { Array($0.buffer) })
+                results.append(forwardBackward(layer, x: randomFloats(batch * layer.inputCount, seed: 5), batch: batch, threads: 2))
             }
             for (a, b) in zip(results[0], results[1]) {
                 XCTAssertEqual(a.count, b.count)
@@ -154,7 +141,7 @@ final class LayerGradientTests: XCTestCase {
     }
 
     func testDropoutKernelIsTheSwiftReferenceBitForBit() throws {
-        // The vectorised C mask (dropout.c) against `Dropout.factor`, copying and in place, on
+        // The vectorised C mask (dropout.c) against the Swift reference, copying and in place, on
         // lengths that leave vector tails, at several rates (threshold 0 < t <= 2^24).
         for (rate, count) in [(Float(0.2), 1001), (0.5, 37), (0.9, 4096), (1e-7, 65)] {
             let layer = try makeLayer(.dropout(rate: rate), inputShape: [count]) as! Dropout
@@ -168,11 +155,10 @@ final class LayerGradientTests: XCTestCase {
                 layer.forward(UnsafePointer(p.baseAddress!), p.baseAddress!, batch: 3, context: context)
             }
             let seed = SplitMix64.mix(context.stepSeed, layer.layerSeed)
-            let threshold = Int32(min(Double(rate) * 16_777_216.0, 16_777_216.0).rounded(.up))
             for s in 0..<3 {
-                let key = UInt32(truncatingIfNeeded: SplitMix64.mix(seed, UInt64(s)))
+                let m = layer.maskParameters(sample: s, seed: seed)
                 for i in 0..<count {
-                    let expected = x[s * count + i] * Dropout.factor(i, key, threshold, 1 / (1 - rate))
+                    let expected = x[s * count + i] * referenceDropoutFactor(i, m.key, m.threshold, m.scale)
                     XCTAssertEqual(y[s * count + i].bitPattern, expected.bitPattern, "rate \(rate) sample \(s) element \(i)")
                     XCTAssertEqual(inPlace[s * count + i].bitPattern, expected.bitPattern)
                 }
@@ -181,17 +167,22 @@ final class LayerGradientTests: XCTestCase {
     }
 }
 
+/// Dropout's mask factor in Swift, the reference for `tk_dropout`: `scale` or 0 for element `i`
+/// of the sample with stream `key`, kept iff the top 24 bits of Wellons's lowbias32 hash of
+/// (i, key) are >= `threshold`.
+func referenceDropoutFactor(_ i: Int, _ key: UInt32, _ threshold: Int32, _ scale: Float) -> Float {
+    var h = UInt32(truncatingIfNeeded: i) &* 0x9E37_79B9 ^ key
+    h ^= h >> 16
+    h &*= 0x7FEB_352D
+    h ^= h >> 15
+    h &*= 0x846C_A68B
+    h ^= h >> 16
+    let u = Int32(bitPattern: h >> 8)
+    return Float(1 &- ((u &- threshold) >> 31 & 1)) * scale
+}
+
 /// Finite-difference and closed-form checks of the fused losses.
 final class LossTests: XCTestCase {
-    func numericGradient(_ f: ([Float]) -> Double, at z: [Float], epsilon: Float = 1e-2) -> [Double] {
-        (0..<z.count).map { i in
-            var zp = z, zm = z
-            zp[i] += epsilon
-            zm[i] -= epsilon
-            return (f(zp) - f(zm)) / Double(2 * epsilon)
-        }
-    }
-
     func testBinaryCrossentropyFromLogits() {
         let z: [Float] = [-3, -0.5, 0, 0.7, 2.5, 4]
         let y: [Float] = [0, 1, 1, 0, 1, 0]

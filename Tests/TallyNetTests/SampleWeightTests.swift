@@ -4,15 +4,6 @@ import XCTest
 /// Per-sample weights (Keras's `sample_weight`): the weighted losses' gradients, the
 /// `sum_over_batch_size` reduction through a whole model, weighted counts, and refusals.
 final class SampleWeightTests: XCTestCase {
-    func numericGradient(_ f: ([Float]) -> Double, at z: [Float], epsilon: Float = 1e-2) -> [Double] {
-        (0..<z.count).map { i in
-            var zp = z, zm = z
-            zp[i] += epsilon
-            zm[i] -= epsilon
-            return (f(zp) - f(zm)) / Double(2 * epsilon)
-        }
-    }
-
     func testWeightedBinaryCrossentropyGradient() {
         // Two rows of three labels, weights 0.25 and 3: loss and gradient per row scale by the weight.
         let z: [Float] = [-3, -0.5, 0, 0.7, 2.5, 4]

@@ -17,6 +17,36 @@ func makeLayer(_ spec: LayerSpec, inputShape: [Int], seed: UInt64 = 7) throws ->
     return layer
 }
 
+/// Central differences of `f` at `z`, one per element.
+func numericGradient(_ f: ([Float]) -> Double, at z: [Float], epsilon: Float = 1e-2) -> [Double] {
+    (0..<z.count).map { i in
+        var zp = z, zm = z
+        zp[i] += epsilon
+        zm[i] -= epsilon
+        return (f(zp) - f(zm)) / Double(2 * epsilon)
+    }
+}
+
+/// One training-mode forward and backward pass of `layer` (already reserved) on `batch`
+/// samples of `x`, with a random output gradient (seed 6): `[y, dx]` and then each parameter's
+/// gradient. `outputCount`: values per sample the layer writes (pooled when a pooling is fused).
+func forwardBackward(_ layer: Layer, x: [Float], batch: Int, threads: Int, outputCount: Int? = nil) -> [[Float]] {
+    let context = RunContext(training: true, threads: threads)
+    let outCount = outputCount ?? layer.outputCount
+    var y = [Float](repeating: 0, count: batch * outCount)
+    var dy = randomFloats(batch * outCount, seed: 6)
+    var dx = [Float](repeating: 0, count: x.count)
+    let grads = layer.parameters.map { $0.targetGradientBuffer() }
+    x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+        layer.forward(xp.baseAddress!, yp.baseAddress!, batch: batch, context: context)
+        dy.withUnsafeMutableBufferPointer { dyp in dx.withUnsafeMutableBufferPointer { dxp in
+            layer.backward(x: xp.baseAddress!, y: UnsafePointer(yp.baseAddress!), dy: dyp.baseAddress!,
+                           dx: dxp.baseAddress!, batch: batch, context: context)
+        } }
+    } }
+    return [y, dx] + grads.map { Array($0.buffer) }
+}
+
 /// Central-difference check of a layer's input and parameter gradients on the
 /// objective L = Σ r ⊙ y (r random), in float32 with a Double-accumulated objective.
 func checkGradients(_ spec: LayerSpec, inputShape: [Int], batch: Int = 3, input: [Float]? = nil,

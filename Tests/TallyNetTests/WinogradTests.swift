@@ -25,21 +25,8 @@ final class WinogradTests: XCTestCase {
             }
             XCTAssertEqual(conv.winogradActive, winograd)
             layer.reserve(threads: threads)
-            let context = RunContext(training: true, threads: threads)
-            let outCount = conv.fusedPool?.outputCount ?? layer.outputCount
-            let x = input ?? randomFloats(batch * layer.inputCount, seed: 5)
-            var y = [Float](repeating: 0, count: batch * outCount)
-            var dy = randomFloats(batch * outCount, seed: 6)
-            var dx = [Float](repeating: 0, count: x.count)
-            let grads = layer.parameters.map { $0.targetGradientBuffer() }
-            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
-                layer.forward(xp.baseAddress!, yp.baseAddress!, batch: batch, context: context)
-                dy.withUnsafeMutableBufferPointer { dyp in dx.withUnsafeMutableBufferPointer { dxp in
-                    layer.backward(x: xp.baseAddress!, y: UnsafePointer(yp.baseAddress!), dy: dyp.baseAddress!,
-                                   dx: dxp.baseAddress!, batch: batch, context: context)
-                } }
-            } }
-            results.append([y, dx] + grads.map { Array($0.buffer) })
+            results.append(forwardBackward(layer, x: input ?? randomFloats(batch * layer.inputCount, seed: 5), batch: batch,
+                                           threads: threads, outputCount: conv.fusedPool?.outputCount))
         }
         return results
     }

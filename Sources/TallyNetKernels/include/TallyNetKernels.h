@@ -47,7 +47,7 @@ void tk_wino_output_grad_pool2(const float *g, const unsigned char *codes, long 
                                long cout, long tilesW, long t0, long t1, float *dm, long stride);
 
 /// Dropout's mask for one sample: y[i] = x[i] · (scale or 0), kept iff the top 24 bits of
-/// lowbias32((i · 0x9E3779B9) ^ key) are >= threshold (`Dropout.factor` in Swift, bit for bit).
+/// lowbias32((i · 0x9E3779B9) ^ key) are >= threshold (`Dropout.maskParameters`; the tests hold a Swift reference).
 /// `y` may be `x`.
 void tk_dropout(const float *x, float *y, long n, unsigned key, int threshold, float scale);
 
