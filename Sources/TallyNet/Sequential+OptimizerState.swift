@@ -78,14 +78,7 @@ extension Sequential {
             let list = names.isEmpty ? "none for this optimizer" : names.joined(separator: ", ")
             throw TallyError.invalidValue("Expected \(buffers.count) optimizer slot arrays (\(list)), but got \(slots.count)")
         }
-        for (k, (slot, buffer)) in zip(slots, buffers).enumerated() {
-            guard slot.count == buffer.count else {
-                throw TallyError.invalidValue("Expected optimizer slot \(k) (\(names[k]), shape \(shapeText(shapes[k]))) to have \(buffer.count) values, but got \(slot.count)")
-            }
-            if let i = slot.firstIndex(where: { !$0.isFinite }) {
-                throw TallyError.invalidValue("Expected optimizer slot \(k) (\(names[k])) to hold finite numbers, but got \(slot[i]) at \(i)")
-            }
-        }
+        try checkArrays(slots, names: names, shapes: shapes) { "optimizer slot \($0)" }
         for (slot, buffer) in zip(slots, buffers) where buffer.count > 0 {
             buffer.base.update(from: slot.baseAddress!, count: buffer.count)
         }

@@ -26,21 +26,19 @@ extension Sequential {
     /// - Throws: `TallyError.invalidValue` when the count or a size does not match, or a
     ///   value is not finite; nothing is changed then.
     public func setWeights(_ arrays: [[Float]]) throws {
+        try withUnsafeBufferPointers(arrays) { try setWeights($0) }
+    }
+
+    /// `setWeights(_:)` from buffers the caller owns (a bridge's numpy arrays).
+    public func setWeights(_ arrays: [UnsafeBufferPointer<Float>]) throws {
         let params = parameters
         guard arrays.count == params.count else {
             throw TallyError.invalidValue("Expected \(params.count) weight arrays, but got \(arrays.count)")
         }
-        for (k, (p, a)) in zip(params, arrays).enumerated() {
-            guard a.count == p.count else {
-                throw TallyError.invalidValue("Expected weight \(k) (\(p.name), shape \(shapeText(p.shape))) to have \(p.count) values, but got \(a.count)")
-            }
-            if let i = a.firstIndex(where: { !$0.isFinite }) {
-                throw TallyError.invalidValue("Expected weight \(k) (\(p.name)) to hold finite numbers, but got \(a[i]) at \(i)")
-            }
-        }
+        try checkArrays(arrays, names: params.map(\.name), shapes: params.map(\.shape)) { "weights[\($0)]" }
         for (p, a) in zip(params, arrays) {
             p.hasPendingScale = false
-            a.withUnsafeBufferPointer { p.value.base.update(from: $0.baseAddress!, count: p.count) }
+            p.value.base.update(from: a.baseAddress!, count: p.count)
         }
     }
 
@@ -68,5 +66,20 @@ extension Sequential {
         }
         lines.append("Total params: \(parameterCount)")
         return lines.joined(separator: "\n")
+    }
+}
+
+/// Checks that array k holds `shapes[k]`'s number of values, all finite; the messages name it
+/// as `label(k)` and `names[k]`. Setters call it on every array before they change anything.
+func checkArrays(_ arrays: [UnsafeBufferPointer<Float>], names: [String], shapes: [[Int]],
+                 label: (Int) -> String) throws {
+    for (k, a) in arrays.enumerated() {
+        let count = shapes[k].reduce(1, *)
+        guard a.count == count else {
+            throw TallyError.invalidValue("Expected \(label(k)) (\(names[k]), shape \(shapeText(shapes[k]))) to have \(count) values, but got \(a.count)")
+        }
+        if let i = a.firstIndex(where: { !$0.isFinite }) {
+            throw TallyError.invalidValue("Expected \(label(k)) (\(names[k])) to hold finite numbers, but got \(a[i]) at \(i)")
+        }
     }
 }

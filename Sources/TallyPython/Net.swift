@@ -355,54 +355,42 @@ func netInfo(_ args: Arguments) throws -> PyPtr? {
                       try check(PyLong_FromLongLong(Int64(threads)))])
 }
 
-/// net_read_weight(model, index, out): copies weight `index` into `out` (float32, its size).
-func netReadWeight(_ args: Arguments) throws -> PyPtr? {
+/// Copies array `index` (argument 1) of the model into `out` (argument 2, float32 of its size):
+/// `shapes` lists the arrays, `inPlace` lends one of them without a copy.
+private func readArray(_ args: Arguments, what: String, shapes: (Sequential) throws -> [[Int]],
+                       inPlace: (Sequential, Int, (UnsafeBufferPointer<Float>) -> Void) throws -> Void) throws -> PyPtr? {
     let box = try args.net(0)
     let index = try args.int(1, "index")
-    let shapes = box.model.weightShapes
+    let shapes = try box.locked(shapes)
     guard shapes.indices.contains(index) else {
-        throw PythonError.value("Expected a weight index in 0..<\(shapes.count), but got \(index)")
+        throw PythonError.value("Expected \(what) index in 0..<\(shapes.count), but got \(index)")
     }
     try withWritableFloats(args[2], name: "out", count: shapes[index].reduce(1, *)) { out in
         try box.locked { m in
-            try m.withUnsafeMutableWeights(at: index) { w in
-                if let o = out.baseAddress, let s = w.baseAddress { o.update(from: s, count: w.count) }
+            try inPlace(m, index) { a in
+                if let o = out.baseAddress, let s = a.baseAddress { o.update(from: s, count: a.count) }
             }
         }
     }
     return tally_none()
 }
 
+/// net_read_weight(model, index, out): copies weight `index` into `out` (float32, its size).
+func netReadWeight(_ args: Arguments) throws -> PyPtr? {
+    try readArray(args, what: "a weight", shapes: { $0.weightShapes }) { m, k, body in
+        try m.withUnsafeMutableWeights(at: k) { body(UnsafeBufferPointer($0)) }
+    }
+}
+
 /// net_write_weights(model, arrays): replaces every weight (float32, C-contiguous, each of its
 /// weight's size); checks all of them (sizes, finite values) before changing any.
 func netWriteWeights(_ args: Arguments) throws -> PyPtr? {
     let box = try args.net(0)
-    let shapes = box.model.weightShapes, names = box.model.weightNames
     let buffers: [HeldBuffer] = try withItems(args[1], name: "weights") { items in
-        guard items.count == shapes.count else {
-            throw PythonError.value("Expected \(shapes.count) weight arrays, but got \(items.count)")
-        }
-        return try (0..<items.count).map { try HeldBuffer(items[$0]!, name: "weights[\($0)]", dimensions: 0...8) }
+        try (0..<items.count).map { try HeldBuffer(items[$0]!, name: "weights[\($0)]", dimensions: 0...8) }
     }
-    let values = try buffers.enumerated().map { (k, b) -> UnsafeBufferPointer<Float> in
-        let v = try args.float32Samples(b, "weights[\(k)]")
-        guard v.count == shapes[k].reduce(1, *) else {
-            throw PythonError.value("Expected weights[\(k)] (\(names[k])) to hold \(shapes[k].reduce(1, *)) values for shape \(shapes[k]), but got \(v.count)")
-        }
-        return v
-    }
-    try box.locked { m in
-        for (k, v) in values.enumerated() {
-            if let i = v.firstIndex(where: { !$0.isFinite }) {
-                throw TallyError.invalidValue("Expected weights[\(k)] (\(names[k])) to hold finite numbers, but got \(v[i]) at flat index \(i)")
-            }
-        }
-        for (k, v) in values.enumerated() {
-            try m.withUnsafeMutableWeights(at: k) { w in
-                if let d = w.baseAddress, let s = v.baseAddress { d.update(from: s, count: v.count) }
-            }
-        }
-    }
+    let values = try buffers.enumerated().map { (k, b) in try args.float32Samples(b, "weights[\(k)]") }
+    try box.locked { try $0.setWeights(values) }   // checks the count, sizes and values before changing any
     return tally_none()
 }
 
@@ -416,20 +404,9 @@ func netOptimizerInfo(_ args: Arguments) throws -> PyPtr? {
 
 /// net_read_optimizer_slot(model, index, out): copies optimizer slot `index` into `out` (float32, its size).
 func netReadOptimizerSlot(_ args: Arguments) throws -> PyPtr? {
-    let box = try args.net(0)
-    let index = try args.int(1, "index")
-    let shapes = try box.locked { $0.optimizerSlotShapes }
-    guard shapes.indices.contains(index) else {
-        throw PythonError.value("Expected an optimizer slot index in 0..<\(shapes.count), but got \(index)")
+    try readArray(args, what: "an optimizer slot", shapes: { $0.optimizerSlotShapes }) { m, k, body in
+        try m.withUnsafeOptimizerSlot(at: k, body)
     }
-    try withWritableFloats(args[2], name: "out", count: shapes[index].reduce(1, *)) { out in
-        try box.locked { m in
-            try m.withUnsafeOptimizerSlot(at: index) { s in
-                if let o = out.baseAddress, let b = s.baseAddress { o.update(from: b, count: s.count) }
-            }
-        }
-    }
-    return tally_none()
 }
 
 /// net_write_optimizer_state(model, iterations, arrays): replaces the optimizer's iteration
