@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// What the fuzzers found (kept inputs under Fixtures/fuzz-regressions), corrupted
-/// states, counts at the edge of Int64, and one accumulator shared by threads.
+/// states and counts at the edge of Int64. (One accumulator shared by threads is the
+/// bridge's job, behind its own lock: python/tests/test_streaming.py tests that lock.)
 final class RobustnessTests: XCTestCase {
     // MARK: Fuzz regressions
 
@@ -227,89 +228,6 @@ final class RobustnessTests: XCTestCase {
         try weighted.add([1, 0], [0.9, 0.2], labels: 1, weights: [2, 3])
         XCTAssertThrowsError(try weighted.merge(full)) { error in
             guard case .overflow = error as? TallyError else { return XCTFail("\(error)") }
-        }
-    }
-
-    // MARK: Threads
-
-    /// Several threads update one ConfusionCounts behind a lock (as the Python
-    /// bridge does): the counts equal one thread's, batch for batch.
-    func testThreadsUpdatingOneLockedAccumulatorGiveExactCounts() throws {
-        let labels = 13, rows = 37, batchesPerThread = 200, threads = 4
-        var g = SeededGenerator(seed: 99)
-        let truth = (0..<(rows * labels)).map { _ in UInt8.random(in: 0...1, using: &g) }
-        let scores = (0..<(rows * labels)).map { _ in Float.random(in: 0..<1, using: &g) }
-        let shared = LockedCounts(try ConfusionCounts(labelCount: labels))
-        let work = ThreadWork(truth: truth, scores: scores, rows: rows, labels: labels,
-                              batches: batchesPerThread, target: shared)
-        var ids: [pthread_t] = []
-        for _ in 0..<threads {
-            var id = pthread_t()
-            let context = Unmanaged.passRetained(work).toOpaque()
-            XCTAssertEqual(pthread_create(&id, nil, { raw in
-                let work = Unmanaged<ThreadWork>.fromOpaque(raw!).takeRetainedValue()
-                work.run()
-                return nil
-            }, context), 0)
-            ids.append(id)
-        }
-        for id in ids { pthread_join(id, nil) }
-        var expected = try ConfusionCounts(labelCount: labels)
-        for _ in 0..<(threads * batchesPerThread) {
-            try truth.withMatrixView(rows: rows, columns: labels) { t in
-                try scores.withMatrixView(rows: rows, columns: labels) { try expected.update(truth: t, prediction: $0) }
-            }
-        }
-        XCTAssertEqual(work.failures.value, 0)
-        XCTAssertEqual(shared.value, expected)
-        XCTAssertEqual(shared.value.rowCount, Int64(threads * batchesPerThread * rows))
-    }
-}
-
-/// A value behind a pthread mutex.
-final class LockedCounts: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var counts: ConfusionCounts
-    init(_ counts: ConfusionCounts) { self.counts = counts; pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func locked<R>(_ body: (inout ConfusionCounts) throws -> R) rethrows -> R {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body(&counts)
-    }
-    var value: ConfusionCounts { locked { $0 } }
-}
-
-/// An atomic-enough counter (behind its own lock) of failed updates.
-final class Counter: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var n = 0
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func increment() { pthread_mutex_lock(&mutex); n += 1; pthread_mutex_unlock(&mutex) }
-    var value: Int { pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }; return n }
-}
-
-/// One thread's job: the same batch, `batches` times, into the shared counts.
-/// The batch is read (views built) outside the lock, counted inside.
-final class ThreadWork: @unchecked Sendable {
-    let truth: [UInt8], scores: [Float], rows: Int, labels: Int, batches: Int
-    let target: LockedCounts
-    let failures = Counter()
-    init(truth: [UInt8], scores: [Float], rows: Int, labels: Int, batches: Int, target: LockedCounts) {
-        (self.truth, self.scores, self.rows, self.labels, self.batches, self.target) = (truth, scores, rows, labels, batches, target)
-    }
-    func run() {
-        for _ in 0..<batches {
-            do {
-                try truth.withMatrixView(rows: rows, columns: labels) { t in
-                    try scores.withMatrixView(rows: rows, columns: labels) { s in
-                        try target.locked { try $0.update(truth: t, prediction: s) }
-                    }
-                }
-            } catch {
-                failures.increment()
-            }
         }
     }
 }

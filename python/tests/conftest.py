@@ -1,3 +1,6 @@
+import sys
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -35,3 +38,38 @@ def assert_same(ours, theirs, tol=1e-12):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+class OtherThreadSteps:
+    """Counts the steps of a second Python thread, with the interpreter's forced thread
+    switches turned off (a 100 s switch interval): while the main thread holds the GIL the
+    counter cannot move, so steps taken during a call prove the call released it.
+
+        with OtherThreadSteps() as steps:
+            before = steps.count
+            long_swift_call()
+            assert steps.count > before
+    """
+
+    def __init__(self):
+        self.count = 0
+        self._stop, self._started = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        self._started.set()
+        while not self._stop.is_set():
+            self.count += 1
+            time.sleep(0.0002)  # releases the GIL, so the main thread can take it back
+
+    def __enter__(self):
+        self._interval = sys.getswitchinterval()
+        sys.setswitchinterval(100.0)
+        self._thread.start()
+        self._started.wait()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        sys.setswitchinterval(self._interval)

@@ -11,8 +11,9 @@ from hypothesis import given, strategies as st
 
 import tally
 from tally import _tally
+from tally.scores import BinnedScoreTally, ScoreTally
 
-from conftest import assert_same, run_recording
+from conftest import OtherThreadSteps, assert_same, run_recording
 
 AVERAGES = [None, "micro", "macro", "weighted", "samples"]
 
@@ -172,23 +173,59 @@ def test_internal_module_takes_only_arrays_it_can_read_in_place():
 
 
 def test_threads_update_one_accumulator_exactly():
+    """Eight Python threads update one Tally, one ScoreTally and one BinnedScoreTally at
+    once. Each update runs with the GIL released, so only the bridge's own lock keeps
+    them apart: the state must be scikit-learn's on all the rows, to the count."""
     rng = np.random.default_rng(9)
-    y_true = rng.random((4000, 39)) < 0.2
-    y_score = rng.random((4000, 39)).astype(np.float32)
-    acc = tally.Tally(39)
-    chunks = np.array_split(np.arange(4000), 40)
+    n, k, n_threads = 48_000, 39, 8
+    y_true = rng.random((n, k)) < 0.2
+    y_score = rng.random((n, k)).astype(np.float32)
+    chunks = np.array_split(np.arange(n), 48)
+    acc, store, binned = tally.Tally(k), ScoreTally(k), BinnedScoreTally(k, bins=64)
+    start, errors = threading.Barrier(n_threads), []
 
     def work(ids):
-        for i in ids:
-            acc.update(y_true[chunks[i]], y_score[chunks[i]])
+        try:
+            start.wait()
+            for i in ids:
+                t, s = y_true[chunks[i]], y_score[chunks[i]]
+                acc.update(t, s)
+                store.update(t, s)
+                binned.update(t, s)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(range(t, 40, 4),)) for t in range(4)]
+    threads = [threading.Thread(target=work, args=(range(t, len(chunks), n_threads),)) for t in range(n_threads)]
+    assert len(threads) == n_threads and all(len(range(t, len(chunks), n_threads)) == 6 for t in range(n_threads))
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    whole = tally.Tally(39).update(y_true, y_score)
-    assert acc.to_bytes() == whole.to_bytes()
+    assert not errors, errors
+    assert acc.n_samples == store.n_samples == binned.n_samples == n
+    np.testing.assert_array_equal(acc.confusion_matrix(), sk.multilabel_confusion_matrix(y_true, y_score >= 0.5))
+    # Row order differs from the arrays'; the scores do not depend on it.
+    np.testing.assert_allclose(store.roc_auc(None), sk.roc_auc_score(y_true, y_score, average=None), rtol=1e-12)
+    bins = np.clip(np.floor(y_score.astype(np.float64) * 64), 0, 63)  # the histogram's bin of each score
+    np.testing.assert_allclose(binned.roc_auc(None), sk.roc_auc_score(y_true, bins, average=None), rtol=1e-12)
+
+
+def test_gil_is_released_while_counting():
+    """One update of a large batch, and one exact ROC AUC over it, are each one Swift
+    call: another Python thread steps during them only if the call released the GIL."""
+    rng = np.random.default_rng(4)
+    y_true = rng.random((300_000, 20)) < 0.3
+    y_score = rng.random((300_000, 20), dtype=np.float32)
+    acc, store = tally.Tally(20), ScoreTally(20).update(y_true, y_score)
+    with OtherThreadSteps() as steps:
+        before = steps.count
+        acc.update(y_true, y_score)
+        during_update = steps.count - before
+        before = steps.count
+        auc = store.roc_auc(None)
+        during_auc = steps.count - before
+    assert acc.n_samples == 300_000 and auc.shape == (20,)
+    assert during_update > 0 and during_auc > 0, (during_update, during_auc)
 
 
 def test_pickle_copy_and_bytes_round_trip():
