@@ -319,6 +319,14 @@ extension Conv2D {
         usesWinograd && (activation == .relu || activation == .linear) && (fusedPool.map { $0.ph == 2 && $0.pw == 2 } ?? true)
     }
 
+    /// The algorithm this layer's passes run (for `summary()` and `tally.net.backend`).
+    var algorithm: String {
+        let pooled = fusedPool == nil ? "" : " + fused max-pool"
+        if winogradActive { return "winograd F(4x4,3x3)" + pooled }
+        if usesShiftedRows { return (stacksRows ? "direct, stacked rows" : "direct, shifted GEMMs") + pooled }
+        return "direct, im2col"
+    }
+
     private func winogradPlan(threads: Int) -> WinogradConvolution {
         let plan = winograd ?? WinogradConvolution(inH: inH, inW: inW, cin: cin, cout: cout, blockTiles: winogradBlockTiles)
         winograd = plan

@@ -57,14 +57,18 @@ extension Sequential {
     /// A Keras-like table of the layers, their output shapes and parameter counts.
     public func summary() -> String {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
-        var lines = ["Model: \"sequential\"", pad("Layer (type)", 30) + pad("Output Shape", 26) + "Param #"]
+        var lines = ["Model: \"sequential\"", pad("Layer (type)", 30) + pad("Output Shape", 26) + pad("Param #", 16) + "Algorithm"]
         for (i, layer) in layers.enumerated() {
             var kind = layer.kind
             if i == layers.count - 1, outputActivation != .linear { kind += ", \(outputActivation.rawValue)" }
             let shape = "(None, " + layer.outputShape.map(String.init).joined(separator: ", ") + ")"
-            lines.append(pad("\(layer.name) (\(kind))", 30) + pad(shape, 26) + String(layer.parameters.reduce(0) { $0 + $1.count }))
+            var line = pad("\(layer.name) (\(kind))", 30) + pad(shape, 26) + String(layer.parameters.reduce(0) { $0 + $1.count })
+            if let conv = layer as? Conv2D { line = pad(line, 72) + conv.algorithm }
+            lines.append(line)
         }
         lines.append("Total params: \(parameterCount)")
+        lines.append("Threads: \(threadCount)")
+        lines.append(contentsOf: Backend.current.description.split(separator: "\n").map(String.init))
         return lines.joined(separator: "\n")
     }
 }

@@ -109,6 +109,7 @@ enum BLAS {
                      b: UnsafePointer<Float>, ldb: Int,
                      beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
+        ensureBackendConfigured()
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -122,6 +123,7 @@ enum BLAS {
                      a: UnsafePointer<Float>, rowStrideA: Int, b: UnsafePointer<Float>, rowStrideB: Int,
                      beta: Float = 0, c: UnsafeMutablePointer<Float>, rowStrideC: Int) {
         if m == 0 || n == 0 { return }
+        ensureBackendConfigured()
         var alpha = alpha, beta = beta
         bli_sgemm(transA ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, dim_t(m), dim_t(n), dim_t(k),
                   &alpha, UnsafeMutablePointer(mutating: a), inc_t(rowStrideA), 1,
@@ -135,6 +137,7 @@ enum BLAS {
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                      beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, mode: GemmMode) {
         if m == 0 || n == 0 { return }
+        ensureBackendConfigured()
         var alpha = alpha, beta = beta
         var rntm = rntm_t()
         bli_rntm_init_from_global(&rntm)
@@ -160,5 +163,8 @@ enum BLAS {
     }
 
     /// Threads the next BLAS calls may use (BLIS's global setting).
-    static func setThreads(_ n: Int) { bli_thread_set_num_threads(dim_t(max(1, n))) }
+    static func setThreads(_ n: Int) {
+        ensureBackendConfigured()
+        bli_thread_set_num_threads(dim_t(max(1, n)))
+    }
 }

@@ -51,6 +51,21 @@ void tk_wino_output_grad_pool2(const float *g, const unsigned char *codes, long 
 /// `y` may be `x`.
 void tk_dropout(const float *x, float *y, long n, unsigned key, int threshold, float scale);
 
+
+/// The CPU, as its instruction set describes it (no table of models).
+typedef struct {
+    char architecture[16];   // "x86_64", "aarch64", "other"
+    char vendor[16];         // cpuid leaf 0, e.g. "AuthenticAMD"; empty off x86
+    char brand[64];          // cpuid 0x80000002-4, e.g. "AMD EPYC 9B14"; may be empty
+    int family, model, stepping;
+    int sse4_2, avx, avx2, fma, avx512f, avx512bw, avx512dq, avx512vl, avx512bf16, neon;
+} tk_cpu;
+
+void tk_cpu_query(tk_cpu *cpu);
+/// Which build of the TK_DISPATCH functions the loader picked: 4 = x86-64-v4 (AVX-512),
+/// 3 = x86-64-v3 (AVX2+FMA), 0 = baseline.
+int tk_elementwise_level(void);
+
 #ifdef __cplusplus
 }
 #endif

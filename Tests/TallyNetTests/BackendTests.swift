@@ -1,0 +1,73 @@
+import CBLAS
+@testable import TallyNet
+import XCTest
+
+/// The kernel choice reads the CPU's features, and a CPU with AVX2 or better never runs the
+/// GEMMs on BLIS's reference (`generic`) kernels.
+final class BackendTests: XCTestCase {
+    func testChoiceComesFromFeaturesNotModels() {
+        let all: (arch_t) -> Bool = { _ in true }
+        // Any x86-64 CPU with AVX2 and FMA gets the AVX2 kernel set, AVX-512 or not, known model or not.
+        XCTAssertEqual(blisConfiguration(architecture: "x86_64", avx2: true, fma: true, built: all), BLIS_ARCH_ZEN3)
+        // A BLIS built without zen3 falls back to the other AVX2 set.
+        XCTAssertEqual(blisConfiguration(architecture: "x86_64", avx2: true, fma: true, built: { $0 == BLIS_ARCH_HASWELL }),
+                       BLIS_ARCH_HASWELL)
+        XCTAssertNil(blisConfiguration(architecture: "x86_64", avx2: true, fma: true, built: { _ in false }))
+        // Without AVX2+FMA there is no faster set to name: BLIS keeps its own choice.
+        XCTAssertNil(blisConfiguration(architecture: "x86_64", avx2: true, fma: false, built: all))
+        XCTAssertNil(blisConfiguration(architecture: "x86_64", avx2: false, fma: false, built: all))
+        XCTAssertNil(blisConfiguration(architecture: "aarch64", avx2: false, fma: false, built: all))
+    }
+
+    func testThisBuildOfBLISCarriesTheAVX2KernelSets() {
+        #if arch(x86_64)
+        XCTAssertEqual(tally_blis_has_config(BLIS_ARCH_ZEN3), 1)
+        XCTAssertEqual(tally_blis_has_config(BLIS_ARCH_HASWELL), 1)
+        #endif
+    }
+
+    func testNoReferenceGEMMOnACPUWithAVX2() throws {
+        let backend = Backend.current
+        // Run a GEMM through TallyNet's wrapper too: the configuration holds for real calls.
+        let a: [Float] = [1, 2, 3, 4], b: [Float] = [5, 6, 7, 8]
+        var c = [Float](repeating: 0, count: 4)
+        BLAS.gemm(m: 2, n: 2, k: 2, a: a, lda: 2, b: b, ldb: 2, c: &c, ldc: 2)
+        XCTAssertEqual(c, [19, 22, 43, 50])
+        XCTAssertEqual(String(cString: bli_arch_string(bli_arch_query_id())), backend.gemmKernels)
+        guard backend.cpu.hasAVX2FMA else { throw XCTSkip("no AVX2+FMA on this CPU: \(backend)") }
+        XCTAssertFalse(backend.gemmIsReference, "reference GEMM on a CPU with AVX2+FMA: \(backend)")
+        XCTAssertNotEqual(backend.gemmKernels, "generic", "\(backend)")
+        XCTAssertNotEqual(backend.elementwiseKernels, "baseline", "\(backend)")
+    }
+
+    func testReportNamesTheCPUTheLibraryAndTheKernels() {
+        let backend = Backend.current
+        let text = backend.description
+        XCTAssertTrue(text.contains("gemm: BLIS "), text)
+        XCTAssertTrue(text.contains("kernels \(backend.gemmKernels)"), text)
+        XCTAssertTrue(text.contains("element-wise kernels: "), text)
+        #if arch(x86_64)
+        XCTAssertFalse(backend.cpu.vendor.isEmpty)
+        XCTAssertGreaterThan(backend.cpu.family, 0)
+        XCTAssertTrue(text.contains("family \(backend.cpu.family) model \(backend.cpu.model)"), text)
+        #endif
+    }
+
+    func testSummaryNamesEachConvolutionsAlgorithmAndTheBackend() throws {
+        let model = try Sequential(inputShape: [8, 8, 3], layers: [
+            .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
+            .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
+            .maxPooling2D(poolSize: (2, 2)),
+            .flatten, .dense(units: 2, activation: .sigmoid),
+        ])
+        var text = model.summary()
+        XCTAssertTrue(text.contains("direct, stacked rows"), text)
+        XCTAssertTrue(text.contains("winograd F(4x4,3x3)"), text)
+        XCTAssertTrue(text.contains("Threads: \(model.threadCount)"), text)
+        XCTAssertTrue(text.contains("gemm: BLIS"), text)
+        model.allowsWinograd = false
+        text = model.summary()
+        XCTAssertFalse(text.contains("winograd"), text)
+        XCTAssertTrue(text.contains("direct, shifted GEMMs"), text)
+    }
+}
