@@ -48,10 +48,20 @@ public enum LayerSpec: Sendable {
 public enum Loss: Sendable, Equatable {
     /// Keras `binary_crossentropy`. With `fromLogits: false` the last layer must end in
     /// a sigmoid, which is fused into the loss (computed from the logits: stable).
-    case binaryCrossentropy(fromLogits: Bool = false)
-    /// Keras `categorical_crossentropy` over one-hot rows; with `fromLogits: false` the
-    /// last layer must end in a softmax, which is fused into the loss.
-    case categoricalCrossentropy(fromLogits: Bool = false)
+    /// Targets may be soft (any value in [0, 1]); `labelSmoothing` (in [0, 1]) trains on
+    /// `y · (1 - s) + 0.5 · s`, as Keras's `BinaryCrossentropy(label_smoothing=s)`.
+    case binaryCrossentropy(fromLogits: Bool = false, labelSmoothing: Float = 0)
+    /// Keras `categorical_crossentropy` over one-hot (or soft) rows; with `fromLogits: false`
+    /// the last layer must end in a softmax, which is fused into the loss. `labelSmoothing`
+    /// trains on `y · (1 - s) + s / classes`, as Keras's.
+    case categoricalCrossentropy(fromLogits: Bool = false, labelSmoothing: Float = 0)
+
+    /// The label smoothing factor of either loss.
+    var labelSmoothing: Float {
+        switch self {
+        case .binaryCrossentropy(_, let s), .categoricalCrossentropy(_, let s): return s
+        }
+    }
 }
 
 /// An optimizer, with Keras's arguments and update rules.

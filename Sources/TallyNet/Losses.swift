@@ -10,13 +10,17 @@ import Glibc
 ///   - probabilities: receives `sigmoid(z)` when not nil.
 ///   - gradient: receives `gradientScale · w_r · (sigmoid(z) - y)` when not nil.
 ///   - sampleWeights: one weight per row of `width` values, or nil (all 1).
+///   - labelSmoothing: `s`: the targets are `y · (1 - s) + 0.5 · s` (Keras's, in float32;
+///     `s = 0` leaves them exactly as given). Targets may be soft (any value in [0, 1]).
 /// - Returns: the weighted sum (divide by rows × labels for Keras's `sum_over_batch_size`).
 func binaryCrossentropyFromLogits(logits z: UnsafePointer<Float>, targets y: UnsafePointer<Float>, count: Int,
                                   probabilities: UnsafeMutablePointer<Float>?,
                                   gradient: UnsafeMutablePointer<Float>?, gradientScale: Float,
-                                  sampleWeights: UnsafePointer<Float>? = nil, width: Int = 1) -> Double {
+                                  sampleWeights: UnsafePointer<Float>? = nil, width: Int = 1,
+                                  labelSmoothing: Float = 0) -> Double {
     var total = 0.0
     let width = max(width, 1)
+    let keep = 1 - labelSmoothing, shift = 0.5 * labelSmoothing
     var i = 0
     for r in 0..<(count + width - 1) / width {
         // A weight of 1 leaves every operation below exact: unweighted results are unchanged.
@@ -24,7 +28,7 @@ func binaryCrossentropyFromLogits(logits z: UnsafePointer<Float>, targets y: Uns
         let scale = gradientScale * w
         let end = min(i &+ width, count)
         while i < end {
-            let zi = z[i], yi = y[i]
+            let zi = z[i], yi = y[i] * keep + shift
             let value = Double(max(zi, 0) - zi * yi + log1pf(expf(-abs(zi))))
             total += sampleWeights == nil ? value : Double(w) * value
             let p = stableSigmoid(zi)
@@ -43,13 +47,16 @@ func binaryCrossentropyFromLogits(logits z: UnsafePointer<Float>, targets y: Uns
 ///   - probabilities: receives `softmax(z)` when not nil.
 ///   - gradient: receives `gradientScale · w_r · (softmax(z) · Σ_j y_rj - y)` when not nil.
 ///   - sampleWeights: one weight per row, or nil (all 1).
+///   - labelSmoothing: `s`: the targets are `y · (1 - s) + s / width` (Keras's, in float32).
 /// - Returns: the weighted sum over rows (divide by rows for Keras's `sum_over_batch_size`).
 func categoricalCrossentropyFromLogits(logits z: UnsafePointer<Float>, targets y: UnsafePointer<Float>,
                                        rows: Int, width: Int,
                                        probabilities: UnsafeMutablePointer<Float>?,
                                        gradient: UnsafeMutablePointer<Float>?, gradientScale: Float,
-                                       sampleWeights: UnsafePointer<Float>? = nil) -> Double {
+                                       sampleWeights: UnsafePointer<Float>? = nil, labelSmoothing: Float = 0) -> Double {
     var total = 0.0
+    let keep = 1 - labelSmoothing, shift = labelSmoothing / Float(max(width, 1))
+    @inline(__always) func target(_ i: Int) -> Float { y[i] * keep + shift }
     for r in 0..<rows {
         let o = r &* width
         var m = -Float.infinity
@@ -60,8 +67,8 @@ func categoricalCrossentropyFromLogits(logits z: UnsafePointer<Float>, targets y
         var ySum: Float = 0
         var rowTotal = 0.0
         for j in 0..<width {
-            ySum += y[o &+ j]
-            rowTotal += Double(y[o &+ j]) * (lse - Double(z[o &+ j]))
+            ySum += target(o &+ j)
+            rowTotal += Double(target(o &+ j)) * (lse - Double(z[o &+ j]))
         }
         let w = sampleWeights?[r] ?? 1
         total += sampleWeights == nil ? rowTotal : Double(w) * rowTotal
@@ -69,7 +76,7 @@ func categoricalCrossentropyFromLogits(logits z: UnsafePointer<Float>, targets y
         for j in 0..<width {
             let p = Float(exp(Double(z[o &+ j]) - lse))
             probabilities?[o &+ j] = p
-            gradient?[o &+ j] = scale * (p * ySum - y[o &+ j])
+            gradient?[o &+ j] = scale * (p * ySum - target(o &+ j))
         }
     }
     return total

@@ -9,7 +9,8 @@ public struct LabeledData {
     public var x: UnsafeBufferPointer<Float>
     /// `[n] + model.inputShape`, e.g. `[1269, 204, 204, 3]`.
     public var shape: [Int]
-    /// (n × labels) 0/1 labels of any `ElementType` (bool, uint8, float32, ...).
+    /// (n × labels) 0/1 labels or soft targets in [0, 1], of any `ElementType` (bool, uint8,
+    /// float32, ...). The exact counts read a soft target as the label `y >= 0.5`.
     public var y: MatrixView
     /// One finite weight >= 0 per sample (Keras's `sample_weight`), or nil for all 1.
     /// A sample's loss is multiplied by its weight and the batch loss is Keras's
@@ -95,14 +96,21 @@ extension Sequential {
         return n
     }
 
-    /// Validates 0/1 labels and returns them as float32.
-    func checkLabels(_ y: MatrixView, rows: Int, argument: String = "y") throws -> [Float] {
+    /// Training targets as float32, checked: 0/1 labels or soft targets in [0, 1] (as Keras
+    /// trains on). `soft` says whether any value is neither 0 nor 1.
+    struct Targets {
+        var values: [Float]
+        var soft: Bool
+    }
+
+    /// Validates targets (0/1 labels or soft targets in [0, 1]) and returns them as float32.
+    func checkLabels(_ y: MatrixView, rows: Int, argument: String = "y") throws -> Targets {
         let width = outputShape.reduce(1, *)
         guard y.rows == rows, y.columns == width else {
             throw TallyError.invalidValue("Expected `\(argument)` to have shape (\(rows), \(width)), but got (\(y.rows), \(y.columns))")
         }
         var out = [Float](repeating: 0, count: y.count)
-        guard let base = y.base else { return out }
+        guard let base = y.base else { return Targets(values: out, soft: false) }
         func read<T>(_ type: T.Type, _ value: (T) -> Double) {
             let p = base.assumingMemoryBound(to: T.self)
             for i in 0..<y.count { out[i] = Float(value(p[i])) }
@@ -120,10 +128,21 @@ extension Sequential {
         case .float32: read(Float.self) { Double($0) }
         case .float64: read(Double.self) { $0 }
         }
-        if let i = out.firstIndex(where: { $0 != 0 && $0 != 1 }) {
-            throw TallyError.invalidValue("Expected `\(argument)` to hold only 0 and 1, but got \(out[i]) at (\(i / width), \(i % width))")
+        // `!(v >= 0 && v <= 1)` also catches NaN.
+        if let i = out.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw TallyError.invalidValue("Expected `\(argument)` to hold 0/1 labels or soft targets in [0, 1], but got \(out[i]) at (\(i / width), \(i % width))")
         }
-        return out
+        return Targets(values: out, soft: out.contains { $0 != 0 && $0 != 1 })
+    }
+
+    /// The truth that the exact counts read for a batch of targets: the targets themselves
+    /// when they are 0/1, else the labels that soft targets stand for, `y >= 0.5` (Tally's
+    /// `>=` rule; label smoothing never changes them, it acts inside the loss only).
+    func countingTruth(_ targets: UnsafePointer<Float>, count: Int, soft: Bool) -> UnsafePointer<Float> {
+        guard soft else { return targets }
+        let truth = truthBatch.base
+        for i in 0..<count { truth[i] = targets[i] >= 0.5 ? 1 : 0 }
+        return UnsafePointer(truth)
     }
 
     /// Validates per-sample weights: one per sample, finite, >= 0.
@@ -144,17 +163,19 @@ extension Sequential {
     func lossAndGradient(logits: UnsafePointer<Float>, batch: Int, gradient: UnsafeMutablePointer<Float>?,
                          sampleWeights: UnsafePointer<Float>? = nil) -> Double {
         let width = outputShape.reduce(1, *)
-        switch loss ?? .binaryCrossentropy(fromLogits: outputActivation == .linear) {
+        let lossSpec = loss ?? .binaryCrossentropy(fromLogits: outputActivation == .linear)
+        switch lossSpec {
         case .binaryCrossentropy:
             let scale = 1 / Float(batch * width)
             return binaryCrossentropyFromLogits(logits: logits, targets: targetBatch.base, count: batch * width,
                                                 probabilities: probabilityBatch.base, gradient: gradient,
                                                 gradientScale: scale, sampleWeights: sampleWeights,
-                                                width: width) / Double(width)
+                                                width: width, labelSmoothing: lossSpec.labelSmoothing) / Double(width)
         case .categoricalCrossentropy:
             return categoricalCrossentropyFromLogits(logits: logits, targets: targetBatch.base, rows: batch, width: width,
                                                      probabilities: probabilityBatch.base, gradient: gradient,
-                                                     gradientScale: 1 / Float(batch), sampleWeights: sampleWeights)
+                                                     gradientScale: 1 / Float(batch), sampleWeights: sampleWeights,
+                                                     labelSmoothing: lossSpec.labelSmoothing)
         }
     }
 
@@ -175,7 +196,7 @@ extension Sequential {
     ///     `stop_training`).
     ///   - onEpochEnd: called after each epoch; return true to stop.
     /// - Returns: one `EpochLogs` per epoch run.
-    /// - Throws: `TallyError.invalidValue` for a wrong shape, labels other than 0/1,
+    /// - Throws: `TallyError.invalidValue` for a wrong shape, targets outside [0, 1],
     ///   non-finite pixels, sample weights that are not one finite number >= 0 per
     ///   sample, or a model that was not compiled; nothing has changed then.
     ///
@@ -196,7 +217,7 @@ extension Sequential {
         let n = try checkSamples(data.x, shape: data.shape)
         let labels = try checkLabels(data.y, rows: n)
         try checkSampleWeights(data.sampleWeight, rows: n)
-        var validationLabels: [Float] = []
+        var validationLabels = Targets(values: [], soft: false)
         if let validation {
             let m = try checkSamples(validation.x, shape: validation.shape, argument: "validation x")
             validationLabels = try checkLabels(validation.y, rows: m, argument: "validation y")
@@ -240,7 +261,7 @@ extension Sequential {
                 // Gather the shuffled batch (the only copy of the samples).
                 let xs = data.x.baseAddress!
                 order.withUnsafeBufferPointer { idx in
-                    labels.withUnsafeBufferPointer { ys in
+                    labels.values.withUnsafeBufferPointer { ys in
                         for r in 0..<b {
                             let k = idx[b0 + r]
                             (xb + r * sampleSize).update(from: xs + k * sampleSize, count: sampleSize)
@@ -261,7 +282,8 @@ extension Sequential {
                     : lossWeights.withUnsafeBufferPointer {
                         lossAndGradient(logits: logits, batch: b, gradient: outputGradientPointer, sampleWeights: $0.baseAddress)
                     }
-                let truth = MatrixView(base: tb, elementType: .float32, rows: b, columns: width)
+                let truth = MatrixView(base: countingTruth(tb, count: b * width, soft: labels.soft),
+                                       elementType: .float32, rows: b, columns: width)
                 let predicted = MatrixView(base: probabilityBatch.base, elementType: .float32, rows: b, columns: width)
                 if weights == nil {
                     try counts.update(truth: truth, prediction: predicted)
@@ -318,7 +340,7 @@ extension Sequential {
         return try evaluateChecked(data, labels: labels, batchSize: batchSize, threshold: threshold)
     }
 
-    func evaluateChecked(_ data: LabeledData, labels: [Float], batchSize: Int,
+    func evaluateChecked(_ data: LabeledData, labels: Targets, batchSize: Int,
                          threshold: Threshold) throws -> (loss: Double, counts: ConfusionCounts) {
         let n = data.shape[0], width = outputShape.reduce(1, *), sampleSize = inputShape.reduce(1, *)
         var counts = try ConfusionCounts(labelCount: width, threshold: threshold)
@@ -331,8 +353,9 @@ extension Sequential {
         while b0 < n {
             let b = min(batchSize, n - b0)
             let logits = forwardPass(x + b0 * sampleSize, batch: b, context: context)
-            labels.withUnsafeBufferPointer { targetBatch.base.update(from: $0.baseAddress! + b0 * width, count: b * width) }
-            let truth = MatrixView(base: targetBatch.base, elementType: .float32, rows: b, columns: width)
+            labels.values.withUnsafeBufferPointer { targetBatch.base.update(from: $0.baseAddress! + b0 * width, count: b * width) }
+            let truth = MatrixView(base: countingTruth(targetBatch.base, count: b * width, soft: labels.soft),
+                                   elementType: .float32, rows: b, columns: width)
             let predicted = MatrixView(base: probabilityBatch.base, elementType: .float32, rows: b, columns: width)
             if let lossWeights, let countWeights = data.sampleWeight {
                 total += lossWeights.withUnsafeBufferPointer {

@@ -57,6 +57,8 @@ public final class Sequential {
         didSet { capacity = 0 }
     }
     var targetBatch = FloatBuffer(count: 0)
+    /// The 0/1 labels that soft targets stand for (`y >= 0.5`), for the exact counts.
+    var truthBatch = FloatBuffer(count: 0)
     var probabilityBatch = FloatBuffer(count: 0)
 
     /// Builds the layers with Glorot-uniform kernels and zero biases.
@@ -185,13 +187,17 @@ public final class Sequential {
     /// - Throws: `TallyError.invalidValue` when the loss does not match the last
     ///   layer's activation (e.g. `binaryCrossentropy()` needs a final sigmoid).
     public func compile(optimizer spec: OptimizerSpec, loss: Loss) throws {
+        let smoothing = loss.labelSmoothing
+        guard smoothing.isFinite, smoothing >= 0, smoothing <= 1 else {
+            throw TallyError.invalidValue("Expected `label_smoothing` to be a number in [0, 1], but got \(smoothing)")
+        }
         switch loss {
-        case .binaryCrossentropy(let fromLogits):
+        case .binaryCrossentropy(let fromLogits, _):
             let expected: Activation = fromLogits ? .linear : .sigmoid
             guard outputActivation == expected else {
                 throw TallyError.invalidValue("Expected the last layer's activation to be '\(expected.rawValue)' for binary_crossentropy(from_logits=\(fromLogits)), but got '\(outputActivation.rawValue)'")
             }
-        case .categoricalCrossentropy(let fromLogits):
+        case .categoricalCrossentropy(let fromLogits, _):
             let expected: Activation = fromLogits ? .linear : .softmax
             guard outputActivation == expected else {
                 throw TallyError.invalidValue("Expected the last layer's activation to be '\(expected.rawValue)' for categorical_crossentropy(from_logits=\(fromLogits)), but got '\(outputActivation.rawValue)'")
@@ -262,6 +268,7 @@ public final class Sequential {
         gradientA = FloatBuffer(count: batchSize * widths[0])
         gradientB = FloatBuffer(count: batchSize * widths[1])
         targetBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
+        truthBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
         probabilityBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
     }
 

@@ -218,10 +218,11 @@ func netCompile(_ args: Arguments) throws -> PyPtr? {
     }
     let lossName = try args.string(9, "loss")
     let fromLogits = args.bool(10)
+    let smoothing = args.optional(11) == nil ? 0 : Float(try args.double(11, "label_smoothing"))
     let loss: Loss
     switch lossName {
-    case "binary_crossentropy": loss = .binaryCrossentropy(fromLogits: fromLogits)
-    case "categorical_crossentropy": loss = .categoricalCrossentropy(fromLogits: fromLogits)
+    case "binary_crossentropy": loss = .binaryCrossentropy(fromLogits: fromLogits, labelSmoothing: smoothing)
+    case "categorical_crossentropy": loss = .categoricalCrossentropy(fromLogits: fromLogits, labelSmoothing: smoothing)
     default:
         throw PythonError.value("Expected `loss` to be 'binary_crossentropy' or 'categorical_crossentropy', but got '\(lossName)'")
     }
@@ -461,7 +462,7 @@ func netAllowsWinograd(_ args: Arguments) throws -> PyPtr? {
 
 nonisolated(unsafe) let netFunctions: [Declaration] = [
     Declaration("net_new", 3...3, "net_new(input_shape, layers, seed) -> model handle", netNew),
-    Declaration("net_compile", 11...11, "net_compile(model, optimizer, lr, momentum, nesterov, beta_1, beta_2, epsilon, decay, loss, from_logits)", netCompile),
+    Declaration("net_compile", 11...12, "net_compile(model, optimizer, lr, momentum, nesterov, beta_1, beta_2, epsilon, decay, loss, from_logits[, label_smoothing])", netCompile),
     Declaration("net_fit_epoch", 8...9, "net_fit_epoch(model, x, y, batch_size, shuffle, seed, threshold, on_batch_end, sample_weight=None) -> (loss, Counts, lr, seconds, batches, stopped)", netFitEpoch),
     Declaration("net_evaluate", 5...6, "net_evaluate(model, x, y, batch_size, threshold, sample_weight=None) -> (loss, Counts)", netEvaluate),
     Declaration("net_predict", 4...4, "net_predict(model, x, batch_size, out)", netPredict),

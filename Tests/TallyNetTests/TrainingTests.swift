@@ -115,9 +115,17 @@ final class TrainingTests: XCTestCase {
             }
         }, "Expected `x` to have shape (n, 6, 6, 2), but got (4, 6, 3, 4)")
         var y = data.y
-        y[5] = 0.5
+        y[5] = 1.5
         XCTAssertEqual(message { _ = try model.fit(x: data.x, y: y, count: 4, epochs: 1, batchSize: 2, seed: 0) },
-                       "Expected `y` to hold only 0 and 1, but got 0.5 at (1, 2)")
+                       "Expected `y` to hold 0/1 labels or soft targets in [0, 1], but got 1.5 at (1, 2)")
+        y[5] = -0.25
+        XCTAssertEqual(message { _ = try model.fit(x: data.x, y: y, count: 4, epochs: 1, batchSize: 2, seed: 0) },
+                       "Expected `y` to hold 0/1 labels or soft targets in [0, 1], but got -0.25 at (1, 2)")
+        y[5] = .nan
+        XCTAssertEqual(message { _ = try model.fit(x: data.x, y: y, count: 4, epochs: 1, batchSize: 2, seed: 0) },
+                       "Expected `y` to hold 0/1 labels or soft targets in [0, 1], but got nan at (1, 2)")
+        XCTAssertEqual(message { try model.compile(optimizer: .sgd(), loss: .binaryCrossentropy(labelSmoothing: 1.5)) },
+                       "Expected `label_smoothing` to be a number in [0, 1], but got 1.5")
         var x = data.x
         x[6 * 6 * 2 * 2 + 3] = .nan
         XCTAssertEqual(message { _ = try model.fit(x: x, y: data.y, count: 4, epochs: 1, batchSize: 2, seed: 0) },
