@@ -453,7 +453,7 @@ def test_bad_input_is_a_clear_error():
         m.fit(x[..., 0], y, verbose=0)
     with pytest.raises(ValueError, match=r"Expected `x` to have shape \(n, 16, 16, 3\), but got \(16, 16, 16, 4\)"):
         m.predict(np.zeros((16, 16, 16, 4), np.float32))
-    with pytest.raises(ValueError, match=r"Expected `y` to hold only 0 and 1, but got 2\.0 at \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"Expected `y` to hold 0/1 labels or soft targets in \[0, 1\], but got 2\.0 at \(0, 1\)"):
         bad = y.copy()
         bad[0, 1] = 2
         m.fit(x, bad, verbose=0)
