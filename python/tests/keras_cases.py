@@ -516,7 +516,7 @@ def case_counting():
     average="samples" and weighted sums to float32 rounding; eagerly and compiled by
     XLA. The hi/lo state stays exact past 2^24. Metrics handed the same batch share
     one bad-value check per step."""
-    from tally import keras as tkm
+    from tally.keras import _device, _host, _state
 
     if BACKEND == "jax":
         import jax
@@ -532,7 +532,7 @@ def case_counting():
             (20, 4, 1.0, True, "float64")]):
         thresholds = rng.random(labels)
         thresholds[0] = 0.7  # float32(0.7) < 0.7: the comparison must round it up, as the core does
-        spec = tkm._Spec(labels, thresholds, beta)
+        spec = _state._Spec(labels, thresholds, beta)
         y_true = (rng.random((rows, labels)) < 0.4)
         y_true = y_true.astype("float32") if dtype != "bool" else y_true
         y_pred = rng.random((rows, labels)).astype("float64" if dtype == "float64" else "float32")
@@ -552,8 +552,8 @@ def case_counting():
             [] if w is None else [ops.convert_to_tensor(w)])
 
         def run(yt, yp, h, l, *sw):
-            return tkm._device_accumulate(spec, yt, yp, sw[0] if sw else None, h, l,
-                                          host_reachable=tkm._step_kind(yp) != "xla")
+            return _device._device_accumulate(spec, yt, yp, sw[0] if sw else None, h, l,
+                                          host_reachable=_host._step_kind(yp) != "xla")
 
         for how, f in (("eager", run), ("compiled", compile_(run))):
             got_hi, got_lo = (np.asarray(v) for v in f(*args))
@@ -564,9 +564,9 @@ def case_counting():
                 assert np.array_equal(got_hi[exact], ref_hi[exact]) and np.array_equal(got_lo[exact], ref_lo[exact])
             assert np.allclose(got, ref, rtol=1e-6, atol=1e-6), (trial, how, np.max(np.abs(got - ref)))
     # Exact past 2^24: add batches of 7 rows to a count just below 2^25, compiled.
-    spec = tkm._Spec(2, np.array([0.5, 0.5]), 1.0)
-    add = compile_(lambda yt, yp, h, l: tkm._device_accumulate(spec, yt, yp, None, h, l,
-                                                               host_reachable=tkm._step_kind(yp) != "xla"))
+    spec = _state._Spec(2, np.array([0.5, 0.5]), 1.0)
+    add = compile_(lambda yt, yp, h, l: _device._device_accumulate(spec, yt, yp, None, h, l,
+                                                               host_reachable=_host._step_kind(yp) != "xla"))
     hi = np.zeros(spec.size, np.float32)
     hi[0] = 2.0 ** 25 - 8
     lo = np.zeros(spec.size, np.float32)
@@ -580,7 +580,7 @@ def case_counting():
 
     # One bad-value check per step for all metrics given the same batch.
     calls = {"check": 0, "count": 0}
-    check, accumulate = tkm._batch_check, tkm._device_accumulate
+    check, accumulate = _device._batch_check, _device._device_accumulate
 
     def spy_check(*a, **k):
         calls["check"] += 1
@@ -590,7 +590,7 @@ def case_counting():
         calls["count"] += 1
         return accumulate(*a, **k)
 
-    tkm._batch_check, tkm._device_accumulate = spy_check, spy_count
+    _device._batch_check, _device._device_accumulate = spy_check, spy_count
     try:
         x, y = data(64, 22)
         model = model_for(x.shape[1])
@@ -598,7 +598,7 @@ def case_counting():
                       weighted_metrics=[tk.Recall(), tk.JaccardScore()])
         model.fit(x, y, sample_weight=np.ones(64, "float32"), batch_size=32, epochs=1, verbose=0)
     finally:
-        tkm._batch_check, tkm._device_accumulate = check, accumulate
+        _device._batch_check, _device._device_accumulate = check, accumulate
     assert calls["count"] > 0 and calls["check"] * 5 == calls["count"] * 2, calls
     print("device counting equals the core's;", calls)
 

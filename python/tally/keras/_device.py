@@ -1,0 +1,168 @@
+"""Counting a batch in backend ops, inside the step and on the step's device:
+0/1 indicators, per-label and per-row sums in float32, added into the hi + lo
+state exactly (TwoSum). A batch the Swift core would refuse raises its message
+from the host, reached only when that happens."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def _float32_thresholds(thresholds):
+    """The smallest float32 `f` with `f >= t` for each float64 threshold `t`, so that
+    `score >= f` in float32 is `float64(score) >= t`, as the Swift core compares."""
+    t = np.asarray(thresholds, dtype=np.float64)
+    f = t.astype(np.float32)
+    return np.where(f.astype(np.float64) < t, np.nextafter(f, np.float32(np.inf)), f).astype(np.float32)
+
+
+def _two_sum_add(hi, lo, x):
+    """(hi, lo) + x for float32 vectors, where hi + lo stands for one float64-like value
+    (about 48 significant bits): Knuth's TwoSum gives the rounding error of hi + x
+    exactly, which joins lo; Fast2Sum renormalises. Integer counts stay exact below
+    2^48. Only additions and subtractions, so no FMA contraction can change them; the
+    result is the state the Swift path would have written (hi = the float32 nearest
+    to the sum, lo = the rest)."""
+    s = hi + x
+    virtual = s - hi
+    error = (hi - (s - virtual)) + (x - virtual)
+    t = lo + error
+    new_hi = s + t
+    return new_hi, t - (new_hi - s)
+
+
+def _device_batch_state(spec, y_true, y_pred, sample_weight):
+    """One batch's state contributions in float32 backend ops, in the layout of
+    `KerasSpec` (Sources/TallyPython/Keras.swift), and whether the batch holds a
+    value the Swift core would refuse (y_true not 0/1, nan scores, weights not finite).
+
+    Unweighted, every entry is an integer no larger than the batch, so exact while
+    the batch has fewer than 2^24 rows. Weighted sums and the per-row scores of
+    `average="samples"` round in float32 (the Swift path: float64), far inside the
+    float32 of the logs. Three reductions in all (per label, per row, over rows):
+    a TensorFlow step pays per op, XLA on TensorFlow per fused reduction."""
+    if str(y_pred.dtype) == "float64":
+        thresholds = ops.convert_to_tensor(spec.thresholds, dtype="float64")
+    else:
+        thresholds = ops.convert_to_tensor(_float32_thresholds(spec.thresholds))
+    p = ops.cast(ops.greater_equal(y_pred, thresholds), "float32")  # nan >= t is False
+    t = ops.cast(y_true, "float32")
+    hit = t * p
+    odd = ops.cast(ops.logical_or(ops.logical_and(ops.not_equal(t, 0.0), ops.not_equal(t, 1.0)),
+                                  ops.isnan(y_pred)), "float32")
+    # Per row: tp, predicted, actual (exact integers), and how many values are bad.
+    row_tp, row_predicted, row_actual, row_bad = ops.unstack(ops.sum(ops.stack([hit, p, t, odd], axis=1), axis=2),
+                                                             axis=1)
+    one = ops.ones_like(row_tp)
+    if sample_weight is None:
+        w = one
+        per_label = ops.sum(ops.stack([hit, p - hit, t - hit], axis=1), axis=0)
+    else:
+        # Multiply, then reduce: a matmul could run in TF32/bf16 on a GPU.
+        w = ops.cast(sample_weight, "float32")
+        per_label = ops.sum(ops.expand_dims(ops.expand_dims(w, 1), 2) * ops.stack([hit, p - hit, t - hit], axis=1),
+                            axis=0)
+        row_bad = row_bad + ops.cast(ops.logical_not(ops.isfinite(w)), "float32")
+    # scikit-learn scales a row's own counts by its weight: a row of weight 0 has no
+    # true and no predicted labels, and every one of its scores is undefined.
+    live = ops.not_equal(w, 0.0)
+    beta = spec.beta
+    if beta == math.inf:
+        f_num, f_den = row_tp, row_actual
+    elif beta == 0:
+        f_num, f_den = row_tp, row_predicted
+    else:
+        b2 = beta * beta
+        f_num, f_den = (1 + b2) * row_tp, b2 * row_actual + row_predicted
+    union = row_predicted + row_actual - row_tp
+    columns = [one, w]
+    for numerator, denominator in ((row_tp, row_predicted), (row_tp, row_actual), (f_num, f_den), (row_tp, union)):
+        defined = ops.logical_and(ops.greater(denominator, 0.0), live)
+        value = ops.where(defined, numerator / ops.where(defined, denominator, one), 0.0)
+        d = ops.cast(defined, "float32")
+        columns += [w * value, w * d, value, d]
+    exact = ops.logical_and(ops.equal(row_tp, row_predicted), ops.equal(row_tp, row_actual))
+    columns += [ops.where(exact, w, 0.0), row_bad]
+    sums = ops.sum(ops.stack(columns, axis=1), axis=0)  # rows, weight, 16 samples sums, exact, bad
+    batch = ops.concatenate([ops.reshape(per_label, (-1,)), sums[:-1]], axis=0)
+    return batch, ops.greater(sums[-1], 0.0)
+
+
+def _batch_check(spec, y_true, y_pred, sample_weight, bad, host_reachable):
+    """0, or nan for a batch the Swift core would refuse (y_true not 0/1, nan scores,
+    non-finite weights) — after raising the core's message where the step can reach
+    the host only when that happens: JAX, a callback inside `lax.cond`; TensorFlow
+    graphs, a `tf.numpy_function` inside `tf.cond`. An XLA-compiled TensorFlow step
+    cannot call out (`host_reachable=False`): its metric state becomes nan instead."""
+    backend = keras.backend.backend()
+    weighted = sample_weight is not None
+    args = [y_true, y_pred] + ([sample_weight] if weighted else [])
+
+    def refuse(*arrays):
+        spec.accumulate(arrays[0], arrays[1], arrays[2] if weighted else None, np.zeros(spec.size, np.float32),
+                        np.zeros(spec.size, np.float32))  # raises the Swift core's message
+        return np.float32(np.nan)  # not reached for a bad batch; poison if it were
+
+    if backend == "jax" and host_reachable:
+        import jax
+
+        def checked():
+            return jax.pure_callback(refuse, jax.ShapeDtypeStruct((), np.float32), *args, vmap_method="sequential")
+
+        return jax.lax.cond(bad, checked, lambda: np.float32(0.0))
+    if backend == "tensorflow" and host_reachable:
+        import tensorflow as tf
+
+        def checked():
+            out = tf.numpy_function(refuse, args, tf.float32, stateful=True)
+            out.set_shape(())
+            return out
+
+        return tf.cond(bad, checked, lambda: tf.constant(0.0, tf.float32))
+    return ops.where(bad, np.float32(np.nan), np.float32(0.0))
+
+
+class _SharedCheck:
+    """The last step's batch check, reused by every Tally metric that is handed the
+    same (y_true, y_pred, sample_weight) objects in the same trace — as Keras hands
+    all compiled metrics one batch. Identity through weak references: nothing of a
+    finished trace is kept alive, and a new object can never match a dead one. XLA
+    merges the metrics' identical counting ops by itself, but not their conditional
+    host checks (each one costs ≈15 µs per step on JAX/CPU)."""
+
+    key = None
+    value = None
+
+    @classmethod
+    def get(cls, batch, host_reachable):
+        if cls.key is None or cls.key[0] != host_reachable or len(cls.key[1]) != len(batch):
+            return None
+        if not all(ref() is obj for ref, obj in zip(cls.key[1], batch)):
+            return None
+        return cls.value()
+
+    @classmethod
+    def put(cls, batch, host_reachable, value):
+        import weakref
+
+        try:
+            cls.key = (host_reachable, [weakref.ref(obj) for obj in batch])
+            cls.value = weakref.ref(value)
+        except TypeError:  # an object without weak references: do not share
+            cls.key = cls.value = None
+
+
+def _device_accumulate(spec, y_true, y_pred, sample_weight, hi, lo, host_reachable=True, batch_key=None):
+    """The new (hi, lo) state with the batch counted in backend ops (see `_batch_check`
+    for bad values). `batch_key`: the objects the metric was handed, for sharing the check."""
+    batch, bad = _device_batch_state(spec, y_true, y_pred, sample_weight)
+    poison = None if batch_key is None else _SharedCheck.get(batch_key, host_reachable)
+    if poison is None:
+        poison = _batch_check(spec, y_true, y_pred, sample_weight, bad, host_reachable)
+        if batch_key is not None:
+            _SharedCheck.put(batch_key, host_reachable, poison)
+    return _two_sum_add(hi, lo, batch + poison)

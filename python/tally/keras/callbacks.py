@@ -1,0 +1,194 @@
+"""`PerLabelReport`: an epoch-end callback that scores a whole validation set per
+label through one `tally.Tally`, and the helpers that iterate its batches."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import keras
+import numpy as np
+
+from ..metrics import parse_zero_division
+from ..streaming import Tally
+from ._scores import AVERAGES
+
+
+def _batches(data, steps):
+    """Yields (x, y, sample_weight) batches of `data` for one pass."""
+    if isinstance(data, keras.utils.PyDataset):
+        n = len(data) if steps is None else min(steps, len(data))
+        for i in range(n):
+            yield _split(data[i])
+        return
+    if callable(data) and not hasattr(data, "__len__"):
+        data = data()  # a factory of fresh iterables
+    it = iter(data)
+    count = 0
+    while steps is None or count < steps:
+        try:
+            batch = next(it)
+        except StopIteration:
+            return
+        yield _split(batch)
+        count += 1
+
+
+def _split(batch):
+    if isinstance(batch, dict) or not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+        raise ValueError("Expected validation batches of (x, y) or (x, y, sample_weight), "
+                         f"but got {type(batch).__name__}")
+    x, y = batch[0], batch[1]
+    w = batch[2] if len(batch) == 3 else None
+    return x, y, w
+
+
+def _numpy(a):
+    if a is None:
+        return None
+    if hasattr(a, "numpy") and not isinstance(a, np.ndarray):
+        return np.asarray(a.numpy())
+    return np.asarray(a)
+
+
+def _is_arrays(data):
+    """Whether `data` is Keras's `validation_data=(x, y[, sample_weight])` of arrays
+    (rather than a dataset or a list of batches)."""
+    return isinstance(data, tuple) and len(data) in (2, 3) and hasattr(data[1], "shape")
+
+
+class PerLabelReport(keras.callbacks.Callback):
+    """Scores a whole validation set per label at the end of each epoch, exactly.
+
+    The predictions go through one `tally.Tally`; the scores are put into `logs`
+    (so callbacks placed after this one — EarlyStopping, ModelCheckpoint,
+    CSVLogger, History — see them) as `{prefix}{metric}/{label}` and
+    `{prefix}{average}_{metric}`, e.g. `val_f1/cat` and `val_macro_f1`.
+
+    Args:
+        validation_data: `(x, y)` or `(x, y, sample_weight)` arrays, a
+            `keras.utils.PyDataset`, a `tf.data.Dataset`, a re-iterable of batches,
+            a function returning a fresh iterable, or an iterator (then give `steps`:
+            it is read `steps` batches per epoch, as Keras reads `validation_steps`).
+        threshold, from_logits, label_names: as `tally.Tally`.
+        metrics: which of "precision", "recall", "f1", "support" to log per label.
+        averages: which averages to log.
+        zero_division: as scikit-learn; "warn" gives 0 silently here.
+        batch_size: prediction batch size for arrays.
+        steps: batches per epoch for datasets and iterators (default: all).
+        print_every: print a per-label table every this many epochs (0: never).
+        prefix: the log key prefix (default "val_").
+        csv_path, json_path: where to write the per-epoch history after each epoch.
+
+    Attributes:
+        history: one dict per scored epoch: `{"epoch": e, "val_f1/cat": ..., ...}`.
+        tally: the accumulator of the last scored epoch.
+    """
+
+    METRICS = ("precision", "recall", "f1", "support")
+
+    def __init__(self, validation_data, *, threshold=0.5, from_logits=False, label_names=None,
+                 metrics=("precision", "recall", "f1"), averages=("micro", "macro", "weighted", "samples"),
+                 zero_division=0.0, batch_size=None, steps=None, print_every=1, prefix="val_",
+                 csv_path=None, json_path=None):
+        super().__init__()
+        bad = [m for m in metrics if m not in self.METRICS]
+        if bad or isinstance(metrics, str):
+            raise ValueError(f"Invalid `metrics` argument value. Expected a list of {self.METRICS}. "
+                             f"Received: metrics={metrics!r}")
+        bad = [a for a in averages if a not in AVERAGES[1:]]
+        if bad or isinstance(averages, str):
+            raise ValueError(f"Invalid `averages` argument value. Expected a list of {AVERAGES[1:]}. "
+                             f"Received: averages={averages!r}")
+        if isinstance(print_every, bool) or not isinstance(print_every, int) or print_every < 0:
+            raise ValueError(f"Invalid `print_every` argument value. Expected an int >= 0. "
+                             f"Received: print_every={print_every!r}")
+        if zero_division != "warn":
+            parse_zero_division(zero_division)
+        self.validation_data = validation_data
+        self.threshold = threshold
+        self.from_logits = from_logits
+        self.label_names = None if label_names is None else [str(n) for n in label_names]
+        self.metrics = tuple(metrics)
+        self.averages = tuple(averages)
+        self.zero_division = 0.0 if zero_division == "warn" else zero_division
+        self.batch_size = batch_size
+        self.steps = steps
+        self.print_every = print_every
+        self.prefix = prefix
+        self.csv_path = csv_path
+        self.json_path = json_path
+        self.history = []
+        self.tally = None
+
+    def score(self):
+        """A `tally.Tally` over the whole validation set, predicted by the model now."""
+        acc = None
+        data = self.validation_data
+        if _is_arrays(data):
+            x, y = data[0], data[1]
+            w = data[2] if len(data) == 3 else None
+            pred = self.model.predict(x, batch_size=self.batch_size, verbose=0)
+            acc = self._new_tally(np.shape(pred)[-1] if np.ndim(pred) == 2 else 1)
+            acc.update(_numpy(y), np.asarray(pred), None if w is None else _numpy(w))
+            return acc
+        for x, y, w in _batches(data, self.steps):
+            pred = np.asarray(self.model.predict_on_batch(x))
+            if acc is None:
+                acc = self._new_tally(pred.shape[-1] if pred.ndim == 2 else 1)
+            acc.update(_numpy(y), pred, _numpy(w))
+        if acc is None:
+            raise ValueError("Expected the validation data to yield at least one batch, but it yielded none")
+        return acc
+
+    def _new_tally(self, n_labels):
+        return Tally(n_labels, self.threshold, from_logits=self.from_logits, label_names=self.label_names)
+
+    def scores(self, acc):
+        """The log entries for one accumulator."""
+        names = acc.names()
+        out = {}
+        zd = self.zero_division
+        p, r, f, s = acc.precision_recall_fscore_support(zero_division=zd, warn_for=())
+        per = {"precision": p, "recall": r, "f1": f, "support": s}
+        for m in self.metrics:
+            for name, v in zip(names, per[m]):
+                out[f"{self.prefix}{m}/{name}"] = float(v)
+        for a in self.averages:
+            ap, ar, af, _ = acc.precision_recall_fscore_support(average=a, zero_division=zd, warn_for=())
+            for m, v in (("precision", ap), ("recall", ar), ("f1", af)):
+                if m in self.metrics:
+                    out[f"{self.prefix}{a}_{m}"] = float(v)
+        return out
+
+    def on_epoch_end(self, epoch, logs=None):
+        # Write into the dict Keras passes on (not a copy), so later callbacks see the scores.
+        logs = logs if logs is not None else {}
+        acc = self.score()
+        self.tally = acc
+        entries = self.scores(acc)
+        logs.update(entries)
+        self.history.append({"epoch": epoch, **entries})
+        if self.print_every and (epoch + 1) % self.print_every == 0:
+            print(f"\nEpoch {epoch + 1}: per-label scores on {acc.n_samples} validation rows\n"
+                  + acc.report(zero_division=self.zero_division), flush=True)
+        if self.csv_path:
+            self.to_csv(self.csv_path)
+        if self.json_path:
+            self.to_json(self.json_path)
+
+    def to_csv(self, path):
+        """Writes the per-epoch history, one row per epoch."""
+        keys = ["epoch"] + sorted({k for row in self.history for k in row if k != "epoch"})
+        with open(path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(self.history)
+
+    def to_json(self, path):
+        """Writes the per-epoch history as a JSON list (nan as null)."""
+        clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+                 for row in self.history]
+        with open(path, "w") as fh:
+            json.dump(clean, fh, indent=1)
