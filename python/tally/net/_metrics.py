@@ -1,0 +1,78 @@
+"""The metrics `fit` and `evaluate` log: names ('f1', 'precision_micro', ...) or
+callables, computed from the epoch's exact counts (a `tally.Tally`)."""
+
+from __future__ import annotations
+
+from ..streaming import Tally
+
+_SCORES = ("precision", "recall", "f1")
+_AVERAGES = ("micro", "macro", "weighted", "samples")
+
+
+class _Metric:
+    """One requested metric: a score and an average (None: the macro value plus
+    one scalar per label), or a callable of the epoch's `Tally`."""
+
+    def __init__(self, spec):
+        if callable(spec) and not isinstance(spec, str):
+            if _positional_arity(spec) >= 2:
+                # A Keras-style `fn(y_true, y_pred)` is the batch-averaged metric Tally replaces.
+                raise TypeError(f"Expected a metric callable taking the epoch's tally.Tally, but got "
+                                f"{getattr(spec, '__name__', spec)!r}, which takes (y_true, y_pred) like a Keras "
+                                "batch metric; pass a name such as 'precision' or 'f1_micro' for exact epoch values")
+            self.function = spec
+            self.name = getattr(spec, "__name__", None) or getattr(spec, "name", None)
+            if not isinstance(self.name, str) or not self.name:
+                raise ValueError(f"Expected a metric callable to have a `__name__` or `name`, but got {spec!r}")
+            return
+        if not isinstance(spec, str):
+            raise TypeError(f"Expected a metric name (str) or a callable taking a tally.Tally, but got "
+                            f"{type(spec).__name__}")
+        score, _, average = spec.partition("_")
+        if score not in _SCORES or average not in ("",) + _AVERAGES:
+            raise ValueError(f"Expected a metric among {_SCORES}, optionally suffixed with one of "
+                             f"{tuple('_' + a for a in _AVERAGES)} (e.g. 'f1', 'precision_micro'), or a "
+                             f"callable taking a tally.Tally, but got {spec!r}")
+        self.function = None
+        self.name, self.score, self.average = spec, score, average or None
+
+    def values(self, t: Tally, names, cache):
+        """{log key: float} for the epoch's counts."""
+        if self.function is not None:
+            v = self.function(t)
+            if isinstance(v, dict):
+                return {f"{self.name}/{k}" if k else self.name: float(x) for k, x in v.items()}
+            return {self.name: float(v)}
+        index = _SCORES.index(self.score)
+        if self.average is None:
+            per_label = _prfs(t, None, cache)[index]
+            out = {self.name: float(_prfs(t, "macro", cache)[index])}
+            out.update({f"{self.name}/{n}": float(v) for n, v in zip(names, per_label)})
+            return out
+        return {self.name: float(_prfs(t, self.average, cache)[index])}
+
+
+def _positional_arity(function):
+    """How many positional arguments `function` requires (0 when it cannot be told)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return 0
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty for p in parameters)
+
+
+def _prfs(t: Tally, average, cache):
+    # zero_division=0 in logs: an undefined score is logged as 0 without a warning per epoch.
+    if average not in cache:
+        cache[average] = t.precision_recall_fscore_support(average=average, zero_division=0.0, warn_for=())
+    return cache[average]
+
+
+def _tally_of(counts, threshold, label_names):
+    """A `tally.Tally` holding the core's counts for an epoch."""
+    n_labels = counts.info()[0]
+    t = Tally(n_labels, threshold, label_names=label_names)
+    t._counts = counts
+    return t
