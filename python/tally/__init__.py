@@ -2,12 +2,17 @@
 
 The counting and scoring run in Swift (`tally._tally`); this package is the
 Python face: scikit-learn-signature functions (`tally.metrics`), a streaming
-accumulator (`tally.Tally`), Keras metrics and callbacks (`tally.keras`).
+accumulator of confusion counts (`tally.Tally`), accumulators of the scores
+themselves for ROC-AUC, average precision and the ranking metrics (`ScoreTally`,
+`BinnedScoreTally`, `RankingTally`), Keras metrics and callbacks (`tally.keras`)
+and the Swift CNN trainer (`tally.net`). `import tally` imports neither
+`tally.keras` (nor Keras) nor `tally.net`.
 """
 
 from . import metrics
 from .exceptions import UndefinedMetricWarning
+from .scores import BinnedScoreTally, RankingTally, ScoreTally
 from .streaming import Tally
 
-__all__ = ["Tally", "metrics", "UndefinedMetricWarning"]
+__all__ = ["Tally", "ScoreTally", "BinnedScoreTally", "RankingTally", "metrics", "UndefinedMetricWarning"]
 __version__ = "0.1.0"
