@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _tally
 from ._convert import as_array, as_matrix, as_sample_weight, native
-from .exceptions import UndefinedMetricWarning
+from ._warnings import emit_warnings
 
 __all__ = [
     "precision_recall_fscore_support",
@@ -160,12 +160,6 @@ def _warn_pos_label(pos_label, average):
         "Note that pos_label (set to %r) is ignored when average != 'binary' (got %r). You may use "
         "labels=[pos_label] to specify a single positive class." % (pos_label, average),
         UserWarning, stacklevel=4)
-
-
-def emit_warnings(found, warn_for, stacklevel=3):
-    for metric, message in found:
-        if metric in warn_for:
-            warnings.warn(message, UndefinedMetricWarning, stacklevel=stacklevel)
 
 
 def prfs_from_counts(counts, *, beta, average, zero_division, columns, warn_for, weighted):

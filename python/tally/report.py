@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from ._convert import as_array
+from ._warnings import emit_warnings
 
 __all__ = ["classification_report", "format_report"]
 
@@ -99,7 +100,7 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, sam
     output = output or ("dict" if output_dict else "text")
     if multilabel and labels is None and output in ("text", "markdown"):
         # The Swift core's report (the one `Tally.report()` and `tally report` print).
-        from .metrics import emit_warnings, parse_zero_division
+        from .metrics import parse_zero_division
 
         text, found = targets.counts().report(output, int(digits), parse_zero_division(zero_division),
                                               tuple(names) if target_names is not None else None, None)

@@ -6,23 +6,15 @@ streamed as sums (`RankingTally`). The scikit-learn-signature functions
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from . import _tally
 from ._convert import as_array, as_matrix, as_sample_weight, native
-from .exceptions import UndefinedMetricWarning
+from ._warnings import emit_categorized
 
 __all__ = ["ScoreTally", "BinnedScoreTally", "RankingTally"]
 
-_CATEGORIES = {"UndefinedMetricWarning": UndefinedMetricWarning, "UserWarning": UserWarning}
 AVERAGES = (None, "micro", "macro", "weighted", "samples")
-
-
-def emit(found, stacklevel):
-    for category, message in found:
-        warnings.warn(message, _CATEGORIES[category], stacklevel=stacklevel + 1)
 
 
 def check_average(average, options=AVERAGES):
@@ -140,7 +132,7 @@ class ScoreTally(_Handle):
 
     def _result(self, raw, average, return_undefined, stacklevel):
         values, undefined, found = raw
-        emit(found, stacklevel)
+        emit_categorized(found, stacklevel + 1)
         v = np.frombuffer(values, dtype=np.float64).copy()
         out = v if average is None else float(v[0])
         if return_undefined:
@@ -155,17 +147,17 @@ class ScoreTally(_Handle):
         if max_fpr is not None and not (0 < max_fpr <= 1):
             raise ValueError(f"Expected `max_fpr` in range (0, 1], got: {max_fpr!r}")
         raw = self._call("roc_auc", average, None if max_fpr is None else float(max_fpr), _labels(labels), threads)
-        return self._result(raw, average, return_undefined, 2)
+        return self._result(raw, average, return_undefined, 3)
 
     def average_precision(self, average="macro", *, labels=None, return_undefined=False, threads=None):
         """`sklearn.metrics.average_precision_score` over every batch seen."""
         check_average(average)
         raw = self._call("average_precision", average, _labels(labels), threads)
-        return self._result(raw, average, return_undefined, 2)
+        return self._result(raw, average, return_undefined, 3)
 
     def _curve(self, kind, label, drop_intermediate):
         x, y, t, found = self._call("curve", kind, int(label), bool(drop_intermediate))
-        emit(found, 3)
+        emit_categorized(found, 4)
         return tuple(np.frombuffer(a, dtype=np.float64).copy() for a in (x, y, t))
 
     def roc_curve(self, label=0, *, drop_intermediate=True):
@@ -195,7 +187,7 @@ class BinnedScoreTally(_Handle):
     def _score(self, metric, average, return_bounds):
         check_average(average, (None, "micro", "macro", "weighted"))
         values, lower, upper, _, found = self._call("score", metric, average)
-        emit(found, 3)
+        emit_categorized(found, 4)
         v, lo, hi = (np.frombuffer(a, dtype=np.float64).copy() for a in (values, lower, upper))
         if average is not None:
             v, lo, hi = float(v[0]), float(lo[0]), float(hi[0])
@@ -374,7 +366,7 @@ def _binary_curve(kind, y_true, y_score, pos_label, sample_weight, drop_intermed
     store = ScoreTally(1)
     store.update(yt, ys, as_sample_weight(sample_weight, yt.shape[0]))
     x, y, t, found = store._call("curve", kind, 0, bool(drop_intermediate))
-    emit(found, 3)
+    emit_categorized(found, 4)
     x, y, t = (np.frombuffer(a, dtype=np.float64).copy() for a in (x, y, t))
     if kind == "pr" and ys.dtype == np.float32:
         t = t.astype(np.float32)  # scikit-learn returns thresholds in the scores' dtype

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _tally
 from ._convert import as_matrix, as_sample_weight, as_thresholds
+from ._warnings import emit_warnings
 from .metrics import check_average, check_beta, prfs_from_counts
 
 __all__ = ["Tally"]
@@ -200,7 +201,7 @@ class Tally:
 
     def jaccard(self, average=None, *, zero_division="warn", labels=None):
         """As `sklearn.metrics.jaccard_score` on every batch seen."""
-        from .metrics import emit_warnings, parse_zero_division
+        from .metrics import parse_zero_division
 
         check_average(average, allow_binary=False)
         zd = parse_zero_division(zero_division)
@@ -225,7 +226,7 @@ class Tally:
         return v.copy() if average is None else float(v[0])
 
     def _negative(self, which, average, zero_division, labels):
-        from .metrics import emit_warnings, parse_zero_division
+        from .metrics import parse_zero_division
 
         check_average(average, allow_binary=False)
         raw, found = _tally.counts_negative_class(self._counts, which, average, parse_zero_division(zero_division),
@@ -278,8 +279,6 @@ class Tally:
         (``format="json"`` or ``"markdown"`` for the other forms)."""
         text, warnings = self.render_report(format=format, digits=digits, zero_division=zero_division,
                                             target_names=self.label_names)
-        from .metrics import emit_warnings
-
         emit_warnings(warnings, ("precision", "recall", "f-score"), stacklevel=3)
         return text
 
