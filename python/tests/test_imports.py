@@ -200,3 +200,18 @@ def test_score_accumulators_at_top_level():
     assert (tally.ScoreTally, tally.BinnedScoreTally, tally.RankingTally) == \
         (scores.ScoreTally, scores.BinnedScoreTally, scores.RankingTally)
     assert {"ScoreTally", "BinnedScoreTally", "RankingTally"} <= set(tally.__all__)
+
+
+def test_pyproject_ships_every_subpackage():
+    # `packages` in pyproject.toml is an explicit list: a new subpackage left out of it
+    # would work here and be missing from `pip install .`.
+    import tomllib
+
+    path = os.path.join(os.path.dirname(ROOT), "pyproject.toml")
+    if not os.path.exists(path):
+        pytest.skip("tally is not imported from a source checkout")
+    with open(path, "rb") as fh:
+        listed = set(tomllib.load(fh)["tool"]["setuptools"]["packages"])
+    packages = {m for m, p in MODULES.items() if os.path.basename(p) == "__init__.py"}
+    assert {"tally", "tally.keras", "tally.net"} <= packages, packages
+    assert packages == listed, f"pyproject.toml lists {sorted(listed)}, the source has {sorted(packages)}"
