@@ -93,6 +93,16 @@ def as_sample_weight(obj, n_samples: int, *, allow_all_zero=True, element_shape=
     return w
 
 
+def as_label_names(names, n_labels: int):
+    """`names` as a list of `n_labels` strings (None stays None)."""
+    if names is None:
+        return None
+    names = [str(n) for n in names]
+    if len(names) != n_labels:
+        raise ValueError(f"Expected `label_names` to have {n_labels} names, but got {len(names)}")
+    return names
+
+
 def as_thresholds(threshold, n_labels: int | None):
     """A float, or a float64 array with one threshold per label."""
     if isinstance(threshold, (int, float, np.integer, np.floating)) and not isinstance(threshold, bool):

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from . import _tally
-from ._convert import as_matrix, as_sample_weight, as_thresholds
+from ._convert import as_label_names, as_matrix, as_sample_weight, as_thresholds
 from ._warnings import emit_warnings
 from .metrics import check_average, check_beta, prfs_from_counts
 
@@ -54,11 +54,7 @@ class Tally:
         self.from_logits = bool(from_logits)
         if self.from_logits:
             t = float(_logit(t)) if isinstance(t, float) else np.ascontiguousarray(_logit(t))
-        if label_names is not None:
-            label_names = [str(x) for x in label_names]
-            if len(label_names) != n_labels:
-                raise ValueError(f"Expected `label_names` to have {n_labels} names, but got {len(label_names)}")
-        self.label_names = label_names
+        self.label_names = as_label_names(label_names, n_labels)
         self._counts = _tally.counts_new(n_labels, t)
 
     # -- state -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from numbers import Integral
 import numpy as np
 
 from .. import _tally
-from .._convert import as_array
+from .._convert import as_array, as_label_names
 from ..streaming import Tally
 from . import _files
 from ._checks import _number, _positive_int, _shape
@@ -196,11 +196,7 @@ class Sequential:
 
     def _label_keys(self, n_labels, label_names):
         names = label_names if label_names is not None else self._label_names
-        if names is None:
-            return [str(i) for i in range(n_labels)]
-        if len(names) != n_labels:
-            raise ValueError(f"Expected `label_names` to have {n_labels} names, but got {len(names)}")
-        return [str(n) for n in names]
+        return [str(i) for i in range(n_labels)] if names is None else as_label_names(names, n_labels)
 
     def _logs(self, loss, counts, metrics, threshold, names, prefix=""):
         t = _tally_of(counts, threshold, names)
