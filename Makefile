@@ -55,4 +55,4 @@ bench: install
 	$(PY) bench/bench_counting.py
 
 clean:
-	rm -rf .build .build-release .build-asan .build-tsan .build-fuzz $(VENV) python/tally/_tally*.so
+	rm -rf .build .build-release .build-asan .build-tsan .build-fuzz $(VENV) python/tally/_tally*.so python/tally/_tallynet*.so

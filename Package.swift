@@ -8,18 +8,29 @@ let package = Package(
         .library(name: "Tally", targets: ["Tally"]),
         // The Swift CNN trainer.
         .library(name: "TallyNet", targets: ["TallyNet"]),
-        // The `_tally` CPython extension module (built by `pip install .`).
+        // The `_tally` CPython extension module: the metrics (built by `pip install .`). Links no BLAS.
         .library(name: "TallyPython", type: .dynamic, targets: ["TallyPython"]),
+        // The `_tallynet` CPython extension module: the trainer, loaded by `tally.net` only.
+        .library(name: "TallyNetPython", type: .dynamic, targets: ["TallyNetPython"]),
         // `tally report --true y_true.npy --score y_score.npy` over recorded arrays.
         .executable(name: "tally", targets: ["tally-cli"]),
     ],
     targets: [
-        .target(name: "Tally"),
-        .target(name: "TallyNet", dependencies: ["Tally", "CBLAS", "TallyNetKernels"], exclude: ["README.md"]),
+        .target(name: "Tally", dependencies: ["TallyThreads"]),
+        .target(name: "TallyNet", dependencies: ["Tally", "TallyThreads", "CBLAS", "TallyNetKernels"], exclude: ["README.md"]),
+        .executableTarget(name: "tally-cli", dependencies: ["Tally"]),
+        .target(name: "TallyPython", dependencies: ["Tally", "TallyPythonBridge", "CPython"]),
+        .target(name: "TallyNetPython", dependencies: ["TallyNet", "Tally", "TallyPythonBridge", "CPython"]),
+
+        // Internal: fork-join over pthreads for the core (labels) and TallyNet (batch
+        // chunks). No stable API: its declarations are `package`.
+        .target(name: "TallyThreads"),
+        // Internal: the extension modules' shared plumbing (argument parsing, the error
+        // table, buffers, handles, declaration lists); each extension links its own copy.
+        // No stable API: its declarations are `package`.
+        .target(name: "TallyPythonBridge", dependencies: ["Tally", "CPython"]),
         // Internal: TallyNet's Winograd transforms in C, built per instruction set (ifunc).
         .target(name: "TallyNetKernels"),
-        .executableTarget(name: "tally-cli", dependencies: ["Tally"]),
-
         // Internal: Python.h for the bridge. Never links libpython: an extension
         // module takes its symbols from the interpreter that loads it.
         .systemLibrary(
@@ -34,9 +45,8 @@ let package = Package(
             path: "Sources/CBLAS",
             providers: [.apt(["libblis-pthread-dev"])]
         ),
-        .target(name: "TallyPython", dependencies: ["Tally", "TallyNet", "CPython"]),
 
         .testTarget(name: "TallyTests", dependencies: ["Tally"], exclude: ["Fixtures"]),
-        .testTarget(name: "TallyNetTests", dependencies: ["TallyNet"]),
+        .testTarget(name: "TallyNetTests", dependencies: ["TallyNet", "Tally"]),
     ]
 )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets in Fuzz/ (with Sources/Tally, one module, under
-# AddressSanitizer), replays every kept crash input, then fuzzes each target for
+# Builds the libFuzzer targets in Fuzz/ (with Sources/Tally, one module, over the
+# internal TallyThreads module, under AddressSanitizer), replays every kept crash input, then fuzzes each target for
 # FUZZ_SECONDS (default: 120 s shared among the targets run). Exits non-zero on any finding; the crashing input is
 # left in .build-fuzz/ (keep it under Fuzz/regressions/<target>/ once fixed).
 #
@@ -15,6 +15,11 @@ OUT=.build-fuzz
 targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(npy update restore)
 SECONDS_EACH=${FUZZ_SECONDS:-$((120 / ${#targets[@]}))}
 mkdir -p "$OUT"
+# The core imports the internal TallyThreads module: built once, instrumented alike.
+"$SWIFTC" -sanitize=fuzzer,address -parse-as-library -module-name TallyThreads -package-name tally -O -g \
+  -emit-module -emit-module-path "$OUT/TallyThreads.swiftmodule" -emit-library -static -o "$OUT/libTallyThreads.a" \
+  Sources/TallyThreads/*.swift 2>&1 | { grep -E "error" || true; }
+test -f "$OUT/libTallyThreads.a"
 # A crash report, not an interactive backtrace (the Swift runtime's backtracer
 # otherwise holds the process for a long time).
 export SWIFT_BACKTRACE=enable=no
@@ -29,7 +34,8 @@ for t in "${targets[@]}"; do
   esac
   echo "== fuzz-$t: build"
   # -O keeps Swift's bounds and overflow checks and runs ~5x more inputs than -Onone.
-  "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -module-name TallyFuzz -O -g -use-ld=lld \
+  "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -module-name TallyFuzz -package-name tally -O -g -use-ld=lld \
+    -I "$OUT" "$OUT/libTallyThreads.a" \
     Sources/Tally/*.swift Fuzz/FuzzSupport.swift "$source" -o "$OUT/fuzz-$t" 2>&1 \
     | { grep -E "error" || true; }
   test -x "$OUT/fuzz-$t"

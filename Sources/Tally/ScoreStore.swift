@@ -1,3 +1,5 @@
+internal import TallyThreads
+
 /// Every (score, truth) pair of every label, kept compactly so that ROC AUC,
 /// average precision and their curves come out exactly as scikit-learn computes
 /// them on the concatenated batches, ties included.
@@ -303,9 +305,9 @@ extension ScoreStore {
     /// `roc_auc_score` on multi-label targets (per label when `average` is nil).
     /// - Parameters:
     ///   - maxFPR: standardised partial AUC up to this false positive rate, in (0, 1].
-    ///   - threads: labels are sorted in parallel on this many threads.
+    ///   - threads: labels are sorted in parallel on this many threads (nil: one per online processor).
     public func rocAUC(average: Average? = .macro, maxFPR: Double? = nil, labels: [Int]? = nil,
-                       threads: Int = coreProcessorCount()) throws -> RankedScores {
+                       threads: Int? = nil) throws -> RankedScores {
         if let m = maxFPR, !(m > 0 && m <= 1) {
             throw TallyError.invalidValue("Expected `max_fpr` in range (0, 1], but got \(m)")
         }
@@ -326,7 +328,7 @@ extension ScoreStore {
 
     /// `average_precision_score` on multi-label targets.
     public func averagePrecision(average: Average? = .macro, labels: [Int]? = nil,
-                                 threads: Int = coreProcessorCount()) throws -> RankedScores {
+                                 threads: Int? = nil) throws -> RankedScores {
         try averaged(average: average, labels: labels, threads: threads, pooled: { cells, warnings in
             var sink = AreaSink()
             _ = walk(labels: cells, into: &sink)
@@ -341,7 +343,7 @@ extension ScoreStore {
     /// - Parameters:
     ///   - pooled: the metric of the cells of some labels pooled into one binary problem.
     ///   - metric: the metric of one row's curve (`.samples`).
-    func averaged(average: Average?, labels: [Int]?, threads: Int,
+    func averaged(average: Average?, labels: [Int]?, threads: Int?,
                   pooled: ([Int], inout [MetricWarning]) -> Double,
                   _ metric: (ThresholdCurve, inout [MetricWarning]) -> Double) throws -> RankedScores {
         guard rowCount > 0 else {
@@ -391,7 +393,7 @@ extension ScoreStore {
         perLabel.withUnsafeMutableBufferPointer { values in
             perLabelWarnings.withUnsafeMutableBufferPointer { found in
                 let (v, f) = (values, found)
-                parallelFor(selected.count, threads: threads) { i in
+                parallelFor(selected.count, threads: threads ?? coreProcessorCount()) { i in
                     v[i] = pooled([selected[i]], &f[i])
                 }
             }

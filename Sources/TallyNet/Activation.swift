@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+internal import TallyThreads
 
 /// Activation functions, named as Keras names them.
 public enum Activation: String, CaseIterable, Sendable {

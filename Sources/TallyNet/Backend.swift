@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CBLAS
 internal import TallyNetKernels
+internal import TallyThreads
 
 /// What TallyNet runs on and which kernels it chose there (like threadpoolctl's report):
 /// the CPU as its instruction set describes it, the GEMM library and its kernel set, and the
@@ -52,7 +53,7 @@ public struct Backend: Sendable, CustomStringConvertible {
     public var gemmIsReference: Bool { gemmKernels == "generic" || !gemmMicroKernelOptimized }
 
     /// The thread count a new model starts with (the online processors).
-    public static var defaultThreads: Int { processorCount() }
+    public static var defaultThreads: Int { coreProcessorCount() }
 
     /// The backend of this process: the first access configures BLIS (before its first call).
     public static var current: Backend { configuredBackend }

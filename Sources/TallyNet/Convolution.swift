@@ -1,3 +1,5 @@
+internal import TallyThreads
+
 /// Output size and leading padding of one spatial axis, as TensorFlow computes them.
 func windowGeometry(input: Int, kernel: Int, stride: Int, padding: Padding) -> (output: Int, padBefore: Int) {
     switch padding {

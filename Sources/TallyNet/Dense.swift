@@ -1,3 +1,6 @@
+import Tally
+internal import TallyThreads
+
 /// Keras `Dense` over flat inputs: `y = act(x W + b)`, W of shape (in, units).
 ///
 /// The kernel is walked in blocks of input rows, each thread taking a contiguous run of

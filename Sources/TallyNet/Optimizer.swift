@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+internal import TallyThreads
 
 /// The state and update rule of one `OptimizerSpec` over a model's parameters.
 ///

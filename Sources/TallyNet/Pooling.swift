@@ -1,4 +1,6 @@
 internal import TallyNetKernels
+internal import TallyThreads
+
 /// Keras `MaxPooling2D` (NHWC). Padded cells of `same` padding never win.
 /// Backward sends each output's gradient to the first maximum of its window
 /// (row-major order), found again from `x` and `y` instead of stored indices.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Tally
 
 /// Samples, their labels and optional per-sample weights, read in place (nothing is
 /// copied but the labels and the weights).

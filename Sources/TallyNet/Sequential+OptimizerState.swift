@@ -1,3 +1,5 @@
+import Tally
+
 /// The optimizer's state: what a training run needs, besides the weights, to continue
 /// bit for bit (Keras's `optimizer.iterations` and its slot variables).
 public struct OptimizerState: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import Tally
+
 extension Sequential {
     /// Keras-style names of the weight arrays, in `get_weights()` order
     /// (`conv2d/kernel`, `conv2d/bias`, ...).

@@ -1,3 +1,6 @@
+import Tally
+internal import TallyThreads
+
 /// A stack of layers trained with one loss and one optimizer, as Keras `Sequential`.
 ///
 /// ```swift
@@ -74,7 +77,7 @@ public final class Sequential {
             throw TallyError.invalidValue("Expected `input_shape` to be positive sizes, but got \(shapeText(inputShape))")
         }
         self.inputShape = inputShape
-        threadCount = processorCount()
+        threadCount = coreProcessorCount()
         var built: [Layer] = []
         var shape = inputShape
         var nameCounts: [String: Int] = [:]

@@ -1,4 +1,5 @@
 import CBLAS
+internal import TallyThreads
 
 /// An owned, fixed-size, zero-initialised run of floats.
 ///

@@ -1,5 +1,6 @@
 import CPython
 import Tally
+import TallyPythonBridge
 
 // The host function behind `tally.keras` metrics. A Keras metric keeps its state
 // in backend variables (so Keras resets, sums across replicas and checkpoints it);

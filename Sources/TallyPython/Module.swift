@@ -1,5 +1,6 @@
 import CPython
 import Tally
+import TallyPythonBridge
 
 // The `_tally` extension module: a list of declarations. Each entry validates and
 // converts its arguments, calls the core with the GIL released, and converts
@@ -16,12 +17,6 @@ final class CountsBox {
 }
 
 nonisolated(unsafe) var countsType: OpaquePointer?
-
-/// Where an instance keeps its box: right after the object header.
-func boxSlot(_ object: PyPtr) -> UnsafeMutablePointer<UnsafeMutableRawPointer?> {
-    (UnsafeMutableRawPointer(object) + MemoryLayout<PyObject>.stride)
-        .assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
-}
 
 func box(_ object: PyPtr?) throws -> CountsBox {
     guard let object, tally_type_check(object, countsType) != 0, let raw = boxSlot(object).pointee else {
@@ -247,8 +242,6 @@ nonisolated(unsafe) let coreFunctions: [Declaration] = [
     Declaration("counts_from_bytes", 1...1, "counts_from_bytes(state) -> Counts", countsFromBytes),
 ]
 
-typealias FastMethod = @convention(c) (PyPtr?, UnsafePointer<PyPtr?>?, Py_ssize_t) -> PyPtr?
-
 // C cannot call Swift closures with captures, so each table entry is reached
 // through a fixed trampoline indexed at compile time.
 func methodTrampoline(_ index: Int) -> FastMethod {
@@ -271,17 +264,6 @@ func dispatchMethod(_ index: Int, _ object: PyPtr?, _ args: UnsafePointer<PyPtr?
     }
 }
 
-/// A NULL-terminated method table, allocated once and never freed.
-func methodTable(_ entries: [(name: String, doc: String, function: FastMethod)]) -> UnsafeMutablePointer<PyMethodDef> {
-    let table = UnsafeMutablePointer<PyMethodDef>.allocate(capacity: entries.count + 1)
-    for (i, e) in entries.enumerated() {
-        table[i] = PyMethodDef(ml_name: strdup(e.name), ml_meth: unsafeBitCast(e.function, to: PyCFunction.self),
-                               ml_flags: METH_FASTCALL, ml_doc: strdup(e.doc))
-    }
-    table[entries.count] = PyMethodDef(ml_name: nil, ml_meth: nil, ml_flags: 0, ml_doc: nil)
-    return table
-}
-
 func makeCountsType() -> OpaquePointer? {
     let methods = methodTable(countsMethods.enumerated().map { (i, m) in (m.0, m.3, methodTrampoline(i)) })
     return makeBoxType(name: "_tally.Counts", doc: "Per-label confusion counts (internal; use tally.Tally).",
@@ -290,17 +272,9 @@ func makeCountsType() -> OpaquePointer? {
 
 @_cdecl("PyInit__tally")
 public func PyInit__tally() -> UnsafeMutablePointer<PyObject>? {
-    guard let counts = makeCountsType(),
-          let handles = makeBoxType(name: "_tally.Handle", doc: "A Swift object owned by Python (internal).",
-                                    methods: nil, dealloc: handleDealloc) else { return nil }
+    guard let counts = makeCountsType() else { return nil }
     countsType = counts
-    handleType = handles
-    let def = tally_module_def("_tally", "Tally's Swift core (internal; use the `tally` package).", nil)
-    guard let module = tally_module_create(def) else { return nil }
     // Each feature file contributes one list of declarations.
-    guard addType(counts, named: "Counts", to: module), addType(handles, named: "Handle", to: module),
-          addDeclarations(coreFunctions + extraDeclarations(), to: module) else {
-        Py_DecRef(module); return nil
-    }
-    return module
+    return makeModule("_tally", doc: "Tally's Swift core (internal; use the `tally` package).",
+                      types: [("Counts", counts)], declarations: coreFunctions + extraDeclarations())
 }

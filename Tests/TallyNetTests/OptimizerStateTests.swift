@@ -1,5 +1,6 @@
 import XCTest
 @testable import TallyNet
+import Tally
 
 /// Reading and writing the optimizer's state: a run continued in a fresh model from the
 /// weights and the optimizer state repeats bit for bit; bad states are refused.

@@ -1,5 +1,6 @@
 import XCTest
 @testable import TallyNet
+import Tally
 
 /// Per-sample weights (Keras's `sample_weight`): the weighted losses' gradients, the
 /// `sum_over_batch_size` reduction through a whole model, weighted counts, and refusals.

@@ -1,5 +1,6 @@
 import XCTest
 @testable import TallyNet
+import Tally
 
 /// Seeded uniform floats in [lo, hi).
 func randomFloats(_ count: Int, seed: UInt64, in range: ClosedRange<Float> = -1...1) -> [Float] {

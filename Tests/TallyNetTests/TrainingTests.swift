@@ -1,5 +1,6 @@
 import XCTest
 @testable import TallyNet
+import Tally
 
 /// End to end: a tiny CNN learns, runs repeat, bad input is refused with a clear message.
 final class TrainingTests: XCTestCase {

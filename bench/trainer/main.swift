@@ -3,6 +3,7 @@
 // Build and run with bench/trainer/run.sh (release build). Not a test: it prints, it does not assert.
 import CBLAS
 import Glibc
+import Tally
 import TallyNet
 
 func now() -> Double {

@@ -7,5 +7,5 @@ swift build -c release --scratch-path .build-net --target TallyNet >/dev/null
 out=.build-net/release
 swiftc -O -wmo -module-name TrainerBench bench/trainer/main.swift \
     -I "$out/Modules" -Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap -Xcc -fmodule-map-file="$out/TallyNetKernels.build/module.modulemap" -Xcc -ISources/TallyNetKernels/include \
-    "$out"/TallyNet.build/*.o "$out"/TallyNetKernels.build/*.o "$out"/Tally.build/*.o -lblis -o "$out/trainer-bench"
+    "$out"/TallyNet.build/*.o "$out"/TallyNetKernels.build/*.o "$out"/Tally.build/*.o "$out"/TallyThreads.build/*.o -lblis -o "$out/trainer-bench"
 exec "$out/trainer-bench" "$@"

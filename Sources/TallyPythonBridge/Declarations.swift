@@ -1,33 +1,33 @@
 import CPython
 import Tally
 
-// The extension's function table, assembled from one list per feature file
-// (`coreFunctions` in Module.swift, and so on). Each function object carries its
+// An extension's function table, assembled from one list per feature file
+// (`coreFunctions` in TallyPython's Module.swift, and so on). Each function object carries its
 // index in the table as its `self`, so one C trampoline serves every entry.
 
-/// One module-level function of `_tally`: it validates, converts, calls the core
+/// One module-level function of `_tally` or `_tallynet`: it validates, converts, calls the core
 /// and converts back. No metric logic lives in a declaration.
-struct Declaration {
-    let name: String
-    let arity: ClosedRange<Int>
-    let doc: String
-    let body: (Arguments) throws -> PyPtr?
+package struct Declaration {
+    package let name: String
+    package let arity: ClosedRange<Int>
+    package let doc: String
+    package let body: (Arguments) throws -> PyPtr?
 
-    init(_ name: String, _ arity: ClosedRange<Int>, _ doc: String, _ body: @escaping (Arguments) throws -> PyPtr?) {
+    package init(_ name: String, _ arity: ClosedRange<Int>, _ doc: String, _ body: @escaping (Arguments) throws -> PyPtr?) {
         (self.name, self.arity, self.doc, self.body) = (name, arity, doc, body)
     }
 }
 
-nonisolated(unsafe) var declarations: [Declaration] = []
+nonisolated(unsafe) package var declarations: [Declaration] = []
 
-let declarationTrampoline: FastMethod = { indexObject, args, count in
+package let declarationTrampoline: FastMethod = { indexObject, args, count in
     let index = Int(PyLong_AsLongLong(indexObject))
     let d = declarations[index]
     return bridged { try d.body(try Arguments(args, count, function: d.name, expected: d.arity)) }
 }
 
 /// Adds every declaration to `module` as a function.
-func addDeclarations(_ all: [Declaration], to module: PyPtr) -> Bool {
+package func addDeclarations(_ all: [Declaration], to module: PyPtr) -> Bool {
     declarations = all
     let table = methodTable(all.map { ($0.name, $0.doc, declarationTrampoline) })
     let moduleName = PyModule_GetNameObject(module)
@@ -44,16 +44,16 @@ func addDeclarations(_ all: [Declaration], to module: PyPtr) -> Bool {
 // MARK: Handles
 
 /// The Swift object behind a `_tally.Handle`: any class instance.
-nonisolated(unsafe) var handleType: OpaquePointer?
+nonisolated(unsafe) package var handleType: OpaquePointer?
 
-func makeHandle(_ object: AnyObject) throws -> PyPtr {
+package func makeHandle(_ object: AnyObject) throws -> PyPtr {
     let handle = try check(PyType_GenericAlloc(handleType, 0))
     boxSlot(handle).pointee = Unmanaged.passRetained(object).toOpaque()
     return handle
 }
 
 /// The Swift object of type `T` behind a handle argument.
-func unwrapHandle<T: AnyObject>(_ object: PyPtr?, as type: T.Type, name: String) throws -> T {
+package func unwrapHandle<T: AnyObject>(_ object: PyPtr?, as type: T.Type, name: String) throws -> T {
     guard let object, tally_type_check(object, handleType) != 0, let raw = boxSlot(object).pointee,
           let value = Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue() as? T else {
         throw PythonError.type("Expected `\(name)` to be a \(T.self) handle, but got \(typeName(object))")
@@ -62,12 +62,12 @@ func unwrapHandle<T: AnyObject>(_ object: PyPtr?, as type: T.Type, name: String)
 }
 
 extension Arguments {
-    func handle<T: AnyObject>(_ i: Int, as type: T.Type, _ name: String) throws -> T {
+    package func handle<T: AnyObject>(_ i: Int, as type: T.Type, _ name: String) throws -> T {
         try unwrapHandle(self[i], as: type, name: name)
     }
 }
 
-nonisolated(unsafe) let handleDealloc: @convention(c) (PyPtr?) -> Void = { object in
+nonisolated(unsafe) package let handleDealloc: @convention(c) (PyPtr?) -> Void = { object in
     guard let object else { return }
     if let raw = boxSlot(object).pointee {
         Unmanaged<AnyObject>.fromOpaque(raw).release()
@@ -80,7 +80,7 @@ nonisolated(unsafe) let handleDealloc: @convention(c) (PyPtr?) -> Void = { objec
 }
 
 /// A heap type whose instances hold one retained Swift object and have no methods.
-func makeBoxType(name: String, doc: String, methods: UnsafeMutablePointer<PyMethodDef>?,
+package func makeBoxType(name: String, doc: String, methods: UnsafeMutablePointer<PyMethodDef>?,
                  dealloc: @convention(c) (PyPtr?) -> Void) -> OpaquePointer? {
     let slots = UnsafeMutablePointer<PyType_Slot>.allocate(capacity: 4)
     var n = 0
@@ -99,9 +99,10 @@ func makeBoxType(name: String, doc: String, methods: UnsafeMutablePointer<PyMeth
 }
 
 /// Adds a type object to the module under `name`.
-func addType(_ type: OpaquePointer, named name: String, to module: PyPtr) -> Bool {
+package func addType(_ type: OpaquePointer, named name: String, to module: PyPtr) -> Bool {
     let object = UnsafeMutableRawPointer(type).assumingMemoryBound(to: PyObject.self)
     Py_IncRef(object)
     guard PyModule_AddObject(module, name, object) == 0 else { Py_DecRef(object); return false }
     return true
 }
+

@@ -1,15 +1,20 @@
 import CPython
 import Tally
 import TallyNet
+import TallyPythonBridge
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// `tally.net`'s bridge to TallyNet: build, compile, train one epoch, evaluate,
-// predict, and move weights. It validates and converts; the training loop and
-// every number come from TallyNet. `python/tally/net.py` is the public face and
-// runs the epoch loop and the Keras-style callbacks.
+// `tally.net`'s bridge to TallyNet (the `_tallynet` module): build, compile, train
+// one epoch, evaluate, predict, and move weights. It validates and converts; the
+// training loop and every number come from TallyNet. `python/tally/net` is the
+// public face and runs the epoch loop and the Keras-style callbacks.
+//
+// Counts leave as `ConfusionCounts.serialized()` bytes, which `tally.Tally`
+// restores in `_tally`: a Swift object of one extension module cannot cross into
+// the other (each has its own copy of the Swift runtime).
 
 /// A TallyNet model owned by Python, with the lock that serialises calls into it.
 final class NetBox: @unchecked Sendable {
@@ -154,8 +159,6 @@ func pyInts(_ values: [Int]) throws -> PyPtr {
     try tuple(try values.map { try check(PyLong_FromLongLong(Int64($0))) })
 }
 
-func pyFloat(_ v: Double) throws -> PyPtr { try check(PyFloat_FromDouble(v)) }
-
 /// A writable, C-contiguous float32 buffer of exactly `count` elements, for results
 /// written straight into a numpy array the Python side allocated.
 func withWritableFloats<R>(_ object: PyPtr?, name: String, count: Int,
@@ -250,7 +253,7 @@ struct HeldData {
 }
 
 /// net_fit_epoch(model, x, y, batch_size, shuffle, seed, threshold, on_batch_end, sample_weight=None)
-///   -> (loss, Counts, learning_rate, seconds, batches, stopped)
+///   -> (loss, counts bytes, learning_rate, seconds, batches, stopped)
 ///
 /// One epoch without the GIL. After each batch the GIL is taken back to check for
 /// Ctrl-C and to call `on_batch_end(batch, size, loss, epoch_loss)`; a true result,
@@ -312,19 +315,19 @@ func netFitEpoch(_ args: Arguments) throws -> PyPtr? {
     }
     let n = held.data.shape[0]
     let batches = (n + batchSize - 1) / batchSize
-    return try tuple([try pyFloat(epoch.loss), try makeCounts(epoch.counts), try pyFloat(Double(epoch.learningRate)),
+    return try tuple([try pyFloat(epoch.loss), try bytesObject(epoch.counts.serialized()), try pyFloat(Double(epoch.learningRate)),
                       try pyFloat(epoch.seconds), try check(PyLong_FromLongLong(Int64(batches))),
                       history.stopped ? tally_true() : tally_false()])
 }
 
-/// net_evaluate(model, x, y, batch_size, threshold, sample_weight=None) -> (loss, Counts)
+/// net_evaluate(model, x, y, batch_size, threshold, sample_weight=None) -> (loss, counts bytes)
 func netEvaluate(_ args: Arguments) throws -> PyPtr? {
     let box = try args.net(0)
     let held = try HeldData(args, 1, 2, weights: 5)
     let batchSize = try args.int(3, "batch_size")
     let threshold = try args.threshold(4)
     let r = try box.locked { try $0.evaluate(held.data, batchSize: batchSize, threshold: threshold) }
-    return try tuple([try pyFloat(r.loss), try makeCounts(r.counts)])
+    return try tuple([try pyFloat(r.loss), try bytesObject(r.counts.serialized())])
 }
 
 /// net_predict(model, x, batch_size, out): writes probabilities into `out` (float32, n × output).
@@ -463,8 +466,8 @@ func netAllowsWinograd(_ args: Arguments) throws -> PyPtr? {
 nonisolated(unsafe) let netFunctions: [Declaration] = [
     Declaration("net_new", 3...3, "net_new(input_shape, layers, seed) -> model handle", netNew),
     Declaration("net_compile", 11...12, "net_compile(model, optimizer, lr, momentum, nesterov, beta_1, beta_2, epsilon, decay, loss, from_logits[, label_smoothing])", netCompile),
-    Declaration("net_fit_epoch", 8...9, "net_fit_epoch(model, x, y, batch_size, shuffle, seed, threshold, on_batch_end, sample_weight=None) -> (loss, Counts, lr, seconds, batches, stopped)", netFitEpoch),
-    Declaration("net_evaluate", 5...6, "net_evaluate(model, x, y, batch_size, threshold, sample_weight=None) -> (loss, Counts)", netEvaluate),
+    Declaration("net_fit_epoch", 8...9, "net_fit_epoch(model, x, y, batch_size, shuffle, seed, threshold, on_batch_end, sample_weight=None) -> (loss, counts bytes, lr, seconds, batches, stopped)", netFitEpoch),
+    Declaration("net_evaluate", 5...6, "net_evaluate(model, x, y, batch_size, threshold, sample_weight=None) -> (loss, counts bytes)", netEvaluate),
     Declaration("net_predict", 4...4, "net_predict(model, x, batch_size, out)", netPredict),
     Declaration("net_info", 1...1, "net_info(model) -> (input_shape, output_shape, names, shapes, iterations, lr, threads)", netInfo),
     Declaration("net_read_weight", 3...3, "net_read_weight(model, index, out)", netReadWeight),

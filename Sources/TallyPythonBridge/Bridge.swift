@@ -6,23 +6,26 @@ import Glibc
 #endif
 
 // The bridge's plumbing: error translation, argument parsing and buffers.
-// No metric logic lives here.
+// No metric logic lives here. TallyPythonBridge is internal (no stable API, every
+// declaration is `package`): each extension module links its own copy.
 
-typealias PyPtr = UnsafeMutablePointer<PyObject>
+package typealias PyPtr = UnsafeMutablePointer<PyObject>
 
 /// An exception to raise in Python, already formatted.
-struct PythonError: Error {
-    enum Kind { case value, type, memory, overflow, runtime }
-    let kind: Kind
-    let message: String
+package struct PythonError: Error {
+    package enum Kind { case value, type, memory, overflow, runtime }
+    package let kind: Kind
+    package let message: String
 
-    static func type(_ m: String) -> PythonError { PythonError(kind: .type, message: m) }
-    static func value(_ m: String) -> PythonError { PythonError(kind: .value, message: m) }
+    package init(kind: Kind, message: String) { (self.kind, self.message) = (kind, message) }
+
+    package static func type(_ m: String) -> PythonError { PythonError(kind: .type, message: m) }
+    package static func value(_ m: String) -> PythonError { PythonError(kind: .value, message: m) }
 }
 
 /// The one table that turns Swift errors into Python exceptions; returns NULL for
 /// the caller to hand back to the interpreter.
-func raise(_ error: Error) -> PyPtr? {
+package func raise(_ error: Error) -> PyPtr? {
     let (type, message): (PyPtr, String)
     switch error {
     case let e as TallyError:
@@ -48,7 +51,7 @@ func raise(_ error: Error) -> PyPtr? {
 
 /// Runs `body`, translating a thrown error into a Python exception (NULL).
 /// An exception already set by a CPython call is passed on unchanged.
-func bridged(_ body: () throws -> PyPtr?) -> PyPtr? {
+package func bridged(_ body: () throws -> PyPtr?) -> PyPtr? {
     do {
         return try body()
     } catch is AlreadySet {
@@ -59,21 +62,21 @@ func bridged(_ body: () throws -> PyPtr?) -> PyPtr? {
 }
 
 /// A CPython call failed and already set the exception.
-struct AlreadySet: Error {}
+package struct AlreadySet: Error { package init() {} }
 
 /// Checks a CPython result, throwing `AlreadySet` on NULL.
-func check(_ object: PyPtr?) throws -> PyPtr {
+package func check(_ object: PyPtr?) throws -> PyPtr {
     guard let object else { throw AlreadySet() }
     return object
 }
 
 /// Positional arguments of a METH_FASTCALL method.
-struct Arguments {
-    let args: UnsafePointer<PyPtr?>?
-    let count: Int
-    let function: String
+package struct Arguments {
+    package let args: UnsafePointer<PyPtr?>?
+    package let count: Int
+    package let function: String
 
-    init(_ args: UnsafePointer<PyPtr?>?, _ count: Int, function: String, expected: ClosedRange<Int>) throws {
+    package init(_ args: UnsafePointer<PyPtr?>?, _ count: Int, function: String, expected: ClosedRange<Int>) throws {
         guard expected.contains(count) else {
             let want = expected.lowerBound == expected.upperBound ? "\(expected.lowerBound)" : "\(expected.lowerBound) to \(expected.upperBound)"
             throw PythonError.type("\(function)() takes \(want) positional arguments, but got \(count)")
@@ -83,15 +86,15 @@ struct Arguments {
         self.function = function
     }
 
-    subscript(i: Int) -> PyPtr? { i < count ? args![i] : nil }
+    package subscript(i: Int) -> PyPtr? { i < count ? args![i] : nil }
 
     /// Argument `i`, or nil when it is missing or None.
-    func optional(_ i: Int) -> PyPtr? {
+    package func optional(_ i: Int) -> PyPtr? {
         guard let o = self[i], tally_is_none(o) == 0 else { return nil }
         return o
     }
 
-    func int(_ i: Int, _ name: String) throws -> Int {
+    package func int(_ i: Int, _ name: String) throws -> Int {
         guard let o = self[i], tally_long_check(o) != 0 else {
             throw PythonError.type("Expected `\(name)` to be an int, but got \(typeName(self[i]))")
         }
@@ -104,7 +107,7 @@ struct Arguments {
         return Int(v)
     }
 
-    func double(_ i: Int, _ name: String) throws -> Double {
+    package func double(_ i: Int, _ name: String) throws -> Double {
         guard let o = self[i], tally_float_check(o) != 0 || tally_long_check(o) != 0 else {
             throw PythonError.type("Expected `\(name)` to be a number, but got \(typeName(self[i]))")
         }
@@ -116,21 +119,21 @@ struct Arguments {
         return v
     }
 
-    func string(_ i: Int, _ name: String) throws -> String {
+    package func string(_ i: Int, _ name: String) throws -> String {
         guard let o = self[i], tally_unicode_check(o) != 0, let utf8 = PyUnicode_AsUTF8AndSize(o, nil) else {
             throw PythonError.type("Expected `\(name)` to be a str, but got \(typeName(self[i]))")
         }
         return String(cString: utf8)
     }
 
-    func bool(_ i: Int) -> Bool {
+    package func bool(_ i: Int) -> Bool {
         guard let o = self[i] else { return false }
         return PyObject_IsTrue(o) == 1
     }
 }
 
 /// `type(o).__name__`, for messages.
-func typeName(_ o: PyPtr?) -> String {
+package func typeName(_ o: PyPtr?) -> String {
     guard let o else { return "nothing" }
     guard let name = PyType_GetName(tally_type(o)) else { PyErr_Clear(); return "?" }
     defer { Py_DecRef(name) }
@@ -139,13 +142,13 @@ func typeName(_ o: PyPtr?) -> String {
 }
 
 /// A Python buffer held for the duration of a call, read in place.
-final class HeldBuffer {
-    var view = Py_buffer()
-    var held = false
+package final class HeldBuffer {
+    package var view = Py_buffer()
+    package var held = false
 
     /// Takes `object`'s buffer (read-only, with strides and format), checking that
     /// it is C-contiguous with a supported element type and the given dimensions.
-    init(_ object: PyPtr, name: String, dimensions: ClosedRange<Int>) throws {
+    package init(_ object: PyPtr, name: String, dimensions: ClosedRange<Int>) throws {
         guard PyObject_CheckBuffer(object) != 0 else {
             throw PythonError.type("Expected `\(name)` to be an array (an object with the buffer protocol), but got \(typeName(object))")
         }
@@ -170,13 +173,13 @@ final class HeldBuffer {
         }
     }
 
-    private(set) var elementType: ElementType = .uint8
+    package private(set) var elementType: ElementType = .uint8
 
-    var shape: [Int] { (0..<Int(view.ndim)).map { view.shape![$0] } }
-    var strides: [Int] { view.strides.map { s in (0..<Int(view.ndim)).map { s[$0] } } ?? [] }
+    package var shape: [Int] { (0..<Int(view.ndim)).map { view.shape![$0] } }
+    package var strides: [Int] { view.strides.map { s in (0..<Int(view.ndim)).map { s[$0] } } ?? [] }
 
     /// The buffer as a matrix: 2-D as it is, 1-D as one column.
-    var matrix: MatrixView {
+    package var matrix: MatrixView {
         let s = shape
         let rows = s.count >= 1 ? s[0] : 1
         let columns = s.count == 2 ? s[1] : 1
@@ -185,7 +188,7 @@ final class HeldBuffer {
     }
 
     /// The buffer's elements as float64 (it must be a float64 buffer).
-    func float64Elements(name: String) throws -> UnsafeBufferPointer<Double> {
+    package func float64Elements(name: String) throws -> UnsafeBufferPointer<Double> {
         guard elementType == .float64 else {
             throw PythonError.type("Expected `\(name)` to have dtype float64, but got \(elementType.rawValue)")
         }
@@ -193,7 +196,7 @@ final class HeldBuffer {
         return UnsafeBufferPointer(start: n == 0 ? nil : view.buf?.assumingMemoryBound(to: Double.self), count: n)
     }
 
-    func int64Elements(name: String) throws -> [Int] {
+    package func int64Elements(name: String) throws -> [Int] {
         guard elementType == .int64 else {
             throw PythonError.type("Expected `\(name)` to have dtype int64, but got \(elementType.rawValue)")
         }
@@ -206,35 +209,39 @@ final class HeldBuffer {
 }
 
 /// Bytes object holding a copy of `values`' memory.
-func bytesObject<T>(_ values: [T]) throws -> PyPtr {
+package func bytesObject<T>(_ values: [T]) throws -> PyPtr {
     try values.withUnsafeBytes { raw in
         try check(PyBytes_FromStringAndSize(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count))
     }
 }
 
-func tuple(_ items: [PyPtr]) throws -> PyPtr {
+package func tuple(_ items: [PyPtr]) throws -> PyPtr {
     let t = try check(PyTuple_New(items.count))
     for (i, item) in items.enumerated() { PyTuple_SetItem(t, i, item) } // steals
     return t
 }
 
-func pyString(_ s: String) throws -> PyPtr {
+package func pyString(_ s: String) throws -> PyPtr {
     try check(PyUnicode_FromStringAndSize(s, s.utf8.count))
 }
 
+package func pyInt(_ v: Int) throws -> PyPtr { try check(PyLong_FromLongLong(Int64(v))) }
+package func pyBool(_ b: Bool) -> PyPtr { b ? tally_true() : tally_false() }
+package func pyFloat(_ v: Double) throws -> PyPtr { try check(PyFloat_FromDouble(v)) }
+
 /// Runs `body` with the GIL released (it must touch no Python object).
-func withoutGIL<R>(_ body: () throws -> R) rethrows -> R {
+package func withoutGIL<R>(_ body: () throws -> R) rethrows -> R {
     let state = PyEval_SaveThread()
     defer { PyEval_RestoreThread(state) }
     return try body()
 }
 
 /// A mutex for an object's state, taken only after the GIL is dropped.
-final class Mutex: @unchecked Sendable {
+package final class Mutex: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
+    package init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
-    func locked<R>(_ body: () throws -> R) rethrows -> R {
+    package func locked<R>(_ body: () throws -> R) rethrows -> R {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         return try body()
