@@ -182,16 +182,21 @@ extension Sequential {
 
     // MARK: Training
 
-    /// Trains for `epochs` epochs, as Keras `fit(shuffle=True)`.
+    /// Trains epochs `initialEpoch..<epochs`, as Keras `fit(shuffle=True)`. This is the
+    /// one epoch loop: `tally.net`'s `fit` runs it too, its callbacks called from here.
     ///
     /// - Parameters:
     ///   - data: the training samples, 0/1 labels and optional sample weights (read in place).
-    ///   - epochs: passes over the data.
+    ///   - epochs: the index of the epoch to stop before (Keras's `epochs`).
+    ///   - initialEpoch: the first epoch's index (Keras's `initial_epoch`, to resume a run).
     ///   - batchSize: samples per optimizer step (the last batch may be smaller).
     ///   - validation: evaluated after each epoch (loss and counts), as `validation_data`.
     ///   - shuffle: reshuffle the order each epoch.
-    ///   - seed: seeds the shuffles and the dropout masks.
+    ///   - seed: the run's seed (see `runSeed(_:run:)`). Epoch `e`'s shuffle and dropout
+    ///     masks depend only on `seed` and `e`, so `fit(epochs: 1)` then
+    ///     `fit(epochs: 2, initialEpoch: 1)` trains exactly as `fit(epochs: 2)`.
     ///   - threshold: turns probabilities into 0/1 predictions for the counts.
+    ///   - onEpochBegin: called with the epoch's index before its first step.
     ///   - onBatchEnd: called after each step; return true to stop after this batch
     ///     (the epoch still ends with validation and `onEpochEnd`, as Keras's
     ///     `stop_training`).
@@ -199,21 +204,26 @@ extension Sequential {
     /// - Returns: one `EpochLogs` per epoch run.
     /// - Throws: `TallyError.invalidValue` for a wrong shape, targets outside [0, 1],
     ///   non-finite pixels, sample weights that are not one finite number >= 0 per
-    ///   sample, or a model that was not compiled; nothing has changed then.
+    ///   sample, or a model that was not compiled; nothing has changed then. An error
+    ///   thrown by a callback stops the run at once (after a whole optimizer step) and is
+    ///   rethrown; the epochs finished before it are lost with the `History`.
     ///
     /// Each epoch starts by applying pending max-norm factors to the kernels (one pass over
     /// them), so that reading the weights between epochs changes nothing: a run continued
     /// from `weights()` and `optimizerState()` (with the same seeds) repeats bit for bit.
     /// - Complexity: O(epochs × n × FLOPs per sample); memory is allocated once per
     ///   batch size, not per batch.
-    public func fit(_ data: LabeledData, epochs: Int = 1, batchSize: Int = 32, validation: LabeledData? = nil,
-                    shuffle: Bool = true, seed: UInt64 = 0, threshold: Threshold = .scalar(0.5),
-                    onBatchEnd: ((BatchLogs) -> Bool)? = nil,
-                    onEpochEnd: ((EpochLogs) -> Bool)? = nil) throws -> History {
+    public func fit(_ data: LabeledData, epochs: Int = 1, initialEpoch: Int = 0, batchSize: Int = 32,
+                    validation: LabeledData? = nil, shuffle: Bool = true, seed: UInt64 = 0,
+                    threshold: Threshold = .scalar(0.5),
+                    onEpochBegin: ((Int) throws -> Void)? = nil,
+                    onBatchEnd: ((BatchLogs) throws -> Bool)? = nil,
+                    onEpochEnd: ((EpochLogs) throws -> Bool)? = nil) throws -> History {
         guard let optimizer else {
             throw TallyError.invalidValue("Expected a compiled model (call compile(optimizer:loss:) before fit), but got an uncompiled one")
         }
         guard epochs >= 0 else { throw TallyError.invalidValue("Expected `epochs` >= 0, but got \(epochs)") }
+        guard initialEpoch >= 0 else { throw TallyError.invalidValue("Expected `initial_epoch` >= 0, but got \(initialEpoch)") }
         guard batchSize >= 1 else { throw TallyError.invalidValue("Expected `batch_size` >= 1, but got \(batchSize)") }
         let n = try checkSamples(data.x, shape: data.shape)
         let labels = try checkLabels(data.y, rows: n)
@@ -232,18 +242,21 @@ extension Sequential {
         reserve(batchSize: min(batchSize, n))
         optimizer.threads = threadCount
         let sampleSize = inputShape.reduce(1, *)
-        var order = Array(0..<n)
-        var step: UInt64 = 0
+        var order = [Int](repeating: 0, count: n)
+        let stepsPerEpoch = (n + batchSize - 1) / batchSize
         // The batch's weights: float32 for the loss (as Keras's), float64 for the counts.
         let weights = data.sampleWeight
         var lossWeights = [Float](repeating: 1, count: weights == nil ? 0 : min(batchSize, n))
         var countWeights = [Double](repeating: 1, count: lossWeights.count)
-        for epoch in 0..<epochs {
+        for epoch in initialEpoch..<max(initialEpoch, epochs) {
+            try onEpochBegin?(epoch)
             let start = monotonicSeconds()
             // Pending max-norm factors left by the last epoch would otherwise be applied by whichever
             // comes first (this epoch's first backward pass, or `weights()` and a save in between),
             // with different roundings of the first forward pass.
             materializeWeights()
+            // Each epoch starts from the data's order, so that it depends on no earlier epoch.
+            for i in 0..<n { order[i] = i }
             if shuffle {
                 var g = SplitMix64(seed: SplitMix64.mix(seed, 0x5F, UInt64(epoch)))
                 for i in stride(from: n - 1, to: 0, by: -1) {
@@ -276,7 +289,7 @@ extension Sequential {
                         }
                     }
                 }
-                let context = RunContext(training: true, threads: threadCount, stepSeed: SplitMix64.mix(seed, 0x57, step))
+                let context = RunContext(training: true, threads: threadCount, stepSeed: stepSeed(seed, step: epoch * stepsPerEpoch + batchIndex))
                 let logits = forwardPass(xb, batch: b, context: context)
                 let batchLoss = weights == nil
                     ? lossAndGradient(logits: logits, batch: b, gradient: outputGradientPointer)
@@ -296,10 +309,9 @@ extension Sequential {
                 optimizer.beginStep()
                 backwardPass(xb, batch: b, context: context)
                 optimizer.finishStep()
-                step += 1
                 lossSum += batchLoss
                 seen += b
-                if let onBatchEnd, onBatchEnd(BatchLogs(epoch: epoch, batch: batchIndex, size: b,
+                if let onBatchEnd, try onBatchEnd(BatchLogs(epoch: epoch, batch: batchIndex, size: b,
                                                         loss: batchLoss / Double(b), epochLoss: lossSum / Double(seen))) {
                     stop = true
                 }
@@ -318,14 +330,26 @@ extension Sequential {
                                  validationLoss: validationLoss, validationCounts: validationCounts,
                                  learningRate: optimizer.currentLearningRate, seconds: monotonicSeconds() - start)
             history.epochs.append(logs)
-            if let onEpochEnd, onEpochEnd(logs) { stop = true }
+            if let onEpochEnd, try onEpochEnd(logs) { stop = true }
             if stop {
-                history.stopped = epoch < epochs - 1 || batchIndex < (n + batchSize - 1) / batchSize
+                history.stopped = epoch < epochs - 1 || batchIndex < stepsPerEpoch
                 break
             }
         }
         return history
     }
+
+    // MARK: Seeds
+
+    /// The seed of training run `run` (say, the n-th `fit` call) of a model seeded with
+    /// `seed`, so that successive runs draw different shuffles and dropout masks.
+    /// Every seed TallyNet trains with is derived here or in `fit`, from SplitMix64.
+    public static func runSeed(_ seed: UInt64, run: Int) -> UInt64 {
+        SplitMix64.mix(seed, 0x52, UInt64(run))
+    }
+
+    /// The dropout seed of the optimizer step `step` of a run (counted from epoch 0).
+    func stepSeed(_ seed: UInt64, step: Int) -> UInt64 { SplitMix64.mix(seed, 0x57, UInt64(step)) }
 
     // MARK: Inference
 

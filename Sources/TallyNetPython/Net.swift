@@ -8,9 +8,10 @@ import Glibc
 #endif
 
 // `tally.net`'s bridge to TallyNet (the `_tallynet` module): build, compile, train
-// one epoch, evaluate, predict, and move weights. It validates and converts; the
-// training loop and every number come from TallyNet. `python/tally/net` is the
-// public face and runs the epoch loop and the Keras-style callbacks.
+// (TallyNet's epoch loop, which calls back into Python), evaluate, predict, and move
+// weights. It validates and converts; the training loop, the seeds and every number
+// come from TallyNet. `python/tally/net` is the public face: it runs the Keras-style
+// callbacks that the loop calls.
 //
 // Counts leave as `ConfusionCounts.serialized()` bytes, which `tally.Tally`
 // restores in `_tally`: a Swift object of one extension module cannot cross into
@@ -252,72 +253,106 @@ struct HeldData {
     }
 }
 
-/// net_fit_epoch(model, x, y, batch_size, shuffle, seed, threshold, on_batch_end, sample_weight=None)
-///   -> (loss, counts bytes, learning_rate, seconds, batches, stopped)
-///
-/// One epoch without the GIL. After each batch the GIL is taken back to check for
-/// Ctrl-C and to call `on_batch_end(batch, size, loss, epoch_loss)`; a true result,
-/// an exception or a signal stops after that batch. An exception is re-raised here,
-/// once the model is back in a consistent state (after a whole optimizer step).
-func netFitEpoch(_ args: Arguments) throws -> PyPtr? {
-    let box = try args.net(0)
-    let held = try HeldData(args, 1, 2, weights: 8)
-    let batchSize = try args.int(3, "batch_size")
-    let shuffle = args.bool(4)
-    let seed = UInt64(bitPattern: Int64(try args.int(5, "seed")))
-    let threshold = try args.threshold(6)
-    let callback = args.optional(7)
-    if let callback, PyCallable_Check(callback) == 0 {
-        throw PythonError.type("Expected `on_batch_end` to be callable or None, but got \(typeName(callback))")
+/// A callable argument, or nil for None.
+func callback(_ args: Arguments, _ i: Int, _ name: String) throws -> PyPtr? {
+    guard let f = args.optional(i) else { return nil }
+    guard PyCallable_Check(f) != 0 else {
+        throw PythonError.type("Expected `\(name)` to be callable or None, but got \(typeName(f))")
     }
+    return f
+}
+
+/// Calls `f(*items)` (the items' references are taken) and returns whether the result is
+/// true; a Python exception is left set and thrown as `AlreadySet`.
+func callTruth(_ f: PyPtr, _ items: [PyPtr]) throws -> Bool {
+    let a = try tuple(items)
+    defer { Py_DecRef(a) }
+    let result = try check(PyObject_CallObject(f, a))
+    defer { Py_DecRef(result) }
+    let truth = PyObject_IsTrue(result)
+    if truth < 0 { throw AlreadySet() }
+    return truth == 1
+}
+
+/// net_fit(model, x, y, batch_size, epochs, initial_epoch, shuffle, seed, run, threshold,
+///         on_batch_end, on_epoch_begin, on_epoch_end, sample_weight=None,
+///         x_val=None, y_val=None, val_sample_weight=None) -> stopped
+///
+/// Runs TallyNet's epoch loop (`Sequential.fit`) without the GIL, on the run seed
+/// `Sequential.runSeed(seed, run:)`. The GIL is taken back to call
+/// `on_epoch_begin(epoch)`, after each batch to check for Ctrl-C and to call
+/// `on_batch_end(batch, size, loss, epoch_loss)` (true: stop after this batch), and
+/// `on_epoch_end(epoch, loss, counts bytes, val_loss | None, val counts bytes | None)`
+/// (true: stop). The epoch callbacks may call into the model (save, read or set its
+/// weights): it is unlocked while they run. An exception or a signal stops the run at
+/// once, after a whole optimizer step, and is raised here.
+func netFit(_ args: Arguments) throws -> PyPtr? {
+    let box = try args.net(0)
+    let held = try HeldData(args, 1, 2, weights: 13)
+    let validation = try args.optional(14).map { _ in try HeldData(args, 14, 15, weights: 16, prefix: "validation ") }
+    let batchSize = try args.int(3, "batch_size")
+    let (epochs, initialEpoch) = (try args.int(4, "epochs"), try args.int(5, "initial_epoch"))
+    let shuffle = args.bool(6)
+    let seed = Sequential.runSeed(UInt64(bitPattern: Int64(try args.int(7, "seed"))), run: try args.int(8, "run"))
+    let threshold = try args.threshold(9)
+    let onBatchEnd = try callback(args, 10, "on_batch_end")
+    let onEpochBegin = try callback(args, 11, "on_epoch_begin")
+    let onEpochEnd = try callback(args, 12, "on_epoch_end")
     if let t = box.trainingThread, pthread_equal(t, pthread_self()) != 0 {
         throw PythonError(kind: .runtime, message: "Expected no call into the model from a batch callback while it trains, but got fit()")
     }
-    var failed = false   // a Python exception is pending in this thread
     var saved = PyEval_SaveThread()
+    /// Runs `body` with the GIL; with `releasingModel`, the model is unlocked meanwhile.
+    func withPython<R>(releasingModel: Bool, _ body: () throws -> R) throws -> R {
+        func call() throws -> R {
+            PyEval_RestoreThread(saved)
+            defer { saved = PyEval_SaveThread() }
+            if PyErr_CheckSignals() != 0 { throw AlreadySet() }
+            return try body()
+        }
+        guard releasingModel else { return try call() }
+        // Taken back after the GIL is dropped again: a thread never waits for the model holding the GIL.
+        box.trainingThread = nil
+        defer { box.trainingThread = pthread_self() }
+        return try box.mutex.unlocked { try call() }
+    }
     let history: History
     do {
         history = try box.mutex.locked {
             // Set under the lock: a thread waiting for its turn must not mark itself.
             box.trainingThread = pthread_self()
             defer { box.trainingThread = nil }
-            return try box.model.fit(held.data, epochs: 1, batchSize: batchSize, shuffle: shuffle, seed: seed,
-                              threshold: threshold, onBatchEnd: { logs in
-                guard !failed else { return true }
-                PyEval_RestoreThread(saved)
-                defer { saved = PyEval_SaveThread() }
-                if PyErr_CheckSignals() != 0 { failed = true; return true }
-                guard let callback else { return false }
-                guard let a = PyTuple_New(4) else { failed = true; return true }
-                defer { Py_DecRef(a) }
-                PyTuple_SetItem(a, 0, PyLong_FromLongLong(Int64(logs.batch)))
-                PyTuple_SetItem(a, 1, PyLong_FromLongLong(Int64(logs.size)))
-                PyTuple_SetItem(a, 2, PyFloat_FromDouble(logs.loss))
-                PyTuple_SetItem(a, 3, PyFloat_FromDouble(logs.epochLoss))
-                guard let result = PyObject_CallObject(callback, a) else { failed = true; return true }
-                defer { Py_DecRef(result) }
-                let stop = PyObject_IsTrue(result)
-                if stop < 0 { failed = true; return true }
-                return stop == 1
-            })
+            return try box.model.fit(
+                held.data, epochs: epochs, initialEpoch: initialEpoch, batchSize: batchSize,
+                validation: validation?.data, shuffle: shuffle, seed: seed, threshold: threshold,
+                onEpochBegin: { epoch in
+                    try withPython(releasingModel: true) {
+                        if let onEpochBegin { _ = try callTruth(onEpochBegin, [try pyInt(epoch)]) }
+                    }
+                },
+                onBatchEnd: { logs in
+                    try withPython(releasingModel: false) {
+                        guard let onBatchEnd else { return false }
+                        return try callTruth(onBatchEnd, [try pyInt(logs.batch), try pyInt(logs.size),
+                                                          try pyFloat(logs.loss), try pyFloat(logs.epochLoss)])
+                    }
+                },
+                onEpochEnd: { logs in
+                    try withPython(releasingModel: true) {
+                        guard let onEpochEnd else { return false }
+                        return try callTruth(onEpochEnd, [
+                            try pyInt(logs.epoch), try pyFloat(logs.loss), try bytesObject(logs.counts.serialized()),
+                            try logs.validationLoss.map(pyFloat) ?? tally_none(),
+                            try logs.validationCounts.map { try bytesObject($0.serialized()) } ?? tally_none()])
+                    }
+                })
         }
     } catch {
         PyEval_RestoreThread(saved)
-        // A pending Python exception came first; the Swift error is then a consequence.
-        if failed { throw AlreadySet() }
         throw error
     }
     PyEval_RestoreThread(saved)
-    if failed { throw AlreadySet() }
-    guard let epoch = history.epochs.first else {
-        // n == 0 or epochs == 0: nothing ran.
-        return try tuple([try pyFloat(.nan), tally_none(), try pyFloat(.nan), try pyFloat(0), try check(PyLong_FromLongLong(0)), tally_false()])
-    }
-    let n = held.data.shape[0]
-    let batches = (n + batchSize - 1) / batchSize
-    return try tuple([try pyFloat(epoch.loss), try bytesObject(epoch.counts.serialized()), try pyFloat(Double(epoch.learningRate)),
-                      try pyFloat(epoch.seconds), try check(PyLong_FromLongLong(Int64(batches))),
-                      history.stopped ? tally_true() : tally_false()])
+    return pyBool(history.stopped)
 }
 
 /// net_evaluate(model, x, y, batch_size, threshold, sample_weight=None) -> (loss, counts bytes)
@@ -466,7 +501,7 @@ func netAllowsWinograd(_ args: Arguments) throws -> PyPtr? {
 nonisolated(unsafe) let netFunctions: [Declaration] = [
     Declaration("net_new", 3...3, "net_new(input_shape, layers, seed) -> model handle", netNew),
     Declaration("net_compile", 11...12, "net_compile(model, optimizer, lr, momentum, nesterov, beta_1, beta_2, epsilon, decay, loss, from_logits[, label_smoothing])", netCompile),
-    Declaration("net_fit_epoch", 8...9, "net_fit_epoch(model, x, y, batch_size, shuffle, seed, threshold, on_batch_end, sample_weight=None) -> (loss, counts bytes, lr, seconds, batches, stopped)", netFitEpoch),
+    Declaration("net_fit", 13...17, "net_fit(model, x, y, batch_size, epochs, initial_epoch, shuffle, seed, run, threshold, on_batch_end, on_epoch_begin, on_epoch_end, sample_weight=None, x_val=None, y_val=None, val_sample_weight=None) -> stopped", netFit),
     Declaration("net_evaluate", 5...6, "net_evaluate(model, x, y, batch_size, threshold, sample_weight=None) -> (loss, counts bytes)", netEvaluate),
     Declaration("net_predict", 4...4, "net_predict(model, x, batch_size, out)", netPredict),
     Declaration("net_info", 1...1, "net_info(model) -> (input_shape, output_shape, names, shapes, iterations, lr, threads)", netInfo),

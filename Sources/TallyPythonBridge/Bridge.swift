@@ -246,4 +246,11 @@ package final class Mutex: @unchecked Sendable {
         defer { pthread_mutex_unlock(&mutex) }
         return try body()
     }
+
+    /// Runs `body` with the mutex released (the caller holds it), then takes it back.
+    package func unlocked<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_unlock(&mutex)
+        defer { pthread_mutex_lock(&mutex) }
+        return try body()
+    }
 }
