@@ -7,9 +7,11 @@ import Glibc
 
 // The bridge's plumbing: error translation, argument parsing and buffers.
 // No metric logic lives here. TallyPythonBridge is internal (no stable API, every
-// declaration is `package`): each extension module links its own copy.
+// declaration is `package`): each extension module links its own copy. The generic
+// helpers called on every bridge call are `@inlinable`, so that they are specialized
+// in the extension's own module, as they were before the bridge was a module of its own.
 
-package typealias PyPtr = UnsafeMutablePointer<PyObject>
+@usableFromInline package typealias PyPtr = UnsafeMutablePointer<PyObject>
 
 /// An exception to raise in Python, already formatted.
 package struct PythonError: Error {
@@ -62,10 +64,10 @@ package func bridged(_ body: () throws -> PyPtr?) -> PyPtr? {
 }
 
 /// A CPython call failed and already set the exception.
-package struct AlreadySet: Error { package init() {} }
+@usableFromInline package struct AlreadySet: Error { @inlinable package init() {} }
 
 /// Checks a CPython result, throwing `AlreadySet` on NULL.
-package func check(_ object: PyPtr?) throws -> PyPtr {
+@inlinable package func check(_ object: PyPtr?) throws -> PyPtr {
     guard let object else { throw AlreadySet() }
     return object
 }
@@ -143,8 +145,15 @@ package func typeName(_ o: PyPtr?) -> String {
 
 /// A Python buffer held for the duration of a call, read in place.
 package final class HeldBuffer {
-    package var view = Py_buffer()
-    package var held = false
+    /// CPython's description of the buffer, at a stable address (a `let`: reading it
+    /// costs no exclusivity check, from the extension modules either).
+    let buffer: UnsafeMutablePointer<Py_buffer> = {
+        let p = UnsafeMutablePointer<Py_buffer>.allocate(capacity: 1)
+        p.initialize(to: Py_buffer())
+        return p
+    }()
+    var held = false
+    package var view: Py_buffer { buffer.pointee }
 
     /// Takes `object`'s buffer (read-only, with strides and format), checking that
     /// it is C-contiguous with a supported element type and the given dimensions.
@@ -152,38 +161,39 @@ package final class HeldBuffer {
         guard PyObject_CheckBuffer(object) != 0 else {
             throw PythonError.type("Expected `\(name)` to be an array (an object with the buffer protocol), but got \(typeName(object))")
         }
-        guard PyObject_GetBuffer(object, &view, PyBUF_RECORDS_RO) == 0 else {
+        guard PyObject_GetBuffer(object, buffer, PyBUF_RECORDS_RO) == 0 else {
             PyErr_Clear()
             throw PythonError.type("Expected `\(name)` to be a readable array, but its buffer could not be read")
         }
         held = true
-        let ndim = Int(view.ndim)
+        let ndim = Int(buffer.pointee.ndim)
         guard dimensions.contains(ndim) else {
             let want = dimensions.lowerBound == dimensions.upperBound ? "\(dimensions.lowerBound)-D" : "\(dimensions.lowerBound)-D to \(dimensions.upperBound)-D"
             throw PythonError.value("Expected `\(name)` to be \(want), but got \(ndim)-D with shape \(shape)")
         }
-        let parsed = view.format.map { ElementType(bufferFormat: UnsafePointer($0)) } ?? .uint8
-        guard let type = parsed, type.size == view.itemsize else {
-            let format = view.format.map { String(cString: $0) } ?? "B"
+        let parsed = buffer.pointee.format.map { ElementType(bufferFormat: UnsafePointer($0)) } ?? .uint8
+        guard let type = parsed, type.size == buffer.pointee.itemsize else {
+            let format = buffer.pointee.format.map { String(cString: $0) } ?? "B"
             throw PythonError.type("Expected `\(name)` to have dtype bool, (u)int8/16/32/64, float32 or float64 in native byte order, but got buffer format '\(format)'")
         }
-        elementType = type
-        guard PyBuffer_IsContiguous(&view, CChar(UInt8(ascii: "C"))) != 0 else {
+        storedType = type
+        guard PyBuffer_IsContiguous(buffer, CChar(UInt8(ascii: "C"))) != 0 else {
             throw PythonError.value("Expected `\(name)` to be C-contiguous, but got strides \(strides); pass np.ascontiguousarray(\(name))")
         }
     }
 
-    package private(set) var elementType: ElementType = .uint8
+    private var storedType: ElementType = .uint8
+    package var elementType: ElementType { storedType }
 
-    package var shape: [Int] { (0..<Int(view.ndim)).map { view.shape![$0] } }
-    package var strides: [Int] { view.strides.map { s in (0..<Int(view.ndim)).map { s[$0] } } ?? [] }
+    package var shape: [Int] { (0..<Int(buffer.pointee.ndim)).map { buffer.pointee.shape![$0] } }
+    package var strides: [Int] { buffer.pointee.strides.map { s in (0..<Int(buffer.pointee.ndim)).map { s[$0] } } ?? [] }
 
     /// The buffer as a matrix: 2-D as it is, 1-D as one column.
     package var matrix: MatrixView {
         let s = shape
         let rows = s.count >= 1 ? s[0] : 1
         let columns = s.count == 2 ? s[1] : 1
-        return MatrixView(base: rows * columns == 0 ? nil : UnsafeRawPointer(view.buf),
+        return MatrixView(base: rows * columns == 0 ? nil : UnsafeRawPointer(buffer.pointee.buf),
                           elementType: elementType, rows: rows, columns: columns)
     }
 
@@ -193,7 +203,7 @@ package final class HeldBuffer {
             throw PythonError.type("Expected `\(name)` to have dtype float64, but got \(elementType.rawValue)")
         }
         let n = shape.reduce(1, *)
-        return UnsafeBufferPointer(start: n == 0 ? nil : view.buf?.assumingMemoryBound(to: Double.self), count: n)
+        return UnsafeBufferPointer(start: n == 0 ? nil : buffer.pointee.buf?.assumingMemoryBound(to: Double.self), count: n)
     }
 
     package func int64Elements(name: String) throws -> [Int] {
@@ -201,15 +211,18 @@ package final class HeldBuffer {
             throw PythonError.type("Expected `\(name)` to have dtype int64, but got \(elementType.rawValue)")
         }
         let n = shape.reduce(1, *)
-        guard n > 0, let p = view.buf?.assumingMemoryBound(to: Int64.self) else { return [] }
+        guard n > 0, let p = buffer.pointee.buf?.assumingMemoryBound(to: Int64.self) else { return [] }
         return (0..<n).map { Int(p[$0]) }
     }
 
-    deinit { if held { PyBuffer_Release(&view) } }
+    deinit {
+        if held { PyBuffer_Release(buffer) }
+        buffer.deallocate()
+    }
 }
 
 /// Bytes object holding a copy of `values`' memory.
-package func bytesObject<T>(_ values: [T]) throws -> PyPtr {
+@inlinable package func bytesObject<T>(_ values: [T]) throws -> PyPtr {
     try values.withUnsafeBytes { raw in
         try check(PyBytes_FromStringAndSize(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count))
     }
@@ -230,7 +243,7 @@ package func pyBool(_ b: Bool) -> PyPtr { b ? tally_true() : tally_false() }
 package func pyFloat(_ v: Double) throws -> PyPtr { try check(PyFloat_FromDouble(v)) }
 
 /// Runs `body` with the GIL released (it must touch no Python object).
-package func withoutGIL<R>(_ body: () throws -> R) rethrows -> R {
+@inlinable package func withoutGIL<R>(_ body: () throws -> R) rethrows -> R {
     let state = PyEval_SaveThread()
     defer { PyEval_RestoreThread(state) }
     return try body()
@@ -238,19 +251,26 @@ package func withoutGIL<R>(_ body: () throws -> R) rethrows -> R {
 
 /// A mutex for an object's state, taken only after the GIL is dropped.
 package final class Mutex: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    package init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    package func locked<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+    // Allocated: a pthread mutex must not move, and a `let` costs no exclusivity check.
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    package init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+    @inlinable package func locked<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
 
     /// Runs `body` with the mutex released (the caller holds it), then takes it back.
-    package func unlocked<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_mutex_unlock(&mutex)
-        defer { pthread_mutex_lock(&mutex) }
+    @inlinable package func unlocked<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_unlock(mutex)
+        defer { pthread_mutex_lock(mutex) }
         return try body()
     }
 }
