@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "Tally", dependencies: ["TallyThreads"]),
         .target(name: "TallyNet", dependencies: ["Tally", "TallyThreads", "CBLAS", "TallyNetKernels"], exclude: ["README.md"]),
         .executableTarget(name: "tally-cli", dependencies: ["Tally"]),
-        .target(name: "TallyPython", dependencies: ["Tally", "TallyPythonBridge", "CPython"]),
+        .target(name: "TallyPython", dependencies: ["Tally", "TallyThreads", "TallyPythonBridge", "CPython"]),
         .target(name: "TallyNetPython", dependencies: ["TallyNet", "Tally", "TallyPythonBridge", "CPython"]),
 
         // Internal: fork-join over pthreads for the core (labels) and TallyNet (batch

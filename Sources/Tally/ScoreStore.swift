@@ -1,5 +1,3 @@
-internal import TallyThreads
-
 /// Every (score, truth) pair of every label, kept compactly so that ROC AUC,
 /// average precision and their curves come out exactly as scikit-learn computes
 /// them on the concatenated batches, ties included.
@@ -305,9 +303,9 @@ extension ScoreStore {
     /// `roc_auc_score` on multi-label targets (per label when `average` is nil).
     /// - Parameters:
     ///   - maxFPR: standardised partial AUC up to this false positive rate, in (0, 1].
-    ///   - threads: labels are sorted in parallel on this many threads (nil: one per online processor).
+    ///   - threads: labels are sorted in parallel on this many threads.
     public func rocAUC(average: Average? = .macro, maxFPR: Double? = nil, labels: [Int]? = nil,
-                       threads: Int? = nil) throws -> RankedScores {
+                       threads: Int = coreProcessorCount()) throws -> RankedScores {
         if let m = maxFPR, !(m > 0 && m <= 1) {
             throw TallyError.invalidValue("Expected `max_fpr` in range (0, 1], but got \(m)")
         }
@@ -328,7 +326,7 @@ extension ScoreStore {
 
     /// `average_precision_score` on multi-label targets.
     public func averagePrecision(average: Average? = .macro, labels: [Int]? = nil,
-                                 threads: Int? = nil) throws -> RankedScores {
+                                 threads: Int = coreProcessorCount()) throws -> RankedScores {
         try averaged(average: average, labels: labels, threads: threads, pooled: { cells, warnings in
             var sink = AreaSink()
             _ = walk(labels: cells, into: &sink)
@@ -343,7 +341,7 @@ extension ScoreStore {
     /// - Parameters:
     ///   - pooled: the metric of the cells of some labels pooled into one binary problem.
     ///   - metric: the metric of one row's curve (`.samples`).
-    func averaged(average: Average?, labels: [Int]?, threads: Int?,
+    func averaged(average: Average?, labels: [Int]?, threads: Int,
                   pooled: ([Int], inout [MetricWarning]) -> Double,
                   _ metric: (ThresholdCurve, inout [MetricWarning]) -> Double) throws -> RankedScores {
         guard rowCount > 0 else {
@@ -393,7 +391,7 @@ extension ScoreStore {
         perLabel.withUnsafeMutableBufferPointer { values in
             perLabelWarnings.withUnsafeMutableBufferPointer { found in
                 let (v, f) = (values, found)
-                parallelFor(selected.count, threads: threads ?? coreProcessorCount()) { i in
+                parallelFor(selected.count, threads: threads) { i in
                     v[i] = pooled([selected[i]], &f[i])
                 }
             }

@@ -1,6 +1,7 @@
 import CPython
 import Tally
 import TallyPythonBridge
+import TallyThreads
 
 // The metric suite's module functions: counting metrics over a `_tally.Counts`,
 // per-row confusion from arrays, the exact score store (ROC AUC, average
@@ -162,13 +163,13 @@ nonisolated(unsafe) let metricsFunctions: [Declaration] = [
     Declaration("scores_roc_auc", 4...5, "scores_roc_auc(handle, average, max_fpr, labels, threads=0) -> (values, undefined, warnings)") { a in
         let s = try a.handle(0, as: ScoresBox.self, "scores").snapshot()
         let (avg, maxFPR, sel) = (try average(a, 1), try optionalDouble(a, 2, "max_fpr"), try labels(a, 3))
-        let threads = a.optional(4) == nil ? nil : max(1, try a.int(4, "threads"))
+        let threads = a.optional(4) == nil ? coreProcessorCount() : max(1, try a.int(4, "threads"))
         return try rankedResult(try withoutGIL { try s.rocAUC(average: avg, maxFPR: maxFPR, labels: sel, threads: threads) })
     },
     Declaration("scores_average_precision", 3...4, "scores_average_precision(handle, average, labels, threads=0) -> (values, undefined, warnings)") { a in
         let s = try a.handle(0, as: ScoresBox.self, "scores").snapshot()
         let (avg, sel) = (try average(a, 1), try labels(a, 2))
-        let threads = a.optional(3) == nil ? nil : max(1, try a.int(3, "threads"))
+        let threads = a.optional(3) == nil ? coreProcessorCount() : max(1, try a.int(3, "threads"))
         return try rankedResult(try withoutGIL { try s.averagePrecision(average: avg, labels: sel, threads: threads) })
     },
     Declaration("scores_curve", 4...4, "scores_curve(handle, 'roc'|'pr', label, drop_intermediate) -> (x, y, thresholds, warnings)") { a in
