@@ -5,8 +5,9 @@ Python face: scikit-learn-signature functions (`tally.metrics`), a streaming
 accumulator of confusion counts (`tally.Tally`), accumulators of the scores
 themselves for ROC-AUC, average precision and the ranking metrics (`ScoreTally`,
 `BinnedScoreTally`, `RankingTally`), Keras metrics and callbacks (`tally.keras`)
-and the Swift CNN trainer (`tally.net`). `import tally` imports neither
-`tally.keras` (nor Keras) nor `tally.net`.
+and the Swift CNN trainer (`tally.net`, over its own extension module
+`tally._tallynet`, which links BLIS). `import tally` imports neither `tally.keras`
+(nor Keras) nor `tally.net` (nor a BLAS).
 """
 
 from . import metrics

@@ -3,6 +3,7 @@ callables, computed from the epoch's exact counts (a `tally.Tally`)."""
 
 from __future__ import annotations
 
+from .. import _tally
 from ..streaming import Tally
 
 _SCORES = ("precision", "recall", "f1")
@@ -70,9 +71,10 @@ def _prfs(t: Tally, average, cache):
     return cache[average]
 
 
-def _tally_of(counts, threshold, label_names):
-    """A `tally.Tally` holding the core's counts for an epoch."""
-    n_labels = counts.info()[0]
-    t = Tally(n_labels, threshold, label_names=label_names)
+def _tally_of(state, threshold, label_names):
+    """A `tally.Tally` holding an epoch's counts, from the bytes `_tallynet` returns
+    (a Swift object cannot pass from one extension module to the other)."""
+    counts = _tally.counts_from_bytes(state)
+    t = Tally(counts.info()[0], threshold, label_names=label_names)
     t._counts = counts
     return t

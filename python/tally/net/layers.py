@@ -59,7 +59,7 @@ class Layer:
 
     input_shape = None
 
-    def _spec(self):  # the tuple `_tally.net_new` reads
+    def _spec(self):  # the tuple `_tallynet.net_new` reads
         raise NotImplementedError
 
     def __repr__(self):

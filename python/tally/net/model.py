@@ -8,7 +8,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .. import _tally
+from .. import _tallynet
 from .._convert import as_array, as_label_names
 from ..streaming import Tally
 from . import _files
@@ -85,11 +85,11 @@ class Sequential:
                              "to the first layer, or start with tally.net.Input(shape)")
         if not self.layers:
             raise ValueError("Expected at least one layer, but got none")
-        self._handle = _tally.net_new(self._input_shape, [layer._spec() for layer in self.layers], self.seed)
+        self._handle = _tallynet.net_new(self._input_shape, [layer._spec() for layer in self.layers], self.seed)
         return self
 
     def _info(self):
-        return _tally.net_info(self.build()._handle)
+        return _tallynet.net_info(self.build()._handle)
 
     @property
     def input_shape(self):
@@ -106,7 +106,7 @@ class Sequential:
 
     @threads.setter
     def threads(self, n):
-        _tally.net_set_threads(self.build()._handle, _positive_int(n, "threads"))
+        _tallynet.net_set_threads(self.build()._handle, _positive_int(n, "threads"))
 
     @property
     def allows_winograd(self):
@@ -114,13 +114,13 @@ class Sequential:
         relu or linear) run as Winograd F(4x4, 3x3): a quarter of the multiplies, results within
         about 5e-6 of a tensor's largest value of a direct convolution's. Default True; set False
         for direct convolutions everywhere."""
-        return _tally.net_allows_winograd(self.build()._handle)
+        return _tallynet.net_allows_winograd(self.build()._handle)
 
     @allows_winograd.setter
     def allows_winograd(self, flag):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"Expected `allows_winograd` to be a bool, but got {type(flag).__name__}")
-        _tally.net_allows_winograd(self.build()._handle, bool(flag))
+        _tallynet.net_allows_winograd(self.build()._handle, bool(flag))
 
     @property
     def iterations(self):
@@ -136,7 +136,7 @@ class Sequential:
         return int(sum(int(np.prod(s)) for s in self._info()[3]))
 
     def summary(self, print_fn=None):
-        text = _tally.net_summary(self.build()._handle)
+        text = _tallynet.net_summary(self.build()._handle)
         (print_fn or print)(text)
 
     # -- weights --------------------------------------------------------------------------
@@ -152,7 +152,7 @@ class Sequential:
         out = []
         for i, shape in enumerate(info[3]):
             w = np.empty(tuple(shape), dtype=np.float32)
-            _tally.net_read_weight(self._handle, i, w)
+            _tallynet.net_read_weight(self._handle, i, w)
             out.append(w)
         return out
 
@@ -170,7 +170,7 @@ class Sequential:
             if a.shape != shape:
                 raise ValueError(f"Expected weights[{i}] ({names[i]}) to have shape {shape}, but got {a.shape}")
             arrays.append(a)
-        _tally.net_write_weights(self._handle, arrays)
+        _tallynet.net_write_weights(self._handle, arrays)
 
     # -- training ---------------------------------------------------------------------------
 
@@ -187,7 +187,7 @@ class Sequential:
 
     def _compile(self, opt, loss_name, from_logits, parsed, threshold, label_names):
         self.build()
-        _tally.net_compile(self._handle, *opt._args(), loss_name, from_logits)
+        _tallynet.net_compile(self._handle, *opt._args(), loss_name, from_logits)
         self.optimizer, self.loss, self._from_logits, self._compiled = opt, loss_name, from_logits, True
         self._metrics = parsed
         self.metrics_names = ["loss"] + [m.name for m in parsed]
@@ -281,11 +281,19 @@ class Sequential:
                          {"verbose": verbose, "epochs": epochs, "steps": steps})
         self.history = history
         self.stop_training = False
-        # A resumed run (initial_epoch > 0) continues the previous call's seed sequence.
+        # A resumed run (initial_epoch > 0) continues the previous call's run. TallyNet derives
+        # every seed from (seed, run): epoch e's shuffle and masks depend only on them and e.
         if initial_epoch == 0 or self._fits == 0:
             self._fits += 1
-        base_seed = _mix(self.seed if seed is None else int(seed), self._fits if seed is None else 0)
+        run_seed, run = (self.seed, self._fits) if seed is None else (int(seed) & (2 ** 63 - 1), 0)
         batch_hooks = bool(cbs.batch_hooks)
+        logs = {}
+
+        # TallyNet runs the epoch loop and calls these (the GIL taken back for each).
+        def on_epoch_begin(epoch):
+            cbs.call("on_epoch_begin", epoch, {})
+            if batch_hooks:
+                cbs.call_batch("on_train_batch_begin", 0, {})
 
         def on_batch_end(batch, size, batch_loss, epoch_loss):
             cbs.call_batch("on_train_batch_end", batch, {"loss": epoch_loss})
@@ -295,25 +303,22 @@ class Sequential:
                 cbs.call_batch("on_train_batch_begin", batch + 1, {})
             return False
 
-        logs = {}
-        cbs.call("on_train_begin", {})
-        for epoch in range(initial_epoch, epochs):
-            cbs.call("on_epoch_begin", epoch, {})
-            if batch_hooks:
-                cbs.call_batch("on_train_batch_begin", 0, {})
-            loss, counts, _, _, _, _ = _tally.net_fit_epoch(
-                self._handle, x, y, batch_size, bool(shuffle), _mix(base_seed, epoch), threshold,
-                on_batch_end if batch_hooks else None, weights)
+        def on_epoch_end(epoch, loss, counts, vloss, vcounts):
+            nonlocal logs
             logs, t = self._logs(loss, counts, metrics, threshold, names)
             history.tallies.append(t)
-            if validation_data is not None:
-                vloss, vcounts = _tally.net_evaluate(self._handle, xv, yv, batch_size, threshold, vweights)
+            if vcounts is not None:
                 vlogs, vt = self._logs(vloss, vcounts, metrics, threshold, names, prefix="val_")
                 logs.update(vlogs)
                 history.val_tallies.append(vt)
             cbs.call("on_epoch_end", epoch, logs)
-            if self.stop_training:
-                break
+            return self.stop_training
+
+        cbs.call("on_train_begin", {})
+        validation = (xv, yv, vweights) if validation_data is not None else ()
+        _tallynet.net_fit(self._handle, x, y, batch_size, epochs, int(initial_epoch), bool(shuffle), run_seed, run,
+                          threshold, on_batch_end if batch_hooks else None, on_epoch_begin, on_epoch_end, weights,
+                          *validation)
         cbs.call("on_train_end", logs)
         return history
 
@@ -350,7 +355,7 @@ class Sequential:
         names = self._label_keys(int(np.prod(self._info()[1])), label_names)
         x, y = _samples(x, "x"), _labels(y, "y")
         weights = _sample_weight(sample_weight, x.shape[0] if x.ndim else 0)
-        loss, counts = _tally.net_evaluate(self._handle, x, y, batch_size, threshold, weights)
+        loss, counts = _tallynet.net_evaluate(self._handle, x, y, batch_size, threshold, weights)
         logs, _ = self._logs(loss, counts, metrics, threshold, names)
         if return_dict:
             return logs
@@ -376,7 +381,7 @@ class Sequential:
         if x.ndim < 1:
             raise ValueError(f"Expected `x` to have shape (n, {', '.join(map(str, info[0]))}), but got a scalar")
         out = np.empty((x.shape[0],) + tuple(info[1]), dtype=np.float32)
-        _tally.net_predict(self._handle, x, batch_size, out)
+        _tallynet.net_predict(self._handle, x, batch_size, out)
         return out
 
     def __call__(self, x):
@@ -405,30 +410,22 @@ class Sequential:
 
     def _optimizer_state(self):
         """(iterations, slot names, slot arrays) of the compiled model's optimizer."""
-        iterations, names, shapes = _tally.net_optimizer_info(self.build()._handle)
+        iterations, names, shapes = _tallynet.net_optimizer_info(self.build()._handle)
         slots = []
         for i, shape in enumerate(shapes):
             a = np.empty(tuple(shape), dtype=np.float32)
-            _tally.net_read_optimizer_slot(self._handle, i, a)
+            _tallynet.net_read_optimizer_slot(self._handle, i, a)
             slots.append(a)
         return int(iterations), list(names), slots
 
     def _set_optimizer_state(self, iterations, slots):
         """Replaces the optimizer's iteration count and slot arrays (all checked first)."""
-        _tally.net_write_optimizer_state(self.build()._handle, int(iterations),
+        _tallynet.net_write_optimizer_state(self.build()._handle, int(iterations),
                                          [np.ascontiguousarray(a, dtype=np.float32) for a in slots])
 
     def __repr__(self):
         shape = self._input_shape
         return f"<tally.net.Sequential {self.name!r}: {len(self.layers)} layers, input_shape={shape}>"
-
-
-def _mix(a, b):
-    """SplitMix64 of two ints, as a 63-bit seed (distinct per epoch and per fit call)."""
-    z = (int(a) * 0x9E3779B97F4A7C15 + int(b) + 0x632BE59BD9B4E019) & (2 ** 64 - 1)
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & (2 ** 64 - 1)
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & (2 ** 64 - 1)
-    return (z ^ (z >> 31)) & (2 ** 63 - 1)
 
 
 def seed_model(n_labels, input_shape, *, seed=0):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _tally
+from .. import _tallynet
 from ._files import _FORMAT, _member, _read_npz
 from ._metrics import _Metric
 from .layers import _layer_from_config
@@ -68,7 +68,7 @@ def _restore_compile(model, saved, data, filepath, custom_objects):
         raise ValueError(f"Expected a tally.net model file, but the compile configuration in {str(filepath)!r} "
                          f"is corrupt ({exc})") from None
     model._compile(opt, loss, from_logits, [_Metric(m) for m in metrics], threshold, saved.get("label_names"))
-    expected = _tally.net_optimizer_info(model._handle)[1]
+    expected = _tallynet.net_optimizer_info(model._handle)[1]
     if list(expected) != slot_names:
         raise ValueError(f"Expected the optimizer slots {list(expected)} for {opt!r}, but {str(filepath)!r} "
                          f"lists {slot_names}")
