@@ -6,4 +6,5 @@ import TallyPythonBridge
 func extraDeclarations() -> [Declaration] {
     metricsFunctions
         + kerasFunctions
+        + tuningFunctions
 }

@@ -371,6 +371,11 @@ __all__ += [
 ]
 
 
+from .thresholds import tune_thresholds  # noqa: E402  (tuned per-label thresholds)
+
+__all__ += ["tune_thresholds"]
+
+
 from .report import classification_report  # noqa: E402
 
 __all__ += ["classification_report"]

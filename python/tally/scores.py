@@ -168,6 +168,14 @@ class ScoreTally(_Handle):
         """(precision, recall, thresholds) of one label, as `sklearn.metrics.precision_recall_curve`."""
         return self._curve("pr", label, drop_intermediate)
 
+    def tune_thresholds(self, objective="f1", *, beta=None, min_precision=None, min_recall=None, rate=None,
+                        folds=None, seed=0, threads=None):
+        """One threshold per label, tuned exactly over every stored score (a
+        `tally.thresholds.TunedThresholds`; ``folds=k`` adds an out-of-fold estimate)."""
+        from .thresholds import tune
+
+        return tune(self, objective, beta, min_precision, min_recall, rate, folds, seed, threads)
+
 
 class BinnedScoreTally(_Handle):
     """ROC AUC and average precision in fixed memory: per label a histogram of
@@ -183,6 +191,14 @@ class BinnedScoreTally(_Handle):
     @property
     def n_samples(self):
         return self._call("info")[4]
+
+    def tune_thresholds(self, objective="f1", *, beta=None, min_precision=None, min_recall=None, rate=None):
+        """One threshold per label at the bin edges (exact there); ``lower_bound`` and
+        ``upper_bound`` hold the exact optimum over every raw-score threshold."""
+        from .thresholds import TunedThresholds, objective_arguments
+
+        args = objective_arguments(objective, beta, min_precision, min_recall, rate)
+        return TunedThresholds(self._call("tune", *args))
 
     def _score(self, metric, average, return_bounds):
         check_average(average, (None, "micro", "macro", "weighted"))
