@@ -74,6 +74,27 @@ extension TunedThresholds {
     }
 }
 
+extension TunedThresholds {
+    /// Writes the whole result as JSON to a `.json` path, or the thresholds alone to a `.npy` path.
+    public func write(to path: String) throws {
+        if path.hasSuffix(".json") { try writeFile(path, Array(json().utf8)) }
+        else if path.hasSuffix(".npy") { try writeFile(path, npyBytes()) }
+        else { throw TallyError.invalidValue("Expected a path ending in .json or .npy, but got '\(path)'") }
+    }
+
+    /// Reads a result written as JSON.
+    public init(contentsOf path: String) throws {
+        try self.init(json: String(decoding: try readFile(path), as: UTF8.self))
+    }
+
+    /// One threshold per label from a `.json` result or a float `.npy` array (what
+    /// `tally report --thresholds` reads).
+    public static func thresholds(contentsOf path: String) throws -> [Double] {
+        if path.hasSuffix(".json") { return try TunedThresholds(contentsOf: path).thresholds }
+        return try NPYArray(contentsOf: path).doubles()
+    }
+}
+
 /// A float64 as Python's `json.dumps` writes it.
 func jsonNumber(_ x: Double) -> String {
     if x.isNaN { return "NaN" }

@@ -49,6 +49,11 @@ nonisolated(unsafe) let tuningFunctions: [Declaration] = [
         let text = try a.string(0, "json")
         return try pyString(try TunedThresholds(json: text).json())
     },
+    Declaration("thresholds_table", 3...3, "thresholds_table(json, names, digits) -> str: the table `tally thresholds` prints") { a in
+        let tuned = try TunedThresholds(json: try a.string(0, "json"))
+        let names = try a.optional(1).map { try stringList($0, name: "target_names") }
+        return try pyString(try tuned.table(names: names, digits: try a.int(2, "digits")))
+    },
     Declaration("thresholds_npy", 1...1, "thresholds_npy(json) -> bytes of the thresholds as a float64 .npy") { a in
         try bytesObject(try TunedThresholds(json: try a.string(0, "json")).npyBytes())
     },

@@ -9,13 +9,14 @@ import Glibc
 #endif
 
 let usage = """
-usage: tally report --true Y_TRUE.npy --score Y_SCORE.npy [--threshold T | --thresholds T.npy]
+usage: tally report --true Y_TRUE.npy --score Y_SCORE.npy [--threshold T | --thresholds T.npy|T.json]
                     [--labels NAMES.txt] [--format text|json|markdown] [--digits N]
                     [--zero-division warn|0|1|nan] [--weights W.npy]
 
 Scores every label of recorded arrays exactly as scikit-learn's classification_report on
 (y_true, y_score >= threshold). Y_TRUE is (n, labels) of 0/1; Y_SCORE the same shape of
-scores (or 0/1 predictions); NAMES.txt has one label name per line.
+scores (or 0/1 predictions); NAMES.txt has one label name per line. T.json is written by
+`tally thresholds` (see `tally thresholds --help`).
 """
 
 func printError(_ text: String) { _ = text.withCString { write(2, $0, strlen($0)) } }
@@ -40,7 +41,7 @@ struct Options {
 func parse(_ arguments: [String]) throws -> Options {
     guard let command = arguments.first else { fail("missing command\n\(usage)") }
     if command == "-h" || command == "--help" { print(usage); exit(0) }
-    guard command == "report" else { fail("unknown command '\(command)' (expected 'report')") }
+    guard command == "report" else { fail("unknown command '\(command)' (expected 'report' or 'thresholds')") }
     var o = Options()
     var i = 1
     func value(_ flag: String) -> String {
@@ -93,6 +94,9 @@ func readLines(_ path: String) throws -> [String] {
 }
 
 func run() throws {
+    if CommandLine.arguments.dropFirst().first == "thresholds" {
+        return try runThresholds(Array(CommandLine.arguments.dropFirst()))
+    }
     let o = try parse(Array(CommandLine.arguments.dropFirst()))
     guard let truePath = o.truePath, let scorePath = o.scorePath else { fail("--true and --score are required\n\(usage)") }
     let truth = try NPYArray(contentsOf: truePath)
@@ -102,7 +106,7 @@ func run() throws {
     }
     let labelCount = truth.shape[1]
     var threshold = Threshold.scalar(o.threshold)
-    if let path = o.thresholdsPath { threshold = .perLabel(try NPYArray(contentsOf: path).doubles()) }
+    if let path = o.thresholdsPath { threshold = .perLabel(try TunedThresholds.thresholds(contentsOf: path)) }
     let names = try o.labelsPath.map(readLines)
     var counts = try ConfusionCounts(labelCount: labelCount, threshold: threshold)
     let weights = try o.weightsPath.map { try NPYArray(contentsOf: $0).doubles() }

@@ -146,6 +146,28 @@ final class ThresholdTuningTests: XCTestCase {
         XCTAssertEqual(rate.thresholds[1], 0.4)  // rates need no positives: 0.5 and 0.4 of 5 rows
     }
 
+    func testTable() throws {
+        let p = Problem(labels: 3,
+                        truth: [1, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0],
+                        scores: [0.9, 0.1, 0.5, 0.8, 0.2, 0.5, 0.7, 0.3, 0.5, 0.7, 0.4, 0.5, 0.2, 0.5, 0.5],
+                        weights: nil)
+        let table = try p.store().tuneThresholds(.fBeta(beta: 1)).table(names: ["a", "bb", "c"])
+        XCTAssertEqual(table, """
+            objective: f1 (beta=1.0); among equal optima the highest threshold
+
+            label  threshold  value  precision  recall  support  predicted
+                a  0.2         0.75       0.60    1.00        3          5
+               bb  inf          nan        nan     nan        0          0  undefined
+                c  0.5         0.57       0.40    1.00        2          5
+
+            mean value over 2 of 3 labels (defined): 0.66
+
+            """)
+        XCTAssertThrowsError(try p.store().tuneThresholds(.youden).table(names: ["a"])) {
+            XCTAssertEqual($0 as? TallyError, .invalidValue("Expected 3 label names (one per label), but got 1"))
+        }
+    }
+
     func testTiesGoToTheHighestThreshold() throws {
         // 0.9+ 0.8- 0.7+ 0.1-: Youden's J is 1/2 - 0 at 0.9, 1/2 - 1/2 at 0.8, 1 - 1/2 at 0.7, 0 at 0.1.
         let p = Problem(labels: 1, truth: [1, 0, 1, 0], scores: [0.9, 0.8, 0.7, 0.1], weights: nil)

@@ -1,7 +1,8 @@
-"""`tally report --true y_true.npy --score y_score.npy [...]` from Python.
+"""`tally report --true y_true.npy --score y_score.npy [...]` and `tally thresholds
+--true y_true.npy --score y_score.npy --objective f1 [--out t.json]` from Python.
 
-The same command line and the same output as the Swift executable (`swift run tally
-report ...`): both print through the core's ClassificationReport.
+The same command lines and the same output as the Swift executable (`swift run tally
+report ...`): both print through the core (ClassificationReport, TunedThresholds.table).
 """
 
 from __future__ import annotations
@@ -20,12 +21,24 @@ def _parser():
     r.add_argument("--score", dest="score_path", required=True, help="(n, labels) scores or 0/1 .npy")
     g = r.add_mutually_exclusive_group()
     g.add_argument("--threshold", type=float, default=0.5, help="score >= threshold is positive (0.5)")
-    g.add_argument("--thresholds", help=".npy with one threshold per label")
+    g.add_argument("--thresholds", help=".npy with one threshold per label, or .json from `tally thresholds`")
     r.add_argument("--labels", help="text file with one label name per line")
     r.add_argument("--weights", help=".npy with one sample weight per row")
     r.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     r.add_argument("--digits", type=int, default=2)
     r.add_argument("--zero-division", default="warn", choices=["warn", "0", "1", "nan"])
+    t = sub.add_parser("thresholds", help="one tuned threshold per label of y_true.npy and y_score.npy")
+    t.add_argument("--true", dest="true_path", required=True, help="(n, labels) 0/1 .npy")
+    t.add_argument("--score", dest="score_path", required=True, help="(n, labels) scores .npy")
+    t.add_argument("--objective", default="f1", help="f1, fbeta, recall_at_precision, precision_at_recall, youden, rate")
+    t.add_argument("--beta", type=float)
+    t.add_argument("--min-precision", type=float)
+    t.add_argument("--min-recall", type=float)
+    t.add_argument("--rate", type=float)
+    t.add_argument("--weights", help=".npy with one sample weight per row")
+    t.add_argument("--labels", help="text file with one label name per line")
+    t.add_argument("--digits", type=int, default=2)
+    t.add_argument("--out", help="write the result: .json (all of it) or .npy (the thresholds)")
     return p
 
 
@@ -37,16 +50,66 @@ def _load(path):
         raise ValueError(f"Expected a readable file at {path}, but it could not be opened") from None
 
 
+def _read_text(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        raise ValueError(f"Expected a readable file at {path}, but it could not be opened") from None
+
+
+def _names(path):
+    with open(path, encoding="utf-8") as f:
+        names = f.read().split("\n")
+    if names and names[-1] == "":
+        names.pop()
+    return names
+
+
+def _thresholds(args):
+    """`tally thresholds`: the core's table, and the result written to --out."""
+    from . import _tally
+    from .scores import ScoreTally
+
+    if args.out is not None and not args.out.endswith((".json", ".npy")):
+        raise ValueError(f"Expected --out to end in .json or .npy, but got '{args.out}'")
+    y_true = _load(args.true_path)
+    y_score = _load(args.score_path)
+    if y_true.ndim != 2:
+        raise ValueError(f"Expected y_true to be 2-D (n, labels), but got shape {list(y_true.shape)}")
+    weights = _load(args.weights) if args.weights else None
+    store = ScoreTally(y_true.shape[1]).update(y_true, y_score, weights)
+    result = store.tune_thresholds(args.objective, beta=args.beta, min_precision=args.min_precision,
+                                   min_recall=args.min_recall, rate=args.rate)
+    names = _names(args.labels) if args.labels else None
+    table = _tally.thresholds_table(result.to_json(), names, args.digits)
+    if args.out is not None:
+        result.save(args.out)
+    return table
+
+
 def main(argv=None):
     from . import Tally
+    from .thresholds import TunedThresholds
 
     args = _parser().parse_args(argv)
+    if args.command == "thresholds":
+        try:
+            text = _thresholds(args)
+        except (OSError, ValueError, TypeError) as exc:
+            print(f"tally: error: {exc}", file=sys.stderr)
+            return 2
+        sys.stdout.write(text)
+        return 0
     try:
         y_true = _load(args.true_path)
         y_score = _load(args.score_path)
         if y_true.ndim != 2:
             raise ValueError(f"Expected y_true to be 2-D (n, labels), but got shape {list(y_true.shape)}")
-        threshold = _load(args.thresholds).astype(np.float64) if args.thresholds else args.threshold
+        if args.thresholds and args.thresholds.endswith(".json"):
+            threshold = TunedThresholds.from_json(_read_text(args.thresholds)).thresholds
+        else:
+            threshold = _load(args.thresholds).astype(np.float64) if args.thresholds else args.threshold
         names = None
         if args.labels:
             with open(args.labels, encoding="utf-8") as f:

@@ -103,3 +103,72 @@ def test_errors_are_clear_in_both(swift_cli, recorded, args, message):
         rc, out, err = run(cmd)
         assert rc == 2 and out == ""
         assert err.startswith("tally: error: ") and message in err, err
+
+
+# -- tally thresholds ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("extra", [
+    [],
+    ["--objective", "fbeta", "--beta", "2", "--digits", "4"],
+    ["--objective", "recall_at_precision", "--min-precision", "0.4", "--labels", "{d}/names.txt"],
+    ["--objective", "precision_at_recall", "--min-recall", "0.5"],
+    ["--objective", "youden", "--weights", "{d}/w.npy"],
+    ["--objective", "rate", "--rate", "0.1"],
+])
+def test_thresholds_swift_and_python_print_and_write_the_same_bytes(swift_cli, recorded, extra, tmp_path):
+    d, _, _ = recorded
+    args = ["thresholds", "--true", f"{d}/y_true.npy", "--score", f"{d}/y_score.npy"] + [a.format(d=d) for a in extra]
+    outputs = []
+    for name, cmd in (("swift", [swift_cli]), ("python", [sys.executable, "-m", "tally.cli"])):
+        json_path, npy_path = tmp_path / f"{name}.json", tmp_path / f"{name}.npy"
+        rc, out, err = run(cmd + args + ["--out", str(json_path)])
+        rc2, out2, _ = run(cmd + args + ["--out", str(npy_path)])
+        assert rc == rc2 == 0, err
+        assert out == out2
+        outputs.append((out, err, json_path.read_bytes(), npy_path.read_bytes()))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0].startswith("objective: ") and "among equal optima the highest threshold" in outputs[0][0]
+
+
+def test_thresholds_equal_a_brute_force_search_and_report_scores_with_them(swift_cli, recorded, tmp_path):
+    import json
+
+    from test_thresholds import brute_force
+
+    d, y_true, y_score = recorded
+    out_path = tmp_path / "t.json"
+    rc, table, _ = run([swift_cli, "thresholds", "--true", f"{d}/y_true.npy", "--score", f"{d}/y_score.npy",
+                        "--objective", "f1", "--out", str(out_path)])
+    assert rc == 0
+    written = json.loads(out_path.read_text())
+    t, v = brute_force(y_true.astype(np.uint8), y_score, None, "f1", {})
+    np.testing.assert_array_equal(np.array(written["thresholds"]), t)
+    np.testing.assert_allclose(np.array(written["values"]), v, rtol=0, atol=1e-12, equal_nan=True)
+    assert written["undefined"] == [5]  # the label with no positives
+    assert table.splitlines()[-1] == f"mean value over 5 of 6 labels (defined): {np.nanmean(v):.2f}"
+    # `tally report --thresholds t.json` scores with them, as scikit-learn on score >= t.
+    for cmd in ([swift_cli], [sys.executable, "-m", "tally.cli"]):
+        rc, out, err = run(cmd + ["report", "--true", f"{d}/y_true.npy", "--score", f"{d}/y_score.npy",
+                                  "--thresholds", str(out_path), "--zero-division", "0"])
+        assert rc == 0, err
+        assert out == sk.classification_report(y_true, y_score >= t, zero_division=0)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--objective", "f2"], "Expected `objective` to be one of 'f1', 'fbeta'"),
+    (["--objective", "fbeta"], "Expected `beta` with objective='fbeta', but got none"),
+    (["--objective", "rate", "--rate", "2"], "Expected `rate` in [0, 1], but got 2.0"),
+    (["--out", "{d}/t.txt"], "Expected --out to end in .json or .npy, but got '{d}/t.txt'"),
+    (["--labels", "{d}/two_names.txt"], "Expected 6 label names (one per label), but got 2"),
+])
+def test_thresholds_errors_are_the_same_in_both(swift_cli, recorded, args, message):
+    d, _, _ = recorded
+    (d / "two_names.txt").write_text("cat\ndog\n")
+    args = ["thresholds", "--true", f"{d}/y_true.npy", "--score", f"{d}/y_score.npy"] + [a.format(d=d) for a in args]
+    errors = []
+    for cmd in ([swift_cli] + args, [sys.executable, "-m", "tally.cli"] + args):
+        rc, out, err = run(cmd)
+        assert rc == 2 and out == "", err
+        assert err.startswith("tally: error: ") and message.format(d=d) in err, err
+        errors.append(err)
+    assert errors[0] == errors[1]

@@ -1,0 +1,92 @@
+// `tally thresholds --true y_true.npy --score y_score.npy --objective f1 [--out t.json]`:
+// one tuned threshold per label of recorded arrays, printed as the core's table
+// (the Python console script prints the same bytes) and written as JSON or .npy.
+
+import Tally
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let thresholdsUsage = """
+usage: tally thresholds --true Y_TRUE.npy --score Y_SCORE.npy [--objective NAME] [--beta B]
+                        [--min-precision P] [--min-recall R] [--rate R] [--weights W.npy]
+                        [--labels NAMES.txt] [--digits N] [--out T.json|T.npy]
+
+Tunes one threshold per label (predict score >= threshold) over every distinct score, exactly.
+NAME is f1 (default), fbeta (needs --beta), recall_at_precision (--min-precision),
+precision_at_recall (--min-recall), youden or rate (--rate). Among equal optima the highest
+threshold wins; a label where the objective is undefined gets +inf. --out writes the result
+as JSON (the whole result) or .npy (the thresholds), for `tally report --thresholds`.
+"""
+
+struct ThresholdOptions {
+    var truePath: String?, scorePath: String?, weightsPath: String?, labelsPath: String?, outPath: String?
+    var objective = "f1"
+    var beta: Double?, minPrecision: Double?, minRecall: Double?, rate: Double?
+    var digits = 2
+}
+
+func parseThresholds(_ arguments: [String]) -> ThresholdOptions {
+    var o = ThresholdOptions()
+    var i = 1
+    func value(_ flag: String) -> String {
+        i += 1
+        guard i < arguments.count else { fail("\(flag) needs a value") }
+        return arguments[i]
+    }
+    func number(_ flag: String) -> Double {
+        let v = value(flag)
+        guard let x = Double(v), !x.isNaN else { fail("\(flag) expects a number, but got '\(v)'") }
+        return x
+    }
+    while i < arguments.count {
+        let flag = arguments[i]
+        switch flag {
+        case "--true": o.truePath = value(flag)
+        case "--score": o.scorePath = value(flag)
+        case "--weights": o.weightsPath = value(flag)
+        case "--labels": o.labelsPath = value(flag)
+        case "--out": o.outPath = value(flag)
+        case "--objective": o.objective = value(flag)
+        case "--beta": o.beta = number(flag)
+        case "--min-precision": o.minPrecision = number(flag)
+        case "--min-recall": o.minRecall = number(flag)
+        case "--rate": o.rate = number(flag)
+        case "--digits":
+            let v = value(flag)
+            guard let d = Int(v), (0...15).contains(d) else { fail("--digits expects 0 to 15, but got '\(v)'") }
+            o.digits = d
+        case "-h", "--help": print(thresholdsUsage); exit(0)
+        default: fail("unknown option '\(flag)'\n\(thresholdsUsage)")
+        }
+        i += 1
+    }
+    return o
+}
+
+func runThresholds(_ arguments: [String]) throws {
+    let o = parseThresholds(arguments)
+    guard let truePath = o.truePath, let scorePath = o.scorePath else { fail("--true and --score are required\n\(thresholdsUsage)") }
+    if let out = o.outPath, !out.hasSuffix(".json") && !out.hasSuffix(".npy") {
+        throw TallyError.invalidValue("Expected --out to end in .json or .npy, but got '\(out)'")
+    }
+    let objective = try ThresholdObjective(parsing: o.objective, beta: o.beta, minPrecision: o.minPrecision,
+                                           minRecall: o.minRecall, rate: o.rate)
+    let truth = try NPYArray(contentsOf: truePath)
+    let scores = try NPYArray(contentsOf: scorePath)
+    guard truth.shape.count == 2 else {
+        throw TallyError.invalidValue("Expected y_true to be 2-D (n, labels), but got shape \(truth.shape)")
+    }
+    var store = try ScoreStore(labelCount: truth.shape[1])
+    let weights = try o.weightsPath.map { try NPYArray(contentsOf: $0).doubles() }
+    try truth.withMatrixView { t in
+        try scores.withMatrixView { s in
+            try weights.withOptionalBuffer { try store.update(truth: t, scores: s, sampleWeight: $0) }
+        }
+    }
+    let tuned = try store.tuneThresholds(objective)
+    let table = try tuned.table(names: try o.labelsPath.map(readLines), digits: o.digits)
+    if let out = o.outPath { try tuned.write(to: out) }
+    print(table, terminator: "")
+}
