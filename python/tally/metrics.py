@@ -361,19 +361,14 @@ def matthews_corrcoef_per_label(y_true, y_pred, *, labels=None, average=None, sa
 
 from .scores import (  # noqa: E402  (scores.py needs nothing from here)
     average_precision_score, coverage_error, label_ranking_average_precision_score, label_ranking_loss,
-    ndcg_score, precision_at_k, precision_recall_curve, recall_at_k, roc_auc_score, roc_curve,
+    ndcg_score, precision_at_k, precision_recall_curve, recall_at_k, roc_auc_score, roc_curve, tune_thresholds,
 )
 
 __all__ += [
     "roc_auc_score", "average_precision_score", "roc_curve", "precision_recall_curve",
     "label_ranking_average_precision_score", "coverage_error", "label_ranking_loss", "ndcg_score",
-    "precision_at_k", "recall_at_k",
+    "precision_at_k", "recall_at_k", "tune_thresholds",
 ]
-
-
-from .thresholds import tune_thresholds  # noqa: E402  (tuned per-label thresholds)
-
-__all__ += ["tune_thresholds"]
 
 
 from .report import classification_report  # noqa: E402

@@ -450,3 +450,20 @@ def precision_at_k(y_true, y_score, *, k=1, sample_weight=None):
 def recall_at_k(y_true, y_score, *, k=1, sample_weight=None):
     """Mean over rows with a relevant label of (relevant labels among the k best) / relevant labels."""
     return _ranking(y_true, y_score, sample_weight, "top_k", top_k=(k,)).recall_at_k()[k]
+
+
+def tune_thresholds(y_true, y_score, *, objective="f1", beta=None, min_precision=None, min_recall=None,
+                    rate=None, sample_weight=None, folds=None, seed=0):
+    """One threshold per label, tuned exactly on (y_true, y_score): a
+    `tally.thresholds.TunedThresholds` (see `ScoreTally.tune_thresholds`).
+
+    objective : "f1" | "fbeta" (needs ``beta``) | "recall_at_precision" (``min_precision``)
+        | "precision_at_recall" (``min_recall``) | "youden" | "rate" (``rate``: the highest
+        threshold whose predicted-positive rate reaches it).
+    folds : int, optional
+        Also estimate out of fold: k seeded folds of rows, tuned on k − 1, scored on the
+        held-out one (``result.out_of_fold``).
+    """
+    yt, ys, w = _prepare(y_true, y_score, sample_weight)
+    return ScoreTally(yt.shape[1]).update(yt, ys, w).tune_thresholds(
+        objective, beta=beta, min_precision=min_precision, min_recall=min_recall, rate=rate, folds=folds, seed=seed)

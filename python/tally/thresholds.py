@@ -7,7 +7,7 @@ A label whose objective is undefined everywhere (no positives for an objective
 that reads recall, no negatives for Youden's J, or no threshold meeting the
 constraint) gets ``+inf``, value nan, and ``undefined[j] = True``.
 
->>> result = tune_thresholds(y_true, y_score, objective="f1")
+>>> result = tally.metrics.tune_thresholds(y_true, y_score, objective="f1")
 >>> acc = tally.Tally(n_labels, threshold=result)     # or result.thresholds
 >>> result.save("thresholds.json")                     # or .npy: the thresholds alone
 """
@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _tally
 
-__all__ = ["TunedThresholds", "OutOfFold", "tune_thresholds", "OBJECTIVES"]
+__all__ = ["TunedThresholds", "OutOfFold", "OBJECTIVES"]
 
 OBJECTIVES = ("f1", "fbeta", "precision_at_recall", "recall_at_precision", "youden", "rate")
 
@@ -149,23 +149,3 @@ def tune(store, objective, beta, min_precision, min_recall, rate, folds, seed, t
     oof = OutOfFold(int(folds), int(seed), np.frombuffer(rows, dtype=np.int64).copy(),
                     as_f(fold_t).reshape(int(folds), n), as_f(values), as_f(precision), as_f(recall), mask, average)
     return TunedThresholds(text, oof)
-
-
-def tune_thresholds(y_true, y_score, *, objective="f1", beta=None, min_precision=None, min_recall=None,
-                    rate=None, sample_weight=None, folds=None, seed=0):
-    """One threshold per label, tuned exactly on (y_true, y_score): see `TunedThresholds`.
-
-    objective : "f1" | "fbeta" (needs ``beta``) | "recall_at_precision" (``min_precision``)
-        | "precision_at_recall" (``min_recall``) | "youden" | "rate" (``rate``: the highest
-        threshold whose predicted-positive rate reaches it).
-    folds : int, optional
-        Also estimate out of fold: k seeded folds of rows, tuned on k − 1, scored on the
-        held-out one (``result.out_of_fold``).
-    """
-    from .scores import ScoreTally
-
-    y = np.asarray(y_true) if not hasattr(y_true, "shape") else y_true
-    n = 1 if np.ndim(y) == 1 else np.shape(y)[1]
-    store = ScoreTally(n).update(y_true, y_score, sample_weight)
-    return store.tune_thresholds(objective, beta=beta, min_precision=min_precision, min_recall=min_recall,
-                                 rate=rate, folds=folds, seed=seed)
