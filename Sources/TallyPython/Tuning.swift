@@ -26,6 +26,30 @@ nonisolated(unsafe) let tuningFunctions: [Declaration] = [
         let threads = try threadCount(a, 6)
         return try pyString(try withoutGIL { try s.tuneThresholds(o, threads: threads).json() })
     },
+    Declaration("scores_tune_many", 2...3,
+                "scores_tune_many(handle, ((objective, beta, min_precision, min_recall, rate), ...), threads=None) "
+                    + "-> tuple of json: several objectives from one sorted pass per label") { a in
+        let s = try a.handle(0, as: ScoresBox.self, "scores").snapshot()
+        guard let list = a[1], PySequence_Check(list) != 0 else {
+            throw PythonError.type("Expected `objectives` to be a sequence of tuples, but got \(typeName(a[1]))")
+        }
+        let count = PySequence_Size(list)
+        if count < 0 { throw AlreadySet() }
+        let objectives = try (0..<count).map { i -> ThresholdObjective in
+            let element = try check(PySequence_GetItem(list, i))
+            defer { Py_DecRef(element) }
+            let item = try check(PySequence_Tuple(element))
+            defer { Py_DecRef(item) }
+            guard PyTuple_Size(item) == 5 else {
+                throw PythonError.value("Expected each objective as (name, beta, min_precision, min_recall, rate), but got \(PyTuple_Size(item)) items")
+            }
+            let fields = (0..<5).map { PyTuple_GetItem(item, $0) }
+            return try fields.withUnsafeBufferPointer { try objective(try Arguments($0.baseAddress, 5, function: "scores_tune_many", expected: 5...5), from: 0) }
+        }
+        let threads = try threadCount(a, 2)
+        let results = try withoutGIL { try s.tuneThresholds(objectives, threads: threads) }
+        return try tuple(try results.map { try pyString($0.json()) })
+    },
     Declaration("scores_tune_out_of_fold", 8...9,
                 "scores_tune_out_of_fold(handle, objective, beta, min_precision, min_recall, rate, folds, seed, threads=None) "
                     + "-> (json, fold_of_row, fold_thresholds, values, precision, recall, undefined, average)") { a in

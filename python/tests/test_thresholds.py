@@ -259,3 +259,16 @@ def test_binned_tuning_bounds_the_exact_optimum():
         assert np.all(r.lower_bound <= exact + 1e-12) and np.all(exact <= r.upper_bound + 1e-12)
         checked += 1
     assert checked == 3
+
+
+@given(problems())
+def test_several_objectives_from_one_pass_equal_one_at_a_time(problem):
+    from tally import _tally
+
+    y, s, w = problem
+    store = ScoreTally(y.shape[1]).update(y, s, w)
+    specs = tuple((name, p.get("beta"), p.get("min_precision"), p.get("min_recall"), p.get("rate")) for name, p in OBJECTIVES)
+    texts = _tally.scores_tune_many(store._handle, specs, None)
+    assert len(texts) == len(OBJECTIVES)
+    for text, (name, params) in zip(texts, OBJECTIVES):
+        assert text == store.tune_thresholds(name, **params).to_json()
