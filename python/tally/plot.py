@@ -54,9 +54,17 @@ def f1_heatmap(scores, label_names=None, *, title="F1 per label over epochs", ax
     return fig
 
 
-def precision_recall_curves(y_true, y_score, label_names=None, *, title="Precision-recall per label", ax=None):
-    """One precision-recall curve per label, with its average precision in the legend."""
+def precision_recall_curves(y_true, y_score, label_names=None, *, title="Precision-recall per label", ax=None,
+                            thresholds=None, default_threshold=0.5):
+    """One precision-recall curve per label, with its average precision in the legend.
+
+    thresholds : per-label thresholds (a `tally.thresholds.TunedThresholds` or an array), optional
+        Marks each label's point at its threshold (filled circle) and at ``default_threshold``
+        (open circle), as `tally.Tally` counts them (``score >= threshold``). Each marker's
+        gid is ``"tuned/<label>"`` or ``"default/<label>"``.
+    """
     from . import metrics
+    from .streaming import Tally
 
     plt = _pyplot()
     y_true = np.asarray(y_true)
@@ -74,10 +82,21 @@ def precision_recall_curves(y_true, y_score, label_names=None, *, title="Precisi
         precision, recall, _ = metrics.precision_recall_curve(y_true[:, j], y_score[:, j])
         ap = metrics.average_precision_score(y_true[:, j], y_score[:, j])
         ax.step(recall, precision, where="post", color=cmap(j % cmap.N), label=f"{names[j]} (AP {ap:.2f})")
+    if thresholds is not None:
+        for kind, t, face in (("default", default_threshold, "none"), ("tuned", thresholds, None)):
+            acc = Tally(n_labels, threshold=t).update(y_true, y_score)
+            p, r = acc.precision(zero_division=np.nan), acc.recall(zero_division=np.nan)
+            for j in range(n_labels):
+                if np.isfinite(p[j]) and np.isfinite(r[j]) and y_true[:, j].any():
+                    color = cmap(j % cmap.N)
+                    ax.plot([r[j]], [p[j]], "o", markersize=6, color=color, markeredgecolor=color,
+                            markerfacecolor=face or color, gid=f"{kind}/{j}")
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
+    if thresholds is not None:
+        title += f"\n(filled: tuned threshold, open: {default_threshold})"
     ax.set_title(title)
     ax.legend(fontsize=7, loc="lower left", ncol=2)
     fig.tight_layout()

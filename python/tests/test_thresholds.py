@@ -272,3 +272,25 @@ def test_several_objectives_from_one_pass_equal_one_at_a_time(problem):
     assert len(texts) == len(OBJECTIVES)
     for text, (name, params) in zip(texts, OBJECTIVES):
         assert text == store.tune_thresholds(name, **params).to_json()
+
+
+def test_plot_marks_the_tuned_and_default_points():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import sklearn.metrics as sk
+
+    from tally import plot
+
+    rng = np.random.default_rng(2)
+    y, s = rng.integers(0, 2, (200, 3)), rng.random((200, 3))
+    y[:, 2] = 0  # no positives: no curve, no markers
+    r = tune_thresholds(y, s, objective="f1")
+    fig = plot.precision_recall_curves(y, s, thresholds=r)
+    markers = {line.get_gid(): (line.get_xdata()[0], line.get_ydata()[0]) for line in fig.axes[0].lines if line.get_gid()}
+    assert set(markers) == {"tuned/0", "tuned/1", "default/0", "default/1"}
+    for j in (0, 1):
+        for kind, t in (("tuned", r.thresholds[j]), ("default", 0.5)):
+            pred = s[:, j] >= t
+            expected = (sk.recall_score(y[:, j], pred), sk.precision_score(y[:, j], pred))
+            assert markers[f"{kind}/{j}"] == pytest.approx(expected, abs=1e-15)
