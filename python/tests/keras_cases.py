@@ -621,6 +621,58 @@ def case_xla_bad_input():
     print("ok xla bad input")
 
 
+def case_ranking():
+    """PerLabelReport(ranking=True, tune="f1") logs exact per-label ROC AUC and average
+    precision equal to scikit-learn's on `model.predict` (weighted), and thresholds
+    tuned on every validation score: F1 there equals scikit-learn's, no candidate
+    threshold does better, and the last epoch's thresholds are written to a file."""
+    x, y = data(300, 21)
+    x_val, y_val = data(150, 22)
+    y_val[:, 0] = 0  # a label with no positives: nan AUC, undefined tuning
+    w_val = np.random.default_rng(3).choice([0.5, 1.0, 2.0], size=len(x_val)).astype("float32")
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "t.json")
+        report = tk.PerLabelReport((x_val, y_val, w_val), label_names=NAMES, print_every=0, ranking=True,
+                                   tune="f1", thresholds_path=path)
+
+        class Predictions(keras.callbacks.Callback):
+            preds = []
+
+            def on_epoch_end(self, epoch, logs=None):
+                Predictions.preds.append(self.model.predict(x_val, verbose=0))
+
+        model = model_for(x.shape[1])
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")  # compiled (default)
+        history = model.fit(x, y, epochs=2, batch_size=32, verbose=0, callbacks=[report, Predictions()])
+        checked = 0
+        w = w_val.astype(np.float64)
+        for epoch in range(2):
+            p = Predictions.preds[epoch]
+            row = report.history[epoch]
+            for j, n in enumerate(NAMES):
+                if j == 0:
+                    assert math.isnan(row[f"val_roc_auc/{n}"]) and math.isnan(row[f"val_tuned_f1/{n}"])
+                    assert row[f"val_tuned_threshold/{n}"] == math.inf
+                    continue
+                auc = skm.roc_auc_score(y_val[:, j], p[:, j], sample_weight=w)
+                ap = skm.average_precision_score(y_val[:, j], p[:, j], sample_weight=w)
+                assert abs(row[f"val_roc_auc/{n}"] - auc) < 1e-12, (n, row[f"val_roc_auc/{n}"], auc)
+                assert abs(row[f"val_ap/{n}"] - ap) < 1e-12, (n, row[f"val_ap/{n}"], ap)
+                t = row[f"val_tuned_threshold/{n}"]
+                f1 = skm.f1_score(y_val[:, j], p[:, j] >= t, sample_weight=w)
+                assert abs(row[f"val_tuned_f1/{n}"] - f1) < 1e-12, (n, row[f"val_tuned_f1/{n}"], f1)
+                best = max(skm.f1_score(y_val[:, j], p[:, j] >= c, sample_weight=w, zero_division=0)
+                           for c in np.unique(p[:, j]))
+                assert abs(f1 - best) < 1e-12, (n, f1, best)
+                assert history.history[f"val_ap/{n}"][epoch] == row[f"val_ap/{n}"]
+                checked += 1
+        assert checked == 2 * (N_LABELS - 1)
+        assert "val_macro_roc_auc" in history.history and "val_tuned_f1" in history.history
+        with open(path) as fh:
+            assert json.load(fh)["thresholds"][1:] == [report.history[1][f"val_tuned_threshold/{n}"] for n in NAMES[1:]]
+    print("ranking and tuned thresholds checked")
+
+
 def main(argv):
     """`keras_cases.py CASE [ARGS...] [+ CASE [ARGS...]]...`: runs each case, printing
     "== CASE ARGS: ok" or "== CASE ARGS: FAILED" with the traceback, and "ok" last

@@ -30,10 +30,10 @@ for _name, _module in (("jax", "jax"), ("tensorflow", "tensorflow")):
 GROUPS = {
     "jax": ("jax", {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}, [
         "counting", "exact compiled", "exact eager", "seed_mistake", "distributed", "save_load",
-        "callback arrays pydataset generator", "bad_input"]),
+        "callback arrays pydataset generator", "bad_input", "ranking"]),
     "tensorflow": ("tensorflow", {}, [
         "counting", "exact compiled", "exact xla", "exact eager", "save_load", "callback tfdata factory",
-        "bad_input", "xla_bad_input"]),
+        "bad_input", "xla_bad_input", "ranking"]),
 }
 _results = {}
 
@@ -126,6 +126,11 @@ def test_save_and_load_compiled_model(backend):
 def test_per_label_report_drives_early_stopping(backend, kinds):
     out = case(backend, f"callback {kinds}")
     assert all(f"{k}: stopped after 2 epochs" in out for k in kinds.split()), out
+
+
+@pytest.mark.parametrize("backend", ON_BOTH)
+def test_per_label_report_logs_exact_auc_ap_and_tuned_thresholds(backend):
+    assert "ranking and tuned thresholds checked" in case(backend, "ranking")
 
 
 @pytest.mark.parametrize("backend", ON_BOTH)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import json
 import math
+import warnings
 
 import keras
 import numpy as np
 
 from ..metrics import parse_zero_division
+from ..scores import ScoreTally
 from ..streaming import Tally
 from ._scores import AVERAGES
 
@@ -80,10 +82,19 @@ class PerLabelReport(keras.callbacks.Callback):
         print_every: print a per-label table every this many epochs (0: never).
         prefix: the log key prefix (default "val_").
         csv_path, json_path: where to write the per-epoch history after each epoch.
+        ranking: also log exact per-label ROC AUC and average precision
+            (`val_roc_auc/<label>`, `val_ap/<label>`, `val_macro_roc_auc`, `val_macro_ap`;
+            nan for a label with one class), from every validation score.
+        tune: an objective name ("f1", "youden", …) or a dict of `ScoreTally.tune_thresholds`
+            arguments: also tune one threshold per label each epoch and log the value reached
+            and the threshold (`val_tuned_f1/<label>`, `val_tuned_threshold/<label>`,
+            `val_tuned_f1` the mean over defined labels). Not with `from_logits=True`.
+        thresholds_path: write the last epoch's tuned thresholds there (.json or .npy).
 
     Attributes:
         history: one dict per scored epoch: `{"epoch": e, "val_f1/cat": ..., ...}`.
         tally: the accumulator of the last scored epoch.
+        tuned: the last epoch's `tally.thresholds.TunedThresholds` (with `tune`).
     """
 
     METRICS = ("precision", "recall", "f1", "support")
@@ -91,7 +102,7 @@ class PerLabelReport(keras.callbacks.Callback):
     def __init__(self, validation_data, *, threshold=0.5, from_logits=False, label_names=None,
                  metrics=("precision", "recall", "f1"), averages=("micro", "macro", "weighted", "samples"),
                  zero_division=0.0, batch_size=None, steps=None, print_every=1, prefix="val_",
-                 csv_path=None, json_path=None):
+                 csv_path=None, json_path=None, ranking=False, tune=None, thresholds_path=None):
         super().__init__()
         bad = [m for m in metrics if m not in self.METRICS]
         if bad or isinstance(metrics, str):
@@ -121,6 +132,19 @@ class PerLabelReport(keras.callbacks.Callback):
         self.json_path = json_path
         self.history = []
         self.tally = None
+        self.ranking = bool(ranking)
+        if tune is not None and not isinstance(tune, (str, dict)):
+            raise ValueError(f"Invalid `tune` argument value. Expected an objective name or a dict. Received: tune={tune!r}")
+        if tune is not None and from_logits:
+            raise ValueError("Invalid `tune` argument value: thresholds are tuned on probabilities, "
+                             f"but from_logits=True. Received: tune={tune!r}")
+        self.tune = {"objective": tune} if isinstance(tune, str) else tune
+        if thresholds_path is not None and (self.tune is None or not str(thresholds_path).endswith((".json", ".npy"))):
+            raise ValueError("Invalid `thresholds_path` argument value. Expected a .json or .npy path, with `tune`. "
+                             f"Received: thresholds_path={thresholds_path!r}")
+        self.thresholds_path = thresholds_path
+        self.tuned = None
+        self._store = None
 
     def score(self):
         """A `tally.Tally` over the whole validation set, predicted by the model now."""
@@ -132,18 +156,47 @@ class PerLabelReport(keras.callbacks.Callback):
             pred = self.model.predict(x, batch_size=self.batch_size, verbose=0)
             acc = self._new_tally(np.shape(pred)[-1] if np.ndim(pred) == 2 else 1)
             acc.update(_numpy(y), np.asarray(pred), None if w is None else _numpy(w))
+            if self._store is not None:
+                self._store.update(_numpy(y), np.asarray(pred), None if w is None else _numpy(w))
             return acc
         for x, y, w in _batches(data, self.steps):
             pred = np.asarray(self.model.predict_on_batch(x))
             if acc is None:
                 acc = self._new_tally(pred.shape[-1] if pred.ndim == 2 else 1)
             acc.update(_numpy(y), pred, _numpy(w))
+            if self._store is not None:
+                self._store.update(_numpy(y), pred, _numpy(w))
         if acc is None:
             raise ValueError("Expected the validation data to yield at least one batch, but it yielded none")
         return acc
 
     def _new_tally(self, n_labels):
+        if self.ranking or self.tune is not None:
+            self._store = ScoreTally(n_labels)
         return Tally(n_labels, self.threshold, from_logits=self.from_logits, label_names=self.label_names)
+
+    def ranked_scores(self, names):
+        """Log entries from the stored scores: ROC AUC, AP and the tuned thresholds."""
+        out = {}
+        store, pre = self._store, self.prefix
+        if self.ranking:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # one-class labels are nan, as in scikit-learn
+                auc, ap = store.roc_auc(average=None), store.average_precision(average=None)
+            for key, values in (("roc_auc", auc), ("ap", ap)):
+                for name, v in zip(names, values):
+                    out[f"{pre}{key}/{name}"] = float(v)
+                defined = values[~np.isnan(values)]
+                out[f"{pre}macro_{key}"] = float(defined.mean()) if defined.size else float("nan")
+        if self.tune is not None:
+            self.tuned = store.tune_thresholds(**self.tune)
+            key = self.tuned.objective
+            for name, v, t in zip(names, self.tuned.values, self.tuned.thresholds):
+                out[f"{pre}tuned_{key}/{name}"] = float(v)
+                out[f"{pre}tuned_threshold/{name}"] = float(t)
+            defined = self.tuned.values[~self.tuned.undefined]
+            out[f"{pre}tuned_{key}"] = float(defined.mean()) if defined.size else float("nan")
+        return out
 
     def scores(self, acc):
         """The log entries for one accumulator."""
@@ -168,6 +221,11 @@ class PerLabelReport(keras.callbacks.Callback):
         acc = self.score()
         self.tally = acc
         entries = self.scores(acc)
+        if self._store is not None:
+            entries.update(self.ranked_scores(acc.names()))
+            self._store = None
+            if self.thresholds_path:
+                self.tuned.save(self.thresholds_path)
         logs.update(entries)
         self.history.append({"epoch": epoch, **entries})
         if self.print_every and (epoch + 1) % self.print_every == 0:
