@@ -38,6 +38,24 @@ def test_demo_prints_exact_tables_and_writes_valid_pictures(tmp_path):
         sk.precision_score(y_val, y_score >= 0.5, average="macro", zero_division=0), abs=6e-5)
     assert float(m.group(2)) == pytest.approx(
         sk.recall_score(y_val, y_score >= 0.5, average="macro", zero_division=0), abs=6e-5)
+    # F1 at 0.5 and out of fold at tuned thresholds: scikit-learn, and a brute-force search per fold.
+    from test_thresholds import brute_force
+
+    from tally.scores import tune_thresholds
+
+    folds = tune_thresholds(y_val, y_score, folds=2, seed=0).out_of_fold.fold_of_row
+    assert sorted(np.bincount(folds).tolist()) == [80, 80]
+    predicted = np.zeros_like(y_val, dtype=bool)
+    for f in (0, 1):
+        t, _ = brute_force(y_val[folds != f].astype(np.uint8), y_score[folds != f], None, "f1", {})
+        predicted[folds == f] = y_score[folds == f] >= t
+    tuned_f1 = sk.f1_score(y_val, predicted, average=None, zero_division=np.nan)
+    rows = re.findall(r"^ +(\d)  +(\S+)  +(\S+)  +(\S+)$", text[text.index("F1 per label at 0.5"):], re.M)
+    assert [r[0] for r in rows] == names
+    at_half = sk.f1_score(y_val, y_score >= 0.5, average=None, zero_division=0)
+    for j, (_, half, tuned, _) in enumerate(rows):
+        assert float(half) == pytest.approx(at_half[j], abs=6e-5)
+        assert (tuned == "nan") if np.isnan(tuned_f1[j]) else float(tuned) == pytest.approx(tuned_f1[j], abs=6e-5)
     for picture in ("f1_per_label.png", "precision_recall.png"):
         data = (out / picture).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
