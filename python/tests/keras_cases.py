@@ -670,6 +670,12 @@ def case_ranking():
         assert "val_macro_roc_auc" in history.history and "val_tuned_f1" in history.history
         with open(path) as fh:
             assert json.load(fh)["thresholds"][1:] == [report.history[1][f"val_tuned_threshold/{n}"] for n in NAMES[1:]]
+        # The tuned result is a metric's threshold= too, and its config is plain data.
+        metric = tk.F1Score(threshold=report.tuned, average=None)
+        config = metric.get_config()
+        assert config["threshold"] == report.tuned.thresholds.tolist(), config
+        json.dumps(config)
+        assert tk.F1Score.from_config(config).get_config() == config
     print("ranking and tuned thresholds checked")
 
 

@@ -84,7 +84,8 @@ class _TallyMetric(keras.metrics.Metric):
         prefix = self._base_name if name in (None, default_name) else name
         name = name or default_name
         super().__init__(name=name, dtype=dtype)
-        self.threshold = threshold.tolist() if isinstance(threshold, np.ndarray) else threshold
+        # Plain data for get_config: a list for per-label thresholds (arrays, tuned results).
+        self.threshold = threshold if isinstance(threshold, (int, float)) else t if isinstance(t, float) else t.tolist()
         self.average = average
         self.zero_division = zero_division
         self._zd = zd
