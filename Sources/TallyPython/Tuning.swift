@@ -1,5 +1,7 @@
 import CPython
 import Tally
+import TallyPythonBridge
+import TallyThreads
 
 // Tuned thresholds: the exact store, the binned histogram and the result's
 // JSON. Each declaration parses the objective through the core's parser, tunes
