@@ -13,10 +13,18 @@ on the same random data for every framework:
 
 Each framework runs in its own subprocess (peak memory = that process's ru_maxrss; only one
 framework's libraries are loaded there). The script also measures the machine's SGEMM rate
-(numpy's BLAS, 2048^3, all cores) in the same run and prints the compute floor: training
-FLOPs per epoch at that rate. Ratios are to the faster Keras backend measured in this run.
+(numpy's BLAS, 2048^3, all cores) in the same run and prints two compute floors: the training
+FLOPs per epoch at that rate with direct convolutions (what Keras runs) and with the algorithm
+TallyNet actually runs (conv2 as Winograd F(4x4, 3x3): its 36 GEMMs per tile). Each framework's
+"x floor" is against its own algorithm's floor. Ratios are to the faster Keras backend measured
+in this run. PyTorch on the CPU (eager, channels_last) is a third anchor when `torch` imports.
 
-    .venv/bin/python bench/bench_trainer.py [--sizes 204 64] [--timed-batches 3] [--only tallynet keras-tf keras-jax]
+The header prints the CPU and TallyNet's kernels (`tally.net.backend()`): a speed claim holds
+for the machine it was measured on. `--blis-table` runs TallyNet with BLIS's own CPU-model
+table instead of TallyNet's choice by instruction set (TALLY_BLIS_ARCH=table), for comparison.
+
+    .venv/bin/python bench/bench_trainer.py [--sizes 204 64] [--timed-batches 3]
+        [--only tallynet keras-tf keras-jax torch] [--blis-table]
 """
 import argparse
 import json
@@ -27,7 +35,7 @@ import sys
 import time
 
 N_SAMPLES, N_LABELS, BATCH = 1269, 39, 32
-FRAMEWORKS = ("tallynet", "keras-tf", "keras-jax")
+FRAMEWORKS = ("tallynet", "keras-tf", "keras-jax", "torch")
 
 
 def make_data(size, n):
@@ -38,11 +46,16 @@ def make_data(size, n):
     return x, y
 
 
-def training_flops(size):
+def training_flops(size, winograd=False):
     """Multiply-adds x 2 of one training sample: forward, input gradients (not for the
-    first layer) and weight gradients of the convolutions and dense layers."""
+    first layer) and weight gradients of the convolutions and dense layers. With
+    `winograd`, conv2 counts the GEMMs of F(4x4, 3x3) (36 products per 4x4 output tile
+    instead of 16 x 9), as TallyNet runs it; its transforms are not counted."""
     conv1 = 2 * size * size * 3 * 9 * 32
     conv2 = 2 * size * size * 32 * 9 * 32
+    if winograd:
+        tiles = -(-size // 4) ** 2
+        conv2 = 2 * 36 * tiles * 32 * 32
     flat = (size // 2) * (size // 2) * 32
     dense1, dense2 = 2 * flat * 512, 2 * 512 * N_LABELS
     return 2 * conv1 + 3 * conv2 + 3 * dense1 + 3 * dense2
@@ -88,6 +101,54 @@ def worker(framework, size, warm, timed, full_epoch):
             n = min(N_SAMPLES, n_batches * BATCH)
             model.fit(x[:n], y[:n], batch_size=BATCH, epochs=1, verbose=0, callbacks=[Stamp()])
         threads = model.threads
+    elif framework == "torch":
+        import torch
+        from torch import nn
+
+        torch.manual_seed(0)
+
+        class MaxNormSGD(torch.optim.SGD):
+            """SGD with momentum (Keras's form: v = m*v - lr*g, w += v, as PyTorch's with
+            dampening 0 up to the lr's placement), then Keras's MaxNorm(3) on the kernels."""
+
+            def __init__(self, params, constrained, lr):
+                super().__init__(params, lr=lr, momentum=0.9)
+                self.constrained = constrained
+
+            @torch.no_grad()
+            def step(self):
+                super().step()
+                for w in self.constrained:  # Keras MaxNorm: norm over all axes but the output one
+                    dims = tuple(range(1, w.dim()))
+                    norms = w.pow(2).sum(dim=dims, keepdim=True).sqrt()
+                    w.mul_(norms.clamp(max=3) / (norms + 1e-7))
+
+        flat = (size // 2) * (size // 2) * 32
+        net = nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Dropout(0.2),
+            nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(flat, 512), nn.ReLU(), nn.Dropout(0.5), nn.Linear(512, N_LABELS),
+        ).to(memory_format=torch.channels_last)
+        constrained = [net[0].weight, net[3].weight, net[7].weight]
+        opt = MaxNormSGD(net.parameters(), constrained, lr)
+        schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda it: 1 / (1 + lr / epochs * it))
+        loss_fn = nn.BCEWithLogitsLoss()
+        xt = torch.from_numpy(x).permute(0, 3, 1, 2)  # NHWC memory seen as NCHW channels_last: no copy
+        yt = torch.from_numpy(y)
+
+        def run(n_batches):
+            stamps.append(time.perf_counter())
+            order = torch.randperm(N_SAMPLES)
+            for b in range(min(n_batches, steps)):
+                idx = order[b * BATCH:(b + 1) * BATCH]
+                xb = xt[idx].contiguous(memory_format=torch.channels_last)
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(net(xb), yt[idx])
+                loss.backward()
+                opt.step()
+                schedule.step()
+                stamp(loss.item())
+        threads = torch.get_num_threads()
     else:
         os.environ["KERAS_BACKEND"] = "tensorflow" if framework == "keras-tf" else "jax"
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -143,12 +204,25 @@ def worker(framework, size, warm, timed, full_epoch):
             "warmup_seconds": warm_seconds, "peak_rss_mib": rss, "measured": measured, "threads": threads}
 
 
+def backend_line(args):
+    """TallyNet's `backend()` report, from a subprocess with the workers' environment."""
+    env = dict(os.environ)
+    if args.blis_table:
+        env["TALLY_BLIS_ARCH"] = "table"
+    code = "import tally.net as tn; print(tn.backend_report())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    return done.stdout.strip() if done.returncode == 0 else f"backend report failed: {done.stderr.strip()[-300:]}"
+
+
 def run_worker(framework, size, args):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--size", str(size),
            "--warm-batches", str(args.warm_batches), "--timed-batches", str(args.timed_batches)]
     if size <= args.full_epoch_up_to:
         cmd.append("--full-epoch")
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ)
+    if args.blis_table:
+        env["TALLY_BLIS_ARCH"] = "table"
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
     if done.returncode != 0 or not lines:
         tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
@@ -164,6 +238,8 @@ def main():
     ap.add_argument("--timed-batches", type=int, default=3)
     ap.add_argument("--full-epoch-up-to", type=int, default=64,
                     help="time a whole epoch for image sizes up to this (else extrapolate)")
+    ap.add_argument("--blis-table", action="store_true",
+                    help="TallyNet on BLIS's own CPU-model table, not TallyNet's choice by instruction set")
     ap.add_argument("--worker", choices=FRAMEWORKS)
     ap.add_argument("--size", type=int)
     ap.add_argument("--full-epoch", action="store_true")
@@ -172,19 +248,28 @@ def main():
         print(json.dumps(worker(args.worker, args.size, args.warm_batches, args.timed_batches, args.full_epoch)))
         return
 
+    if "torch" in args.only:
+        try:
+            import torch  # noqa: F401  (an optional anchor)
+        except ImportError:
+            print("# torch is not importable here: the PyTorch anchor is left out")
+            args.only = [f for f in args.only if f != "torch"]
     gflops = sgemm_gflops()
     print(f"# trainer benchmark: seed's model, batch {BATCH}, {N_LABELS} labels, {N_SAMPLES}-sample epoch; "
           f"{os.cpu_count()} CPUs; SGEMM {gflops:.0f} GFLOP/s (numpy BLAS, this run); "
           f"load average {os.getloadavg()[0]:.1f} at start (other processes skew every figure)")
+    print("# " + backend_line(args).replace("\n", "\n# "))
     for size in args.sizes:
         floor = training_flops(size) * N_SAMPLES / (gflops * 1e9)
+        wfloor = training_flops(size, winograd=True) * N_SAMPLES / (gflops * 1e9)
         results = {f: run_worker(f, size, args) for f in args.only}
         ok = {f: r for f, r in results.items() if "error" not in r}
         keras_best = min((r["epoch_seconds"] for f, r in ok.items() if f.startswith("keras")), default=None)
         keras_mem = min((r["peak_rss_mib"] for f, r in ok.items() if f.startswith("keras")), default=None)
         print(f"# load average {os.getloadavg()[0]:.1f} after {size}x{size}")
-        print(f"\n## {size}x{size}x3: {training_flops(size) / 1e9:.3f} GFLOP per training sample; "
-              f"compute floor {floor:.1f} s per epoch at {gflops:.0f} GFLOP/s")
+        print(f"\n## {size}x{size}x3: {training_flops(size) / 1e9:.3f} GFLOP per training sample with direct "
+              f"convolutions, {training_flops(size, winograd=True) / 1e9:.3f} with conv2 as Winograd F(4x4,3x3); "
+              f"compute floors {floor:.1f} s and {wfloor:.1f} s per epoch at {gflops:.0f} GFLOP/s")
         print(f"{'framework':<10} {'s/epoch':>8} {'ms/sample':>9} {'x floor':>7} {'x best Keras':>12} "
               f"{'peak MiB':>9} {'x Keras mem':>11} {'warm-up s':>9}  measured")
         for f, r in results.items():
@@ -192,9 +277,10 @@ def main():
                 print(f"{f:<10} failed: {r['error']}")
                 continue
             e = r["epoch_seconds"]
+            own_floor = wfloor if f == "tallynet" else floor
             rel = f"{e / keras_best:.2f}" if keras_best else "-"
             mem = f"{r['peak_rss_mib'] / keras_mem:.2f}" if keras_mem else "-"
-            print(f"{f:<10} {e:8.1f} {1000 * e / N_SAMPLES:9.2f} {e / floor:7.2f} {rel:>12} "
+            print(f"{f:<10} {e:8.1f} {1000 * e / N_SAMPLES:9.2f} {e / own_floor:7.2f} {rel:>12} "
                   f"{r['peak_rss_mib']:9.0f} {mem:>11} {r['warmup_seconds']:9.1f}  {r['measured']}")
         sys.stdout.flush()
 

@@ -19,7 +19,8 @@ internal import TallyThreads
 ///   per 204×204 epoch, `haswell` 20.0 s, BLIS's AVX-512 `skx` 27.3 s.
 /// - anything else: BLIS's own choice (there is no faster BLIS kernel to name).
 ///
-/// A `BLIS_ARCH_TYPE` already in the environment is the user's choice and is kept.
+/// A `BLIS_ARCH_TYPE` already in the environment is the user's choice and is kept;
+/// `TALLY_BLIS_ARCH=table` leaves BLIS its own CPU-model table (for comparisons).
 public struct Backend: Sendable, CustomStringConvertible {
     /// The CPU, from cpuid and the OS's saved-state bits (never from a table of models).
     public struct CPU: Sendable {
@@ -99,6 +100,8 @@ private let configuredBackend: Backend = {
     var named: arch_t?
     if let user = getenv("BLIS_ARCH_TYPE") {
         choice = "BLIS_ARCH_TYPE=\(String(cString: user)) in the environment (the user's choice)"
+    } else if let mode = getenv("TALLY_BLIS_ARCH"), String(cString: mode) == "table" {
+        choice = "BLIS's own CPU-model table (TALLY_BLIS_ARCH=table)"
     } else if let arch = blisConfiguration(architecture: cpu.architecture, avx2: cpu.features.contains("avx2"),
                                            fma: cpu.features.contains("fma"),
                                            built: { tally_blis_has_config($0) != 0 }) {
