@@ -65,7 +65,7 @@ public struct Backend: Sendable, CustomStringConvertible {
         return """
         cpu: \(identity); features: \(cpu.features.isEmpty ? "none of interest" : cpu.features.joined(separator: " "))
         gemm: \(gemmLibrary), kernels \(gemmKernels) (\(gemmMicroKernelOptimized ? "optimized" : "reference") sgemm micro-kernel), chosen by \(gemmChoice)
-        element-wise kernels: \(elementwiseKernels)
+        element-wise kernels: \(elementwiseKernels); threads by default: \(Backend.defaultThreads)
         """
     }
 }

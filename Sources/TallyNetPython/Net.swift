@@ -468,7 +468,8 @@ func netSummary(_ args: Arguments) throws -> PyPtr? {
 }
 
 /// net_backend() -> (architecture, vendor, brand, family, model, features, gemm_library,
-///                   gemm_kernels, gemm_optimized, gemm_chosen_by, elementwise_kernels, default_threads)
+///                   gemm_kernels, gemm_optimized, gemm_chosen_by, elementwise_kernels, default_threads,
+///                   report)
 /// The first call configures BLIS from the CPU's features (see `Backend`).
 func netBackend(_ args: Arguments) throws -> PyPtr? {
     let b = Backend.current
@@ -476,7 +477,8 @@ func netBackend(_ args: Arguments) throws -> PyPtr? {
                       try check(PyLong_FromLongLong(Int64(b.cpu.family))), try check(PyLong_FromLongLong(Int64(b.cpu.model))),
                       try tuple(try b.cpu.features.map(pyString)), try pyString(b.gemmLibrary), try pyString(b.gemmKernels),
                       pyBool(b.gemmMicroKernelOptimized), try pyString(b.gemmChoice),
-                      try pyString(b.elementwiseKernels), try check(PyLong_FromLongLong(Int64(Backend.defaultThreads)))])
+                      try pyString(b.elementwiseKernels), try check(PyLong_FromLongLong(Int64(Backend.defaultThreads))),
+                      try pyString(b.description)])
 }
 
 /// net_set_threads(model, n)
@@ -511,7 +513,7 @@ nonisolated(unsafe) let netFunctions: [Declaration] = [
     Declaration("net_read_optimizer_slot", 3...3, "net_read_optimizer_slot(model, index, out)", netReadOptimizerSlot),
     Declaration("net_write_optimizer_state", 3...3, "net_write_optimizer_state(model, iterations, slots)", netWriteOptimizerState),
     Declaration("net_summary", 1...1, "net_summary(model) -> str", netSummary),
-    Declaration("net_backend", 0...0, "net_backend() -> (cpu fields, gemm library, kernels, optimized, chosen by, element-wise kernels, threads)", netBackend),
+    Declaration("net_backend", 0...0, "net_backend() -> (cpu fields, gemm library, kernels, optimized, chosen by, element-wise kernels, threads, report)", netBackend),
     Declaration("net_set_threads", 2...2, "net_set_threads(model, n)", netSetThreads),
     Declaration("net_allows_winograd", 1...2, "net_allows_winograd(model[, flag]) -> bool", netAllowsWinograd),
 ]

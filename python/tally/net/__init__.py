@@ -35,7 +35,9 @@ format in `_files`) and `keras_import` (`from_keras`).
 from ._inputs import class_weight_to_sample_weights
 from .callbacks import Callback, EarlyStopping, History, ProgressBar
 from .keras_import import from_keras
+from .backend import backend, backend_report
 from .layers import Activation, Conv2D, Dense, Dropout, Flatten, Input, Layer, MaxNorm, MaxPooling2D, max_norm, maxnorm
+from .losses import BinaryCrossentropy, CategoricalCrossentropy
 from .model import Sequential, seed_model
 from .optimizers import SGD, Adam
 from .saving import load_model
@@ -43,6 +45,6 @@ from .saving import load_model
 __all__ = [
     "Sequential", "from_keras", "seed_model", "load_model", "class_weight_to_sample_weights",
     "Input", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense", "Activation",
-    "MaxNorm", "SGD", "Adam",
+    "MaxNorm", "SGD", "Adam", "BinaryCrossentropy", "CategoricalCrossentropy", "backend", "backend_report",
     "Callback", "History", "EarlyStopping", "ProgressBar",
 ]

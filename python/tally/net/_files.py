@@ -31,6 +31,7 @@ def save_model(model, filepath, overwrite):
         config["compile"] = {
             "optimizer": {"class_name": type(model.optimizer).__name__, "config": dict(vars(model.optimizer))},
             "loss": model.loss, "from_logits": bool(model._from_logits),
+            "label_smoothing": model._label_smoothing,
             "metrics": [m.name if m.function is None else {"callable": m.name} for m in model._metrics],
             "threshold": float(t) if np.ndim(t) == 0 else np.asarray(t, np.float64).tolist(),
             "label_names": model._label_names,

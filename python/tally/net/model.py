@@ -43,6 +43,7 @@ class Sequential:
         self._compiled = False
         self._fits = 0
         self._from_logits = False
+        self._label_smoothing = 0.0
         self.metrics_names = []
         self._metrics = []
         self._threshold = 0.5
@@ -182,13 +183,15 @@ class Sequential:
         '_weighted', '_samples' (one scalar), or callables taking the epoch's `tally.Tally`.
         `threshold`: a prediction is positive when ``probability >= threshold``."""
         opt = _optimizer(optimizer)
-        loss_name, from_logits = _loss(loss)
-        self._compile(opt, loss_name, from_logits, [_Metric(m) for m in (metrics or [])], threshold, label_names)
+        loss_name, from_logits, label_smoothing = _loss(loss)
+        self._compile(opt, loss_name, from_logits, [_Metric(m) for m in (metrics or [])], threshold, label_names,
+                      label_smoothing)
 
-    def _compile(self, opt, loss_name, from_logits, parsed, threshold, label_names):
+    def _compile(self, opt, loss_name, from_logits, parsed, threshold, label_names, label_smoothing=0.0):
         self.build()
-        _tallynet.net_compile(self._handle, *opt._args(), loss_name, from_logits)
+        _tallynet.net_compile(self._handle, *opt._args(), loss_name, from_logits, float(label_smoothing))
         self.optimizer, self.loss, self._from_logits, self._compiled = opt, loss_name, from_logits, True
+        self._label_smoothing = float(label_smoothing)
         self._metrics = parsed
         self.metrics_names = ["loss"] + [m.name for m in parsed]
         self._threshold = threshold
@@ -336,9 +339,11 @@ class Sequential:
             bad = np.argwhere(~np.isfinite(x))[0]
             raise ValueError(f"Expected `validation x` to hold finite numbers, but got {x[tuple(bad)]} "
                              f"in sample {bad[0]}")
-        if not np.isin(y, (0, 1)).all():
-            bad = np.argwhere(~np.isin(y, (0, 1)))[0]
-            raise ValueError(f"Expected `validation y` to hold only 0 and 1, but got {y[tuple(bad)]} at {tuple(bad)}")
+        inside = (y >= 0) & (y <= 1)  # False for NaN too
+        if not inside.all():
+            bad = tuple(int(i) for i in np.argwhere(~inside)[0])
+            raise ValueError(f"Expected `validation y` to hold 0/1 labels or soft targets in [0, 1], but got "
+                             f"{y[bad]} at {bad}")
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False, *,
                  metrics=None, threshold=None, label_names=None):

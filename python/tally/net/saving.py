@@ -56,6 +56,7 @@ def _restore_compile(model, saved, data, filepath, custom_objects):
         threshold = saved["threshold"]
         threshold = np.asarray(threshold, np.float64) if isinstance(threshold, list) else float(threshold)
         loss, from_logits = saved["loss"], bool(saved["from_logits"])
+        label_smoothing = float(saved.get("label_smoothing", 0.0))  # files before soft targets lack it
         iterations, slot_names = int(saved["iterations"]), list(saved["optimizer_slot_names"])
     except LookupError as exc:
         if isinstance(exc, KeyError):
@@ -67,7 +68,8 @@ def _restore_compile(model, saved, data, filepath, custom_objects):
     except (TypeError, ValueError) as exc:
         raise ValueError(f"Expected a tally.net model file, but the compile configuration in {str(filepath)!r} "
                          f"is corrupt ({exc})") from None
-    model._compile(opt, loss, from_logits, [_Metric(m) for m in metrics], threshold, saved.get("label_names"))
+    model._compile(opt, loss, from_logits, [_Metric(m) for m in metrics], threshold, saved.get("label_names"),
+                   label_smoothing)
     expected = _tallynet.net_optimizer_info(model._handle)[1]
     if list(expected) != slot_names:
         raise ValueError(f"Expected the optimizer slots {list(expected)} for {opt!r}, but {str(filepath)!r} "
