@@ -41,6 +41,10 @@ demo: extension
 test-swift: apt
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	# TallyNet's tests again on BLIS's other x86 kernel sets (the default run uses the one
+	# chosen by instruction set): haswell (AVX2) and skx (AVX-512), where the CPU has them.
+	@if grep -qw avx2 /proc/cpuinfo; then BLIS_ARCH_TYPE=3 $(SWIFT) test --skip-build --filter TallyNetTests; fi
+	@if grep -qw avx512f /proc/cpuinfo; then BLIS_ARCH_TYPE=0 $(SWIFT) test --skip-build --filter TallyNetTests; fi
 
 test-python: install
 	$(PY) -m pytest -q python/tests
