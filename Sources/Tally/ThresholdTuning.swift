@@ -181,10 +181,14 @@ struct ThresholdSearch {
     private(set) var value = Double.nan
     private(set) var tp = 0.0, fp = 0.0
     private var closed = false
+    private let isRate: Bool
+    /// The positive weight of the previous candidate.
+    private var previousTP = 0.0
 
     /// - Parameters: positives, negatives: the label's total positive and negative weight.
     init(_ objective: ThresholdObjective, positives: Double, negatives: Double) {
         (self.objective, self.positives, self.negatives) = (objective, positives, negatives)
+        if case .rate = objective { isRate = true } else { isRate = false }
         if objective.needsPositives && positives == 0 { closed = true; return }
         if case .youden = objective, negatives == 0 { closed = true; return }
         _ = offer(tp: 0, fp: 0, threshold: .infinity)
@@ -193,8 +197,14 @@ struct ThresholdSearch {
     /// Offers the next lower candidate, which predicts `tp` and `fp` weight.
     @inline(__always)
     mutating func offer(tp: Double, fp: Double, threshold t: @autoclosure () -> Double) -> Bool {
-        guard !closed,
-              let v = objective.value(tp: tp, fp: fp, positives: positives, negatives: negatives),
+        guard !closed else { return false }
+        // A candidate that adds only negatives to the previous one is never strictly better
+        // (F-beta, precision and J do not rise, recall stays; each rounded monotonically), and
+        // is infeasible where the previous one was: skip it once a best exists. Most
+        // candidates are such, so the pass costs about what the sort does.
+        if !isRate && threshold != nil && tp == previousTP { return false }
+        previousTP = tp
+        guard let v = objective.value(tp: tp, fp: fp, positives: positives, negatives: negatives),
               threshold == nil || v > value else { return false }
         (threshold, value, self.tp, self.fp) = (t(), v, tp, fp)
         if case .rate = objective { closed = true }

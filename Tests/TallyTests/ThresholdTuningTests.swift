@@ -71,7 +71,8 @@ final class ThresholdTuningTests: XCTestCase {
     static let objectives: [ThresholdObjective] = [
         .fBeta(beta: 1), .fBeta(beta: 2), .fBeta(beta: 0.5), .fBeta(beta: 0), .fBeta(beta: .infinity),
         .recallAtPrecision(minPrecision: 0.5), .recallAtPrecision(minPrecision: 0.9), .recallAtPrecision(minPrecision: 1),
-        .precisionAtRecall(minRecall: 0.5), .precisionAtRecall(minRecall: 1), .youden,
+        .precisionAtRecall(minRecall: 0), .precisionAtRecall(minRecall: 0.5), .precisionAtRecall(minRecall: 1), .youden,
+        .recallAtPrecision(minPrecision: 0),
         .rate(0), .rate(0.3), .rate(1),
     ]
 

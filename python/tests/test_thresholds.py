@@ -16,7 +16,8 @@ from tally.thresholds import TunedThresholds
 OBJECTIVES = [
     ("f1", {}), ("fbeta", {"beta": 2.0}), ("fbeta", {"beta": 0.5}), ("fbeta", {"beta": 0.0}),
     ("recall_at_precision", {"min_precision": 0.5}), ("recall_at_precision", {"min_precision": 1.0}),
-    ("precision_at_recall", {"min_recall": 0.6}), ("precision_at_recall", {"min_recall": 1.0}),
+    ("precision_at_recall", {"min_recall": 0.0}), ("precision_at_recall", {"min_recall": 0.6}),
+    ("precision_at_recall", {"min_recall": 1.0}), ("recall_at_precision", {"min_precision": 0.0}),
     ("youden", {}), ("rate", {"rate": 0.0}), ("rate", {"rate": 0.35}), ("rate", {"rate": 1.0}),
 ]
 
