@@ -1,76 +1,72 @@
-/// How per-label scores combine into one number (scikit-learn's `average`).
-public enum Average: String, CaseIterable, Sendable {
-    /// Sum tp, fp and fn over labels first, then score.
-    case micro
-    /// The unweighted mean of the labels' scores (labels whose score is nan are left out).
-    case macro
-    /// The mean of the labels' scores weighted by support.
-    case weighted
-    /// Score each row over its labels, then average the rows (weighted by sample weight).
-    case samples
-
-    /// Parses scikit-learn's spelling; nil for `"binary"` and anything unknown.
-    public init?(name: String) { self.init(rawValue: name) }
+/// How a mean over labels (or rows) treats an undefined (nan) score. scikit-learn
+/// averages with three rules, which differ only there.
+public enum NanRule: Sendable {
+    /// `_nanaverage` (precision, recall, F, specificity, negative predictive value):
+    /// nan values are left out; when the weights of the rest sum to 0, their
+    /// unweighted mean; nan when every value is nan.
+    case skip
+    /// `np.average` (Jaccard): a nan makes the mean nan.
+    case propagate
+    /// `_average_binary_score` (ROC AUC, average precision): a value of weight 0
+    /// counts as 0, so its nan does not spread; any other nan does.
+    case zeroWeightIsZero
 }
 
-/// What a score is when its denominator is zero (scikit-learn's `zero_division`).
-public enum ZeroDivision: Equatable, Sendable {
-    /// 0.0, and an `UndefinedMetricWarning` is reported.
-    case warn
-    /// This value (0, 1 or nan), silently.
-    case value(Double)
-
-    /// The value that replaces an undefined score.
-    public var replacement: Double {
-        switch self {
-        case .warn: return 0
-        case .value(let v): return v
-        }
-    }
-
-    /// Parses scikit-learn's spellings: "warn", 0, 1, nan.
-    public init(parsing text: String) throws {
-        switch text {
-        case "warn": self = .warn
-        case "0", "0.0": self = .value(0)
-        case "1", "1.0": self = .value(1)
-        case "nan", "NaN": self = .value(.nan)
-        default:
-            throw TallyError.invalidValue("Expected `zero_division` to be \"warn\", 0, 1 or nan, but got \(text)")
-        }
-    }
-}
-
-/// Which metric an undefined-score warning is about (for scikit-learn's `warn_for`).
-public enum ScoreName: String, Sendable {
-    case precision, recall, fScore = "f-score", jaccard
-    case specificity, negativePredictiveValue = "negative predictive value"
-}
-
-/// An undefined score that was replaced under `zero_division: .warn`, with
-/// scikit-learn's exact message.
-public struct UndefinedMetricWarning: Equatable, Sendable, CustomStringConvertible {
-    public let metric: ScoreName
-    public let message: String
-    public var description: String { message }
-}
-
-/// Means that skip nan, as scikit-learn's `_nanaverage`.
-enum NanAverage {
-    /// The mean of the non-nan values weighted by `weights`; the unweighted mean of
-    /// the non-nan values when their weights sum to zero; nan when all are nan.
-    static func mean(_ values: [Double], weights: [Double]? = nil) -> Double {
-        var sum = 0.0, count = 0.0, weightedSum = 0.0, weightTotal = 0.0
-        for (i, v) in values.enumerated() where !v.isNaN {
-            sum += v
-            count += 1
+/// The one averaging kernel: every macro, weighted and samples average in Tally is
+/// this mean over per-label (or per-row) values.
+///
+/// The values stand for an array in which value `i` appears `multiplicity[i]` times
+/// (1 when nil) with total weight `weights[i]` (its multiplicity when nil) — the
+/// samples average keeps one value per distinct row instead of one per row.
+///
+///     averageScores([0.5, .nan, 1], nan: .skip)                    // 0.75
+///     averageScores([0.5, .nan, 1], weights: [1, 0, 3], nan: .zeroWeightIsZero)  // 0.875
+///
+/// - Parameters:
+///   - values: the scores.
+///   - weights: the weight of each value (support, sample weight), or nil.
+///   - multiplicity: how many rows each value stands for, or nil for one each.
+///   - nan: how a nan counts.
+/// - Returns: the mean; nan when nothing is left to average.
+/// - Complexity: O(values.count). Sums run left to right, as the arithmetic the
+///   scikit-learn fixtures were checked against.
+public func averageScores(_ values: [Double], weights: [Double]? = nil, multiplicity: [Double]? = nil,
+                          nan rule: NanRule) -> Double {
+    var sum = 0.0, count = 0.0, weightedSum = 0.0, weightTotal = 0.0
+    for i in values.indices {
+        let v = values[i], m = multiplicity?[i] ?? 1
+        switch rule {
+        case .skip:
+            guard !v.isNaN else { continue }
+            sum += v * m
+            count += m
+            if let w = weights { weightedSum += v * w[i]; weightTotal += w[i] }
+        case .propagate:
+            sum += v * m
+            count += m
+            if let w = weights { weightedSum += v * w[i]; weightTotal += w[i] }
+        case .zeroWeightIsZero:
+            sum += v * m
+            count += m
             if let w = weights {
-                weightedSum += v * w[i]
+                if w[i] != 0 { weightedSum += v * w[i] }
                 weightTotal += w[i]
             }
         }
+    }
+    switch rule {
+    case .skip:
         guard count > 0 else { return .nan }
         if weights != nil, weightTotal != 0 { return weightedSum / weightTotal }
         return sum / count
+    case .propagate, .zeroWeightIsZero:
+        return weights == nil ? sum / count : weightedSum / weightTotal
     }
+}
+
+/// scikit-learn's `_average_binary_score` returns 0 for `average="weighted"`,
+/// before scoring anything (so without warnings), when the labels' positive
+/// weights sum to about zero (`np.isclose(sum, 0)`).
+func binaryScoreWeightsVanish(_ support: [Double]) -> Bool {
+    abs(support.reduce(0, +)) <= 1e-8
 }

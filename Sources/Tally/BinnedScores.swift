@@ -125,10 +125,10 @@ public struct BinnedScores: Equatable, Sendable {
             let (v, lo, hi, w) = one(Array(0..<labelCount))
             return Result(values: [v], lower: [lo], upper: [hi], undefined: v.isNaN ? [0] : [], warnings: w)
         }
-        var weights = [Double](repeating: 1, count: labelCount)
+        var weights: [Double] = []
         if average == .weighted {
             weights = (0..<labelCount).map { j in (0..<bins).reduce(0.0) { $0 + positiveWeight[j * bins + $1] } }
-            if abs(weights.reduce(0, +)) <= 1e-8 { return Result(values: [0], lower: [0], upper: [0], undefined: [], warnings: []) }
+            if binaryScoreWeightsVanish(weights) { return Result(values: [0], lower: [0], upper: [0], undefined: [], warnings: []) }
         }
         var r = Result(values: [], lower: [], upper: [], undefined: [], warnings: [])
         for j in 0..<labelCount {
@@ -138,9 +138,7 @@ public struct BinnedScores: Equatable, Sendable {
         }
         guard let average else { return r }
         func mean(_ v: [Double]) -> Double {
-            var s = 0.0
-            for j in 0..<labelCount where weights[j] != 0 { s += v[j] * weights[j] }
-            return s / weights.reduce(0, +)
+            averageScores(v, weights: average == .weighted ? weights : nil, nan: .zeroWeightIsZero)
         }
         return Result(values: [mean(r.values)], lower: [mean(r.lower)], upper: [mean(r.upper)],
                       undefined: r.undefined, warnings: r.warnings)

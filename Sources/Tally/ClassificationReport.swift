@@ -8,6 +8,14 @@ public struct ClassificationReport: Sendable {
         public let recall: Double
         public let f1: Double
         public let support: Double
+        /// scikit-learn's "accuracy" line (the micro average of single-label targets):
+        /// only its F1 column (the accuracy) and support are printed.
+        public let isAccuracy: Bool
+
+        public init(name: String, precision: Double, recall: Double, f1: Double, support: Double, isAccuracy: Bool = false) {
+            (self.name, self.precision, self.recall, self.f1, self.support, self.isAccuracy) =
+                (name, precision, recall, f1, support, isAccuracy)
+        }
     }
 
     /// One row per label, in order.
@@ -18,6 +26,12 @@ public struct ClassificationReport: Sendable {
     /// True when the counts are weighted: supports are then printed as floats.
     public let weighted: Bool
     public let warnings: [UndefinedMetricWarning]
+
+    /// A report of scores computed elsewhere (binary and multi-class targets, which
+    /// the Python package scores as one-hot columns), laid out by the same code.
+    public init(labels: [Row], averages: [Row], weighted: Bool) {
+        (self.labels, self.averages, self.weighted, self.warnings) = (labels, averages, weighted, [])
+    }
 
     /// The report of `counts`.
     /// - Parameters:
@@ -52,81 +66,4 @@ public struct ClassificationReport: Sendable {
         self.weighted = counts.isWeighted
         self.warnings = warnings
     }
-
-    // MARK: Text
-
-    /// scikit-learn's text layout (`digits` decimals).
-    public func text(digits: Int = 2) -> String {
-        let headers = ["precision", "recall", "f1-score", "support"]
-        let width = max(labels.map(\.name.count).max() ?? 0, "weighted avg".count, digits)
-        func right(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
-        var out = right("", width) + " " + headers.map { " " + right($0, 9) }.joined() + "\n\n"
-        func line(_ row: Row) -> String {
-            right(row.name, width) + " "
-                + [row.precision, row.recall, row.f1].map { " " + right(formatFixed($0, digits: digits), 9) }.joined()
-                + " " + right(supportText(row.support), 9) + "\n"
-        }
-        for row in labels { out += line(row) }
-        out += "\n"
-        for row in averages { out += line(row) }
-        return out
-    }
-
-    func supportText(_ s: Double) -> String {
-        weighted ? pythonRepr(s) : String(Int64(s))
-    }
-
-    // MARK: JSON
-
-    /// The `output_dict=True` dictionary as JSON: `{"<label>": {"precision": …,
-    /// "recall": …, "f1-score": …, "support": …}, …, "micro avg": {…}, …}`.
-    public func json() -> String {
-        func object(_ row: Row) -> String {
-            "{\"precision\": \(pythonRepr(row.precision)), \"recall\": \(pythonRepr(row.recall)), "
-                + "\"f1-score\": \(pythonRepr(row.f1)), \"support\": \(weighted ? pythonRepr(row.support) : String(Int64(row.support)))}"
-        }
-        let entries = (labels + averages).map { "\"\(jsonEscaped($0.name))\": \(object($0))" }
-        return "{" + entries.joined(separator: ", ") + "}\n"
-    }
-
-    // MARK: Markdown
-
-    public func markdown(digits: Int = 2) -> String {
-        var out = "| label | precision | recall | f1-score | support |\n|---|---:|---:|---:|---:|\n"
-        for row in labels + averages {
-            let name = row.name.replacingPipes()
-            out += "| \(name) | \(formatFixed(row.precision, digits: digits)) | \(formatFixed(row.recall, digits: digits)) | "
-                + "\(formatFixed(row.f1, digits: digits)) | \(supportText(row.support)) |\n"
-        }
-        return out
-    }
-}
-
-extension String {
-    fileprivate func replacingPipes() -> String {
-        var s = ""
-        for c in self { s += c == "|" ? "\\|" : String(c) }
-        return s
-    }
-}
-
-func jsonEscaped(_ s: String) -> String {
-    var out = ""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out
 }

@@ -76,10 +76,11 @@ extension ConfusionCounts {
 
     /// `jaccard_score`: tp / (tp + fp + fn) per label, over the micro sums, or per
     /// row for `.samples`; its own zero-division rule (undefined when a label is
-    /// neither true nor predicted) and, unlike precision, plain means: an undefined
-    /// score set to nan makes the average nan, as scikit-learn's `np.average`.
+    /// neither true nor predicted) and, unlike precision, plain means (`np.average`).
+    /// `zeroDivision` is `.warn`, `.zero` or `.one`, as scikit-learn's (not `.nan`).
     public func jaccard(average: Average? = nil, zeroDivision: ZeroDivision = .warn,
                         labels: [Int]? = nil) throws -> LabelScores {
+        let zeroDivision = try zeroDivision.checkedForJaccard()
         let selected = try selectedLabels(labels)
         var warnings: [UndefinedMetricWarning] = []
         if average == .samples {
@@ -92,13 +93,9 @@ extension ConfusionCounts {
                                 metric: .jaccard, modifier: "true or predicted", average: .samples,
                                 zeroDivision: zeroDivision, resultSize: Int(rowCount), warnings: &warnings)
             // np.average over rows: weighted by sample weight when given, nan propagates.
-            var sum = 0.0, total = 0.0
-            for (i, (_, tally)) in triples.enumerated() {
-                let w = isWeighted ? tally.weight : Double(tally.rows)
-                sum += values[i] * w
-                total += w
-            }
-            return LabelScores(values: [sum / total], warnings: warnings)
+            let value = averageScores(values, weights: isWeighted ? triples.map { $0.tally.weight } : nil,
+                                      multiplicity: triples.map { Double($0.tally.rows) }, nan: .propagate)
+            return LabelScores(values: [value], warnings: warnings)
         }
         var numerator = selected.map { truePositivesAt($0) }
         var denominator = selected.map { truePositivesAt($0) + falsePositivesAt($0) + falseNegativesAt($0) }
@@ -116,15 +113,7 @@ extension ConfusionCounts {
             // No support at all: scikit-learn falls back to the unweighted mean.
             if support.contains(where: { $0 != 0 }) { weights = support }
         }
-        return LabelScores(values: [Self.plainMean(values, weights: weights)], warnings: warnings)
-    }
-
-    /// `np.average`: nan propagates.
-    static func plainMean(_ values: [Double], weights: [Double]?) -> Double {
-        guard let weights else { return values.reduce(0, +) / Double(values.count) }
-        var sum = 0.0, total = 0.0
-        for (v, w) in zip(values, weights) { sum += v * w; total += w }
-        return sum / total
+        return LabelScores(values: [averageScores(values, weights: weights, nan: .propagate)], warnings: warnings)
     }
 
     /// Specificity, tn / (tn + fp): the recall of the negative class, defined as
@@ -147,7 +136,7 @@ extension ConfusionCounts {
     func negativeClassScore(average: Average?, zeroDivision: ZeroDivision, labels: [Int]?,
                             recall: Bool) throws -> LabelScores {
         let selected = try selectedLabels(labels)
-        let (metric, modifier) = recall ? ("Specificity", "negative") : ("Negative predictive value", "predicted negative")
+        let (metric, modifier) = recall ? ("specificity", "negative") : ("negative predictive value", "predicted negative")
         var tn: [Double], predictedNegative: [Double], actualNegative: [Double]
         var rows: [Double] = [], weights: [Double]? = nil
         if average == .samples {
@@ -156,7 +145,7 @@ extension ConfusionCounts {
             }
             // A row's true negatives are labelCount − tp − fp − fn only when none of its labels was masked.
             guard !hasPartlyMaskedRows else {
-                throw TallyError.invalidValue("Expected no partly masked rows for \(metric.lowercased()) with average='samples', but a 2-D `sample_weight` masked some labels of a row (its own true negatives are not kept); use another average")
+                throw TallyError.invalidValue("Expected no partly masked rows for \(metric) with average='samples', but a 2-D `sample_weight` masked some labels of a row (its own true negatives are not kept); use another average")
             }
             let triples = sortedRowTriples
             tn = triples.map { Double(labelCount - $0.key.tp - $0.key.fp - $0.key.fn) }
@@ -175,27 +164,19 @@ extension ConfusionCounts {
             }
         }
         let denominator = recall ? actualNegative : predictedNegative
-        var undefined = false
-        let values = zip(tn, denominator).map { (n, d) -> Double in
-            if d == 0 { undefined = true; return zeroDivision.replacement }
-            return n / d
-        }
         var warnings: [UndefinedMetricWarning] = []
-        if undefined && zeroDivision == .warn {
-            let size = average == .samples ? Int(rowCount) : values.count
-            warnings.append(UndefinedMetricWarning(
-                metric: recall ? .specificity : .negativePredictiveValue,
-                message: undefinedMessage(average: average, modifier: modifier, start: "\(metric) is", resultSize: size)))
-        }
+        let values = divide(tn, denominator, metric: recall ? .specificity : .negativePredictiveValue, modifier: modifier,
+                            average: average, zeroDivision: zeroDivision,
+                            resultSize: average == .samples ? Int(rowCount) : tn.count, warnings: &warnings)
         switch average {
         case nil, .micro?:
             return LabelScores(values: values, warnings: warnings)
         case .samples?:
-            return LabelScores(values: [Self.rowMean(values, rows: rows, weights: weights)], warnings: warnings)
+            return LabelScores(values: [averageScores(values, weights: weights, multiplicity: rows, nan: .skip)], warnings: warnings)
         case .macro?:
-            return LabelScores(values: [NanAverage.mean(values)], warnings: warnings)
+            return LabelScores(values: [averageScores(values, nan: .skip)], warnings: warnings)
         case .weighted?:
-            return LabelScores(values: [NanAverage.mean(values, weights: actualNegative)], warnings: warnings)
+            return LabelScores(values: [averageScores(values, weights: actualNegative, nan: .skip)], warnings: warnings)
         }
     }
 

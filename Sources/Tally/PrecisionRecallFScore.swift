@@ -69,15 +69,13 @@ extension ConfusionCounts {
     public func precisionRecallFScore(beta: Double = 1, average: Average? = nil,
                                       zeroDivision: ZeroDivision = .warn,
                                       labels: [Int]? = nil) throws -> PrecisionRecallFScore {
-        guard beta >= 0 else {
-            throw TallyError.invalidValue("Expected `beta` to be a number >= 0, but got \(beta)")
-        }
+        let fBeta = try FBeta(beta: beta)
         let selected = try selectedLabels(labels)
         if average == .samples {
             guard selected == Array(0..<labelCount) else {
                 throw TallyError.invalidValue("Expected `labels` to be all labels in order with average='samples', but got a subset; build the counts on the columns you want")
             }
-            return samplesAverage(beta: beta, zeroDivision: zeroDivision)
+            return samplesAverage(fBeta, zeroDivision: zeroDivision)
         }
         var tp = selected.map { truePositivesAt($0) }
         var pred = selected.map { truePositivesAt($0) + falsePositivesAt($0) }
@@ -88,7 +86,7 @@ extension ConfusionCounts {
             trueSum = [trueSum.reduce(0, +)]
         }
         var warnings: [UndefinedMetricWarning] = []
-        let (precision, recall, fScore) = Self.scores(tp: tp, pred: pred, trueSum: trueSum, beta: beta,
+        let (precision, recall, fScore) = Self.scores(tp: tp, pred: pred, trueSum: trueSum, fBeta: fBeta,
                                                       average: average, zeroDivision: zeroDivision,
                                                       resultSize: tp.count, warnings: &warnings)
         guard let average else {
@@ -96,32 +94,28 @@ extension ConfusionCounts {
                                          support: trueSum, warnings: warnings)
         }
         let weights: [Double]? = average == .weighted ? trueSum : nil
-        return PrecisionRecallFScore(precision: [NanAverage.mean(precision, weights: weights)],
-                                     recall: [NanAverage.mean(recall, weights: weights)],
-                                     fScore: [NanAverage.mean(fScore, weights: weights)],
+        func mean(_ values: [Double]) -> Double { averageScores(values, weights: weights, nan: .skip) }
+        return PrecisionRecallFScore(precision: [mean(precision)], recall: [mean(recall)], fScore: [mean(fScore)],
                                      support: nil, warnings: warnings)
     }
 
-    static func scores(tp: [Double], pred: [Double], trueSum: [Double], beta: Double, average: Average?,
+    static func scores(tp: [Double], pred: [Double], trueSum: [Double], fBeta: FBeta, average: Average?,
                        zeroDivision: ZeroDivision, resultSize: Int, warnings: inout [UndefinedMetricWarning])
         -> ([Double], [Double], [Double]) {
         let precision = divide(tp, pred, metric: .precision, modifier: "predicted",
                                average: average, zeroDivision: zeroDivision, resultSize: resultSize, warnings: &warnings)
         let recall = divide(tp, trueSum, metric: .recall, modifier: "true",
                             average: average, zeroDivision: zeroDivision, resultSize: resultSize, warnings: &warnings)
-        let fScore: [Double]
-        if beta == .infinity {
-            fScore = recall
-        } else if beta == 0 {
-            fScore = precision
-        } else {
-            // (1 + β²)·tp / ((1 + β²)·tp + β²·fn + fp), undefined only when tp + fp + fn = 0.
-            let beta2 = beta * beta
-            let denominator = zip(trueSum, pred).map { beta2 * $0 + $1 }
-            fScore = divide(tp.map { (1 + beta2) * $0 }, denominator, metric: .fScore,
-                            modifier: "true nor predicted", average: average,
-                            zeroDivision: zeroDivision, resultSize: resultSize, warnings: &warnings)
+        // β = 0 and β = ∞ are precision and recall, whose undefined values were
+        // reported above: scikit-learn does not report them again as F's.
+        if fBeta.isPrecisionOrRecall { return (precision, recall, fBeta.beta == 0 ? precision : recall) }
+        var numerator = [Double](), denominator = [Double]()
+        for i in tp.indices {
+            let (n, d) = fBeta.fraction(truePositives: tp[i], predicted: pred[i], actual: trueSum[i])
+            numerator.append(n); denominator.append(d)
         }
+        let fScore = divide(numerator, denominator, metric: .fScore, modifier: "true nor predicted", average: average,
+                            zeroDivision: zeroDivision, resultSize: resultSize, warnings: &warnings)
         return (precision, recall, fScore)
     }
 
@@ -132,7 +126,7 @@ extension ConfusionCounts {
 
     /// Average over rows of each row's own precision, recall and F, weighted by
     /// sample weight when weighted: scikit-learn's `average="samples"`.
-    func samplesAverage(beta: Double, zeroDivision: ZeroDivision) -> PrecisionRecallFScore {
+    func samplesAverage(_ fBeta: FBeta, zeroDivision: ZeroDivision) -> PrecisionRecallFScore {
         let triples = sortedRowTriples
         let tp = triples.map { Double($0.key.tp) }
         let pred = triples.map { Double($0.key.tp + $0.key.fp) }
@@ -140,30 +134,13 @@ extension ConfusionCounts {
         var warnings: [UndefinedMetricWarning] = []
         // scikit-learn scores an array of one entry per row: the warning text
         // depends on the row count, not on the number of distinct triples.
-        let (precision, recall, fScore) = Self.scores(tp: tp, pred: pred, trueSum: trueSum, beta: beta,
+        let (precision, recall, fScore) = Self.scores(tp: tp, pred: pred, trueSum: trueSum, fBeta: fBeta,
                                                       average: .samples, zeroDivision: zeroDivision,
                                                       resultSize: Int(rowCount), warnings: &warnings)
         let rows = triples.map { Double($0.tally.rows) }
         let weights = isWeighted ? triples.map { $0.tally.weight } : nil
-        func mean(_ values: [Double]) -> Double { Self.rowMean(values, rows: rows, weights: weights) }
+        func mean(_ values: [Double]) -> Double { averageScores(values, weights: weights, multiplicity: rows, nan: .skip) }
         return PrecisionRecallFScore(precision: [mean(precision)], recall: [mean(recall)],
                                      fScore: [mean(fScore)], support: nil, warnings: warnings)
-    }
-
-    /// `NanAverage.mean` over rows, given values per distinct triple with their row
-    /// counts and weight sums.
-    static func rowMean(_ values: [Double], rows: [Double], weights: [Double]?) -> Double {
-        var sum = 0.0, count = 0.0, weightedSum = 0.0, weightTotal = 0.0
-        for i in values.indices where !values[i].isNaN {
-            sum += values[i] * rows[i]
-            count += rows[i]
-            if let w = weights {
-                weightedSum += values[i] * w[i]
-                weightTotal += w[i]
-            }
-        }
-        guard count > 0 else { return .nan }
-        if weights != nil, weightTotal != 0 { return weightedSum / weightTotal }
-        return sum / count
     }
 }

@@ -15,7 +15,7 @@ public struct ScoreGate: Sendable {
     /// The value of an undefined score.
     public var zeroDivision: ZeroDivision
 
-    public init(minimum: [Score: Double], minimumSupport: Double = 1, zeroDivision: ZeroDivision = .value(0)) {
+    public init(minimum: [Score: Double], minimumSupport: Double = 1, zeroDivision: ZeroDivision = .zero) {
         self.minimum = minimum
         self.minimumSupport = minimumSupport
         self.zeroDivision = zeroDivision

@@ -365,13 +365,9 @@ extension ScoreStore {
             var scratch: [(key: UInt64, truth: Bool)] = []
             for r in 0..<rowCount { values[r] = metric(rowCurve(r, scratch: &scratch), &warnings) }
             let undefined = values.indices.filter { values[$0].isNaN }
-            guard isWeighted else {
-                return RankedScores(values: [values.reduce(0, +) / Double(rowCount)], undefined: undefined, warnings: warnings)
-            }
             // Rows of weight 0 count as 0, so their nan does not spread.
-            var sum = 0.0, total = 0.0
-            for r in 0..<rowCount where weights[r] != 0 { sum += values[r] * weights[r]; total += weights[r] }
-            return RankedScores(values: [sum / total], undefined: undefined, warnings: warnings)
+            let value = averageScores(values, weights: isWeighted ? weights : nil, nan: .zeroWeightIsZero)
+            return RankedScores(values: [value], undefined: undefined, warnings: warnings)
         }
         // .weighted: by each label's positive weight. scikit-learn returns 0 before
         // scoring anything (so without warnings) when no label has any.
@@ -383,7 +379,7 @@ extension ScoreStore {
                 for r in 0..<rowCount where truthBit(j, r) { s += w[r] }
                 return s
             }
-            if abs(support.reduce(0, +)) <= 1e-8 { return RankedScores(values: [0], undefined: [], warnings: []) }
+            if binaryScoreWeightsVanish(support) { return RankedScores(values: [0], undefined: [], warnings: []) }
         }
         // One curve per label, sorted in parallel; warnings kept in label order.
         var perLabel = [Double](repeating: 0, count: selected.count)
@@ -399,13 +395,9 @@ extension ScoreStore {
         let warnings = perLabelWarnings.flatMap { $0 }
         let undefined = perLabel.indices.filter { perLabel[$0].isNaN }
         guard let average else { return RankedScores(values: perLabel, undefined: undefined, warnings: warnings) }
-        if average == .macro {
-            return RankedScores(values: [perLabel.reduce(0, +) / Double(perLabel.count)], undefined: undefined, warnings: warnings)
-        }
         // Labels of weight 0 count as 0, so their nan does not spread.
-        var sum = 0.0
-        for i in perLabel.indices where support[i] != 0 { sum += perLabel[i] * support[i] }
-        return RankedScores(values: [sum / support.reduce(0, +)], undefined: undefined, warnings: warnings)
+        let value = averageScores(perLabel, weights: average == .weighted ? support : nil, nan: .zeroWeightIsZero)
+        return RankedScores(values: [value], undefined: undefined, warnings: warnings)
     }
 
     func checkedLabels(_ labels: [Int]?) throws -> [Int] {

@@ -62,7 +62,7 @@ public struct EpochLogs: Sendable {
         guard let c = validation ? validationCounts : counts else {
             throw TallyError.invalidValue("Expected validation data in fit(), but got none")
         }
-        return try c.precisionRecallFScore(beta: 1, average: average, zeroDivision: .value(0)).fScore[0]
+        return try c.precisionRecallFScore(beta: 1, average: average, zeroDivision: .zero).fScore[0]
     }
 }
 

@@ -14,71 +14,15 @@ import TallyPythonBridge
 // and the addition is done here in float64.
 
 /// What one Keras metric's host function needs: the label count, the thresholds
-/// and the beta of the per-row F-score.
+/// and the F-beta of the per-row score. The state is the core's `SummedCounts`.
 final class KerasSpec {
     let labelCount: Int
     let thresholds: [Double]
-    let beta: Double
+    let fBeta: FBeta
+    var stateSize: Int { SummedCounts.Layout(labelCount: labelCount).size }
 
-    init(labelCount: Int, thresholds: [Double], beta: Double) {
-        (self.labelCount, self.thresholds, self.beta) = (labelCount, thresholds, beta)
-    }
-
-    /// The layout of the state vector, documented once for the Python side
-    /// (`tally.keras` checks its offsets against `keras_state_size`):
-    ///
-    ///     [0, L)        tp per label          (sums of sample weights)
-    ///     [L, 2L)       fp per label
-    ///     [2L, 3L)      fn per label
-    ///     3L            rows
-    ///     3L + 1        weight sum (rows when unweighted)
-    ///     3L + 2 + 4m   for m in (precision, recall, F-beta, Jaccard), over the rows
-    ///                   where the row's own score is defined: [Σ w·score, Σ w, Σ score, rows]
-    ///     3L + 18       Σ w over rows predicted exactly (subset accuracy)
-    ///
-    /// A row's own score uses scikit-learn's `average="samples"` arithmetic: a row of
-    /// weight 0 has no true and no predicted labels, so its scores are undefined.
-    var stateSize: Int { 3 * labelCount + 2 + 4 * 4 + 1 }
-}
-
-extension KerasSpec {
-    /// The state contributions of one batch, in float64.
-    func batchState(_ counts: ConfusionCounts) -> [Double] {
-        let n = labelCount
-        var state = [Double](repeating: 0, count: stateSize)
-        let (tp, fp, fn) = (counts.truePositives, counts.falsePositives, counts.falseNegatives)
-        state.withUnsafeMutableBufferPointer { s in
-            for j in 0..<n {
-                s[j] = tp[j]; s[n + j] = fp[j]; s[2 * n + j] = fn[j]
-            }
-            s[3 * n] = Double(counts.rowCount)
-            s[3 * n + 1] = counts.weightSum
-            let beta2 = beta * beta
-            for t in counts.rowTriples {
-                let (rowTP, predicted, actual) = (Double(t.tp), Double(t.tp + t.fp), Double(t.tp + t.fn))
-                let union = Double(t.tp + t.fp + t.fn)
-                let fDenominator: Double, fNumerator: Double
-                if beta == .infinity {
-                    (fNumerator, fDenominator) = (rowTP, actual)
-                } else if beta == 0 {
-                    (fNumerator, fDenominator) = (rowTP, predicted)
-                } else {
-                    (fNumerator, fDenominator) = ((1 + beta2) * rowTP, beta2 * actual + predicted)
-                }
-                let scores: [(Double, Double)] = [(rowTP, predicted), (rowTP, actual),
-                                                  (fNumerator, fDenominator), (rowTP, union)]
-                for (m, (numerator, denominator)) in scores.enumerated() where denominator > 0 {
-                    let value = numerator / denominator
-                    let base = 3 * n + 2 + 4 * m
-                    s[base] += value * t.weight
-                    s[base + 1] += t.weight
-                    s[base + 2] += value * Double(t.rows)
-                    s[base + 3] += Double(t.rows)
-                }
-                if t.fp == 0 && t.fn == 0 { s[3 * n + 18] += t.weight }
-            }
-        }
-        return state
+    init(labelCount: Int, thresholds: [Double], fBeta: FBeta) {
+        (self.labelCount, self.thresholds, self.fBeta) = (labelCount, thresholds, fBeta)
     }
 }
 
@@ -89,10 +33,9 @@ func kerasSpecNew(_ args: Arguments) throws -> PyPtr? {
     let labels = try args.int(0, "n_labels")
     let buffer = try HeldBuffer(args[1]!, name: "threshold", dimensions: 1...1)
     let thresholds = try Threshold.perLabel(Array(try buffer.float64Elements(name: "threshold"))).values(labelCount: labels)
-    let beta = try args.double(2, "beta")
-    guard beta >= 0 else { throw PythonError.value("Expected `beta` to be a number >= 0, but got \(beta)") }
+    let fBeta = try FBeta(beta: try args.double(2, "beta"))
     _ = try ConfusionCounts(labelCount: labels, threshold: .perLabel(thresholds))  // checks the label count
-    return try makeHandle(KerasSpec(labelCount: labels, thresholds: thresholds, beta: beta))
+    return try makeHandle(KerasSpec(labelCount: labels, thresholds: thresholds, fBeta: fBeta))
 }
 
 /// keras_state_size(spec) -> int
@@ -118,24 +61,38 @@ func kerasAccumulate(_ args: Arguments) throws -> PyPtr? {
         }
     }
     let (t, p) = (truth.matrix, prediction.matrix)
-    let hiPointer = hi.view.buf!.assumingMemoryBound(to: Float.self)
-    let loPointer = lo.view.buf!.assumingMemoryBound(to: Float.self)
+    let hiWords = UnsafeBufferPointer(start: hi.view.buf!.assumingMemoryBound(to: Float.self), count: size)
+    let loWords = UnsafeBufferPointer(start: lo.view.buf!.assumingMemoryBound(to: Float.self), count: size)
     let next: [Float] = try withoutGIL {
         var counts = try ConfusionCounts(labelCount: spec.labelCount, threshold: .perLabel(spec.thresholds))
         try counts.update(truth: t, prediction: p, sampleWeight: weightValues, kind: .scores)
-        let batch = spec.batchState(counts)
-        var out = [Float](repeating: 0, count: 2 * size)
-        for i in 0..<size {
-            let sum = Double(hiPointer[i]) + Double(loPointer[i]) + batch[i]
-            let high = Float(sum)
-            out[i] = high
-            out[size + i] = Float(sum - Double(high))
-        }
-        return out
+        return SummedCounts.addSplit(hi: hiWords, lo: loWords, SummedCounts.contributions(of: counts, fBeta: spec.fBeta))
     }
     return try next.withUnsafeBytes { raw in
         try check(PyByteArray_FromStringAndSize(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count))
     }
+}
+
+/// summed_layout(n_labels) -> dict of offsets into the summed state (the core's layout).
+func summedLayout(_ args: Arguments) throws -> PyPtr? {
+    let labels = try args.int(0, "n_labels")
+    guard labels >= 1 else { throw PythonError.value("Expected `n_labels` to be at least 1, but got \(labels)") }
+    let dict = try check(PyDict_New())
+    for (name, offset) in SummedCounts.Layout(labelCount: labels).offsets {
+        let value = try pyInt(offset)
+        defer { Py_DecRef(value) }
+        guard PyDict_SetItemString(dict, name, value) == 0 else { Py_DecRef(dict); throw AlreadySet() }
+    }
+    return dict
+}
+
+/// summed_samples_average(state float64, n_labels, metric, zero_division) -> float
+func summedSamplesAverage(_ args: Arguments) throws -> PyPtr? {
+    let state = Array(try HeldBuffer(args[0]!, name: "state", dimensions: 1...1).float64Elements(name: "state"))
+    let labels = try args.int(1, "n_labels")
+    let score = try SummedCounts.RowScore(parsing: try args.string(2, "metric"))
+    let zd = try zeroDivision(args, 3)
+    return try pyFloat(try SummedCounts.samplesAverage(state, labelCount: labels, score: score, zeroDivision: zd))
 }
 
 nonisolated(unsafe) let kerasFunctions: [Declaration] = [
@@ -144,4 +101,8 @@ nonisolated(unsafe) let kerasFunctions: [Declaration] = [
     Declaration("keras_accumulate", 6...6,
                 "keras_accumulate(spec, y_true, y_score, sample_weight, hi, lo) -> bytearray of float32 [hi', lo']",
                 kerasAccumulate),
+    Declaration("summed_layout", 1...1, "summed_layout(n_labels) -> {name: offset} of the summed state", summedLayout),
+    Declaration("summed_samples_average", 4...4,
+                "summed_samples_average(state, n_labels, 'precision'|'recall'|'fbeta'|'jaccard', zero_division) -> float",
+                summedSamplesAverage),
 ]

@@ -82,12 +82,9 @@ nonisolated(unsafe) let metricsFunctions: [Declaration] = [
     Declaration("counts_negative_class", 5...5,
                 "counts_negative_class(counts, 'specificity'|'npv', average, zero_division, labels) -> (values, warnings)") { a in
         let c = try box(a[0]).snapshot()
-        let which = try a.string(1, "metric")
+        let which = try option(a, 1, as: NegativeClassMetric.self)
         let (avg, zd, sel) = (try average(a, 2), try zeroDivision(a, 3), try labels(a, 4))
-        let r = try withoutGIL {
-            which == "specificity" ? try c.specificity(average: avg, zeroDivision: zd, labels: sel)
-                                   : try c.negativePredictiveValue(average: avg, zeroDivision: zd, labels: sel)
-        }
+        let r = try withoutGIL { try c.negativeClassScore(which, average: avg, zeroDivision: zd, labels: sel) }
         return try labelScores(r)
     },
     Declaration("counts_subset_accuracy", 2...2, "counts_subset_accuracy(counts, normalize) -> float") { a in
@@ -174,13 +171,13 @@ nonisolated(unsafe) let metricsFunctions: [Declaration] = [
     },
     Declaration("scores_curve", 4...4, "scores_curve(handle, 'roc'|'pr', label, drop_intermediate) -> (x, y, thresholds, warnings)") { a in
         let s = try a.handle(0, as: ScoresBox.self, "scores").snapshot()
-        let kind = try a.string(1, "kind")
+        let kind = try option(a, 1, as: CurveKind.self)
         let label = try labelIndex(a, 2, count: s.labelCount)
         let drop = a.bool(3)
         guard s.rowCount > 0 else { throw PythonError.value("Expected at least one row of scores, but got none") }
         let c = withoutGIL { () -> Curve in
             let curve = s.curve(label: label)
-            return kind == "roc" ? curve.rocCurve(dropIntermediate: drop) : curve.precisionRecallCurve(dropIntermediate: drop)
+            return curve.curve(kind, dropIntermediate: drop)
         }
         return try tuple([try doubles(c.x), try doubles(c.y), try doubles(c.thresholds), try metricWarnings(c.warnings)])
     },
@@ -226,9 +223,9 @@ nonisolated(unsafe) let metricsFunctions: [Declaration] = [
     Declaration("binned_score", 3...3,
                 "binned_score(handle, 'roc_auc'|'average_precision', average) -> (values, lower, upper, undefined, warnings)") { a in
         let s = try a.handle(0, as: BinnedBox.self, "binned").snapshot()
-        let metric = try a.string(1, "metric")
+        let metric = try option(a, 1, as: RankingScore.self)
         let avg = try average(a, 2)
-        let r = try withoutGIL { try metric == "roc_auc" ? s.rocAUC(average: avg) : s.averagePrecision(average: avg) }
+        let r = try withoutGIL { try s.score(metric, average: avg) }
         return try tuple([try doubles(r.values), try doubles(r.lower), try doubles(r.upper),
                           try bytesObject(r.undefined.map(Int64.init)), try metricWarnings(r.warnings)])
     },
@@ -276,14 +273,13 @@ nonisolated(unsafe) let metricsFunctions: [Declaration] = [
     },
     Declaration("ranking_value", 2...2, "ranking_value(handle, name) -> float or bytes") { a in
         let s = try a.handle(0, as: RankingBox.self, "ranking").snapshot()
-        switch try a.string(1, "name") {
-        case "lrap": return try pyFloat(try s.labelRankingAveragePrecision())
-        case "coverage": return try pyFloat(try s.coverageError())
-        case "ranking_loss": return try pyFloat(try s.labelRankingLoss())
-        case "ndcg": return try pyFloat(try s.ndcgScore())
-        case "precision_at_k": return try doubles(try s.precisionAtTopK())
-        case "recall_at_k": return try doubles(try s.recallAtTopK())
-        case let other: throw PythonError.value("Expected a ranking metric name, but got '\(other)'")
+        switch try option(a, 1, as: RankingMetric.self) {
+        case .lrap: return try pyFloat(try s.labelRankingAveragePrecision())
+        case .coverage: return try pyFloat(try s.coverageError())
+        case .rankingLoss: return try pyFloat(try s.labelRankingLoss())
+        case .ndcg: return try pyFloat(try s.ndcgScore())
+        case .precisionAtK: return try doubles(try s.precisionAtTopK())
+        case .recallAtK: return try doubles(try s.recallAtTopK())
         }
     },
 ]

@@ -135,23 +135,25 @@ func countsRowTriples(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
     return try tuple([try bytesObject(ints), try bytesObject(triples.map(\.weight))])
 }
 
-/// Parses scikit-learn's `zero_division` as the Python layer passes it: None for "warn", else a float.
+/// scikit-learn's `zero_division` as users pass it ("warn", 0, 1 or nan; numbers
+/// as Python floats or ints): the core parses it and refuses anything else.
 func zeroDivision(_ args: Arguments, _ i: Int) throws -> ZeroDivision {
-    guard args.optional(i) != nil else { return .warn }
-    let v = try args.double(i, "zero_division")
-    guard v == 0 || v == 1 || v.isNaN else {
-        throw PythonError.value("Expected `zero_division` to be \"warn\", 0, 1 or nan, but got \(v)")
+    guard let o = args[i] else { throw PythonError.type("Expected a `zero_division` argument") }
+    if tally_unicode_check(o) != 0 { return try ZeroDivision(keyword: try args.string(i, "zero_division")) }
+    if tally_bool_check(o) == 0, tally_float_check(o) != 0 || tally_long_check(o) != 0 {
+        return try ZeroDivision(number: try args.double(i, "zero_division"))
     }
-    return .value(v)
+    throw PythonError.value("\(ZeroDivision.expected), but got \(typeName(o))")
 }
 
-func average(_ args: Arguments, _ i: Int) throws -> Average? {
-    guard args.optional(i) != nil else { return nil }
-    let name = try args.string(i, "average")
-    guard let a = Average(name: name) else {
-        throw PythonError.value("Expected `average` to be one of None, 'micro', 'macro', 'weighted', 'samples', but got '\(name)'")
-    }
-    return a
+/// scikit-learn's `average`: None or a name the core knows.
+func average(_ args: Arguments, _ i: Int, allowed: [Average] = Average.allCases) throws -> Average? {
+    try Average(parsingOptional: args.optional(i) == nil ? nil : try args.string(i, "average"), allowed: allowed)
+}
+
+/// A name the core parses (`NamedOption`), as a Python str.
+func option<Option: NamedOption>(_ args: Arguments, _ i: Int, as _: Option.Type) throws -> Option {
+    try Option(parsing: try args.string(i, Option.parameterName))
 }
 
 func labels(_ args: Arguments, _ i: Int) throws -> [Int]? {
@@ -195,9 +197,9 @@ func stringList(_ object: PyPtr, name: String) throws -> [String] {
     }
 }
 
-/// report(format, digits, zero_division, names, labels) -> (text, warnings)
+/// report(format, digits, zero_division, names, labels, caption=None) -> (text, warnings)
 func countsReport(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
-    let format = try args.string(0, "format")
+    let format = try option(args, 0, as: ReportFormat.self)
     let digits = try args.int(1, "digits")
     guard (0...15).contains(digits) else {
         throw PythonError.value("Expected `digits` to be between 0 and 15, but got \(digits)")
@@ -206,15 +208,57 @@ func countsReport(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
     let names = try args.optional(3).map { try stringList($0, name: "target_names") }
     let selected = try labels(args, 4)
     let snapshot = target.snapshot()
+    let caption = args.optional(5) == nil ? nil : try args.string(5, "caption")
     let report = try withoutGIL { try ClassificationReport(snapshot, names: names, labels: selected, zeroDivision: zd) }
-    let text: String
-    switch format {
-    case "text": text = report.text(digits: digits)
-    case "json": text = report.json()
-    case "markdown": text = report.markdown(digits: digits)
-    default: throw PythonError.value("Expected `format` to be 'text', 'json' or 'markdown', but got '\(format)'")
-    }
+    let text = report.formatted(format, digits: digits, caption: caption)
     return try tuple([try pyString(text), try warningsList(report.warnings)])
+}
+
+/// check_zero_division(value, jaccard=False) -> "warn" or float: the core's parse,
+/// for checking an argument before any counts exist (with the Jaccard score's rule).
+func checkZeroDivision(_ args: Arguments) throws -> PyPtr? {
+    var zd = try zeroDivision(args, 0)
+    if args.bool(1) { zd = try zd.checkedForJaccard() }
+    return zd == .warn ? try pyString("warn") : try pyFloat(zd.replacement)
+}
+
+/// check_average(average, allowed=None) -> None: the core's parse of `average`
+/// (None or a name), limited to the names in `allowed` when given.
+func checkAverage(_ args: Arguments) throws -> PyPtr? {
+    var allowed = Average.allCases
+    if let o = args.optional(1) {
+        allowed = try stringList(o, name: "allowed").map { try Average(parsing: $0) }
+    }
+    _ = try average(args, 0, allowed: allowed)
+    return tally_none()
+}
+
+/// format_report(format, digits, names, per_label float64 (n, 4), average_names,
+/// averages float64 (m, 4), weighted, caption) -> str: the core's layouts for
+/// scores computed elsewhere. An average named "accuracy" is scikit-learn's
+/// accuracy line.
+func formatReport(_ args: Arguments) throws -> PyPtr? {
+    let format = try option(args, 0, as: ReportFormat.self)
+    let digits = try args.int(1, "digits")
+    guard (0...15).contains(digits) else {
+        throw PythonError.value("Expected `digits` to be between 0 and 15, but got \(digits)")
+    }
+    func rows(_ namesIndex: Int, _ valuesIndex: Int, what: String) throws -> [ClassificationReport.Row] {
+        let names = try stringList(args[namesIndex]!, name: what)
+        let buffer = try HeldBuffer(args[valuesIndex]!, name: "\(what) values", dimensions: 2...2)
+        let values = try buffer.float64Elements(name: "\(what) values")
+        guard buffer.shape == [names.count, 4] else {
+            throw PythonError.value("Expected `\(what) values` of shape (\(names.count), 4), but got \(buffer.shape)")
+        }
+        return names.indices.map { i in
+            ClassificationReport.Row(name: names[i], precision: values[4 * i], recall: values[4 * i + 1],
+                                     f1: values[4 * i + 2], support: values[4 * i + 3], isAccuracy: names[i] == "accuracy")
+        }
+    }
+    let report = ClassificationReport(labels: try rows(2, 3, what: "names"), averages: try rows(4, 5, what: "average_names"),
+                                      weighted: args.bool(6))
+    let caption = args.optional(7) == nil ? nil : try args.string(7, "caption")
+    return try pyString(report.formatted(format, digits: digits, caption: caption))
 }
 
 // MARK: Declarations
@@ -233,13 +277,21 @@ nonisolated(unsafe) let countsMethods: [(String, ClosedRange<Int>, Method, Strin
     ("confusion", 0...0, countsConfusion, "confusion() -> (bytes, is_weighted)"),
     ("row_triples", 0...0, countsRowTriples, "row_triples() -> (int64 bytes, float64 bytes)"),
     ("prfs", 4...4, countsPRFS, "prfs(beta, average, zero_division, labels)"),
-    ("report", 5...5, countsReport, "report(format, digits, zero_division, names, labels) -> (str, warnings)"),
+    ("report", 5...6, countsReport, "report(format, digits, zero_division, names, labels, caption=None) -> (str, warnings)"),
 ]
 
 /// The core's module functions; other files add their own lists in `PyInit__tally`.
 nonisolated(unsafe) let coreFunctions: [Declaration] = [
     Declaration("counts_new", 1...2, "counts_new(n_labels, threshold=0.5) -> Counts", countsNew),
     Declaration("counts_from_bytes", 1...1, "counts_from_bytes(state) -> Counts", countsFromBytes),
+    Declaration("check_zero_division", 1...2,
+                "check_zero_division(value, jaccard=False) -> 'warn' or float; ValueError otherwise",
+                checkZeroDivision),
+    Declaration("check_average", 1...2, "check_average(average, allowed=None); ValueError for an unknown average",
+                checkAverage),
+    Declaration("format_report", 8...8,
+                "format_report(format, digits, names, values (n, 4), average_names, averages (m, 4), weighted, caption) -> str",
+                formatReport),
 ]
 
 // C cannot call Swift closures with captures, so each table entry is reached

@@ -10,7 +10,7 @@ import Glibc
 
 let usage = """
 usage: tally report --true Y_TRUE.npy --score Y_SCORE.npy [--threshold T | --thresholds T.npy|T.json]
-                    [--labels NAMES.txt] [--format text|json|markdown] [--digits N]
+                    [--labels NAMES.txt] [--format text|json|markdown|html] [--digits N]
                     [--zero-division warn|0|1|nan] [--weights W.npy]
 
 Scores every label of recorded arrays exactly as scikit-learn's classification_report on
@@ -33,7 +33,7 @@ struct Options {
     var thresholdsPath: String?
     var labelsPath: String?
     var weightsPath: String?
-    var format = "text"
+    var format = ReportFormat.text
     var digits = 2
     var zeroDivision = ZeroDivision.warn
 }
@@ -62,10 +62,7 @@ func parse(_ arguments: [String]) throws -> Options {
         case "--labels": o.labelsPath = value(flag)
         case "--weights": o.weightsPath = value(flag)
         case "--format":
-            o.format = value(flag)
-            guard ["text", "json", "markdown"].contains(o.format) else {
-                fail("--format expects text, json or markdown, but got '\(o.format)'")
-            }
+            o.format = try ReportFormat(parsing: value(flag))
         case "--digits":
             let v = value(flag)
             guard let d = Int(v), (0...15).contains(d) else { fail("--digits expects 0 to 15, but got '\(v)'") }
@@ -113,11 +110,7 @@ func run() throws {
     try counts.update(truth: truth, prediction: scores, sampleWeight: weights)
     let report = try ClassificationReport(counts, names: names, zeroDivision: o.zeroDivision)
     for warning in report.warnings { printError("tally: warning: \(warning.message)\n") }
-    switch o.format {
-    case "json": print(report.json(), terminator: "")
-    case "markdown": print(report.markdown(digits: o.digits), terminator: "")
-    default: print(report.text(digits: o.digits), terminator: "")
-    }
+    print(report.formatted(o.format, digits: o.digits), terminator: "")
 }
 
 do {

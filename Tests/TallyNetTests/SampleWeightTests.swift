@@ -115,8 +115,8 @@ final class SampleWeightTests: XCTestCase {
         XCTAssertEqual(ones.weights(), none.weights())
         XCTAssertEqual(hOnes.epochs.map(\.loss), hNone.epochs.map(\.loss))
         XCTAssertTrue(hOnes.epochs[1].counts.isWeighted)
-        let a = try hOnes.epochs[1].counts.precisionRecallFScore(average: nil, zeroDivision: .value(0))
-        let b = try hNone.epochs[1].counts.precisionRecallFScore(average: nil, zeroDivision: .value(0))
+        let a = try hOnes.epochs[1].counts.precisionRecallFScore(average: nil, zeroDivision: .zero)
+        let b = try hNone.epochs[1].counts.precisionRecallFScore(average: nil, zeroDivision: .zero)
         XCTAssertEqual(a.fScore, b.fScore)
     }
 
@@ -135,8 +135,8 @@ final class SampleWeightTests: XCTestCase {
                 try w.withUnsafeBufferPointer { try expected.update(truth: t, prediction: s, sampleWeight: $0) }
             }
         }
-        let got = try h.epochs[0].counts.precisionRecallFScore(average: nil, zeroDivision: .value(0))
-        let want = try expected.precisionRecallFScore(average: nil, zeroDivision: .value(0))
+        let got = try h.epochs[0].counts.precisionRecallFScore(average: nil, zeroDivision: .zero)
+        let want = try expected.precisionRecallFScore(average: nil, zeroDivision: .zero)
         for (a, b) in zip(got.fScore, want.fScore) { XCTAssertEqual(a, b, accuracy: 1e-12) }
         var loss = 0.0
         for i in 0..<n {

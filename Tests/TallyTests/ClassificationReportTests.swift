@@ -38,7 +38,7 @@ final class ClassificationReportTests: XCTestCase {
 
     func testTextIsScikitLearnsCharacterForCharacter() throws {
         for k in [0, 1, 2] {
-            let report = try ClassificationReport(counts(case: k), zeroDivision: .value(0))
+            let report = try ClassificationReport(counts(case: k), zeroDivision: .zero)
             for digits in [2, 4] {
                 let expected = String(decoding: try readFile(fixtures + "case\(k)_report_\(digits).txt"), as: UTF8.self)
                 XCTAssertEqual(report.text(digits: digits), expected, "case \(k), digits \(digits)")
@@ -48,11 +48,11 @@ final class ClassificationReportTests: XCTestCase {
 
     func testNamesSubsetsJSONAndMarkdown() throws {
         let counts = try makeCounts([1, 0, 1, 1], [0.9, 0.1, 0.2, 0.8], labels: 2)
-        let report = try ClassificationReport(counts, names: ["cat", "d|og"], zeroDivision: .value(0))
+        let report = try ClassificationReport(counts, names: ["cat", "d|og"], zeroDivision: .zero)
         XCTAssertTrue(report.text().contains("         cat       1.00      0.50      0.67         2\n"))
         XCTAssertTrue(report.markdown().contains("| d\\|og | 1.00 | 1.00 | 1.00 | 1 |\n"))
         XCTAssertTrue(report.json().hasPrefix("{\"cat\": {\"precision\": 1.0, \"recall\": 0.5, \"f1-score\": 0.6666666666666666, \"support\": 2}"))
-        let subset = try ClassificationReport(counts, names: ["second"], labels: [1], zeroDivision: .value(0))
+        let subset = try ClassificationReport(counts, names: ["second"], labels: [1], zeroDivision: .zero)
         XCTAssertEqual(subset.averages.map(\.name), ["micro avg", "macro avg", "weighted avg"])
         XCTAssertThrowsError(try ClassificationReport(counts, names: ["one"])) {
             XCTAssertEqual(($0 as? TallyError)?.message, "Expected 2 label names (one per reported label), but got 1")

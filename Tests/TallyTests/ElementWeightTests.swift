@@ -67,8 +67,8 @@ final class ElementWeightTests: XCTestCase {
         XCTAssertEqual(try one.confusionMatrices(), try two.confusionMatrices())
         XCTAssertEqual(one.weightSum, two.weightSum)
         XCTAssertEqual(one.rowTriples.map(\.weight).sorted(), two.rowTriples.map(\.weight).sorted())
-        XCTAssertEqual(try one.precisionRecallFScore(beta: 1, average: .samples, zeroDivision: .value(0), labels: nil),
-                       try two.precisionRecallFScore(beta: 1, average: .samples, zeroDivision: .value(0), labels: nil))
+        XCTAssertEqual(try one.precisionRecallFScore(beta: 1, average: .samples, zeroDivision: .zero, labels: nil),
+                       try two.precisionRecallFScore(beta: 1, average: .samples, zeroDivision: .zero, labels: nil))
         XCTAssertFalse(two.hasPartlyMaskedRows)
         XCTAssertEqual(try one.specificity(average: .samples).values, try two.specificity(average: .samples).values)
     }

@@ -54,7 +54,7 @@ final class MetricSuiteTests: XCTestCase {
         }
         var e = r.expected[...]
         func take(_ n: Int) -> [Double] { defer { e = e.dropFirst(n) }; return Array(e.prefix(n)) }
-        let zero = ZeroDivision.value(0)
+        let zero = ZeroDivision.zero
         let averages: [Average] = [.micro, .macro, .weighted, .samples]
         assertClose(try counts.jaccard(zeroDivision: zero).values, take(labels), "jaccard per label, case \(k)")
         for a in averages { assertClose(try counts.jaccard(average: a, zeroDivision: zero).values, take(1), "jaccard \(a)") }

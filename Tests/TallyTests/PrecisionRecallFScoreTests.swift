@@ -65,30 +65,30 @@ final class PrecisionRecallFScoreTests: XCTestCase {
         let truth: [UInt8] = [1, 0, 0, 1, 0, 0]
         let pred: [Double] = [1, 0, 1, 0, 0, 0]
         let counts = try makeCounts(truth, pred, labels: 3, kind: .labels)
-        for (zd, v) in [(ZeroDivision.value(0), 0.0), (.value(1), 1.0)] {
+        for (zd, v) in [(ZeroDivision.zero, 0.0), (.one, 1.0)] {
             let r = try counts.precisionRecallFScore(zeroDivision: zd)
             assertClose(r.precision, [1, v, 0])
             assertClose(r.recall, [0.5, v, v])
             XCTAssertEqual(r.warnings, [])
         }
-        let nan = try counts.precisionRecallFScore(zeroDivision: .value(.nan))
+        let nan = try counts.precisionRecallFScore(zeroDivision: .nan)
         assertClose(nan.precision, [1, .nan, 0])
         assertClose(nan.fScore, [2.0 / 3.0, .nan, 0])
-        let macro = try counts.precisionRecallFScore(average: .macro, zeroDivision: .value(.nan))
+        let macro = try counts.precisionRecallFScore(average: .macro, zeroDivision: .nan)
         assertClose(macro.precision, [0.5])    // mean of 1 and 0; nan left out
         assertClose(macro.recall, [0.5])       // only label 0 is defined
-        let weighted = try counts.precisionRecallFScore(average: .weighted, zeroDivision: .value(.nan))
+        let weighted = try counts.precisionRecallFScore(average: .weighted, zeroDivision: .nan)
         assertClose(weighted.precision, [1])   // support [2, 0, 0]
     }
 
     func testFScoreIsUndefinedOnlyWithoutTrueAndPredicted() throws {
         // Label 0: tp = 0, fp = 1, fn = 1 → precision and recall are 0, F is 0 (defined).
         let counts = try makeCounts([1, 0], [0, 1], labels: 1, kind: .labels)
-        let r = try counts.precisionRecallFScore(zeroDivision: .value(1))
+        let r = try counts.precisionRecallFScore(zeroDivision: .one)
         assertClose(r.fScore, [0])
         // All negative: everything undefined.
         let empty = try makeCounts([0, 0], [0, 0], labels: 1, kind: .labels)
-        assertClose(try empty.precisionRecallFScore(zeroDivision: .value(1)).fScore, [1])
+        assertClose(try empty.precisionRecallFScore(zeroDivision: .one).fScore, [1])
         XCTAssertEqual(try empty.precisionRecallFScore().warnings.map(\.metric), [.precision, .recall, .fScore])
         XCTAssertTrue(try empty.precisionRecallFScore().warnings[0].message.contains("due to no predicted samples"))
     }
@@ -124,9 +124,9 @@ final class PrecisionRecallFScoreTests: XCTestCase {
         XCTAssertEqual(counts.falsePositives, [0, 2])
         XCTAssertEqual(counts.falseNegatives, [1, 1])
         // Row precisions: [0.5, 1, 0 (undefined)], weights [2, 0.5, 1].
-        let samples = try counts.precisionRecallFScore(average: .samples, zeroDivision: .value(0))
+        let samples = try counts.precisionRecallFScore(average: .samples, zeroDivision: .zero)
         assertClose(samples.precision, [(0.5 * 2 + 1 * 0.5) / 3.5])
-        let nan = try counts.precisionRecallFScore(average: .samples, zeroDivision: .value(.nan))
+        let nan = try counts.precisionRecallFScore(average: .samples, zeroDivision: .nan)
         assertClose(nan.precision, [(0.5 * 2 + 1 * 0.5) / 2.5])
     }
 }

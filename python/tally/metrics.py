@@ -25,27 +25,20 @@ __all__ = [
     "fbeta_score",
 ]
 
-AVERAGE_OPTIONS = (None, "micro", "macro", "weighted", "samples")
-
-
-def parse_zero_division(zero_division):
-    """None for "warn", else the float scikit-learn would use."""
-    if isinstance(zero_division, str):
-        if zero_division == "warn":
-            return None
-    elif isinstance(zero_division, Real) and not isinstance(zero_division, bool):
-        z = float(zero_division)
-        if z in (0.0, 1.0) or np.isnan(z):
-            return z
-    raise ValueError(
-        "Expected `zero_division` to be \"warn\", 0, 1 or np.nan, but got "
-        f"{zero_division!r}")
+def parse_zero_division(zero_division, *, jaccard=False):
+    """"warn" or the float scikit-learn would use; the Swift core parses it and
+    refuses anything else with its ValueError (nan too for the Jaccard score)."""
+    if isinstance(zero_division, Real) and not isinstance(zero_division, bool):
+        zero_division = float(zero_division)  # numpy scalars as Python floats
+    return _tally.check_zero_division(zero_division, jaccard)
 
 
 def check_average(average, allow_binary=True):
-    options = AVERAGE_OPTIONS + (("binary",) if allow_binary else ())
-    if average not in options:
-        raise ValueError(f"Expected `average` to be one of {options}, but got {average!r}")
+    """The Swift core's check of `average` (None or a name); "binary" is the Python
+    layer's own (1-D targets), allowed where `allow_binary`."""
+    if allow_binary and average == "binary":
+        return
+    _tally.check_average(average)
 
 
 def check_beta(beta):
@@ -299,9 +292,7 @@ def jaccard_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary",
                   zero_division="warn"):
     """The Jaccard index tp / (tp + fp + fn), as `sklearn.metrics.jaccard_score`
     (whose `zero_division` is "warn", 0 or 1: no nan)."""
-    zd = parse_zero_division(zero_division)
-    if zd is not None and np.isnan(zd):
-        raise ValueError("Expected `zero_division` of jaccard_score to be \"warn\", 0 or 1, but got nan")
+    zd = parse_zero_division(zero_division, jaccard=True)
     targets = Targets(y_true, y_pred, average=average, labels=labels, pos_label=pos_label,
                       sample_weight=sample_weight)
     core_average = None if average == "binary" else average

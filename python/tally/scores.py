@@ -14,12 +14,10 @@ from ._warnings import emit_categorized
 
 __all__ = ["ScoreTally", "BinnedScoreTally", "RankingTally"]
 
-AVERAGES = (None, "micro", "macro", "weighted", "samples")
 
-
-def check_average(average, options=AVERAGES):
-    if average not in options:
-        raise ValueError(f"Expected `average` to be one of {options}, but got {average!r}")
+def check_average(average, allowed=None):
+    """The Swift core's check of `average` (None or a name, among `allowed` when given)."""
+    _tally.check_average(average, allowed)
 
 
 def _scores(y_score, name="y_score"):
@@ -201,7 +199,7 @@ class BinnedScoreTally(_Handle):
         return TunedThresholds(self._call("tune", *args))
 
     def _score(self, metric, average, return_bounds):
-        check_average(average, (None, "micro", "macro", "weighted"))
+        check_average(average, ("micro", "macro", "weighted"))
         values, lower, upper, _, found = self._call("score", metric, average)
         emit_categorized(found, 4)
         v, lo, hi = (np.frombuffer(a, dtype=np.float64).copy() for a in (values, lower, upper))

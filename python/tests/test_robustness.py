@@ -286,11 +286,11 @@ def test_internal_module_names_each_problem():
     with pytest.raises(ValueError, match="Expected `y_true` to be 2-D, but got 1-D"):
         c.update(np.zeros(3), np.zeros(3))
     with pytest.raises(TypeError, match="Expected `labels` to have dtype int64"):
-        c.prfs(1.0, None, None, np.array([0.5]))
+        c.prfs(1.0, None, "warn", np.array([0.5]))
     with pytest.raises(ValueError, match="All labels must be in"):
-        c.prfs(1.0, None, None, np.array([3]))
+        c.prfs(1.0, None, "warn", np.array([3]))
     with pytest.raises(ValueError, match="Expected `beta` to be a number >= 0, but got -1.0"):
-        c.prfs(-1.0, None, None, None)
+        c.prfs(-1.0, None, "warn", None)
 
 
 # -- counts at the edge of Int64 -------------------------------------------------------

@@ -1,0 +1,88 @@
+"""The Swift core owns each metric rule and the bridge only declares: the Python
+side of the pairs in Tests/TallyTests/OptionParsingTests.swift etc. Each test
+asserts the exception type and the core's text, so a parser written again in
+Python or a bridge that maps an unknown name to behaviour fails here."""
+
+import numpy as np
+import pytest
+
+import tally.metrics as tm
+from tally import _tally
+from tally.scores import BinnedScoreTally, RankingTally, ScoreTally
+
+ZD = 'Expected `zero_division` to be "warn", 0, 1 or nan, but got '
+
+
+@pytest.fixture
+def arrays():
+    y_true = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 0]])
+    y_pred = np.array([[1, 1, 0], [0, 1, 1], [1, 0, 0], [0, 0, 1]])
+    return y_true, y_pred
+
+
+@pytest.mark.parametrize("value, shown", [(0.5, "0.5"), (2, "2.0"), (float("inf"), "inf"), ("0", "'0'"),
+                                          ("Warn", "'Warn'"), (None, "NoneType"), (True, "bool")])
+def test_zero_division_refused_by_the_core(arrays, value, shown):
+    with pytest.raises(ValueError) as info:
+        tm.f1_score(*arrays, average="macro", zero_division=value)
+    assert str(info.value) == ZD + shown
+
+
+@pytest.mark.parametrize("value", ["warn", 0, 1, np.nan, np.float32(1), np.int64(0)])
+def test_zero_division_accepted(arrays, value):
+    tm.f1_score(*arrays, average="macro", zero_division=value)
+
+
+def test_jaccard_refuses_nan_by_the_core_rule(arrays):
+    message = 'Expected `zero_division` to be "warn", 0 or 1 for the Jaccard score (as scikit-learn), but got nan'
+    with pytest.raises(ValueError) as info:
+        tm.jaccard_score(*arrays, average="macro", zero_division=np.nan)
+    assert str(info.value) == message
+    with pytest.raises(ValueError) as info:
+        _tally.counts_jaccard(_tally.counts_new(3, 0.5), "macro", np.nan, None)
+    assert str(info.value) == message
+
+
+def test_average_refused_by_the_core(arrays):
+    with pytest.raises(ValueError) as info:
+        tm.f1_score(*arrays, average="mean")
+    assert str(info.value) == ("Expected `average` to be one of None, 'micro', 'macro', 'weighted', 'samples', "
+                               "but got 'mean'")
+    binned = BinnedScoreTally(3, bins=4).update(arrays[0], arrays[1].astype(np.float64))
+    with pytest.raises(ValueError) as info:
+        binned.roc_auc(average="samples")
+    assert str(info.value) == "Expected `average` to be one of None, 'micro', 'macro', 'weighted', but got 'samples'"
+
+
+def test_bridge_refuses_unknown_metric_names(arrays):
+    """Before: any name but "specificity" gave NPV, any kind but "roc" the PR curve."""
+    counts = _tally.counts_new(3, 0.5)
+    counts.update(*arrays, None, True)
+    with pytest.raises(ValueError) as info:
+        _tally.counts_negative_class(counts, "sensitivity", None, 0.0, None)
+    assert str(info.value) == "Expected `metric` to be one of 'specificity', 'npv', but got 'sensitivity'"
+    store = ScoreTally(3).update(arrays[0], arrays[1].astype(np.float64))
+    with pytest.raises(ValueError) as info:
+        store._call("curve", "det", 0, True)
+    assert str(info.value) == "Expected `kind` to be one of 'roc', 'pr', but got 'det'"
+    binned = BinnedScoreTally(3, bins=4).update(arrays[0], arrays[1].astype(np.float64))
+    with pytest.raises(ValueError) as info:
+        binned._call("score", "auc", None)
+    assert str(info.value) == "Expected `metric` to be one of 'roc_auc', 'average_precision', but got 'auc'"
+    ranking = RankingTally(3).update(arrays[0], arrays[1].astype(np.float64))
+    with pytest.raises(ValueError, match="Expected `name` to be one of 'lrap', 'coverage', 'ranking_loss'"):
+        ranking._call("value", "lraps")
+    with pytest.raises(ValueError) as info:
+        counts.report("latex", 2, "warn", None, None)
+    assert str(info.value) == "Expected `format` to be one of 'text', 'json', 'markdown', 'html', but got 'latex'"
+
+
+def test_named_metrics_are_the_named_ones(arrays):
+    """"npv" is NPV and "specificity" specificity (scikit-learn on the complement)."""
+    from sklearn.metrics import precision_score, recall_score
+
+    y_true, y_pred = arrays
+    np.testing.assert_array_equal(tm.specificity_score(y_true, y_pred, zero_division=0),
+                                  recall_score(1 - y_true, 1 - y_pred, average=None, zero_division=0))
+    np.testing.assert_array_equal(tm.negative_predictive_value_score(y_true, y_pred, zero_division=0),
+                                  precision_score(1 - y_true, 1 - y_pred, average=None, zero_division=0))
