@@ -16,6 +16,7 @@ import numpy as np
 from . import _tally
 from ._convert import as_array, as_matrix, as_sample_weight, native
 from ._warnings import emit_warnings
+from .report import format_report
 
 __all__ = [
     "precision_recall_fscore_support",
@@ -23,6 +24,7 @@ __all__ = [
     "recall_score",
     "f1_score",
     "fbeta_score",
+    "classification_report",
 ]
 
 def parse_zero_division(zero_division, *, jaccard=False):
@@ -362,6 +364,45 @@ __all__ += [
 ]
 
 
-from .report import classification_report  # noqa: E402
+def classification_report(y_true, y_pred, *, labels=None, target_names=None, sample_weight=None, digits=2,
+                          output_dict=False, zero_division="warn", output=None):
+    """Per-label precision, recall, F1 and support with the averages, as
+    `sklearn.metrics.classification_report` (text identical byte for byte, or a dict
+    with ``output_dict=True``). ``output="markdown"`` or ``"html"`` gives a table."""
+    targets = Targets(y_true, y_pred, average=None, labels=labels, sample_weight=sample_weight)
+    multilabel = targets.type == "multilabel-indicator"
+    label_values = list(targets.label_values)
+    labels_given = labels is not None
+    micro_is_accuracy = not multilabel and (
+        not labels_given or set(np.asarray(labels).tolist()) >= set(_present(y_true, y_pred)))
+    if target_names is not None and len(label_values) != len(target_names):
+        if labels_given:
+            warnings.warn(f"labels size, {len(label_values)}, does not match size of target_names, "
+                          f"{len(target_names)}", UserWarning, stacklevel=2)
+        else:
+            raise ValueError(f"Number of classes, {len(label_values)}, does not match size of target_names, "
+                             f"{len(target_names)}. Try specifying the labels parameter")
+    names = [str(n) for n in target_names] if target_names is not None else ["%s" % l for l in label_values]
+    output = output or ("dict" if output_dict else "text")
+    if multilabel and labels is None and output in ("text", "markdown", "html"):
+        # The Swift core's report (the one `Tally.report()` and `tally report` print).
+        text, found = targets.counts().report(output, int(digits), parse_zero_division(zero_division),
+                                              tuple(names) if target_names is not None else None, None)
+        emit_warnings(found, ("precision", "recall", "f-score"))
+        return text
+    kw = dict(labels=labels, sample_weight=sample_weight, zero_division=zero_division)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, average=None, **kw)
+    averages = []
+    for average in ("micro", "macro", "weighted", "samples") if multilabel else ("micro", "macro", "weighted"):
+        heading = "accuracy" if average == "micro" and micro_is_accuracy else f"{average} avg"
+        ap, ar, af, _ = precision_recall_fscore_support(y_true, y_pred, average=average, **kw)
+        averages.append((heading, (ap, ar, af, np.sum(s))))
+    return format_report(names[:len(p)], (p, r, f, s), averages, digits=digits, output=output,
+                         weighted=sample_weight is not None)
 
-__all__ += ["classification_report"]
+
+def _present(y_true, y_pred):
+    yt = as_array(y_true, "y_true", class_labels=True).reshape(-1)
+    yp = as_array(y_pred, "y_pred", class_labels=True).reshape(-1)
+    return np.union1d(yt, yp).tolist()
+

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import math
-
 import numpy as np
 
 from . import _tally
@@ -260,7 +257,8 @@ class Tally:
     def names(self):
         return self.label_names or [str(i) for i in range(self.n_labels)]
 
-    def render_report(self, *, format="text", digits=2, zero_division="warn", target_names=None, labels=None):
+    def render_report(self, *, format="text", digits=2, zero_division="warn", target_names=None, labels=None,
+                      caption=None):
         """(report text, [(metric, warning message)]) formatted by the Swift core:
         the same bytes as the `tally report` command line in Swift and Python."""
         from .metrics import parse_zero_division
@@ -268,7 +266,7 @@ class Tally:
         zd = parse_zero_division(zero_division)
         names = None if target_names is None else tuple(str(n) for n in target_names)
         columns = None if labels is None else np.ascontiguousarray(labels, dtype=np.int64)
-        return self._counts.report(format, int(digits), zd, names, columns)
+        return self._counts.report(format, int(digits), zd, names, columns, caption)
 
     def report(self, *, digits=2, zero_division=0.0, format="text") -> str:
         """A per-label table laid out as `sklearn.metrics.classification_report`
@@ -284,22 +282,9 @@ class Tally:
                 f"from_logits={self.from_logits}, n_samples={info[1]})")
 
     def _repr_html_(self):
-        res = self.result()
-        names = self.names()
-        rows = []
-        for i, n in enumerate(names):
-            rows.append("<tr><th>{}</th>{}</tr>".format(
-                html.escape(n),
-                "".join(f"<td>{res[k][i]:.3f}</td>" for k in ("precision", "recall", "f1"))
-                + f"<td>{_fmt_support(res['support'][i])}</td>"))
-        for a in ("micro", "macro", "weighted", "samples"):
-            v = res[a]
-            rows.append(f"<tr><th>{a} avg</th>"
-                        + "".join(f"<td>{v[k]:.3f}</td>" for k in ("precision", "recall", "f1"))
-                        + "<td></td></tr>")
-        return ("<table><caption>" + html.escape(repr(self)) + "</caption>"
-                "<thead><tr><th></th><th>precision</th><th>recall</th><th>f1</th><th>support</th></tr></thead>"
-                "<tbody>" + "".join(rows) + "</tbody></table>")
+        """The report as the core's HTML table, captioned with the repr (notebooks)."""
+        return self.render_report(format="html", digits=3, zero_division=0.0, target_names=self.label_names,
+                                  caption=repr(self))[0]
 
 
 def _columns(labels, n_labels):
@@ -313,8 +298,3 @@ def _columns(labels, n_labels):
     if lo < 0:
         raise ValueError(f"All labels must be in [0, n labels) for multilabel targets. Got {lo} < 0")
     return np.ascontiguousarray(columns, dtype=np.int64)
-
-
-def _fmt_support(s):
-    s = float(s)
-    return str(int(s)) if math.isfinite(s) and s == int(s) else f"{s:.2f}"

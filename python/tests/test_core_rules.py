@@ -86,3 +86,44 @@ def test_named_metrics_are_the_named_ones(arrays):
                                   recall_score(1 - y_true, 1 - y_pred, average=None, zero_division=0))
     np.testing.assert_array_equal(tm.negative_predictive_value_score(y_true, y_pred, zero_division=0),
                                   precision_score(1 - y_true, 1 - y_pred, average=None, zero_division=0))
+
+
+def test_reports_share_the_core_layouts():
+    """Binary/multi-class reports (scored in Python), multi-label reports (scored by
+    the core) and the notebook's HTML all lay out through the core: the markdown
+    header and the HTML header are the same everywhere (they used to differ:
+    "| |" vs "| label |", "f1" vs "f1-score")."""
+    import tally
+
+    y_true, y_pred = np.array([0, 1, 2, 2]), np.array([0, 2, 2, 1])
+    multiclass = tm.classification_report(y_true, y_pred, output="markdown", zero_division=0)
+    multilabel = tm.classification_report(np.eye(3, dtype=int), np.eye(3, dtype=int), output="markdown")
+    assert multiclass.splitlines()[:2] == multilabel.splitlines()[:2]
+    # scikit-learn's accuracy line: blank precision and recall.
+    assert "| accuracy |  |  | 0.50 | 4 |" in multiclass.splitlines()
+    page = tm.classification_report(y_true, y_pred, output="html", zero_division=0)
+    notebook = tally.Tally(3).update(np.eye(3), np.eye(3))._repr_html_()
+    head = '<thead><tr><th></th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr></thead>'
+    assert head in page and head in notebook
+    # Weighted supports print as Python floats in every layout, as scikit-learn's text.
+    from sklearn.metrics import classification_report as sk_report
+
+    w = np.array([0.5, 1.0, 2.0, 1.5])
+    assert tm.classification_report(y_true, y_pred, sample_weight=w, zero_division=0) == \
+        sk_report(y_true, y_pred, sample_weight=w, zero_division=0)
+    # label 2: tp 2 (row 3), predicted 1 + 2, true 2 + 1.5: P 2/3, R 4/7, F 8/13.
+    assert "| 2 | 0.67 | 0.57 | 0.62 | 3.5 |" in tm.classification_report(
+        y_true, y_pred, sample_weight=w, zero_division=0, output="markdown").splitlines()
+
+
+def test_report_module_imports_nothing_of_metrics():
+    """report.py lays out; metrics.py scores and builds classification_report on it
+    (they imported each other)."""
+    import ast
+    import pathlib
+
+    import tally.report
+
+    tree = ast.parse(pathlib.Path(tally.report.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "metrics" not in imported and "tally.metrics" not in imported

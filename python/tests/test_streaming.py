@@ -251,5 +251,6 @@ def test_report_and_html_name_the_labels():
     theirs = sk.classification_report(np.array([[1, 0], [1, 1]]), np.array([[1, 0], [0, 1]]),
                                       target_names=["cat", "dog"], zero_division=0).splitlines()
     assert ours == theirs
-    assert "<table>" in acc._repr_html_() and "cat" in acc._repr_html_()
+    page = acc._repr_html_()
+    assert page.startswith('<table class="tally-report"><caption>Tally(n_labels=') and "<th>cat</th>" in page
     assert repr(acc) == "Tally(n_labels=2, threshold=0.5, from_logits=False, n_samples=2)"
