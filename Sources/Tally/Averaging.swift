@@ -1,6 +1,6 @@
 /// How a mean over labels (or rows) treats an undefined (nan) score. scikit-learn
 /// averages with three rules, which differ only there.
-public enum NanRule: Sendable {
+public enum NanRule: String, NamedOption {
     /// `_nanaverage` (precision, recall, F, specificity, negative predictive value):
     /// nan values are left out; when the weights of the rest sum to 0, their
     /// unweighted mean; nan when every value is nan.
@@ -9,7 +9,9 @@ public enum NanRule: Sendable {
     case propagate
     /// `_average_binary_score` (ROC AUC, average precision): a value of weight 0
     /// counts as 0, so its nan does not spread; any other nan does.
-    case zeroWeightIsZero
+    case zeroWeightIsZero = "zero_weight_is_zero"
+
+    public static var parameterName: String { "nan_rule" }
 }
 
 /// The one averaging kernel: every macro, weighted and samples average in Tally is

@@ -222,15 +222,48 @@ func checkZeroDivision(_ args: Arguments) throws -> PyPtr? {
     return zd == .warn ? try pyString("warn") : try pyFloat(zd.replacement)
 }
 
-/// check_average(average, allowed=None) -> None: the core's parse of `average`
-/// (None or a name), limited to the names in `allowed` when given.
+/// zero_division_value(value) -> float: what an undefined score becomes (0 for
+/// "warn": where no warning can be raised, as in a compiled Keras step).
+func zeroDivisionValue(_ args: Arguments) throws -> PyPtr? {
+    try pyFloat(try zeroDivision(args, 0).replacement)
+}
+
+/// check_average(average, allowed=None, allow_none=True) -> None: the core's parse
+/// of `average` (None or a name), limited to the names in `allowed` when given.
 func checkAverage(_ args: Arguments) throws -> PyPtr? {
     var allowed = Average.allCases
     if let o = args.optional(1) {
         allowed = try stringList(o, name: "allowed").map { try Average(parsing: $0) }
     }
+    if args.optional(0) == nil, args.count > 2, !args.bool(2) {
+        let names = allowed.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        throw PythonError.value("Expected `average` to be one of \(names), but got None")
+    }
     _ = try average(args, 0, allowed: allowed)
     return tally_none()
+}
+
+/// average_scores(values float64, weights float64 | None, nan_rule) -> float: the
+/// core's averaging kernel, for checking the backend-op copy (tally.keras) against it.
+func averageScoresDeclaration(_ args: Arguments) throws -> PyPtr? {
+    let values = Array(try HeldBuffer(args[0]!, name: "values", dimensions: 1...1).float64Elements(name: "values"))
+    let weights = try args.optional(1).map {
+        Array(try HeldBuffer($0, name: "weights", dimensions: 1...1).float64Elements(name: "weights"))
+    }
+    if let weights, weights.count != values.count {
+        throw PythonError.value("Expected `weights` to have \(values.count) values like `values`, but got \(weights.count)")
+    }
+    let rule = try option(args, 2, as: NanRule.self)
+    return try pyFloat(averageScores(values, weights: weights, nan: rule))
+}
+
+/// fbeta_fraction(beta, tp, predicted, actual) -> (numerator, denominator): the core's
+/// F-beta, for checking the backend-op copy (tally.keras) against it.
+func fBetaFraction(_ args: Arguments) throws -> PyPtr? {
+    let f = try FBeta(beta: try args.double(0, "beta"))
+    let (n, d) = f.fraction(truePositives: try args.double(1, "tp"), predicted: try args.double(2, "predicted"),
+                            actual: try args.double(3, "actual"))
+    return try tuple([try pyFloat(n), try pyFloat(d)])
 }
 
 /// format_report(format, digits, names, per_label float64 (n, 4), average_names,
@@ -287,8 +320,15 @@ nonisolated(unsafe) let coreFunctions: [Declaration] = [
     Declaration("check_zero_division", 1...2,
                 "check_zero_division(value, jaccard=False) -> 'warn' or float; ValueError otherwise",
                 checkZeroDivision),
-    Declaration("check_average", 1...2, "check_average(average, allowed=None); ValueError for an unknown average",
+    Declaration("zero_division_value", 1...1, "zero_division_value(value) -> float (0 for 'warn')", zeroDivisionValue),
+    Declaration("check_average", 1...3,
+                "check_average(average, allowed=None, allow_none=True); ValueError for an unknown average",
                 checkAverage),
+    Declaration("average_scores", 3...3,
+                "average_scores(values, weights | None, 'skip'|'propagate'|'zero_weight_is_zero') -> float",
+                averageScoresDeclaration),
+    Declaration("fbeta_fraction", 4...4, "fbeta_fraction(beta, tp, predicted, actual) -> (numerator, denominator)",
+                fBetaFraction),
     Declaration("format_report", 8...8,
                 "format_report(format, digits, names, values (n, 4), average_names, averages (m, 4), weighted, caption) -> str",
                 formatReport),

@@ -127,3 +127,21 @@ def test_report_module_imports_nothing_of_metrics():
     tree = ast.parse(pathlib.Path(tally.report.__file__).read_text())
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert "metrics" not in imported and "tally.metrics" not in imported
+
+
+def test_core_kernels_exported_for_backend_checks():
+    """The averaging kernel, F-beta and zero_division value the Keras backend-op
+    copies are checked against (hand-checked values; the Swift tests hold the tables)."""
+    nan = float("nan")
+    assert _tally.average_scores(np.array([0.5, nan, 1.0]), None, "skip") == 0.75
+    assert np.isnan(_tally.average_scores(np.array([0.5, nan, 1.0]), None, "propagate"))
+    assert _tally.average_scores(np.array([0.5, nan, 1.0]), np.array([1.0, 0.0, 3.0]), "zero_weight_is_zero") == 0.875
+    with pytest.raises(ValueError, match="Expected `nan_rule` to be one of 'skip', 'propagate', 'zero_weight_is_zero'"):
+        _tally.average_scores(np.array([1.0]), None, "ignore")
+    assert _tally.fbeta_fraction(2.0, 1.0, 2.0, 1.0) == (5.0, 6.0)  # (1 + 4)·1 / (4·1 + 2)
+    assert _tally.fbeta_fraction(0.0, 1.0, 2.0, 1.0) == (1.0, 2.0)  # precision
+    assert _tally.fbeta_fraction(float("inf"), 1.0, 2.0, 1.0) == (1.0, 1.0)  # recall
+    assert [_tally.zero_division_value(z) for z in ("warn", 0.0, 1.0)] == [0.0, 0.0, 1.0]
+    assert np.isnan(_tally.zero_division_value(nan))
+    with pytest.raises(ValueError, match="Expected `average` to be one of 'micro', 'macro', but got None"):
+        _tally.check_average(None, ("micro", "macro"), False)
