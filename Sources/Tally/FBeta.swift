@@ -19,6 +19,12 @@ public struct FBeta: Equatable, Sendable {
         self.beta = beta
     }
 
+    /// For a `beta` its caller has already checked (≥ 0).
+    init(checked beta: Double) {
+        assert(beta >= 0, "FBeta(checked:) needs beta >= 0")
+        self.beta = beta
+    }
+
     /// Whether the score is precision (β = 0) or recall (β = ∞), so that an
     /// undefined value has already been reported as precision's or recall's.
     public var isPrecisionOrRecall: Bool { beta == 0 || beta == .infinity }

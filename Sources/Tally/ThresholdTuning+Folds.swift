@@ -136,7 +136,7 @@ extension ThresholdObjective {
         let predicted = tp + fp
         switch self {
         case .fBeta(let beta):
-            let (numerator, denominator) = fBetaFraction(beta: beta, tp: tp, predicted: predicted, actual: positives)
+            let (numerator, denominator) = FBeta(checked: beta).fraction(truePositives: tp, predicted: predicted, actual: positives)
             return positives == 0 || denominator == 0 ? .nan : numerator / denominator
         case .recallAtPrecision: return positives != 0 ? tp / positives : .nan
         case .precisionAtRecall: return predicted != 0 && positives != 0 ? tp / predicted : .nan

@@ -71,7 +71,7 @@ public enum ThresholdObjective: Equatable, Sendable {
     public func check() throws {
         switch self {
         case .fBeta(let beta):
-            guard beta >= 0 else { throw TallyError.invalidValue("Expected `beta` to be a number >= 0, but got \(pythonRepr(beta))") }
+            _ = try FBeta(beta: beta)
         case .recallAtPrecision(let p):
             guard p >= 0 && p <= 1 else { throw TallyError.invalidValue("Expected `min_precision` in [0, 1], but got \(pythonRepr(p))") }
         case .precisionAtRecall(let r):
@@ -97,7 +97,7 @@ public enum ThresholdObjective: Equatable, Sendable {
         switch self {
         case .fBeta(let beta):
             // The F-beta of `precisionRecallFScore`: (1 + β²)·tp / (β²·actual + predicted).
-            let (numerator, denominator) = fBetaFraction(beta: beta, tp: tp, predicted: predicted, actual: positives)
+            let (numerator, denominator) = FBeta(checked: beta).fraction(truePositives: tp, predicted: predicted, actual: positives)
             return denominator == 0 ? nil : numerator / denominator
         case .recallAtPrecision(let p):
             guard predicted != 0, tp / predicted >= p else { return nil }
@@ -113,15 +113,6 @@ public enum ThresholdObjective: Equatable, Sendable {
             return predicted / total
         }
     }
-}
-
-/// F-beta as a fraction, with scikit-learn's β = 0 (precision) and β = ∞ (recall).
-@inline(__always)
-func fBetaFraction(beta: Double, tp: Double, predicted: Double, actual: Double) -> (Double, Double) {
-    if beta == .infinity { return (tp, actual) }
-    if beta == 0 { return (tp, predicted) }
-    let beta2 = beta * beta
-    return ((1 + beta2) * tp, beta2 * actual + predicted)
 }
 
 /// One threshold per label and what it reaches there.

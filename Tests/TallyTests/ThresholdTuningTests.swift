@@ -98,7 +98,7 @@ final class ThresholdTuningTests: XCTestCase {
             }
             // Applying the thresholds with `>=` gives the reported precision and recall.
             let counts = try makeCounts(p.truth, p.scores, labels: p.labels, weights: p.weights, threshold: tuned.threshold)
-            let prf = try counts.precisionRecallFScore(beta: 1, zeroDivision: .value(.nan))
+            let prf = try counts.precisionRecallFScore(beta: 1, zeroDivision: .nan)
             assertClose(prf.recall, tuned.recall, tolerance: 1e-12, "recall at the thresholds, \(message), \(objective)")
             for j in 0..<p.labels where tuned.predicted[j] > 0 {
                 XCTAssertEqual(prf.precision[j], tuned.precision[j], accuracy: 1e-12, "\(message), \(objective)")
