@@ -25,7 +25,7 @@ public struct ClassificationReport: Sendable {
     public let averages: [Row]
     /// True when the counts are weighted: supports are then printed as floats.
     public let weighted: Bool
-    public let warnings: [UndefinedMetricWarning]
+    public let warnings: [MetricWarning]
 
     /// A report of scores computed elsewhere (binary and multi-class targets, which
     /// the Python package scores as one-hot columns), laid out by the same code.
@@ -44,7 +44,7 @@ public struct ClassificationReport: Sendable {
         guard names.count == selected.count else {
             throw TallyError.invalidValue("Expected \(selected.count) label names (one per reported label), but got \(names.count)")
         }
-        var warnings: [UndefinedMetricWarning] = []
+        var warnings: [MetricWarning] = []
         let perLabel = try counts.precisionRecallFScore(average: nil, zeroDivision: zeroDivision, labels: selected)
         warnings += perLabel.warnings
         let support = perLabel.support ?? []

@@ -9,7 +9,7 @@
 /// that `zero_division: .warn` produced, in scikit-learn's order.
 public struct LabelScores: Equatable, Sendable {
     public var values: [Double]
-    public var warnings: [UndefinedMetricWarning]
+    public var warnings: [MetricWarning]
 }
 
 /// One label's confusion counts (float64: exact integers while unweighted).
@@ -82,7 +82,7 @@ extension ConfusionCounts {
                         labels: [Int]? = nil) throws -> LabelScores {
         let zeroDivision = try zeroDivision.checkedForJaccard()
         let selected = try selectedLabels(labels)
-        var warnings: [UndefinedMetricWarning] = []
+        var warnings: [MetricWarning] = []
         if average == .samples {
             guard selected == Array(0..<labelCount) else {
                 throw TallyError.invalidValue("Expected `labels` to be all labels in order with average='samples', but got a subset; build the counts on the columns you want")
@@ -164,7 +164,7 @@ extension ConfusionCounts {
             }
         }
         let denominator = recall ? actualNegative : predictedNegative
-        var warnings: [UndefinedMetricWarning] = []
+        var warnings: [MetricWarning] = []
         let values = divide(tn, denominator, metric: recall ? .specificity : .negativePredictiveValue, modifier: modifier,
                             average: average, zeroDivision: zeroDivision,
                             resultSize: average == .samples ? Int(rowCount) : tn.count, warnings: &warnings)

@@ -10,7 +10,7 @@ public struct PrecisionRecallFScore: Equatable, Sendable {
     public var support: [Double]?
     /// The undefined scores that `zero_division: .warn` replaced by 0, in the order
     /// scikit-learn warns (precision, recall, F).
-    public var warnings: [UndefinedMetricWarning]
+    public var warnings: [MetricWarning]
 }
 
 /// scikit-learn's `_warn_prf` message.
@@ -25,7 +25,7 @@ func undefinedMessage(average: Average?, modifier: String, start: String, result
 /// (scikit-learn's `_prf_divide`). Appends a warning when it replaced something under `.warn`.
 func divide(_ numerator: [Double], _ denominator: [Double], metric: ScoreName, modifier: String,
             average: Average?, zeroDivision: ZeroDivision, resultSize: Int,
-            warnings: inout [UndefinedMetricWarning]) -> [Double] {
+            warnings: inout [MetricWarning]) -> [Double] {
     var undefined = false
     let result = zip(numerator, denominator).map { (n, d) -> Double in
         if d == 0 { undefined = true; return zeroDivision.replacement }
@@ -33,26 +33,16 @@ func divide(_ numerator: [Double], _ denominator: [Double], metric: ScoreName, m
     }
     if undefined && zeroDivision == .warn {
         let start = metric == .fScore ? "F-score is" : "\(metric.rawValue.prefix(1).uppercased())\(metric.rawValue.dropFirst()) is"
-        warnings.append(UndefinedMetricWarning(
-            metric: metric,
-            message: undefinedMessage(average: average, modifier: modifier, start: start, resultSize: resultSize)))
+        warnings.append(.undefined(metric, undefinedMessage(average: average, modifier: modifier, start: start,
+                                                             resultSize: resultSize)))
     }
     return result
 }
 
 extension ConfusionCounts {
-    /// Checks `labels` (column indices, as scikit-learn's `labels=` for multi-label
-    /// targets) and returns them, or every label in order when nil.
+    /// Checks `labels` and returns them, or every label in order when nil (`selectLabels`).
     public func selectedLabels(_ labels: [Int]?) throws -> [Int] {
-        guard let labels else { return Array(0..<labelCount) }
-        guard !labels.isEmpty else { throw TallyError.invalidValue("Expected `labels` to name at least one label, but got none") }
-        if let high = labels.max(), high >= labelCount {
-            throw TallyError.invalidValue("All labels must be in [0, n labels) for multilabel targets. Got \(high) > \(labelCount - 1)")
-        }
-        if let low = labels.min(), low < 0 {
-            throw TallyError.invalidValue("All labels must be in [0, n labels) for multilabel targets. Got \(low) < 0")
-        }
-        return labels
+        try selectLabels(labels, labelCount: labelCount)
     }
 
     /// Precision, recall, F-beta and support from the counts, exactly as
@@ -85,7 +75,7 @@ extension ConfusionCounts {
             pred = [pred.reduce(0, +)]
             trueSum = [trueSum.reduce(0, +)]
         }
-        var warnings: [UndefinedMetricWarning] = []
+        var warnings: [MetricWarning] = []
         let (precision, recall, fScore) = Self.scores(tp: tp, pred: pred, trueSum: trueSum, fBeta: fBeta,
                                                       average: average, zeroDivision: zeroDivision,
                                                       resultSize: tp.count, warnings: &warnings)
@@ -100,7 +90,7 @@ extension ConfusionCounts {
     }
 
     static func scores(tp: [Double], pred: [Double], trueSum: [Double], fBeta: FBeta, average: Average?,
-                       zeroDivision: ZeroDivision, resultSize: Int, warnings: inout [UndefinedMetricWarning])
+                       zeroDivision: ZeroDivision, resultSize: Int, warnings: inout [MetricWarning])
         -> ([Double], [Double], [Double]) {
         let precision = divide(tp, pred, metric: .precision, modifier: "predicted",
                                average: average, zeroDivision: zeroDivision, resultSize: resultSize, warnings: &warnings)
@@ -131,7 +121,7 @@ extension ConfusionCounts {
         let tp = triples.map { Double($0.key.tp) }
         let pred = triples.map { Double($0.key.tp + $0.key.fp) }
         let trueSum = triples.map { Double($0.key.tp + $0.key.fn) }
-        var warnings: [UndefinedMetricWarning] = []
+        var warnings: [MetricWarning] = []
         // scikit-learn scores an array of one entry per row: the warning text
         // depends on the row count, not on the number of distinct triples.
         let (precision, recall, fScore) = Self.scores(tp: tp, pred: pred, trueSum: trueSum, fBeta: fBeta,

@@ -401,12 +401,7 @@ extension ScoreStore {
     }
 
     func checkedLabels(_ labels: [Int]?) throws -> [Int] {
-        guard let labels else { return Array(0..<labelCount) }
-        guard !labels.isEmpty else { throw TallyError.invalidValue("Expected `labels` to name at least one label, but got none") }
-        for l in labels where l < 0 || l >= labelCount {
-            throw TallyError.invalidValue("Expected `labels` in [0, \(labelCount)), but got \(l)")
-        }
-        return labels
+        try selectLabels(labels, labelCount: labelCount)
     }
 }
 

@@ -53,34 +53,6 @@ struct AreaSink: GroupSink {
     }
 }
 
-/// What kind of warning scikit-learn raises (the Python layer maps it to a class).
-public enum WarningCategory: String, Sendable {
-    /// `sklearn.exceptions.UndefinedMetricWarning`.
-    case undefinedMetric = "UndefinedMetricWarning"
-    /// A plain `UserWarning`.
-    case user = "UserWarning"
-}
-
-/// One warning with scikit-learn's exact text.
-public struct MetricWarning: Equatable, Sendable, CustomStringConvertible {
-    public var category: WarningCategory
-    public var message: String
-    public var description: String { message }
-
-    static let oneClass = MetricWarning(
-        category: .undefinedMetric,
-        message: "Only one class is present in y_true. ROC AUC score is not defined in that case.")
-    static let noNegatives = MetricWarning(
-        category: .undefinedMetric,
-        message: "No negative samples in y_true, false positive value should be meaningless")
-    static let noPositives = MetricWarning(
-        category: .undefinedMetric,
-        message: "No positive samples in y_true, true positive value should be meaningless")
-    static let noPositiveClass = MetricWarning(
-        category: .user,
-        message: "No positive class found in y_true, recall is set to one for all thresholds.")
-}
-
 /// A curve as scikit-learn's `roc_curve` or `precision_recall_curve` returns it.
 public struct Curve: Equatable, Sendable {
     /// fpr (ROC) or precision (PR).

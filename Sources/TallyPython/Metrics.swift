@@ -27,12 +27,9 @@ typealias BinnedBox = Locked<BinnedScores>
 
 func doubles(_ values: [Double]) throws -> PyPtr { try bytesObject(values) }
 
-func metricWarnings(_ warnings: [MetricWarning]) throws -> PyPtr {
-    try tuple(try warnings.map { try tuple([try pyString($0.category.rawValue), try pyString($0.message)]) })
-}
 
 func rankedResult(_ r: RankedScores) throws -> PyPtr {
-    try tuple([try doubles(r.values), try bytesObject(r.undefined.map(Int64.init)), try metricWarnings(r.warnings)])
+    try tuple([try doubles(r.values), try bytesObject(r.undefined.map(Int64.init)), try warningsList(r.warnings)])
 }
 
 func labelScores(_ r: LabelScores) throws -> PyPtr {
@@ -179,7 +176,7 @@ nonisolated(unsafe) let metricsFunctions: [Declaration] = [
             let curve = s.curve(label: label)
             return curve.curve(kind, dropIntermediate: drop)
         }
-        return try tuple([try doubles(c.x), try doubles(c.y), try doubles(c.thresholds), try metricWarnings(c.warnings)])
+        return try tuple([try doubles(c.x), try doubles(c.y), try doubles(c.thresholds), try warningsList(c.warnings)])
     },
 
     // MARK: Binned score histogram
@@ -227,7 +224,7 @@ nonisolated(unsafe) let metricsFunctions: [Declaration] = [
         let avg = try average(a, 2)
         let r = try withoutGIL { try s.score(metric, average: avg) }
         return try tuple([try doubles(r.values), try doubles(r.lower), try doubles(r.upper),
-                          try bytesObject(r.undefined.map(Int64.init)), try metricWarnings(r.warnings)])
+                          try bytesObject(r.undefined.map(Int64.init)), try warningsList(r.warnings)])
     },
 
     // MARK: Ranking sums

@@ -161,8 +161,12 @@ func labels(_ args: Arguments, _ i: Int) throws -> [Int]? {
     return try HeldBuffer(o, name: "labels", dimensions: 1...1).int64Elements(name: "labels")
 }
 
-func warningsList(_ warnings: [UndefinedMetricWarning]) throws -> PyPtr {
-    try tuple(try warnings.map { try tuple([try pyString($0.metric.rawValue), try pyString($0.message)]) })
+/// The one converter of the core's warnings: ((category, metric or None, message), ...).
+func warningsList(_ warnings: [MetricWarning]) throws -> PyPtr {
+    try tuple(try warnings.map {
+        try tuple([try pyString($0.category.rawValue), try $0.metric.map { try pyString($0.rawValue) } ?? tally_none(),
+                   try pyString($0.message)])
+    })
 }
 
 /// prfs(beta, average, zero_division, labels) -> (precision, recall, f, support | None, warnings)
@@ -220,6 +224,12 @@ func checkZeroDivision(_ args: Arguments) throws -> PyPtr? {
     var zd = try zeroDivision(args, 0)
     if args.bool(1) { zd = try zd.checkedForJaccard() }
     return zd == .warn ? try pyString("warn") : try pyFloat(zd.replacement)
+}
+
+/// check_labels(columns int64, n_labels) -> None: the core's check of a label selection.
+func checkLabels(_ args: Arguments) throws -> PyPtr? {
+    _ = try selectLabels(try labels(args, 0), labelCount: try args.int(1, "n_labels"))
+    return tally_none()
 }
 
 /// zero_division_value(value) -> float: what an undefined score becomes (0 for
@@ -320,6 +330,8 @@ nonisolated(unsafe) let coreFunctions: [Declaration] = [
     Declaration("check_zero_division", 1...2,
                 "check_zero_division(value, jaccard=False) -> 'warn' or float; ValueError otherwise",
                 checkZeroDivision),
+    Declaration("check_labels", 2...2, "check_labels(columns int64, n_labels); ValueError outside [0, n_labels)",
+                checkLabels),
     Declaration("zero_division_value", 1...1, "zero_division_value(value) -> float (0 for 'warn')", zeroDivisionValue),
     Declaration("check_average", 1...3,
                 "check_average(average, allowed=None, allow_none=True); ValueError for an unknown average",

@@ -118,3 +118,23 @@ def as_thresholds(threshold, n_labels: int | None):
     if n_labels is not None and t.shape[0] != n_labels:
         raise ValueError(f"Expected `threshold` to have {n_labels} values (one per label), but got {t.shape[0]}")
     return t
+
+
+def logit(p):
+    """log(p / (1 - p)) in float64: a threshold on probabilities as one on logits
+    (`from_logits=True`); 0 and 1 give -inf and inf."""
+    p = np.asarray(p, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.log(p) - np.log1p(-p)
+
+
+def as_columns(labels):
+    """`labels` as int64 column indices, or None. Floats (and bools) are refused, not
+    truncated; the core checks the range when it scores."""
+    if labels is None:
+        return None
+    columns = np.asarray(labels)
+    if (columns.ndim != 1 or columns.size == 0 or columns.dtype.kind not in "iu"
+            or (columns.dtype.kind == "u" and int(columns.max()) > np.iinfo(np.int64).max)):
+        raise ValueError(f"Expected `labels` to be a non-empty list of column indices (ints), but got {labels!r}")
+    return np.ascontiguousarray(columns, dtype=np.int64)

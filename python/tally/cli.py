@@ -119,13 +119,14 @@ def main(argv=None):
         weights = _load(args.weights) if args.weights else None
         acc = Tally(y_true.shape[1], threshold=threshold)
         acc.update(y_true, y_score, weights)
-        zd = {"warn": "warn", "0": 0.0, "1": 1.0, "nan": float("nan")}[args.zero_division]
+        # "0", "1", "nan" as numbers; the core checks the value.
+        zd = args.zero_division if args.zero_division == "warn" else float(args.zero_division)
         text, warnings = acc.render_report(format=args.format, digits=args.digits, zero_division=zd,
                                            target_names=names)
     except (OSError, ValueError, TypeError) as exc:
         print(f"tally: error: {exc}", file=sys.stderr)
         return 2
-    for _, message in warnings:
+    for _, _, message in warnings:
         print(f"tally: warning: {message}", file=sys.stderr)
     sys.stdout.write(text)
     return 0

@@ -14,7 +14,7 @@ from numbers import Real
 import numpy as np
 
 from . import _tally
-from ._convert import as_array, as_matrix, as_sample_weight, native
+from ._convert import as_array, as_columns, as_matrix, as_sample_weight, native
 from ._warnings import emit_warnings
 from .report import format_report
 
@@ -77,16 +77,8 @@ class Targets:
             if pos_label not in (None, 1):
                 _warn_pos_label(pos_label, average)
             if labels is not None:
-                columns = np.asarray(labels)
-                if columns.ndim != 1 or columns.size == 0 or columns.dtype.kind not in "iub":
-                    raise ValueError(f"Expected `labels` to be a non-empty list of column indices, but got {labels!r}")
-                self.columns = np.ascontiguousarray(columns, dtype=np.int64)
-                hi, lo = int(self.columns.max()), int(self.columns.min())
-                if hi >= yt.shape[1]:
-                    raise ValueError("All labels must be in [0, n labels) for multilabel targets. "
-                                     f"Got {hi} > {yt.shape[1] - 1}")
-                if lo < 0:
-                    raise ValueError(f"All labels must be in [0, n labels) for multilabel targets. Got {lo} < 0")
+                self.columns = as_columns(labels)
+                _tally.check_labels(self.columns, yt.shape[1])
                 if average == "samples":
                     # Rows are scored over the chosen columns only.
                     yt, yp = yt[:, self.columns], yp[:, self.columns]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _tally
-from ._convert import as_array, as_matrix, as_sample_weight, native
-from ._warnings import emit_categorized
+from ._convert import as_array, as_columns, as_matrix, as_sample_weight, native
+from ._warnings import emit_warnings
 
 __all__ = ["ScoreTally", "BinnedScoreTally", "RankingTally"]
 
@@ -30,7 +30,7 @@ def _scores(y_score, name="y_score"):
 
 
 def _labels(labels):
-    return None if labels is None else np.ascontiguousarray(np.asarray(labels), dtype=np.int64)
+    return as_columns(labels)
 
 
 def _prepare(y_true, y_score, sample_weight):
@@ -130,7 +130,7 @@ class ScoreTally(_Handle):
 
     def _result(self, raw, average, return_undefined, stacklevel):
         values, undefined, found = raw
-        emit_categorized(found, stacklevel + 1)
+        emit_warnings(found, stacklevel=stacklevel + 1)
         v = np.frombuffer(values, dtype=np.float64).copy()
         out = v if average is None else float(v[0])
         if return_undefined:
@@ -155,7 +155,7 @@ class ScoreTally(_Handle):
 
     def _curve(self, kind, label, drop_intermediate):
         x, y, t, found = self._call("curve", kind, int(label), bool(drop_intermediate))
-        emit_categorized(found, 4)
+        emit_warnings(found, stacklevel=4)
         return tuple(np.frombuffer(a, dtype=np.float64).copy() for a in (x, y, t))
 
     def roc_curve(self, label=0, *, drop_intermediate=True):
@@ -201,7 +201,7 @@ class BinnedScoreTally(_Handle):
     def _score(self, metric, average, return_bounds):
         check_average(average, ("micro", "macro", "weighted"))
         values, lower, upper, _, found = self._call("score", metric, average)
-        emit_categorized(found, 4)
+        emit_warnings(found, stacklevel=4)
         v, lo, hi = (np.frombuffer(a, dtype=np.float64).copy() for a in (values, lower, upper))
         if average is not None:
             v, lo, hi = float(v[0]), float(lo[0]), float(hi[0])
@@ -380,7 +380,7 @@ def _binary_curve(kind, y_true, y_score, pos_label, sample_weight, drop_intermed
     store = ScoreTally(1)
     store.update(yt, ys, as_sample_weight(sample_weight, yt.shape[0]))
     x, y, t, found = store._call("curve", kind, 0, bool(drop_intermediate))
-    emit_categorized(found, 4)
+    emit_warnings(found, stacklevel=4)
     x, y, t = (np.frombuffer(a, dtype=np.float64).copy() for a in (x, y, t))
     if kind == "pr" and ys.dtype == np.float32:
         t = t.astype(np.float32)  # scikit-learn returns thresholds in the scores' dtype

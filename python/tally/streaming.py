@@ -5,17 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import _tally
-from ._convert import as_label_names, as_matrix, as_sample_weight, as_thresholds
+from ._convert import as_columns, as_label_names, as_matrix, as_sample_weight, as_thresholds, logit
 from ._warnings import emit_warnings
 from .metrics import check_average, check_beta, prfs_from_counts
 
 __all__ = ["Tally"]
 
-
-def _logit(p):
-    p = np.asarray(p, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        return np.log(p) - np.log1p(-p)
 
 
 class Tally:
@@ -50,7 +45,7 @@ class Tally:
         self._threshold = threshold
         self.from_logits = bool(from_logits)
         if self.from_logits:
-            t = float(_logit(t)) if isinstance(t, float) else np.ascontiguousarray(_logit(t))
+            t = float(logit(t)) if isinstance(t, float) else np.ascontiguousarray(logit(t))
         self.label_names = as_label_names(label_names, n_labels)
         self._counts = _tally.counts_new(n_labels, t)
 
@@ -168,7 +163,7 @@ class Tally:
         """As `sklearn.metrics.precision_recall_fscore_support` on every batch seen."""
         beta = check_beta(beta)
         check_average(average, allow_binary=False)
-        columns = None if labels is None else _columns(labels, self.n_labels)
+        columns = as_columns(labels)
         return prfs_from_counts(self._counts, beta=beta, average=average, zero_division=zero_division,
                                 columns=columns, warn_for=warn_for, weighted=self.weighted)
 
@@ -189,16 +184,13 @@ class Tally:
 
     # Counting metrics over the same counts (tally.metrics has the one-shot forms).
 
-    def _columns(self, labels):
-        return None if labels is None else np.ascontiguousarray(labels, dtype=np.int64)
-
     def jaccard(self, average=None, *, zero_division="warn", labels=None):
         """As `sklearn.metrics.jaccard_score` on every batch seen."""
         from .metrics import parse_zero_division
 
         check_average(average, allow_binary=False)
         zd = parse_zero_division(zero_division)
-        raw, found = _tally.counts_jaccard(self._counts, average, zd, self._columns(labels))
+        raw, found = _tally.counts_jaccard(self._counts, average, zd, as_columns(labels))
         emit_warnings(found, ("jaccard",))
         v = np.frombuffer(raw, dtype=np.float64).copy()
         return v if average is None else float(v[0])
@@ -215,7 +207,7 @@ class Tally:
 
     def label_accuracy(self, average=None, *, labels=None):
         """Per label (tp + tn) / n (Keras's BinaryAccuracy per label); "macro" for their mean."""
-        v = np.frombuffer(_tally.counts_label_accuracy(self._counts, self._columns(labels), average), dtype=np.float64)
+        v = np.frombuffer(_tally.counts_label_accuracy(self._counts, as_columns(labels), average), dtype=np.float64)
         return v.copy() if average is None else float(v[0])
 
     def _negative(self, which, average, zero_division, labels):
@@ -223,7 +215,7 @@ class Tally:
 
         check_average(average, allow_binary=False)
         raw, found = _tally.counts_negative_class(self._counts, which, average, parse_zero_division(zero_division),
-                                                  self._columns(labels))
+                                                  as_columns(labels))
         emit_warnings(found, ("specificity", "negative predictive value"), stacklevel=4)
         v = np.frombuffer(raw, dtype=np.float64).copy()
         return v if average is None else float(v[0])
@@ -238,7 +230,7 @@ class Tally:
 
     def matthews_corrcoef(self, average=None, *, labels=None):
         """Per label `sklearn.metrics.matthews_corrcoef(y_true[:, j], y_pred[:, j])`; "macro" for their mean."""
-        v = np.frombuffer(_tally.counts_matthews(self._counts, self._columns(labels), average), dtype=np.float64)
+        v = np.frombuffer(_tally.counts_matthews(self._counts, as_columns(labels), average), dtype=np.float64)
         return v.copy() if average is None else float(v[0])
 
     def support(self) -> np.ndarray:
@@ -285,16 +277,3 @@ class Tally:
         """The report as the core's HTML table, captioned with the repr (notebooks)."""
         return self.render_report(format="html", digits=3, zero_division=0.0, target_names=self.label_names,
                                   caption=repr(self))[0]
-
-
-def _columns(labels, n_labels):
-    """`labels` as int64 column indices; floats are refused, not truncated."""
-    columns = np.asarray(labels)
-    if columns.ndim != 1 or columns.size == 0 or columns.dtype.kind not in "iu":
-        raise ValueError(f"Expected `labels` to be a non-empty list of column indices, but got {labels!r}")
-    hi, lo = int(columns.max()), int(columns.min())  # Python ints: no wrap-around for uint64
-    if hi >= n_labels:
-        raise ValueError(f"All labels must be in [0, n labels) for multilabel targets. Got {hi} > {n_labels - 1}")
-    if lo < 0:
-        raise ValueError(f"All labels must be in [0, n labels) for multilabel targets. Got {lo} < 0")
-    return np.ascontiguousarray(columns, dtype=np.int64)

@@ -145,3 +145,64 @@ def test_core_kernels_exported_for_backend_checks():
     assert np.isnan(_tally.zero_division_value(nan))
     with pytest.raises(ValueError, match="Expected `average` to be one of 'micro', 'macro', but got None"):
         _tally.check_average(None, ("micro", "macro"), False)
+
+
+def test_column_indices_refuse_floats_everywhere():
+    """One conversion of `labels` (it was written twice: one refused floats, the other
+    truncated 0.7 to column 0)."""
+    import tally
+
+    y_true = np.array([[1, 0], [0, 1]])
+    acc = tally.Tally(2).update(y_true, np.array([[0.9, 0.2], [0.4, 0.8]]))
+    message = "Expected `labels` to be a non-empty list of column indices (ints), but got [0.7]"
+    for call in (lambda: acc.f1(labels=[0.7]), lambda: acc.jaccard(labels=[0.7]),
+                 lambda: acc.precision_recall_fscore_support(labels=[0.7]),
+                 lambda: ScoreTally(2).update(y_true, np.array([[0.9, 0.2], [0.4, 0.8]])).roc_auc(labels=[0.7]),
+                 lambda: tm.f1_score(y_true, y_true, labels=[0.7], average="macro")):
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value) == message
+    with pytest.raises(ValueError, match=r"All labels must be in \[0, n labels\) for multilabel targets. Got 2 > 1"):
+        ScoreTally(2).update(y_true, np.array([[0.9, 0.2], [0.4, 0.8]])).roc_auc(labels=[2])
+
+
+def test_python_defines_no_metric_rule_twice():
+    """AVERAGES, logit and the zero_division/average parsers have one home: the core
+    (or `_convert` for logit); no module of the package defines them again."""
+    import ast
+    import pathlib
+
+    import tally
+
+    root = pathlib.Path(tally.__file__).parent
+    defined = {}
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.FunctionDef):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            for name in names:
+                defined.setdefault(name, []).append(str(path.relative_to(root)))
+    for name in ("AVERAGES", "AVERAGE_OPTIONS", "_SAMPLES_BLOCK"):
+        assert name not in defined, (name, defined.get(name))
+    assert defined.get("logit") == ["_convert.py"] and "_logit" not in defined
+    for name in ("as_columns", "parse_zero_division", "_columns"):
+        assert len(defined.get(name, [])) <= 1, (name, defined[name])
+
+
+def test_one_warning_shape_from_every_metric(arrays):
+    """The core has one warning type and the bridge one converter: counting metrics
+    and score-based metrics hand back the same (category, metric, message) triples
+    (they were (metric, message) and (category, message))."""
+    counts = _tally.counts_new(3, 0.5)
+    counts.update(np.zeros((2, 3)), np.zeros((2, 3)), None, True)
+    *_, found = counts.prfs(1.0, None, "warn", None)
+    assert found[0] == ("UndefinedMetricWarning", "precision",
+                        "Precision is ill-defined and being set to 0.0 in labels with no predicted samples. "
+                        "Use `zero_division` parameter to control this behavior.")
+    store = ScoreTally(3).update(np.zeros((2, 3)), np.zeros((2, 3)))
+    _, _, found = store._call("roc_auc", None, None, None, None)
+    assert found[0] == ("UndefinedMetricWarning", None,
+                        "Only one class is present in y_true. ROC AUC score is not defined in that case.")
