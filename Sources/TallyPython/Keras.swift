@@ -38,12 +38,6 @@ func kerasSpecNew(_ args: Arguments) throws -> PyPtr? {
     return try makeHandle(KerasSpec(labelCount: labels, thresholds: thresholds, fBeta: fBeta))
 }
 
-/// keras_state_size(spec) -> int
-func kerasStateSize(_ args: Arguments) throws -> PyPtr? {
-    let spec = try args.handle(0, as: KerasSpec.self, "spec")
-    return try check(PyLong_FromLongLong(Int64(spec.stateSize)))
-}
-
 /// keras_accumulate(spec, y_true, y_score, sample_weight, hi, lo) -> bytearray of
 /// float32 [new hi, new lo]: the state plus the batch's counts, in float64.
 func kerasAccumulate(_ args: Arguments) throws -> PyPtr? {
@@ -97,7 +91,6 @@ func summedSamplesAverage(_ args: Arguments) throws -> PyPtr? {
 
 nonisolated(unsafe) let kerasFunctions: [Declaration] = [
     Declaration("keras_spec", 3...3, "keras_spec(n_labels, thresholds, beta) -> Handle (internal; tally.keras)", kerasSpecNew),
-    Declaration("keras_state_size", 1...1, "keras_state_size(spec) -> int", kerasStateSize),
     Declaration("keras_accumulate", 6...6,
                 "keras_accumulate(spec, y_true, y_score, sample_weight, hi, lo) -> bytearray of float32 [hi', lo']",
                 kerasAccumulate),

@@ -5,11 +5,11 @@ from the host, reached only when that happens."""
 
 from __future__ import annotations
 
-import math
-
 import keras
 import numpy as np
 from keras import ops
+
+from ._scores import fbeta_fraction
 
 
 def _float32_thresholds(thresholds):
@@ -36,8 +36,8 @@ def _two_sum_add(hi, lo, x):
 
 
 def _device_batch_state(spec, y_true, y_pred, sample_weight):
-    """One batch's state contributions in float32 backend ops, in the layout of
-    `KerasSpec` (Sources/TallyPython/Keras.swift), and whether the batch holds a
+    """One batch's state contributions in float32 backend ops, in the core's layout
+    (`SummedCounts`: tp, fp, fn per label, then the order of `spec.offsets`), and whether the batch holds a
     value the Swift core would refuse (y_true not 0/1, nan scores, weights not finite).
 
     Unweighted, every entry is an integer no larger than the batch, so exact while
@@ -58,36 +58,38 @@ def _device_batch_state(spec, y_true, y_pred, sample_weight):
     row_tp, row_predicted, row_actual, row_bad = ops.unstack(ops.sum(ops.stack([hit, p, t, odd], axis=1), axis=2),
                                                              axis=1)
     one = ops.ones_like(row_tp)
+    # The per-label blocks, in the core's order (tp, fp, fn by their offsets).
+    offsets = spec.offsets
+    label_blocks = sorted(("true_positives", "false_positives", "false_negatives"), key=offsets.get)
+    cells = {"true_positives": hit, "false_positives": p - hit, "false_negatives": t - hit}
+    stacked = ops.stack([cells[b] for b in label_blocks], axis=1)
     if sample_weight is None:
         w = one
-        per_label = ops.sum(ops.stack([hit, p - hit, t - hit], axis=1), axis=0)
+        per_label = ops.sum(stacked, axis=0)
     else:
         # Multiply, then reduce: a matmul could run in TF32/bf16 on a GPU.
         w = ops.cast(sample_weight, "float32")
-        per_label = ops.sum(ops.expand_dims(ops.expand_dims(w, 1), 2) * ops.stack([hit, p - hit, t - hit], axis=1),
-                            axis=0)
+        per_label = ops.sum(ops.expand_dims(ops.expand_dims(w, 1), 2) * stacked, axis=0)
         row_bad = row_bad + ops.cast(ops.logical_not(ops.isfinite(w)), "float32")
     # scikit-learn scales a row's own counts by its weight: a row of weight 0 has no
     # true and no predicted labels, and every one of its scores is undefined.
     live = ops.not_equal(w, 0.0)
-    beta = spec.beta
-    if beta == math.inf:
-        f_num, f_den = row_tp, row_actual
-    elif beta == 0:
-        f_num, f_den = row_tp, row_predicted
-    else:
-        b2 = beta * beta
-        f_num, f_den = (1 + b2) * row_tp, b2 * row_actual + row_predicted
+    f_num, f_den = fbeta_fraction(spec.beta, row_tp, row_predicted, row_actual)
     union = row_predicted + row_actual - row_tp
-    columns = [one, w]
-    for numerator, denominator in ((row_tp, row_predicted), (row_tp, row_actual), (f_num, f_den), (row_tp, union)):
+    # Each scalar entry of the state as a per-row column (four per row score:
+    # Σ w·score, Σ w, Σ score, rows over the rows where the score is defined).
+    scalar = {"rows": [one], "weight_sum": [w]}
+    for metric, numerator, denominator in (("precision", row_tp, row_predicted), ("recall", row_tp, row_actual),
+                                           ("fbeta", f_num, f_den), ("jaccard", row_tp, union)):
         defined = ops.logical_and(ops.greater(denominator, 0.0), live)
         value = ops.where(defined, numerator / ops.where(defined, denominator, one), 0.0)
         d = ops.cast(defined, "float32")
-        columns += [w * value, w * d, value, d]
+        scalar[metric] = [w * value, w * d, value, d]
     exact = ops.logical_and(ops.equal(row_tp, row_predicted), ops.equal(row_tp, row_actual))
-    columns += [ops.where(exact, w, 0.0), row_bad]
-    sums = ops.sum(ops.stack(columns, axis=1), axis=0)  # rows, weight, 16 samples sums, exact, bad
+    scalar["exact_match_weight"] = [ops.where(exact, w, 0.0)]
+    # Stacked in the core's order (by offset), with the bad-value count last.
+    columns = [c for name in sorted(scalar, key=offsets.get) for c in scalar[name]] + [row_bad]
+    sums = ops.sum(ops.stack(columns, axis=1), axis=0)
     batch = ops.concatenate([ops.reshape(per_label, (-1,)), sums[:-1]], axis=0)
     return batch, ops.greater(sums[-1], 0.0)
 

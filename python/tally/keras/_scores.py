@@ -1,23 +1,40 @@
-"""Scores from the state, in backend ops (traced inside the train step), with
-scikit-learn's rules for `zero_division` and averaging."""
+"""The metric rules that must also run in backend ops (traced inside the train
+step, on the step's device): the F-beta fraction, `zero_division` division, the
+averages and the samples average read from the summed state. Each mirrors one
+rule of the Swift core (named in its docstring), and python/tests/test_core_rules.py
+checks each against the core on the same numbers. Nothing else in tally.keras
+computes a score."""
 
 from __future__ import annotations
 
+import math
+
 from keras import ops
 
-AVERAGES = (None, "micro", "macro", "weighted", "samples")
+def fbeta_fraction(beta, tp, predicted, actual):
+    """F-beta's (numerator, denominator) from tp, predicted (tp + fp) and actual
+    (tp + fn) counts, per label or per row: the core's `FBeta.fraction` (β = 0 is
+    precision, β = ∞ recall; otherwise undefined only when tp + fp + fn = 0)."""
+    if beta == math.inf:
+        return tp, actual
+    if beta == 0:
+        return tp, predicted
+    b2 = beta * beta
+    return (1 + b2) * tp, b2 * actual + predicted
 
 
 def _divide(numerator, denominator, zero_division):
-    """numerator / denominator, `zero_division` where the denominator is 0 (sklearn's _prf_divide)."""
+    """numerator / denominator, `zero_division` where the denominator is 0 (sklearn's
+    _prf_divide, the core's `divide`)."""
     zero = ops.equal(denominator, 0.0)
     safe = ops.where(zero, ops.ones_like(denominator), denominator)
     return ops.where(zero, ops.full_like(numerator, zero_division), numerator / safe)
 
 
 def _nan_average(values, weights=None):
-    """sklearn's _nanaverage: the mean of the non-nan values, weighted when the
-    weights of those values do not sum to zero; nan when all are nan."""
+    """sklearn's _nanaverage, the core's `averageScores(nan: .skip)`: the mean of the
+    non-nan values, weighted when the weights of those values do not sum to zero;
+    nan when all are nan."""
     keep = ops.logical_not(ops.isnan(values))
     kept = ops.where(keep, values, ops.zeros_like(values))
     count = ops.sum(ops.cast(keep, values.dtype))
@@ -32,10 +49,31 @@ def _nan_average(values, weights=None):
 
 
 def _average(values, weights=None):
-    """np.average, as sklearn's jaccard_score uses it: nan propagates."""
+    """np.average, as sklearn's jaccard_score uses it, the core's
+    `averageScores(nan: .propagate)`: nan propagates."""
     if weights is None:
         return ops.mean(values)
     total = ops.sum(weights)
     nonzero = ops.not_equal(total, 0.0)
     weighted = ops.sum(values * weights) / ops.where(nonzero, total, ops.ones_like(total))
     return ops.where(nonzero, weighted, ops.mean(values))
+
+
+def samples_average(state, offsets, metric, zero_division):
+    """scikit-learn's average="samples" of `metric` from the summed state (float
+    values in the core's layout, `offsets` from `_tally.summed_layout`): the core's
+    `SummedCounts.samplesAverage`. Undefined rows count as `zero_division`, or are
+    left out when it is nan; weighted by sample weight unless every weight is 0."""
+    base = offsets[metric]
+    weighted_sum, defined_weight, plain_sum, defined_rows = (state[base + i] for i in range(4))
+    rows, weight = state[offsets["rows"]], state[offsets["weight_sum"]]
+
+    def safe(x):
+        return ops.where(ops.equal(x, 0.0), ops.ones_like(x), x)
+
+    if not math.isnan(zero_division):
+        weighted = (weighted_sum + zero_division * (weight - defined_weight)) / safe(weight)
+        plain = (plain_sum + zero_division * (rows - defined_rows)) / rows
+        return ops.where(ops.not_equal(weight, 0.0), weighted, plain)
+    return ops.where(ops.not_equal(defined_weight, 0.0), weighted_sum / safe(defined_weight),
+                     plain_sum / defined_rows)

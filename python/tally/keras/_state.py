@@ -1,15 +1,12 @@
 """The state of a Tally Keras metric: its Swift-side spec and the layout of the
-state vector (Sources/TallyPython/Keras.swift documents it). Each float64 value
-of the state is kept in Keras variables as two float32 words, hi + lo."""
+state vector, read from the core (`SummedCounts.Layout`, via `_tally.summed_layout`).
+Each float64 value of the state is kept in Keras variables as two float32 words, hi + lo."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .. import _tally
-
-_SAMPLES_BLOCK = {"precision": 0, "recall": 1, "fbeta": 2, "jaccard": 3}
-
 
 class _Spec:
     """The Swift-side description of a metric (label count, thresholds, beta).
@@ -20,11 +17,21 @@ class _Spec:
         self.thresholds = np.ascontiguousarray(thresholds, dtype=np.float64)
         self.beta = float(beta)
         self.handle = _tally.keras_spec(self.n_labels, self.thresholds, self.beta)
-        self.size = _tally.keras_state_size(self.handle)
-        # Offsets into the state vector (Sources/TallyPython/Keras.swift documents the layout).
-        n = self.n_labels
-        self.rows, self.weight, self.samples, self.exact = 3 * n, 3 * n + 1, 3 * n + 2, 3 * n + 18
-        assert self.size == 3 * n + 19, "state layout of keras_accumulate changed"
+        # Offsets into the state vector by name ("rows", "precision", "exact_match_weight", ...).
+        self.offsets = _tally.summed_layout(self.n_labels)
+        self.size = self.offsets["size"]
+        # The device path stacks per-label blocks of n values and scalar entries of 1
+        # or 4 values in offset order; a layout it could not fill contiguously is refused.
+        sizes = {"true_positives": self.n_labels, "false_positives": self.n_labels,
+                 "false_negatives": self.n_labels, "rows": 1, "weight_sum": 1, "precision": 4, "recall": 4,
+                 "fbeta": 4, "jaccard": 4, "exact_match_weight": 1}
+        end = 0
+        for name in sorted(sizes, key=self.offsets.get):
+            if self.offsets[name] != end:
+                raise RuntimeError(f"tally.keras cannot fill the core's state layout {self.offsets}")
+            end += sizes[name]
+        if end != self.size:
+            raise RuntimeError(f"tally.keras cannot fill the core's state layout {self.offsets}")
 
     def __getstate__(self):
         return (self.n_labels, self.thresholds, self.beta)

@@ -11,10 +11,11 @@ import warnings
 import keras
 import numpy as np
 
+from .. import _tally
 from ..metrics import parse_zero_division
 from ..scores import ScoreTally
 from ..streaming import Tally
-from ._scores import AVERAGES
+from .metrics import keras_argument
 
 
 def _batches(data, steps):
@@ -108,22 +109,23 @@ class PerLabelReport(keras.callbacks.Callback):
         if bad or isinstance(metrics, str):
             raise ValueError(f"Invalid `metrics` argument value. Expected a list of {self.METRICS}. "
                              f"Received: metrics={metrics!r}")
-        bad = [a for a in averages if a not in AVERAGES[1:]]
-        if bad or isinstance(averages, str):
-            raise ValueError(f"Invalid `averages` argument value. Expected a list of {AVERAGES[1:]}. "
-                             f"Received: averages={averages!r}")
+        if isinstance(averages, str):
+            raise ValueError(f"Invalid `averages` argument value. Expected a list of names. Received: averages={averages!r}")
+        for a in averages:
+            keras_argument("averages", averages, lambda _: _tally.check_average(a, None, False))
         if isinstance(print_every, bool) or not isinstance(print_every, int) or print_every < 0:
             raise ValueError(f"Invalid `print_every` argument value. Expected an int >= 0. "
                              f"Received: print_every={print_every!r}")
-        if zero_division != "warn":
-            parse_zero_division(zero_division)
+        # Scored after the epoch without warnings: the core's value of an undefined score (0 for "warn").
+        zd = keras_argument("zero_division", zero_division,
+                            lambda z: _tally.zero_division_value(parse_zero_division(z)))
         self.validation_data = validation_data
         self.threshold = threshold
         self.from_logits = from_logits
         self.label_names = None if label_names is None else [str(n) for n in label_names]
         self.metrics = tuple(metrics)
         self.averages = tuple(averages)
-        self.zero_division = 0.0 if zero_division == "warn" else zero_division
+        self.zero_division = zd
         self.batch_size = batch_size
         self.steps = steps
         self.print_every = print_every

@@ -3,17 +3,16 @@ subclasses that override only the score computed from it."""
 
 from __future__ import annotations
 
-import math
-
 import keras
 import numpy as np
 from keras import ops
 
-from .._convert import as_thresholds
+from .. import _tally
+from .._convert import as_thresholds, logit
 from ..metrics import check_beta, parse_zero_division
 from . import _device, _host
-from ._scores import AVERAGES, _average, _divide, _nan_average
-from ._state import _SAMPLES_BLOCK, _Spec
+from ._scores import _average, _divide, _nan_average, fbeta_fraction, samples_average
+from ._state import _Spec
 
 COUNTING = ("auto", "host", "device")
 # Where counting="auto" counts a traced (compiled) step in backend ops rather than on
@@ -21,11 +20,13 @@ COUNTING = ("auto", "host", "device")
 _AUTO_DEVICE = {"jax": True, "tensorflow": True}
 
 
-def _logit(p):
-    p = np.asarray(p, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        return np.log(p) - np.log1p(-p)
-
+def keras_argument(name, value, check):
+    """`check(value)`; the core's refusal raised in Keras's form:
+    "Invalid `name` argument value: <the core's message>. Received: name=<value>"."""
+    try:
+        return check(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"Invalid `{name}` argument value: {exc}. Received: {name}={value!r}") from None
 
 
 class _TallyMetric(keras.metrics.Metric):
@@ -34,6 +35,7 @@ class _TallyMetric(keras.metrics.Metric):
     _base_name = None
     _has_average = True
     _default_average = "macro"
+    _jaccard = False  # the Jaccard score takes no nan zero_division (scikit-learn)
 
     def __init__(self, threshold=0.5, average="__default__", zero_division=0.0, from_logits=False,
                  label_names=None, per_label=True, n_labels=None, counting="auto", name=None, dtype=None):
@@ -44,18 +46,12 @@ class _TallyMetric(keras.metrics.Metric):
             average = self._default_average
         if not self._has_average:
             average = None
-        elif average not in AVERAGES:
-            raise ValueError(f"Invalid `average` argument value. Expected one of {AVERAGES}. "
-                             f"Received: average={average!r}")
-        if zero_division == "warn":
-            # A traced step cannot warn per batch: "warn" scores an undefined value 0 silently.
-            zd = 0.0
         else:
-            try:
-                zd = parse_zero_division(zero_division)
-            except ValueError:
-                raise ValueError("Invalid `zero_division` argument value. Expected \"warn\", 0, 1 or nan. "
-                                 f"Received: zero_division={zero_division!r}") from None
+            keras_argument("average", average, _tally.check_average)
+        # A traced step cannot warn per batch: the core's value of an undefined score
+        # (0 for "warn") is used silently.
+        zd = keras_argument("zero_division", zero_division,
+                            lambda z: _tally.zero_division_value(parse_zero_division(z, jaccard=self._jaccard)))
         if label_names is not None:
             if isinstance(label_names, str) or not all(isinstance(n, (str, int, np.integer)) for n in label_names):
                 raise ValueError("Invalid `label_names` argument value. Expected a list of str. "
@@ -109,7 +105,7 @@ class _TallyMetric(keras.metrics.Metric):
         t = self._thresholds
         thresholds = np.full(n_labels, t, dtype=np.float64) if isinstance(t, float) else np.asarray(t, np.float64)
         if self.from_logits:
-            thresholds = _logit(thresholds)
+            thresholds = logit(thresholds)
         self._spec = _Spec(n_labels, thresholds, self._beta())
         self.n_labels = n_labels
         # Two float32 words per float64 value (see the module docstring).
@@ -189,21 +185,7 @@ class _TallyMetric(keras.metrics.Metric):
     def _samples(self, metric):
         """sklearn's average='samples' from the per-row sums of `metric`."""
         s, *_ = self._state()
-        spec = self._spec
-        base = spec.samples + 4 * _SAMPLES_BLOCK[metric]
-        weighted_sum, defined_weight, plain_sum, defined_rows = (s[base + i] for i in range(4))
-        rows, weight = s[spec.rows], s[spec.weight]
-        zd = self._zd
-
-        def safe(x):
-            return ops.where(ops.equal(x, 0.0), ops.ones_like(x), x)
-
-        if not math.isnan(zd):
-            weighted = (weighted_sum + zd * (weight - defined_weight)) / safe(weight)
-            plain = (plain_sum + zd * (rows - defined_rows)) / rows
-            return ops.where(ops.not_equal(weight, 0.0), weighted, plain)
-        return ops.where(ops.not_equal(defined_weight, 0.0), weighted_sum / safe(defined_weight),
-                         plain_sum / defined_rows)
+        return samples_average(s, self._spec.offsets, metric, self._zd)
 
     def _scores(self):
         """(per-label vector or None, averaged scalar or None)."""
@@ -319,13 +301,7 @@ class FBetaScore(_PrecisionRecallF):
         return self.beta
 
     def _per_label(self, tp, fp, fn):
-        b = self.beta
-        if b == math.inf:
-            return _divide(tp, tp + fn, self._zd)
-        if b == 0:
-            return _divide(tp, tp + fp, self._zd)
-        b2 = b * b
-        return _divide((1 + b2) * tp, b2 * (tp + fn) + (tp + fp), self._zd)
+        return _divide(*fbeta_fraction(self.beta, tp, tp + fp, tp + fn), self._zd)
 
     def get_config(self):
         config = super().get_config()
@@ -357,12 +333,7 @@ class JaccardScore(_TallyMetric):
     `zero_division` is 0, 1 or "warn" (not nan)."""
 
     _base_name = "jaccard"
-
-    def __init__(self, zero_division=0.0, **kwargs):
-        if isinstance(zero_division, float) and math.isnan(zero_division):
-            raise ValueError("Invalid `zero_division` argument value. Expected \"warn\", 0 or 1 for the Jaccard "
-                             "score (as scikit-learn). Received: zero_division=nan")
-        super().__init__(zero_division=zero_division, **kwargs)
+    _jaccard = True
 
     def _scores(self):
         _, tp, fp, fn = self._state()
@@ -389,7 +360,7 @@ class LabelAccuracy(_TallyMetric):
 
     def _scores(self):
         s, tp, fp, fn = self._state()
-        weight = s[self._spec.weight]
+        weight = s[self._spec.offsets["weight_sum"]]
         per_label = (weight - fp - fn) / weight
         if self.average is None:
             return per_label, None
@@ -408,7 +379,7 @@ class SubsetAccuracy(_TallyMetric):
 
     def _scores(self):
         s, *_ = self._state()
-        return None, s[self._spec.exact] / s[self._spec.weight]
+        return None, s[self._spec.offsets["exact_match_weight"]] / s[self._spec.offsets["weight_sum"]]
 
     def result(self):
         if self._spec is None:
@@ -429,5 +400,5 @@ class HammingLoss(_TallyMetric):
 
     def _scores(self):
         s, tp, fp, fn = self._state()
-        per_label = (fp + fn) / s[self._spec.weight]
+        per_label = (fp + fn) / s[self._spec.offsets["weight_sum"]]
         return per_label, ops.mean(per_label)

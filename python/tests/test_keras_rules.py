@@ -1,0 +1,89 @@
+"""The rules that tally.keras must also run in backend ops (inside a compiled step)
+live in one module, tally.keras._scores; each is checked here against the Swift
+core on the same numbers: F-beta, the averages, the samples average read from the
+summed state, and the device path's batch state against the host's (the core's)."""
+
+import math
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+from keras import ops  # noqa: E402
+
+from tally import _tally  # noqa: E402
+from tally.keras import _device, _scores  # noqa: E402
+from tally.keras._state import _Spec  # noqa: E402
+
+NAN = float("nan")
+
+
+def as_float(x):
+    return float(ops.convert_to_numpy(x))
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 1.0, 2.0, math.inf])
+def test_fbeta_fraction_is_the_cores(beta):
+    # (tp, predicted, actual): the edge cases tp + fp + fn = 0, no predictions, no truths.
+    for tp, predicted, actual in [(0, 0, 0), (0, 3, 0), (0, 0, 2), (1, 2, 1), (3, 4, 7), (5, 5, 5)]:
+        ours = _scores.fbeta_fraction(beta, ops.convert_to_tensor(float(tp)), ops.convert_to_tensor(float(predicted)),
+                                      ops.convert_to_tensor(float(actual)))
+        core = _tally.fbeta_fraction(beta, tp, predicted, actual)
+        assert (as_float(ours[0]), as_float(ours[1])) == pytest.approx(core, rel=1e-6), (beta, tp, predicted, actual)
+
+
+@pytest.mark.parametrize("values, weights", [
+    ([0.5, NAN, 1.0], None), ([0.5, NAN, 1.0], [1.0, 5.0, 3.0]), ([0.5, NAN, 1.0], [0.0, 5.0, 0.0]),
+    ([NAN, NAN], None), ([0.25, 0.75, 1.0], [2.0, 0.0, 1.0]), ([0.0, 1.0], [0.0, 0.0]),
+])
+def test_averages_are_the_cores(values, weights):
+    v = ops.convert_to_tensor(np.array(values, np.float32))
+    w = None if weights is None else ops.convert_to_tensor(np.array(weights, np.float32))
+    warr = None if weights is None else np.array(weights)
+    for ours, rule in ((_scores._nan_average(v, w), "skip"), (_scores._average(v, w), "propagate")):
+        core = _tally.average_scores(np.array(values), warr, rule)
+        if rule == "propagate" and weights is not None and sum(weights) == 0:
+            continue  # np.average refuses weights summing to 0; the Jaccard path never passes them
+        np.testing.assert_allclose(as_float(ours), core, rtol=1e-6, equal_nan=True, err_msg=f"{rule} {values} {weights}")
+
+
+def batch(seed, weighted):
+    rng = np.random.default_rng(seed)
+    y_true = (rng.random((40, 4)) < 0.3).astype(np.float32)
+    y_true[:5] = 0  # rows with no true label
+    y_pred = rng.random((40, 4)).astype(np.float32)
+    y_pred[:3] = 0.0  # and no predicted label: undefined row scores
+    weights = rng.random(40).astype(np.float64) * 3 if weighted else None
+    if weighted:
+        weights[7] = 0.0
+    return y_true, y_pred, weights
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("beta", [0.0, 1.0, 2.0, math.inf])
+def test_samples_average_and_device_state_are_the_cores(weighted, beta):
+    y_true, y_pred, weights = batch(3, weighted)
+    spec = _Spec(4, np.full(4, 0.5), beta)
+    zeros = np.zeros(spec.size, np.float32)
+    hi, lo = spec.accumulate(y_true, y_pred, weights, zeros, zeros)  # the core's state
+    state = hi.astype(np.float64) + lo.astype(np.float64)
+    for metric in ("precision", "recall", "fbeta", "jaccard"):
+        for zd in (0.0, 1.0, NAN):
+            ours = _scores.samples_average(ops.convert_to_tensor(state.astype(np.float32)), spec.offsets, metric, zd)
+            core = _tally.summed_samples_average(state, 4, metric, zd)
+            np.testing.assert_allclose(as_float(ours), core, rtol=1e-6, equal_nan=True, err_msg=f"{metric} {zd}")
+    # The device path fills the same layout (read from the core) with the same numbers.
+    device, bad = _device._device_batch_state(spec, ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred),
+                                              None if weights is None else ops.convert_to_tensor(weights, "float32"))
+    assert not bool(ops.convert_to_numpy(bad))
+    np.testing.assert_allclose(ops.convert_to_numpy(device), state, rtol=1e-5, atol=1e-5)
+
+
+def test_layout_offsets_come_from_the_core():
+    spec = _Spec(3, np.full(3, 0.5), 1.0)
+    assert spec.offsets == _tally.summed_layout(3)
+    # Hand-checked for 3 labels: tp [0, 3), fp [3, 6), fn [6, 9), rows 9, weight 10,
+    # four row-score blocks of 4 from 11, exact match 27, size 28.
+    assert spec.offsets == {"true_positives": 0, "false_positives": 3, "false_negatives": 6, "rows": 9,
+                            "weight_sum": 10, "precision": 11, "recall": 15, "fbeta": 19, "jaccard": 23,
+                            "exact_match_weight": 27, "size": 28}
