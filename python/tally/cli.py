@@ -24,7 +24,7 @@ def _parser():
     g.add_argument("--thresholds", help=".npy with one threshold per label, or .json from `tally thresholds`")
     r.add_argument("--labels", help="text file with one label name per line")
     r.add_argument("--weights", help=".npy with one sample weight per row")
-    r.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    r.add_argument("--format", choices=["text", "json", "markdown", "html"], default="text")
     r.add_argument("--digits", type=int, default=2)
     r.add_argument("--zero-division", default="warn", choices=["warn", "0", "1", "nan"])
     t = sub.add_parser("thresholds", help="one tuned threshold per label of y_true.npy and y_score.npy")
