@@ -149,12 +149,13 @@ def _warn_pos_label(pos_label, average):
         UserWarning, stacklevel=4)
 
 
-def prfs_from_counts(counts, *, beta, average, zero_division, columns, warn_for, weighted):
-    """Precision, recall, F and support from core counts, as scikit-learn returns them."""
+def prfs_from_counts(counts, *, beta, average, zero_division, columns, warn_for, weighted, stacklevel=4):
+    """Precision, recall, F and support from core counts, as scikit-learn returns them.
+    Warnings point `stacklevel` frames up from the warning (4: the caller's caller)."""
     zd = parse_zero_division(zero_division)
     core_average = None if average == "binary" else average
     p, r, f, s, found = counts.prfs(float(beta), core_average, zd, columns)
-    emit_warnings(found, warn_for, stacklevel=4)
+    emit_warnings(found, warn_for, stacklevel=stacklevel)
     p, r, f = (np.frombuffer(x, dtype=np.float64).copy() for x in (p, r, f))
     if average == "binary":
         return float(p[0]), float(r[0]), float(f[0]), None
@@ -173,6 +174,14 @@ def precision_recall_fscore_support(y_true, y_pred, *, beta=1.0, labels=None, po
     >>> precision_recall_fscore_support([[1, 0], [1, 1]], [[1, 1], [0, 1]], average=None)
     (array([0.5, 0.5]), array([0.5, 1. ]), array([0.5       , 0.66666667]), array([2, 1]))
     """
+    return _prfs(y_true, y_pred, beta=beta, labels=labels, pos_label=pos_label, average=average,
+                 warn_for=warn_for, sample_weight=sample_weight, zero_division=zero_division)
+
+
+def _prfs(y_true, y_pred, *, beta=1.0, labels=None, pos_label=1, average=None, warn_for, sample_weight=None,
+          zero_division="warn"):
+    """precision_recall_fscore_support for the public functions, each calling it
+    directly, so that warnings point at their caller's line."""
     beta = check_beta(beta)
     parse_zero_division(zero_division)
     targets = Targets(y_true, y_pred, average=average, labels=labels, pos_label=pos_label,
@@ -180,15 +189,14 @@ def precision_recall_fscore_support(y_true, y_pred, *, beta=1.0, labels=None, po
     counts = targets.counts()
     return prfs_from_counts(counts, beta=beta, average=average, zero_division=zero_division,
                             columns=targets.columns, warn_for=warn_for,
-                            weighted=targets.sample_weight is not None)
+                            weighted=targets.sample_weight is not None, stacklevel=5)
 
 
 def fbeta_score(y_true, y_pred, *, beta, labels=None, pos_label=1, average="binary", sample_weight=None,
                 zero_division="warn"):
     """The F-beta score, as `sklearn.metrics.fbeta_score`."""
-    _, _, f, _ = precision_recall_fscore_support(
-        y_true, y_pred, beta=beta, labels=labels, pos_label=pos_label, average=average,
-        warn_for=("f-score",), sample_weight=sample_weight, zero_division=zero_division)
+    _, _, f, _ = _prfs(y_true, y_pred, beta=beta, labels=labels, pos_label=pos_label, average=average,
+                       warn_for=("f-score",), sample_weight=sample_weight, zero_division=zero_division)
     return f
 
 
@@ -199,25 +207,24 @@ def f1_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", samp
     >>> f1_score([[1, 0, 1], [0, 1, 1]], [[1, 0, 0], [0, 1, 1]], average=None)
     array([1.        , 1.        , 0.66666667])
     """
-    return fbeta_score(y_true, y_pred, beta=1, labels=labels, pos_label=pos_label, average=average,
-                       sample_weight=sample_weight, zero_division=zero_division)
+    _, _, f, _ = _prfs(y_true, y_pred, beta=1.0, labels=labels, pos_label=pos_label, average=average,
+                       warn_for=("f-score",), sample_weight=sample_weight, zero_division=zero_division)
+    return f
 
 
 def precision_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None,
                     zero_division="warn"):
     """Precision, as `sklearn.metrics.precision_score`."""
-    p, _, _, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, pos_label=pos_label, average=average, warn_for=("precision",),
-        sample_weight=sample_weight, zero_division=zero_division)
+    p, _, _, _ = _prfs(y_true, y_pred, labels=labels, pos_label=pos_label, average=average, warn_for=("precision",),
+                       sample_weight=sample_weight, zero_division=zero_division)
     return p
 
 
 def recall_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None,
                  zero_division="warn"):
     """Recall, as `sklearn.metrics.recall_score`."""
-    _, r, _, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, pos_label=pos_label, average=average, warn_for=("recall",),
-        sample_weight=sample_weight, zero_division=zero_division)
+    _, r, _, _ = _prfs(y_true, y_pred, labels=labels, pos_label=pos_label, average=average, warn_for=("recall",),
+                       sample_weight=sample_weight, zero_division=zero_division)
     return r
 
 
