@@ -558,7 +558,9 @@ def case_counting():
         for how, f in (("eager", run), ("compiled", compile_(run))):
             got_hi, got_lo = (np.asarray(v) for v in f(*args))
             got = got_hi.astype(np.float64) + got_lo
-            exact = list(range(3 * labels + 2)) + [spec.samples + 4 * m + 3 for m in range(4)] + [spec.exact]
+            o = spec.offsets  # the core's layout, by name
+            exact = (list(range(3 * labels)) + [o["rows"], o["weight_sum"]]
+                     + [o[m] + 3 for m in ("precision", "recall", "fbeta", "jaccard")] + [o["exact_match_weight"]])
             if not weighted:  # counts, rows, defined-row counts, exact-match rows
                 assert np.array_equal(got[exact], ref[exact]), (trial, how, got[exact] - ref[exact])
                 assert np.array_equal(got_hi[exact], ref_hi[exact]) and np.array_equal(got_lo[exact], ref_lo[exact])
@@ -576,7 +578,8 @@ def case_counting():
         h, l = add(yt, yp, h, l)
     total = float(np.asarray(h)[0]) + float(np.asarray(l)[0])
     assert total == 2.0 ** 25 - 8 + 35, total  # float32 alone would have stopped counting by 1s at 2^24
-    assert float(np.asarray(h)[spec.rows]) + float(np.asarray(l)[spec.rows]) == 35
+    rows = spec.offsets["rows"]
+    assert float(np.asarray(h)[rows]) + float(np.asarray(l)[rows]) == 35
 
     # One bad-value check per step for all metrics given the same batch.
     calls = {"check": 0, "count": 0}
