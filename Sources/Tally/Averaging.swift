@@ -34,27 +34,44 @@ public enum NanRule: String, NamedOption {
 ///   scikit-learn fixtures were checked against.
 public func averageScores(_ values: [Double], weights: [Double]? = nil, multiplicity: [Double]? = nil,
                           nan rule: NanRule) -> Double {
+    if let multiplicity { return averageDistinctRows(values, weights: weights, multiplicity: multiplicity, nan: rule) }
+    // One value per label (or row): numpy's own sums (pairwise, `numpySum`), so that
+    // a mean lands on the same float64 as scikit-learn's.
+    func mean(_ v: [Double]) -> Double { numpySum(v[...]) / Double(v.count) }
+    func weightedMean(_ v: [Double], _ w: [Double]) -> Double {
+        numpySum(zip(v, w).map { $0 * $1 }[...]) / numpySum(w[...])
+    }
+    switch rule {
+    case .skip:
+        let kept = values.indices.filter { !values[$0].isNaN }
+        guard !kept.isEmpty else { return .nan }
+        guard let weights else {
+            // np.nanmean: nan replaced by 0 in place, summed, over the count of the rest.
+            return numpySum(values.map { $0.isNaN ? 0 : $0 }[...]) / Double(kept.count)
+        }
+        let (v, w) = (kept.map { values[$0] }, kept.map { weights[$0] })
+        return numpySum(w[...]) != 0 ? weightedMean(v, w) : mean(v)
+    case .propagate:
+        guard let weights else { return mean(values) }
+        return weightedMean(values, weights)
+    case .zeroWeightIsZero:
+        guard let weights else { return mean(values) }
+        return weightedMean(zip(values, weights).map { $1 == 0 ? 0 : $0 }, weights)
+    }
+}
+
+/// `averageScores` over values that each stand for `multiplicity` rows (the samples
+/// average keeps one value per distinct row): sums run left to right.
+func averageDistinctRows(_ values: [Double], weights: [Double]?, multiplicity: [Double], nan rule: NanRule) -> Double {
     var sum = 0.0, count = 0.0, weightedSum = 0.0, weightTotal = 0.0
     for i in values.indices {
-        let v = values[i], m = multiplicity?[i] ?? 1
-        switch rule {
-        case .skip:
-            guard !v.isNaN else { continue }
-            sum += v * m
-            count += m
-            if let w = weights { weightedSum += v * w[i]; weightTotal += w[i] }
-        case .propagate:
-            sum += v * m
-            count += m
-            if let w = weights { weightedSum += v * w[i]; weightTotal += w[i] }
-        case .zeroWeightIsZero:
-            sum += v * m
-            count += m
-            if let w = weights {
-                if w[i] != 0 { weightedSum += v * w[i] }
-                weightTotal += w[i]
-            }
-        }
+        let v = values[i], m = multiplicity[i]
+        if rule == .skip && v.isNaN { continue }
+        let w = weights?[i] ?? m
+        sum += v * m
+        count += m
+        if rule != .zeroWeightIsZero || w != 0 { weightedSum += v * w }
+        weightTotal += w
     }
     switch rule {
     case .skip:

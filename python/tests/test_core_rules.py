@@ -206,3 +206,21 @@ def test_one_warning_shape_from_every_metric(arrays):
     _, _, found = store._call("roc_auc", None, None, None, None)
     assert found[0] == ("UndefinedMetricWarning", None,
                         "Only one class is present in y_true. ROC AUC score is not defined in that case.")
+
+
+def test_label_means_sum_as_numpy():
+    """The averaging kernel sums per-label values in numpy's (pairwise) order: with 8
+    labels, left-to-right gave macro recall 0.425 where scikit-learn's np.mean gives
+    0.42500000000000004, and the report printed 0.42 for scikit-learn's 0.43 (a case
+    hypothesis found in test_report)."""
+    from sklearn.metrics import classification_report as sk_report
+    from sklearn.metrics import recall_score
+
+    y_true = np.array([[1, 0, 1, 1, 1, 1, 1, 1]] * 10)
+    y_pred = np.array([[1, 1, 1, 0, 0, 0, 1, 0], [0, 1, 0, 1, 0, 0, 0, 0], [0, 1, 1, 1, 1, 0, 0, 1],
+                       [1, 0, 1, 0, 1, 1, 0, 1], [1, 1, 1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1, 1, 1],
+                       [1, 0, 1, 0, 0, 1, 1, 1], [0, 1, 1, 0, 1, 0, 1, 1], [0, 1, 1, 1, 1, 1, 0, 0],
+                       [1, 1, 0, 0, 0, 1, 0, 0]])
+    assert tm.recall_score(y_true, y_pred, average="macro", zero_division=0) == \
+        recall_score(y_true, y_pred, average="macro", zero_division=0)
+    assert tm.classification_report(y_true, y_pred, zero_division=0) == sk_report(y_true, y_pred, zero_division=0)
