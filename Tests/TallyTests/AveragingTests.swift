@@ -40,6 +40,16 @@ final class AveragingTests: XCTestCase {
         XCTAssertEqual(averageScores([0.5, 0.25], nan: .zeroWeightIsZero), 0.375)
     }
 
+    /// numpy sums eight or more values pairwise: these per-label recalls have
+    /// np.mean 0.42500000000000004 (scikit-learn's macro recall), where a
+    /// left-to-right sum gives 0.425 (and a report would print 0.42, not 0.43).
+    func testMeansSumAsNumpy() {
+        let recalls = [0.5, 0, 0.7, 0.4, 0.4, 0.5, 0.4, 0.5]
+        for rule in [NanRule.skip, .propagate, .zeroWeightIsZero] {
+            XCTAssertEqual(averageScores(recalls, nan: rule), 0.42500000000000004, "\(rule)")
+        }
+    }
+
     func testBinaryScoreWeightsVanishAsNumpyIsClose() {
         XCTAssertTrue(binaryScoreWeightsVanish([0, 0]))
         XCTAssertTrue(binaryScoreWeightsVanish([1e-9]))
