@@ -47,8 +47,11 @@ public struct Backend: Sendable, CustomStringConvertible {
     /// How the kernel set was chosen.
     public let gemmChoice: String
     /// The build of TallyNet's C kernels (Winograd transforms, dropout) the loader picked:
-    /// "x86-64-v4 (AVX-512)", "x86-64-v3 (AVX2+FMA)" or "baseline".
+    /// "x86-64-v4 (AVX-512)", "x86-64-v3 (AVX2+FMA)" or "baseline" (or `unclonedBuild`).
     public let elementwiseKernels: String
+    /// What a ThreadSanitizer build reports: its C kernels are built once, for baseline x86-64,
+    /// because an ifunc resolver cannot run under TSan (see dispatch.h).
+    public static let unclonedBuild = "baseline (built without per-ISA clones: ThreadSanitizer)"
 
     /// Whether the GEMMs run on reference code: never wanted on a CPU with AVX2 or better.
     public var gemmIsReference: Bool { gemmKernels == "generic" || !gemmMicroKernelOptimized }
@@ -122,7 +125,8 @@ private let configuredBackend: Backend = {
     return Backend(cpu: cpu, gemmLibrary: "BLIS \(String(cString: bli_info_get_version_str()))",
                    gemmKernels: String(cString: bli_arch_string(id)),
                    gemmMicroKernelOptimized: kind == BLIS_OPTIMIZED_UKERNEL, gemmChoice: choice,
-                   elementwiseKernels: level == 4 ? "x86-64-v4 (AVX-512)" : level == 3 ? "x86-64-v3 (AVX2+FMA)" : "baseline")
+                   elementwiseKernels: level == 4 ? "x86-64-v4 (AVX-512)" : level == 3 ? "x86-64-v3 (AVX2+FMA)"
+                       : level < 0 ? Backend.unclonedBuild : "baseline")
 }()
 
 /// Configures BLIS from the CPU's features before its first call (see `Backend`). Cheap after

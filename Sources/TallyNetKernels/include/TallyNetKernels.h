@@ -63,7 +63,7 @@ typedef struct {
 
 void tk_cpu_query(tk_cpu *cpu);
 /// Which build of the TK_DISPATCH functions the loader picked: 4 = x86-64-v4 (AVX-512),
-/// 3 = x86-64-v3 (AVX2+FMA), 0 = baseline.
+/// 3 = x86-64-v3 (AVX2+FMA), 0 = baseline; -1 = a build without the clones (ThreadSanitizer).
 int tk_elementwise_level(void);
 
 #ifdef __cplusplus
