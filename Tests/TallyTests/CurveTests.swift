@@ -45,24 +45,7 @@ final class CurveTests: XCTestCase {
     /// Calls `body` with each batch of `batchSize` rows as matrix views (and weights).
     func forEachBatch(_ r: Recorded, _ batchSize: Int,
                       _ body: (MatrixView, MatrixView, UnsafeBufferPointer<Double>?) throws -> Void) throws {
-        XCTAssertEqual(r.truth.elementType, .bool)
-        XCTAssertEqual(r.scores.elementType, .float32)
-        try r.truth.bytes.withUnsafeBytes { t in
-            try r.scores.bytes.withUnsafeBytes { s in
-                var start = 0
-                while start < r.rows {
-                    let n = min(batchSize, r.rows - start)
-                    let tv = MatrixView(base: t.baseAddress! + start * r.labels, elementType: .bool, rows: n, columns: r.labels)
-                    let sv = MatrixView(base: s.baseAddress! + 4 * start * r.labels, elementType: .float32, rows: n, columns: r.labels)
-                    if let w = r.weights {
-                        try Array(w[start..<(start + n)]).withUnsafeBufferPointer { try body(tv, sv, $0) }
-                    } else {
-                        try body(tv, sv, nil)
-                    }
-                    start += n
-                }
-            }
-        }
+        try forEachRecordedBatch(truth: r.truth, scores: r.scores, weights: r.weights, batchSize: batchSize, body)
     }
 
     func testThresholdCurvesAreScikitLearns() throws {

@@ -52,3 +52,28 @@ let fixtures: String = {
     let here = "\(#filePath)"
     return String(here[..<here.lastIndex(of: "/")!]) + "/Fixtures/"
 }()
+
+/// Calls `body` with each batch of `batchSize` rows of a recorded (bool truth, float32
+/// scores) pair as matrix views, with that batch's sample weights when there are any.
+func forEachRecordedBatch(truth: NPYArray, scores: NPYArray, weights: [Double]?, batchSize: Int,
+                          _ body: (MatrixView, MatrixView, UnsafeBufferPointer<Double>?) throws -> Void) throws {
+    XCTAssertEqual(truth.elementType, .bool)
+    XCTAssertEqual(scores.elementType, .float32)
+    let rows = truth.shape[0], labels = truth.shape[1]
+    try truth.bytes.withUnsafeBytes { t in
+        try scores.bytes.withUnsafeBytes { s in
+            var start = 0
+            while start < rows {
+                let n = min(batchSize, rows - start)
+                let tv = MatrixView(base: t.baseAddress! + start * labels, elementType: .bool, rows: n, columns: labels)
+                let sv = MatrixView(base: s.baseAddress! + 4 * start * labels, elementType: .float32, rows: n, columns: labels)
+                if let w = weights {
+                    try Array(w[start..<(start + n)]).withUnsafeBufferPointer { try body(tv, sv, $0) }
+                } else {
+                    try body(tv, sv, nil)
+                }
+                start += n
+            }
+        }
+    }
+}

@@ -21,22 +21,7 @@ final class MetricSuiteTests: XCTestCase {
     /// Calls `body` with each batch of `batchSize` rows as matrix views (and weights).
     func forEachBatch(_ r: Recorded, _ batchSize: Int,
                       _ body: (MatrixView, MatrixView, UnsafeBufferPointer<Double>?) throws -> Void) throws {
-        try r.truth.bytes.withUnsafeBytes { t in
-            try r.scores.bytes.withUnsafeBytes { s in
-                var start = 0
-                while start < r.rows {
-                    let n = min(batchSize, r.rows - start)
-                    let tv = MatrixView(base: t.baseAddress! + start * r.labels, elementType: .bool, rows: n, columns: r.labels)
-                    let sv = MatrixView(base: s.baseAddress! + 4 * start * r.labels, elementType: .float32, rows: n, columns: r.labels)
-                    if let w = r.weights {
-                        try Array(w[start..<(start + n)]).withUnsafeBufferPointer { try body(tv, sv, $0) }
-                    } else {
-                        try body(tv, sv, nil)
-                    }
-                    start += n
-                }
-            }
-        }
+        try forEachRecordedBatch(truth: r.truth, scores: r.scores, weights: r.weights, batchSize: batchSize, body)
     }
 
     func check(case k: Int, batchSize: Int) throws {

@@ -69,6 +69,18 @@ class Layer:
     def get_config(self):
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
+    def _weighted(self, activation, use_bias, kernel_constraint, input_shape):
+        """The arguments Conv2D and Dense share, checked."""
+        self.activation = _activation(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_constraint = _constraint(kernel_constraint)
+        self.input_shape = None if input_shape is None else _shape(input_shape, "input_shape")
+
+    def _constraint_spec(self, ndim):
+        """(max norm, axes) of the kernel constraint for the spec tuple, or (None, None)."""
+        c = self.kernel_constraint
+        return (None, None) if c is None else (c.max_value, c._axes(ndim))
+
 
 class Input(Layer):
     """Declares the input shape of one sample, e.g. ``Input((204, 204, 3))``."""
@@ -86,15 +98,11 @@ class Conv2D(Layer):
         self.kernel_size = _pair(kernel_size, "kernel_size")
         self.strides = _pair(strides, "strides")
         self.padding = _padding(padding)
-        self.activation = _activation(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_constraint = _constraint(kernel_constraint)
-        self.input_shape = None if input_shape is None else _shape(input_shape, "input_shape")
+        self._weighted(activation, use_bias, kernel_constraint, input_shape)
 
     def _spec(self):
-        c = self.kernel_constraint
         return ("conv2d", self.filters, *self.kernel_size, *self.strides, self.padding, self.activation,
-                self.use_bias, None if c is None else c.max_value, None if c is None else c._axes(4))
+                self.use_bias, *self._constraint_spec(4))
 
 
 class MaxPooling2D(Layer):
@@ -136,15 +144,10 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_constraint=None, input_shape=None):
         self.units = _positive_int(units, "units")
-        self.activation = _activation(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_constraint = _constraint(kernel_constraint)
-        self.input_shape = None if input_shape is None else _shape(input_shape, "input_shape")
+        self._weighted(activation, use_bias, kernel_constraint, input_shape)
 
     def _spec(self):
-        c = self.kernel_constraint
-        return ("dense", self.units, self.activation, self.use_bias,
-                None if c is None else c.max_value, None if c is None else c._axes(2))
+        return ("dense", self.units, self.activation, self.use_bias, *self._constraint_spec(2))
 
 
 class Activation(Layer):
