@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 APT_PACKAGES := python3-dev libblis-pthread-dev pkg-config
 
-.PHONY: setup apt venv extension install demo test test-swift test-python safety bench clean
+.PHONY: setup apt venv extension install demo test test-swift test-python test-wheel wheel sdist safety bench clean
 
 setup: install
 
@@ -51,6 +51,26 @@ test-python: install
 
 test: test-swift test-python
 
+# A wheel for Linux x86-64 that needs no Swift toolchain: setup.py builds both extension
+# modules (reusing .build-release, Swift runtime linked statically), then auditwheel grafts
+# the trainer's BLIS into the wheel (tally.libs/) and gives it its manylinux tag.
+wheel: apt $(VENV)/.deps-stamp
+	rm -rf build dist/raw dist/tally-*.whl
+	$(PY) -m build --wheel --no-isolation --outdir dist/raw .
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/auditwheel repair --strip -w dist dist/raw/tally-*.whl
+	rm -rf dist/raw
+	@ls -l dist/tally-*.whl
+
+# The source distribution: `pip install tally-*.tar.gz` builds it with the toolchain, as from a clone.
+sdist: $(VENV)/.deps-stamp
+	rm -f dist/tally-*.tar.gz
+	$(PY) -m build --sdist --no-isolation --outdir dist .
+
+# The wheel as a user gets it: installed in a new virtual environment without `swift`
+# on PATH, tested from outside the source tree, its libraries audited (scripts/test_wheel.sh).
+test-wheel: wheel sdist
+	PY=$(PY) scripts/test_wheel.sh
+
 # Fuzzers, sanitizers and adversarial-input tests (issue 7), a few minutes.
 safety: install
 	PY=$(PY) SWIFT=$(SWIFT) scripts/safety.sh
@@ -59,4 +79,4 @@ bench: install
 	$(PY) bench/bench_counting.py
 
 clean:
-	rm -rf .build .build-release .build-asan .build-tsan .build-fuzz $(VENV) python/tally/_tally*.so python/tally/_tallynet*.so
+	rm -rf .build .build-release .build-asan .build-tsan .build-fuzz build dist $(VENV) python/tally/_tally*.so python/tally/_tallynet*.so

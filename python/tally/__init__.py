@@ -11,9 +11,9 @@ and the Swift CNN trainer (`tally.net`, over its own extension module
 """
 
 from . import metrics
+from ._version import __version__
 from .exceptions import UndefinedMetricWarning
 from .scores import BinnedScoreTally, RankingTally, ScoreTally
 from .streaming import Tally
 
 __all__ = ["Tally", "ScoreTally", "BinnedScoreTally", "RankingTally", "metrics", "UndefinedMetricWarning"]
-__version__ = "0.1.0"

@@ -31,8 +31,9 @@ KNOWN_CYCLES = {
         "metrics.py re-exports classification_report and report.py calls back into metrics "
         "(issue 12: helper \"core\" gives report formatting its one home; delete this entry then)",
 }
-HEAVY = ("keras", "jax", "tensorflow", "matplotlib")
+HEAVY = ("keras", "jax", "tensorflow", "matplotlib", "dask", "distributed", "pyarrow")
 HAS_KERAS = importlib.util.find_spec("keras") is not None
+HAS_DASK = importlib.util.find_spec("dask") is not None and importlib.util.find_spec("pandas") is not None
 
 
 def _module_files():
@@ -60,6 +61,11 @@ def _needs_keras(module):
     return module == "tally.keras" or module.startswith("tally.keras.")
 
 
+def _importable(module):
+    """Whether the optional library a module is built on is installed (Keras, Dask)."""
+    return (HAS_KERAS or not _needs_keras(module)) and (HAS_DASK or module != "tally.dask")
+
+
 def _env():
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                TF_CPP_MIN_LOG_LEVEL="3")
@@ -78,12 +84,12 @@ def _import_alone(module):
 def test_the_package_has_its_modules():
     # Guards the loops below against an empty or wrong module list.
     for expected in ("tally", "tally.metrics", "tally.streaming", "tally.keras", "tally.keras.metrics",
-                     "tally.net", "tally.net.model", "tally._tally"):
+                     "tally.net", "tally.net.model", "tally._tally", "tally.dask", "tally._version"):
         assert expected in MODULES, sorted(MODULES)
 
 
 def test_every_module_imports_alone_in_a_fresh_interpreter():
-    modules = [m for m in MODULES if HAS_KERAS or not _needs_keras(m)]
+    modules = [m for m in MODULES if _importable(m)]
     assert len(modules) > 20, modules
     with ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 1))) as pool:
         results = list(pool.map(_import_alone, modules))
@@ -183,8 +189,8 @@ def test_no_file_over_500_lines():
 
 
 @pytest.mark.parametrize("statement, heavy", [
-    ("import tally", HEAVY + ("tally.keras", "tally.net")),
-    ("import tally.metrics, tally.streaming, tally.scores", HEAVY + ("tally.keras", "tally.net")),
+    ("import tally", HEAVY + ("tally.keras", "tally.net", "tally.dask")),
+    ("import tally.metrics, tally.streaming, tally.scores", HEAVY + ("tally.keras", "tally.net", "tally.dask")),
     ("import tally.net", HEAVY),
 ])
 def test_import_tally_stays_light(statement, heavy):
