@@ -50,6 +50,14 @@ func checkZeroDivision(_ args: Arguments) throws -> PyPtr? {
     return zd == .warn ? try pyString("warn") : try pyFloat(zd.replacement)
 }
 
+/// check_beta(beta) -> float: the core's F-beta check (a number >= 0; inf allowed).
+func checkBeta(_ args: Arguments) throws -> PyPtr? {
+    guard let o = args[0], tally_bool_check(o) == 0, tally_float_check(o) != 0 || tally_long_check(o) != 0 else {
+        throw PythonError.value("Expected `beta` to be a number >= 0, but got \(typeName(args[0]))")
+    }
+    return try pyFloat(try FBeta(beta: try args.double(0, "beta")).beta)
+}
+
 /// check_labels(columns int64, n_labels) -> None: the core's check of a label selection.
 func checkLabels(_ args: Arguments) throws -> PyPtr? {
     _ = try selectLabels(try labels(args, 0), labelCount: try args.int(1, "n_labels"))
@@ -133,6 +141,7 @@ nonisolated(unsafe) let ruleFunctions: [Declaration] = [
     Declaration("check_zero_division", 1...2,
                 "check_zero_division(value, jaccard=False) -> 'warn' or float; ValueError otherwise",
                 checkZeroDivision),
+    Declaration("check_beta", 1...1, "check_beta(beta) -> float; ValueError unless a number >= 0", checkBeta),
     Declaration("check_labels", 2...2, "check_labels(columns int64, n_labels); ValueError outside [0, n_labels)",
                 checkLabels),
     Declaration("zero_division_value", 1...1, "zero_division_value(value) -> float (0 for 'warn')", zeroDivisionValue),

@@ -44,9 +44,10 @@ def check_average(average, allow_binary=True):
 
 
 def check_beta(beta):
-    if isinstance(beta, bool) or not isinstance(beta, Real) or np.isnan(beta) or beta < 0:
-        raise ValueError(f"Invalid `beta` argument value: expected a number >= 0. Received: beta={beta!r}")
-    return float(beta)
+    """`beta` as a float, checked by the core's F-beta (a number >= 0, inf allowed)."""
+    if isinstance(beta, Real) and not isinstance(beta, bool):
+        beta = float(beta)  # numpy scalars as Python floats
+    return _tally.check_beta(beta)
 
 
 class Targets:

@@ -3,6 +3,7 @@ side of the pairs in Tests/TallyTests/OptionParsingTests.swift etc. Each test
 asserts the exception type and the core's text, so a parser written again in
 Python or a bridge that maps an unknown name to behaviour fails here."""
 
+import re
 import numpy as np
 import pytest
 
@@ -224,3 +225,25 @@ def test_label_means_sum_as_numpy():
     assert tm.recall_score(y_true, y_pred, average="macro", zero_division=0) == \
         recall_score(y_true, y_pred, average="macro", zero_division=0)
     assert tm.classification_report(y_true, y_pred, zero_division=0) == sk_report(y_true, y_pred, zero_division=0)
+
+
+@pytest.mark.parametrize("beta, got", [(-1, "-1.0"), (float("nan"), "nan"), (True, "bool"), ("2", "str"), (None, "NoneType")])
+def test_beta_is_checked_by_the_core_alone(beta, got):
+    # One check of `beta` (the core's FBeta), for the one-shot functions, Tally and the Keras metrics.
+    from tally.keras import FBetaScore
+
+    message = f"Expected `beta` to be a number >= 0, but got {got}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        tm.check_beta(beta)
+    with pytest.raises(ValueError, match=re.escape(f"Invalid `beta` argument value: {message}")):
+        FBetaScore(beta=beta)
+
+
+def test_net_metric_names_use_the_cores_averages():
+    from tally.net._metrics import _Metric
+
+    assert _Metric("f1_samples").average == "samples"
+    with pytest.raises(ValueError, match=r"but got 'f1_mean': Expected `average` to be one of .*'samples'"):
+        _Metric("f1_mean")
+    with pytest.raises(ValueError, match=r"'accuracy' is not a score"):
+        _Metric("accuracy_micro")

@@ -294,7 +294,7 @@ class FBetaScore(_PrecisionRecallF):
     _samples_metric = "fbeta"
 
     def __init__(self, beta=1.0, **kwargs):
-        self.beta = check_beta(beta)
+        self.beta = keras_argument("beta", beta, check_beta)
         super().__init__(**kwargs)
 
     def _beta(self):

@@ -7,7 +7,6 @@ from .. import _tally
 from ..streaming import Tally
 
 _SCORES = ("precision", "recall", "f1")
-_AVERAGES = ("micro", "macro", "weighted", "samples")
 
 
 class _Metric:
@@ -30,10 +29,16 @@ class _Metric:
             raise TypeError(f"Expected a metric name (str) or a callable taking a tally.Tally, but got "
                             f"{type(spec).__name__}")
         score, _, average = spec.partition("_")
-        if score not in _SCORES or average not in ("",) + _AVERAGES:
-            raise ValueError(f"Expected a metric among {_SCORES}, optionally suffixed with one of "
-                             f"{tuple('_' + a for a in _AVERAGES)} (e.g. 'f1', 'precision_micro'), or a "
-                             f"callable taking a tally.Tally, but got {spec!r}")
+        problem = None if score in _SCORES else f"{score!r} is not a score"
+        if problem is None and average:
+            try:  # the core's one list of averages
+                _tally.check_average(average, None, False)
+            except ValueError as exc:
+                problem = str(exc)
+        if problem is not None:
+            raise ValueError(f"Expected a metric among {_SCORES}, optionally suffixed with '_' and an average "
+                             f"(e.g. 'f1', 'precision_micro'), or a callable taking a tally.Tally, but got "
+                             f"{spec!r}: {problem}")
         self.function = None
         self.name, self.score, self.average = spec, score, average or None
 
