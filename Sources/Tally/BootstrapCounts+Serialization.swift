@@ -1,0 +1,69 @@
+/// A flat little-endian byte form of the replicates (pickling, checkpoints,
+/// sending partial states between processes). Row triples are written in key
+/// order, so equal states give equal bytes. Restoring checks every field.
+extension BootstrapCounts {
+    static let magic: UInt64 = 0x3153_5442_594C_4C41 // "ALLYBTS1" little-endian tag, format 1
+
+    /// The replicates as bytes; `BootstrapCounts(serialized:)` restores them exactly.
+    public func serialized() -> [UInt8] {
+        var words: [UInt64] = [Self.magic, UInt64(labelCount), UInt64(replicates), seed, UInt64(bitPattern: rowCount)]
+        words += thresholds.map(\.bitPattern)
+        words += counts.map(\.bitPattern)
+        words += totals.map(\.bitPattern)
+        let rows = sortedRows
+        words.append(UInt64(rows.count))
+        for (key, weights) in rows {
+            words.append(UInt64(key.packed))
+            words += weights.map(\.bitPattern)
+        }
+        return words.flatMap { w in (0..<8).map { UInt8(truncatingIfNeeded: w >> (8 * $0)) } }
+    }
+
+    /// Restores replicates from `serialized()` bytes.
+    public init(serialized bytes: [UInt8]) throws {
+        func fail(_ why: String) -> TallyError {
+            TallyError.invalidValue("Expected bytes from BootstrapCounts.serialized(), but \(why)")
+        }
+        guard bytes.count % 8 == 0, bytes.count >= 40 else { throw fail("got \(bytes.count) bytes") }
+        var words = [UInt64](repeating: 0, count: bytes.count / 8)
+        for i in words.indices {
+            var w: UInt64 = 0
+            for b in 0..<8 { w |= UInt64(bytes[8 * i + b]) << (8 * b) }
+            words[i] = w
+        }
+        guard words[0] == Self.magic else { throw fail("the header does not match") }
+        let labels = Int(truncatingIfNeeded: words[1]), replicates = Int(truncatingIfNeeded: words[2])
+        guard labels >= 1, labels <= RowKey.maximumLabelCount else { throw fail("the label count is \(labels)") }
+        guard replicates >= 1, replicates <= 1_000_000 else { throw fail("the replicate count is \(replicates)") }
+        let rowCount = Int64(bitPattern: words[4])
+        guard rowCount >= 0 else { throw fail("the row count is negative") }
+        var index = 5
+        func take(_ n: Int) throws -> ArraySlice<UInt64> {
+            guard n >= 0, index + n <= words.count else { throw fail("it ends early") }
+            defer { index += n }
+            return words[index..<(index + n)]
+        }
+        let thresholds = try take(labels).map { Double(bitPattern: $0) }
+        try self.init(labelCount: labels, replicates: replicates, seed: words[3], threshold: .perLabel(thresholds))
+        self.rowCount = rowCount
+        counts = try take(3 * labels * replicates).map { Double(bitPattern: $0) }
+        totals = try take(replicates).map { Double(bitPattern: $0) }
+        let entries = Int(truncatingIfNeeded: try take(1).first!)
+        guard entries >= 0, entries <= (words.count - index) / (replicates + 1) else {
+            throw fail("the row triple count is wrong")
+        }
+        var previous = -1
+        for _ in 0..<entries {
+            let packed = Int(truncatingIfNeeded: try take(1).first!)
+            let key = RowKey(packed: packed)
+            guard packed > previous, key == RowKey(tp: key.tp, fp: key.fp, fn: key.fn),
+                  key.tp + key.fp + key.fn <= labels else {
+                throw fail("the row triples are not distinct valid keys in increasing order")
+            }
+            previous = packed
+            _ = rowSlot(key)
+            rowWeights.replaceSubrange((rowWeights.count - replicates)..., with: try take(replicates).map { Double(bitPattern: $0) })
+        }
+        guard index == words.count else { throw fail("there are \(words.count - index) extra words") }
+    }
+}
