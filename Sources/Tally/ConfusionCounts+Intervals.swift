@@ -63,3 +63,34 @@ extension ConfusionCounts {
         return result
     }
 }
+
+extension ConfusionCounts {
+    /// The interval of any counting metric by any method the counts serve: the one
+    /// place that turns a method's name into a computation.
+    /// - Parameters:
+    ///   - metric: the metric.
+    ///   - method: `.wilson` or `.clopperPearson` (proportions; per label or micro),
+    ///     or `.bootstrap` (any metric and average; needs `replicates`).
+    ///   - replicates: bootstrap replicates of the same rows, or nil.
+    ///   - beta: F-beta's beta (`.fbeta` only).
+    ///   - zeroDivision: the value of an undefined score (bootstrap; the proportion
+    ///     intervals give nan there).
+    /// - Throws: for a method or metric the counts cannot serve, or a level outside (0, 1).
+    public func confidenceIntervals(_ metric: IntervalMetric, method: IntervalMethod, replicates: BootstrapCounts? = nil,
+                                    beta: Double = 1, average: Average? = nil, zeroDivision: ZeroDivision = .zero,
+                                    labels: [Int]? = nil, level: Double = 0.95) throws -> ConfidenceIntervals {
+        switch method {
+        case .wilson, .clopperPearson:
+            return try proportionIntervals(metric, average: average, level: level, method: method, labels: labels)
+        case .bootstrap:
+            try checkLevel(level)
+            guard let replicates else {
+                throw TallyError.invalidValue("Expected bootstrap replicates for method='bootstrap', but this accumulator keeps none (create it with a number of bootstrap replicates)")
+            }
+            return try replicates.intervals(metric, counts: self, beta: beta, average: average, zeroDivision: zeroDivision,
+                                            labels: labels, level: level)
+        case .delong:
+            throw TallyError.invalidValue("Expected `method` to be one of 'wilson', 'clopper_pearson', 'bootstrap' for a counting metric, but got 'delong' (DeLong's interval is for ROC AUC from the exact scores)")
+        }
+    }
+}

@@ -7,4 +7,5 @@ func extraDeclarations() -> [Declaration] {
     metricsFunctions
         + kerasFunctions
         + tuningFunctions
+        + intervalFunctions
 }

@@ -153,6 +153,16 @@ class ScoreTally(_Handle):
         raw = self._call("average_precision", average, _labels(labels), threads)
         return self._result(raw, average, return_undefined, 3)
 
+    def confidence_interval(self, metric="roc_auc", average=None, *, level=0.95, method="delong", labels=None,
+                            return_variance=False):
+        """DeLong's interval of per-label ROC AUC (Sun & Xu's fast algorithm): an
+        `tally.intervals.Interval` of arrays, AUC +- z * sqrt(var) clipped to [0, 1];
+        unweighted stores only. ``return_variance=True`` also returns the variances."""
+        from .intervals import delong_interval
+
+        return delong_interval(self, metric, average, level=level, method=method, labels=labels,
+                               return_variance=return_variance)
+
     def _curve(self, kind, label, drop_intermediate):
         x, y, t, found = self._call("curve", kind, int(label), bool(drop_intermediate))
         emit_warnings(found, stacklevel=4)

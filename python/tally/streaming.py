@@ -7,6 +7,7 @@ import numpy as np
 from . import _tally
 from ._convert import as_columns, as_label_names, as_matrix, as_sample_weight, as_thresholds, logit
 from ._warnings import emit_warnings
+from .intervals import as_row_ids, check_bootstrap, check_same_replicates, counts_interval, pack_state, unpack_state
 from .metrics import check_average, check_beta, prfs_from_counts
 
 __all__ = ["Tally"]
@@ -28,6 +29,13 @@ class Tally:
         Scores are logits: compared against ``logit(threshold)``.
     label_names : sequence of str, optional
         Names used in reports.
+    bootstrap : bool or int, default False
+        Keep Poisson bootstrap replicates of the counts for
+        ``confidence_interval(..., method="bootstrap")``: an int is the number of
+        replicates, True the core's default (200). Each replicate costs
+        ``8 * (3 * n_labels + 1 + distinct row triples)`` bytes and work per row.
+    seed : int, default 0
+        Seed of the bootstrap's Poisson draws (see `tally.intervals`).
 
     Examples
     --------
@@ -37,7 +45,7 @@ class Tally:
     array([1.        , 1.        , 0.66666667])
     """
 
-    def __init__(self, n_labels, threshold=0.5, *, from_logits=False, label_names=None):
+    def __init__(self, n_labels, threshold=0.5, *, from_logits=False, label_names=None, bootstrap=False, seed=0):
         if isinstance(n_labels, bool) or not isinstance(n_labels, (int, np.integer)):
             raise TypeError(f"Expected `n_labels` to be an int, but got {type(n_labels).__name__}")
         n_labels = int(n_labels)
@@ -47,7 +55,14 @@ class Tally:
         if self.from_logits:
             t = float(logit(t)) if isinstance(t, float) else np.ascontiguousarray(logit(t))
         self.label_names = as_label_names(label_names, n_labels)
+        replicates = check_bootstrap(bootstrap)
         self._counts = _tally.counts_new(n_labels, t)
+        self._bootstrap = None
+        if replicates != 0:
+            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+                raise TypeError(f"Expected `seed` to be an int, but got {type(seed).__name__}")
+            thresholds = np.frombuffer(self._counts.info()[4], dtype=np.float64)
+            self._bootstrap = _tally.bootstrap_new(n_labels, replicates, int(seed), thresholds)
 
     # -- state -------------------------------------------------------------------------
 
@@ -69,7 +84,7 @@ class Tally:
     def threshold(self):
         return self._threshold
 
-    def update(self, y_true, y_score, sample_weight=None):
+    def update(self, y_true, y_score, sample_weight=None, *, row_ids=None):
         """Add a batch: ``y_true`` (n, n_labels) of 0/1, ``y_score`` (n, n_labels)
         scores (or 0/1 predictions), ``sample_weight`` optional: (n,) one weight
         per row as scikit-learn, or (n, n_labels) one per element, 0 meaning
@@ -77,8 +92,15 @@ class Tally:
         the 2-D weight is 0, ``y_true`` and ``y_score`` are not read (-1 or nan
         may mark a missing label there).
 
+        ``row_ids`` (with bootstrap replicates): the rows' ids for the Poisson
+        draws, an int (the first of consecutive ids) or one int per row; by default
+        the rows' positions in this accumulator's stream. Accumulators over
+        different rows that will be merged need distinct ids (see `tally.intervals`).
+
         Raises ValueError/TypeError, leaving the counts unchanged, on bad input.
         """
+        if self._bootstrap is not None or row_ids is not None:
+            return self._update_with_replicates(y_true, y_score, sample_weight, row_ids)
         if sample_weight is None and type(y_true) is np.ndarray and type(y_score) is np.ndarray:
             # Fast path: arrays the core reads in place go straight through
             # (a training loop calls this once per batch).
@@ -93,10 +115,28 @@ class Tally:
         self._counts.update(yt, ys, w, False)
         return self
 
+    def _update_with_replicates(self, y_true, y_score, sample_weight, row_ids):
+        if self._bootstrap is None:
+            raise ValueError("Expected `row_ids` only with bootstrap replicates (Tally(..., bootstrap=...)), "
+                             "but this Tally keeps none")
+        yt = as_matrix(y_true, "y_true")
+        ys = as_matrix(y_score, "y_score")
+        w = as_sample_weight(sample_weight, yt.shape[0], element_shape=yt.shape)
+        ids = as_row_ids(row_ids, yt.shape[0])
+        # The replicates check the batch as the counts do, so when they take it the counts will too.
+        _tally.bootstrap_update(self._bootstrap, yt, ys, w, ids)
+        self._counts.update(yt, ys, w, False)
+        return self
+
     def merge(self, other: "Tally") -> "Tally":
-        """Add another accumulator's counts (same labels and thresholds)."""
+        """Add another accumulator's counts (same labels and thresholds; with
+        bootstrap replicates, the same number of them and the same seed)."""
         if not isinstance(other, Tally):
             raise TypeError(f"Expected a Tally to merge, but got {type(other).__name__}")
+        if (self._bootstrap is None) != (other._bootstrap is None):
+            raise ValueError("Expected both Tally objects to keep bootstrap replicates or neither, but only one does")
+        if self._bootstrap is not None:
+            _tally.bootstrap_merge(self._bootstrap, other._bootstrap)
         self._counts.merge(other._counts)
         return self
 
@@ -112,17 +152,22 @@ class Tally:
 
     def reset(self):
         self._counts.reset()
+        if self._bootstrap is not None:
+            _tally.bootstrap_reset(self._bootstrap)
         return self
 
     def copy(self) -> "Tally":
         new = object.__new__(Tally)
         new.__dict__.update(self.__dict__)
         new._counts = self._counts.copy()
+        if self._bootstrap is not None:
+            new._bootstrap = _tally.bootstrap_copy(self._bootstrap)
         return new
 
     def to_bytes(self) -> bytes:
-        """The counts as bytes (for checkpoints, all-reduce, sending between processes)."""
-        return self._counts.serialize()
+        """The counts (and bootstrap replicates) as bytes (for checkpoints, all-reduce,
+        sending between processes)."""
+        return pack_state(self._counts.serialize(), self._bootstrap)
 
     def load_bytes(self, state: bytes) -> "Tally":
         """Replace the counts by ones from `to_bytes()` (same labels and thresholds)."""
@@ -131,22 +176,29 @@ class Tally:
             data = memoryview(state).tobytes()
         except TypeError:
             raise TypeError(f"Expected `state` to be bytes from to_bytes(), but got {type(state).__name__}") from None
-        counts = _tally.counts_from_bytes(data)
+        counts_bytes, replicates = unpack_state(data)
+        counts = _tally.counts_from_bytes(counts_bytes)
         info = counts.info()
         if info[0] != self.n_labels or info[4] != self._counts.info()[4]:
             raise ValueError(f"Expected a state with {self.n_labels} labels and the same thresholds, "
                              f"but got {info[0]} labels")
+        check_same_replicates(self._bootstrap, replicates)
         self._counts = counts
+        self._bootstrap = replicates
         return self
 
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_counts"] = self._counts.serialize()
+        if self._bootstrap is not None:
+            state["_bootstrap"] = _tally.bootstrap_serialize(self._bootstrap)
         return state
 
     def __setstate__(self, state):
         state = dict(state)
         state["_counts"] = _tally.counts_from_bytes(state["_counts"])
+        replicates = state.get("_bootstrap")
+        state["_bootstrap"] = None if replicates is None else _tally.bootstrap_from_bytes(replicates)
         self.__dict__.update(state)
 
     # -- scores ------------------------------------------------------------------------
@@ -233,6 +285,35 @@ class Tally:
         v = np.frombuffer(_tally.counts_matthews(self._counts, as_columns(labels), average), dtype=np.float64)
         return v.copy() if average is None else float(v[0])
 
+    def confidence_interval(self, metric, average=None, *, level=0.95, method="wilson", beta=1.0,
+                            zero_division=0.0, labels=None):
+        """Confidence interval of ``metric`` at ``level``: an `Interval` of
+        (lower, upper, point), arrays per label or floats for an average.
+
+        ``method="wilson"`` or ``"clopper_pearson"``: for the proportions
+        ("precision", "recall", "specificity", "npv", "label_accuracy"), per label or
+        ``average="micro"``; the point is successes / trials (nan without trials);
+        sample weights count as frequency weights. ``method="bootstrap"`` (needs
+        ``Tally(..., bootstrap=...)``): any of those and "f1", "fbeta" (with
+        ``beta``), "jaccard", "matthews_corrcoef", with every average the metric
+        has; percentiles of the replicates (nan replicates left out) around the
+        metric's value with ``zero_division``."""
+        return counts_interval(self._counts, self._bootstrap, metric, method=method, beta=beta, average=average,
+                               zero_division=zero_division, labels=as_columns(labels), level=level)
+
+    def bootstrap_distribution(self, metric, average=None, *, beta=1.0, zero_division=0.0, labels=None):
+        """The metric on every bootstrap replicate: shape (replicates,) for an
+        average, (replicates, labels) per label."""
+        if self._bootstrap is None:
+            raise ValueError("Expected bootstrap replicates, but this Tally keeps none (Tally(..., bootstrap=...))")
+        from .metrics import check_average, parse_zero_division
+
+        check_average(average, allow_binary=False)
+        raw = _tally.bootstrap_distribution(self._bootstrap, metric, float(beta), average,
+                                            parse_zero_division(zero_division), as_columns(labels))
+        values = np.frombuffer(raw, dtype=np.float64).copy()
+        return values.reshape(_tally.bootstrap_info(self._bootstrap)[1], -1) if average is None else values
+
     def support(self) -> np.ndarray:
         return self.precision_recall_fscore_support(warn_for=())[3]
 
@@ -270,8 +351,9 @@ class Tally:
 
     def __repr__(self):
         info = self._counts.info()
+        replicates = "" if self._bootstrap is None else f", bootstrap={_tally.bootstrap_info(self._bootstrap)[1]}"
         return (f"Tally(n_labels={info[0]}, threshold={self._threshold!r}, "
-                f"from_logits={self.from_logits}, n_samples={info[1]})")
+                f"from_logits={self.from_logits}{replicates}, n_samples={info[1]})")
 
     def _repr_html_(self):
         """The report as the core's HTML table, captioned with the repr (notebooks)."""
