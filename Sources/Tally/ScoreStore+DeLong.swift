@@ -94,8 +94,10 @@ extension ScoreStore {
             let v = covariance(d, d, d)
             variances.append(v)
             let half = z * v.squareRoot()
-            result.lower.append(max(0, auc[i] - half))
-            result.upper.append(min(1, auc[i] + half))
+            // Swift's max and min drop a nan: keep it, it means "undefined".
+            let (lower, upper) = (auc[i] - half, auc[i] + half)
+            result.lower.append(lower.isNaN ? .nan : max(0, lower))
+            result.upper.append(upper.isNaN ? .nan : min(1, upper))
         }
         return (result, variances)
     }

@@ -5,7 +5,7 @@
 - a Poisson bootstrap for every counting metric and average, from replicate
   counts kept inside the accumulator (``Tally(n, bootstrap=200, seed=0)``);
 - DeLong's interval of per-label ROC AUC from the exact score store, and DeLong's
-  paired test of two models' AUC on the same rows.
+  paired test of two models' AUC on the same rows (`tally.delong`).
 
 Bootstrap draws: row ``r`` weighs ``w(seed, id(r), b)`` in replicate ``b``, a
 Poisson(1) count that is a pure function of the seed, the row's id and ``b``
@@ -22,11 +22,12 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import _tally
-from ._convert import as_array
+from numbers import Real
 
-__all__ = ["Interval", "DeLongTest", "proportion_interval", "poisson_weights", "delong_test",
-           "roc_auc_delong_test"]
+from . import _tally
+from ._convert import as_array, as_columns
+
+__all__ = ["Interval", "DeLongTest", "proportion_interval", "poisson_weights"]
 
 Interval = namedtuple("Interval", ["lower", "upper", "point"])
 Interval.__doc__ = """Lower and upper bounds and the point estimate: arrays per label, floats for an average."""
@@ -103,12 +104,12 @@ def check_same_replicates(mine, theirs):
 
 
 def counts_interval(counts, bootstrap, metric, *, method, beta, average, zero_division, labels, level):
-    """The core's interval of a counting metric (`Tally.confidence_interval`)."""
-    from .metrics import check_average, parse_zero_division
-
-    check_average(average, allow_binary=False)
+    """The core's interval of a counting metric (`Tally.confidence_interval`); the
+    core parses every name and number."""
+    if isinstance(zero_division, Real) and not isinstance(zero_division, bool):
+        zero_division = float(zero_division)  # numpy scalars as Python floats
     lower, upper, point = _tally.counts_interval(counts, bootstrap, metric, method, float(beta), average,
-                                                 parse_zero_division(zero_division), labels, float(level))
+                                                 zero_division, labels, float(level))
     result = Interval(_floats(lower), _floats(upper), _floats(point))
     if average is None:
         return result
@@ -141,39 +142,12 @@ def poisson_weights(seed, row_ids, replicates):
 
 def delong_interval(scores, metric, average, *, level, method, labels, return_variance):
     """`ScoreTally.confidence_interval`: checks the names, then the core's DeLong."""
-    from .scores import _labels
-
     if metric != "roc_auc":
         raise ValueError(f"Expected `metric` to be 'roc_auc' for a ScoreTally interval, but got {metric!r}")
     if method != "delong":
         raise ValueError(f"Expected `method` to be 'delong' for a ScoreTally interval, but got {method!r}")
     if average is not None:
         raise ValueError(f"Expected `average` to be None (DeLong's interval is per label), but got {average!r}")
-    lower, upper, auc, variance = _tally.scores_delong(scores._handle, float(level), _labels(labels))
+    lower, upper, auc, variance = _tally.scores_delong(scores._handle, float(level), as_columns(labels))
     result = Interval(_floats(lower), _floats(upper), _floats(auc))
     return (result, _floats(variance)) if return_variance else result
-
-
-def delong_test(a, b, *, labels=None):
-    """DeLong's paired test of two models' per-label ROC AUC on the same rows:
-    ``a`` and ``b`` are `ScoreTally` objects fed the same ``y_true`` in the same row
-    order. Returns a `DeLongTest` of arrays (one entry per label)."""
-    from .scores import ScoreTally, _labels
-
-    for name, s in (("a", a), ("b", b)):
-        if not isinstance(s, ScoreTally):
-            raise TypeError(f"Expected `{name}` to be a ScoreTally, but got {type(s).__name__}")
-    raw = _tally.scores_delong_test(a._handle, b._handle, _labels(labels))
-    return DeLongTest(*(_floats(v) for v in raw))
-
-
-def roc_auc_delong_test(y_true, y_score_a, y_score_b, *, labels=None):
-    """`delong_test` on arrays: two models' scores ``y_score_a`` and ``y_score_b`` of the same ``y_true``."""
-    from .scores import ScoreTally
-
-    yt = as_array(y_true, "y_true")
-    n = yt.shape[1] if yt.ndim == 2 else 1
-    a, b = ScoreTally(n), ScoreTally(n)
-    a.update(y_true, y_score_a)
-    b.update(y_true, y_score_b)
-    return delong_test(a, b, labels=labels)

@@ -11,6 +11,7 @@ import numpy as np
 from . import _tally
 from ._convert import as_array, as_columns, as_matrix, as_sample_weight, native
 from ._warnings import emit_warnings
+from .intervals import delong_interval
 
 __all__ = ["ScoreTally", "BinnedScoreTally", "RankingTally"]
 
@@ -158,8 +159,6 @@ class ScoreTally(_Handle):
         """DeLong's interval of per-label ROC AUC (Sun & Xu's fast algorithm): an
         `tally.intervals.Interval` of arrays, AUC +- z * sqrt(var) clipped to [0, 1];
         unweighted stores only. ``return_variance=True`` also returns the variances."""
-        from .intervals import delong_interval
-
         return delong_interval(self, metric, average, level=level, method=method, labels=labels,
                                return_variance=return_variance)
 

@@ -13,7 +13,8 @@ from hypothesis import given, settings, strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
 import tally
-from tally.intervals import poisson_weights, proportion_interval, roc_auc_delong_test
+from tally.delong import delong_test, roc_auc_delong_test
+from tally.intervals import poisson_weights, proportion_interval
 from tally.scores import ScoreTally
 
 PROPORTIONS = ["precision", "recall", "specificity", "npv", "label_accuracy"]
@@ -360,10 +361,13 @@ def test_delong_paired_test_matches_numpy():
 
 
 def test_delong_undefined_labels_are_nan():
-    y = np.array([[1, 0], [1, 0], [0, 0], [0, 0]])
-    s = np.array([[0.9, 0.1], [0.2, 0.3], [0.4, 0.5], [0.1, 0.2]])
-    interval = ScoreTally(2).update(y, s).confidence_interval()
-    assert np.isnan(interval.point[1]) and np.isnan(interval.lower[1])
+    # Label 1: one class (AUC undefined); label 2: one positive (variance undefined, ddof 1).
+    y = np.array([[1, 0, 1], [1, 0, 0], [0, 0, 0], [0, 0, 0]])
+    s = np.array([[0.9, 0.1, 0.3], [0.2, 0.3, 0.1], [0.4, 0.5, 0.2], [0.1, 0.2, 0.4]])
+    interval, variance = ScoreTally(3).update(y, s).confidence_interval(return_variance=True)
+    assert np.isnan(interval.point[1]) and np.isnan(interval.lower[1]) and np.isnan(interval.upper[1])
+    assert interval.point[2] == 2 / 3 and np.isnan(variance[2])
+    assert np.isnan(interval.lower[2]) and np.isnan(interval.upper[2])
     assert interval.point[0] == 0.75 and not np.isnan(interval.lower[0])
 
 
@@ -425,9 +429,9 @@ def test_delong_bad_input():
     with pytest.raises(ValueError, match="Expected unweighted scores for DeLong"):
         ScoreTally(4).update(y, a, np.ones(len(y))).confidence_interval()
     with pytest.raises(ValueError, match="label 0's y_true differs"):
-        tally.intervals.delong_test(store, ScoreTally(4).update(1 - y, b))
+        delong_test(store, ScoreTally(4).update(1 - y, b))
     with pytest.raises(ValueError, match="Expected two score stores of the same rows"):
-        tally.intervals.delong_test(store, ScoreTally(4).update(y[:10], b[:10]))
+        delong_test(store, ScoreTally(4).update(y[:10], b[:10]))
     with pytest.raises(ValueError, match="Expected `level` to be between 0 and 1"):
         store.confidence_interval(level=-0.5)
     with pytest.raises(ValueError, match="Expected `method` to be 'delong'"):
@@ -435,4 +439,4 @@ def test_delong_bad_input():
     with pytest.raises(ValueError, match="Expected `average` to be None"):
         store.confidence_interval(average="macro")
     with pytest.raises(TypeError, match="Expected `b` to be a ScoreTally"):
-        tally.intervals.delong_test(store, tally.Tally(4))
+        delong_test(store, tally.Tally(4))
