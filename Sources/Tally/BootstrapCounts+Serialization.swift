@@ -16,40 +16,28 @@ extension BootstrapCounts {
             words.append(UInt64(key.packed))
             words += weights.map(\.bitPattern)
         }
-        return words.flatMap { w in (0..<8).map { UInt8(truncatingIfNeeded: w >> (8 * $0)) } }
+        return littleEndianBytes(words)
     }
 
     /// Restores replicates from `serialized()` bytes.
     public init(serialized bytes: [UInt8]) throws {
-        func fail(_ why: String) -> TallyError {
-            TallyError.invalidValue("Expected bytes from BootstrapCounts.serialized(), but \(why)")
-        }
-        guard bytes.count % 8 == 0, bytes.count >= 40 else { throw fail("got \(bytes.count) bytes") }
-        var words = [UInt64](repeating: 0, count: bytes.count / 8)
-        for i in words.indices {
-            var w: UInt64 = 0
-            for b in 0..<8 { w |= UInt64(bytes[8 * i + b]) << (8 * b) }
-            words[i] = w
-        }
+        var reader = try StateReader(bytes, source: "BootstrapCounts", headerWords: 5)
+        let words = reader.words
+        func fail(_ why: String) -> TallyError { reader.fail(why) }
+        func take(_ n: Int) throws -> ArraySlice<UInt64> { try reader.take(n) }
         guard words[0] == Self.magic else { throw fail("the header does not match") }
         let labels = Int(truncatingIfNeeded: words[1]), replicates = Int(truncatingIfNeeded: words[2])
         guard labels >= 1, labels <= RowKey.maximumLabelCount else { throw fail("the label count is \(labels)") }
         guard replicates >= 1, replicates <= 1_000_000 else { throw fail("the replicate count is \(replicates)") }
         let rowCount = Int64(bitPattern: words[4])
         guard rowCount >= 0 else { throw fail("the row count is negative") }
-        var index = 5
-        func take(_ n: Int) throws -> ArraySlice<UInt64> {
-            guard n >= 0, index + n <= words.count else { throw fail("it ends early") }
-            defer { index += n }
-            return words[index..<(index + n)]
-        }
         let thresholds = try take(labels).map { Double(bitPattern: $0) }
         try self.init(labelCount: labels, replicates: replicates, seed: words[3], threshold: .perLabel(thresholds))
         self.rowCount = rowCount
         counts = try take(3 * labels * replicates).map { Double(bitPattern: $0) }
         totals = try take(replicates).map { Double(bitPattern: $0) }
         let entries = Int(truncatingIfNeeded: try take(1).first!)
-        guard entries >= 0, entries <= (words.count - index) / (replicates + 1) else {
+        guard entries >= 0, entries <= (words.count - reader.index) / (replicates + 1) else {
             throw fail("the row triple count is wrong")
         }
         var previous = -1
@@ -64,6 +52,6 @@ extension BootstrapCounts {
             _ = rowSlot(key)
             rowWeights.replaceSubrange((rowWeights.count - replicates)..., with: try take(replicates).map { Double(bitPattern: $0) })
         }
-        guard index == words.count else { throw fail("there are \(words.count - index) extra words") }
+        try reader.finish()
     }
 }

@@ -25,33 +25,21 @@ extension ConfusionCounts {
             words.append(hasPartlyMaskedRows ? 1 : 0)
             words += labelWeightSums.map(\.bitPattern)
         }
-        return words.flatMap { w in (0..<8).map { UInt8(truncatingIfNeeded: w >> (8 * $0)) } }
+        return littleEndianBytes(words)
     }
 
     /// Restores counts from `serialized()` bytes.
     public init(serialized bytes: [UInt8]) throws {
-        func fail(_ why: String) -> TallyError {
-            TallyError.invalidValue("Expected bytes from ConfusionCounts.serialized(), but \(why)")
-        }
-        guard bytes.count % 8 == 0, bytes.count >= 48 else { throw fail("got \(bytes.count) bytes") }
-        var words = [UInt64](repeating: 0, count: bytes.count / 8)
-        for i in words.indices {
-            var w: UInt64 = 0
-            for b in 0..<8 { w |= UInt64(bytes[8 * i + b]) << (8 * b) }
-            words[i] = w
-        }
+        var reader = try StateReader(bytes, source: "ConfusionCounts", headerWords: 5)
+        let words = reader.words
+        func fail(_ why: String) -> TallyError { reader.fail(why) }
+        func take(_ n: Int) throws -> ArraySlice<UInt64> { try reader.take(n) }
         let elementWeighted = words[0] == Self.elementWeightedMagic
         guard words[0] == Self.magic || elementWeighted else { throw fail("the header does not match") }
         let labels = Int(truncatingIfNeeded: words[1])
         guard labels >= 1, labels <= RowKey.maximumLabelCount else { throw fail("the label count is \(labels)") }
         guard words[2] <= 1 else { throw fail("the weighted flag is \(words[2])") }
         let weighted = words[2] == 1
-        var index = 5
-        func take(_ n: Int) throws -> ArraySlice<UInt64> {
-            guard n >= 0, index + n <= words.count else { throw fail("it ends early") }
-            defer { index += n }
-            return words[index..<(index + n)]
-        }
         let thresholds = try take(labels).map { Double(bitPattern: $0) }
         try self.init(labelCount: labels, threshold: .perLabel(thresholds))
         let counts = try take(ConfusionCounts.stride * labels)
@@ -77,7 +65,7 @@ extension ConfusionCounts {
             }
         }
         let entries = Int(truncatingIfNeeded: try take(1).first!)
-        guard entries >= 0, entries <= (words.count - index) / 3 else { throw fail("the row histogram size is wrong") }
+        guard entries >= 0, entries <= (words.count - reader.index) / 3 else { throw fail("the row histogram size is wrong") }
         var histogramRows: Int64 = 0, previousKey = -1
         for _ in 0..<entries {
             let e = try take(3)
@@ -106,6 +94,6 @@ extension ConfusionCounts {
             hasPartlyMaskedRows = flag == 1
             labelWeightSums = try take(labels).map { Double(bitPattern: $0) }
         }
-        guard index == words.count else { throw fail("there are \(words.count - index) extra words") }
+        try reader.finish()
     }
 }
