@@ -33,19 +33,37 @@ extension ClassificationReport {
 
     // MARK: Text
 
-    /// scikit-learn's text layout (`digits` decimals).
+    /// scikit-learn's text layout (`digits` decimals); interval columns, when
+    /// present, follow the support, and a line names their method and level.
     public func text(digits: Int = 2) -> String {
         let width = max(labels.map(\.name.count).max() ?? 0, "weighted avg".count, digits)
         func right(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
-        var out = right("", width) + " " + Self.headers.map { " " + right($0, 9) }.joined() + "\n\n"
-        func line(_ row: Row) -> String {
-            let c = cells(row, digits: digits)
-            return right(row.name, width) + " " + c.dropLast().map { " " + right($0, 9) }.joined() + " " + right(c[3], 9) + "\n"
+        let rows = labels + averages
+        let extra = intervalCells(digits: digits, rows: rows.count)
+        let extraWidths = (intervals?.columns ?? []).indices.map { c in
+            max(intervals!.columns[c].header.count, extra.map { $0[c].count }.max() ?? 0)
         }
-        for row in labels { out += line(row) }
+        func extraText(_ cells: [String]) -> String { zip(cells, extraWidths).map { "  " + right($0, $1) }.joined() }
+        var out = right("", width) + " " + Self.headers.map { " " + right($0, 9) }.joined()
+            + extraText(intervals?.columns.map(\.header) ?? []) + "\n\n"
+        func line(_ i: Int) -> String {
+            let c = cells(rows[i], digits: digits)
+            var text = right(rows[i].name, width) + " " + c.dropLast().map { " " + right($0, 9) }.joined() + " " + right(c[3], 9)
+                + extraText(extra[i])
+            // Blank interval cells (averages that are not proportions) leave no trailing spaces.
+            while intervals != nil && text.last == " " { text.removeLast() }
+            return text + "\n"
+        }
+        for i in labels.indices { out += line(i) }
         out += "\n"
-        for row in averages { out += line(row) }
+        for i in labels.count..<rows.count { out += line(i) }
+        if let intervals { out += "\n" + intervals.note + "\n" }
         return out
+    }
+
+    /// The interval cells of every row (empty lists without intervals).
+    func intervalCells(digits: Int, rows: Int) -> [[String]] {
+        (0..<rows).map { intervals?.cells(row: $0, digits: digits) ?? [] }
     }
 
     // MARK: JSON
@@ -53,23 +71,33 @@ extension ClassificationReport {
     /// The `output_dict=True` dictionary as JSON: `{"<label>": {"precision": …,
     /// "recall": …, "f1-score": …, "support": …}, …, "micro avg": {…}, …}`; the
     /// accuracy line is one number, as scikit-learn's.
+    /// Interval columns add `"precision CI": [lower, upper]` (…) where they have bounds.
     public func json() -> String {
-        func object(_ row: Row) -> String {
+        func object(_ row: Row, _ i: Int) -> String {
             if row.isAccuracy { return pythonRepr(row.f1) }
+            var bounds = ""
+            for column in intervals?.columns ?? [] {
+                if let b = column.bounds[i] { bounds += ", \"\(column.header)\": [\(pythonRepr(b.lower)), \(pythonRepr(b.upper))]" }
+            }
             return "{\"precision\": \(pythonRepr(row.precision)), \"recall\": \(pythonRepr(row.recall)), "
-                + "\"f1-score\": \(pythonRepr(row.f1)), \"support\": \(supportText(row.support))}"
+                + "\"f1-score\": \(pythonRepr(row.f1)), \"support\": \(supportText(row.support))\(bounds)}"
         }
-        let entries = (labels + averages).map { "\"\(jsonEscaped($0.name))\": \(object($0))" }
+        let entries = (labels + averages).enumerated().map { "\"\(jsonEscaped($1.name))\": \(object($1, $0))" }
         return "{" + entries.joined(separator: ", ") + "}\n"
     }
 
     // MARK: Markdown
 
     public func markdown(digits: Int = 2) -> String {
-        var out = "| label | " + Self.headers.joined(separator: " | ") + " |\n|---|---:|---:|---:|---:|\n"
-        for row in labels + averages {
-            out += "| \(row.name.replacingPipes()) | " + cells(row, digits: digits).joined(separator: " | ") + " |\n"
+        let headers = Self.headers + (intervals?.columns.map(\.header) ?? [])
+        var out = "| label | " + headers.joined(separator: " | ") + " |\n|---|"
+            + String(repeating: "---:|", count: headers.count) + "\n"
+        let rows = labels + averages
+        let extra = intervalCells(digits: digits, rows: rows.count)
+        for (i, row) in rows.enumerated() {
+            out += "| \(row.name.replacingPipes()) | " + (cells(row, digits: digits) + extra[i]).joined(separator: " | ") + " |\n"
         }
+        if let intervals { out += "\n" + intervals.note + "\n" }
         return out
     }
 
@@ -80,12 +108,17 @@ extension ClassificationReport {
     public func html(digits: Int = 2, caption: String? = nil) -> String {
         var out = "<table class=\"tally-report\">"
         if let caption { out += "<caption>\(htmlEscaped(caption))</caption>" }
-        out += "<thead><tr><th></th>" + Self.headers.map { "<th>\($0)</th>" }.joined() + "</tr></thead><tbody>"
-        for (i, row) in (labels + averages).enumerated() {
+        let headers = Self.headers + (intervals?.columns.map(\.header) ?? [])
+        out += "<thead><tr><th></th>" + headers.map { "<th>\($0)</th>" }.joined() + "</tr></thead><tbody>"
+        let rows = labels + averages
+        let extra = intervalCells(digits: digits, rows: rows.count)
+        for (i, row) in rows.enumerated() {
             out += (i < labels.count ? "<tr>" : "<tr class=\"average\">") + "<th>\(htmlEscaped(row.name))</th>"
-                + cells(row, digits: digits).map { "<td>\($0)</td>" }.joined() + "</tr>"
+                + (cells(row, digits: digits) + extra[i]).map { "<td>\($0)</td>" }.joined() + "</tr>"
         }
-        return out + "</tbody></table>"
+        out += "</tbody>"
+        if let intervals { out += "<tfoot><tr><td colspan=\"\(headers.count + 1)\">\(intervals.note)</td></tr></tfoot>" }
+        return out + "</table>"
     }
 }
 

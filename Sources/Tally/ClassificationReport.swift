@@ -26,6 +26,8 @@ public struct ClassificationReport: Sendable {
     /// True when the counts are weighted: supports are then printed as floats.
     public let weighted: Bool
     public let warnings: [MetricWarning]
+    /// Interval columns, when asked for (`ReportIntervals`).
+    public internal(set) var intervals: ReportIntervals? = nil
 
     /// A report of scores computed elsewhere (binary and multi-class targets, which
     /// the Python package scores as one-hot columns), laid out by the same code.
@@ -37,8 +39,12 @@ public struct ClassificationReport: Sendable {
     /// - Parameters:
     ///   - names: one name per reported label (default: the column index).
     ///   - labels: the columns to report, in order; nil for all.
+    ///   - intervalMethod: add interval columns by this method (nil: none).
+    ///   - level: their confidence level.
+    ///   - replicates: bootstrap replicates of the same rows (`.bootstrap`).
     public init(_ counts: ConfusionCounts, names: [String]? = nil, labels: [Int]? = nil,
-                zeroDivision: ZeroDivision = .warn) throws {
+                zeroDivision: ZeroDivision = .warn, intervalMethod: IntervalMethod? = nil, level: Double = 0.95,
+                replicates: BootstrapCounts? = nil) throws {
         let selected = try counts.selectedLabels(labels)
         let names = names ?? selected.map(String.init)
         guard names.count == selected.count else {
@@ -65,5 +71,9 @@ public struct ClassificationReport: Sendable {
         self.averages = averages
         self.weighted = counts.isWeighted
         self.warnings = warnings
+        if let intervalMethod {
+            intervals = try ReportIntervals(counts, selected: selected, averages: modes, method: intervalMethod,
+                                            level: level, replicates: replicates, zeroDivision: zeroDivision)
+        }
     }
 }

@@ -167,7 +167,8 @@ func stringList(_ object: PyPtr, name: String) throws -> [String] {
     }
 }
 
-/// report(format, digits, zero_division, names, labels, caption=None) -> (text, warnings)
+/// report(format, digits, zero_division, names, labels, caption=None, ci=None, level=0.95, bootstrap=None)
+/// -> (text, warnings): `ci` names an interval method (the core's parse).
 func countsReport(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
     let format = try option(args, 0, as: ReportFormat.self)
     let digits = try args.int(1, "digits")
@@ -179,7 +180,13 @@ func countsReport(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
     let selected = try labels(args, 4)
     let snapshot = target.snapshot()
     let caption = args.optional(5) == nil ? nil : try args.string(5, "caption")
-    let report = try withoutGIL { try ClassificationReport(snapshot, names: names, labels: selected, zeroDivision: zd) }
+    let method = args.optional(6) == nil ? nil : try option(args, 6, as: IntervalMethod.self)
+    let level = args.optional(7) == nil ? 0.95 : try args.double(7, "level")
+    let replicates = try args.optional(8).map { _ in try args.handle(8, as: BootstrapBox.self, "bootstrap").snapshot() }
+    let report = try withoutGIL {
+        try ClassificationReport(snapshot, names: names, labels: selected, zeroDivision: zd, intervalMethod: method,
+                                 level: level, replicates: replicates)
+    }
     let text = report.formatted(format, digits: digits, caption: caption)
     return try tuple([try pyString(text), try warningsList(report.warnings)])
 }
@@ -200,7 +207,8 @@ nonisolated(unsafe) let countsMethods: [(String, ClosedRange<Int>, Method, Strin
     ("confusion", 0...0, countsConfusion, "confusion() -> (bytes, is_weighted)"),
     ("row_triples", 0...0, countsRowTriples, "row_triples() -> (int64 bytes, float64 bytes)"),
     ("prfs", 4...4, countsPRFS, "prfs(beta, average, zero_division, labels)"),
-    ("report", 5...6, countsReport, "report(format, digits, zero_division, names, labels, caption=None) -> (str, warnings)"),
+    ("report", 5...9, countsReport,
+     "report(format, digits, zero_division, names, labels, caption=None, ci=None, level=0.95, bootstrap=None) -> (str, warnings)"),
 ]
 
 /// The core's module functions; other files add their own lists in `PyInit__tally`.

@@ -12,11 +12,14 @@ let usage = """
 usage: tally report --true Y_TRUE.npy --score Y_SCORE.npy [--threshold T | --thresholds T.npy|T.json]
                     [--labels NAMES.txt] [--format text|json|markdown|html] [--digits N]
                     [--zero-division warn|0|1|nan] [--weights W.npy]
+                    [--ci wilson|clopper_pearson|bootstrap [--level L] [--bootstrap B] [--seed S]]
 
 Scores every label of recorded arrays exactly as scikit-learn's classification_report on
 (y_true, y_score >= threshold). Y_TRUE is (n, labels) of 0/1; Y_SCORE the same shape of
 scores (or 0/1 predictions); NAMES.txt has one label name per line. T.json is written by
-`tally thresholds` (see `tally thresholds --help`).
+`tally thresholds` (see `tally thresholds --help`). --ci adds interval columns at level L
+(0.95): Wilson or Clopper-Pearson for precision and recall (labels, micro average), or a
+Poisson bootstrap of B replicates (200) seeded with S (0) for precision, recall and F1.
 """
 
 func printError(_ text: String) { _ = text.withCString { write(2, $0, strlen($0)) } }
@@ -36,6 +39,10 @@ struct Options {
     var format = ReportFormat.text
     var digits = 2
     var zeroDivision = ZeroDivision.warn
+    var intervalMethod: IntervalMethod?
+    var level = 0.95
+    var replicates = BootstrapCounts.defaultReplicates
+    var seed: UInt64 = 0
 }
 
 func parse(_ arguments: [String]) throws -> Options {
@@ -68,6 +75,19 @@ func parse(_ arguments: [String]) throws -> Options {
             guard let d = Int(v), (0...15).contains(d) else { fail("--digits expects 0 to 15, but got '\(v)'") }
             o.digits = d
         case "--zero-division": o.zeroDivision = try ZeroDivision(parsing: value(flag))
+        case "--ci": o.intervalMethod = try IntervalMethod(parsing: value(flag))
+        case "--level":
+            let v = value(flag)
+            guard let l = Double(v) else { fail("--level expects a number, but got '\(v)'") }
+            o.level = l
+        case "--bootstrap":
+            let v = value(flag)
+            guard let b = Int(v) else { fail("--bootstrap expects a number of replicates, but got '\(v)'") }
+            o.replicates = b
+        case "--seed":
+            let v = value(flag)
+            guard let seed = UInt64(v) else { fail("--seed expects an int >= 0, but got '\(v)'") }
+            o.seed = seed
         case "-h", "--help": print(usage); exit(0)
         default: fail("unknown option '\(flag)'\n\(usage)")
         }
@@ -107,8 +127,14 @@ func run() throws {
     let names = try o.labelsPath.map(readLines)
     var counts = try ConfusionCounts(labelCount: labelCount, threshold: threshold)
     let weights = try o.weightsPath.map { try NPYArray(contentsOf: $0).doubles() }
+    var replicates: BootstrapCounts?
+    if o.intervalMethod == .bootstrap {
+        replicates = try BootstrapCounts(labelCount: labelCount, replicates: o.replicates, seed: o.seed, threshold: threshold)
+        try replicates!.update(truth: truth, prediction: scores, sampleWeight: weights)
+    }
     try counts.update(truth: truth, prediction: scores, sampleWeight: weights)
-    let report = try ClassificationReport(counts, names: names, zeroDivision: o.zeroDivision)
+    let report = try ClassificationReport(counts, names: names, zeroDivision: o.zeroDivision,
+                                          intervalMethod: o.intervalMethod, level: o.level, replicates: replicates)
     for warning in report.warnings { printError("tally: warning: \(warning.message)\n") }
     print(report.formatted(o.format, digits: o.digits), terminator: "")
 }

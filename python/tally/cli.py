@@ -27,6 +27,10 @@ def _parser():
     r.add_argument("--format", choices=["text", "json", "markdown", "html"], default="text")
     r.add_argument("--digits", type=int, default=2)
     r.add_argument("--zero-division", default="warn", choices=["warn", "0", "1", "nan"])
+    r.add_argument("--ci", help="interval columns: wilson, clopper_pearson or bootstrap")
+    r.add_argument("--level", type=float, default=0.95, help="their confidence level (0.95)")
+    r.add_argument("--bootstrap", type=int, default=None, help="bootstrap replicates (200)")
+    r.add_argument("--seed", type=int, default=0, help="seed of the bootstrap's Poisson draws (0)")
     t = sub.add_parser("thresholds", help="one tuned threshold per label of y_true.npy and y_score.npy")
     t.add_argument("--true", dest="true_path", required=True, help="(n, labels) 0/1 .npy")
     t.add_argument("--score", dest="score_path", required=True, help="(n, labels) scores .npy")
@@ -117,12 +121,13 @@ def main(argv=None):
             if names and names[-1] == "":
                 names.pop()
         weights = _load(args.weights) if args.weights else None
-        acc = Tally(y_true.shape[1], threshold=threshold)
+        bootstrap = (True if args.bootstrap is None else args.bootstrap) if args.ci == "bootstrap" else False
+        acc = Tally(y_true.shape[1], threshold=threshold, bootstrap=bootstrap, seed=args.seed)
         acc.update(y_true, y_score, weights)
         # "0", "1", "nan" as numbers; the core checks the value.
         zd = args.zero_division if args.zero_division == "warn" else float(args.zero_division)
         text, warnings = acc.render_report(format=args.format, digits=args.digits, zero_division=zd,
-                                           target_names=names)
+                                           target_names=names, ci=args.ci, level=args.level)
     except (OSError, ValueError, TypeError) as exc:
         print(f"tally: error: {exc}", file=sys.stderr)
         return 2

@@ -365,12 +365,20 @@ __all__ += [
 
 
 def classification_report(y_true, y_pred, *, labels=None, target_names=None, sample_weight=None, digits=2,
-                          output_dict=False, zero_division="warn", output=None):
+                          output_dict=False, zero_division="warn", output=None, ci=None, level=0.95):
     """Per-label precision, recall, F1 and support with the averages, as
     `sklearn.metrics.classification_report` (text identical byte for byte, or a dict
-    with ``output_dict=True``). ``output="markdown"`` or ``"html"`` gives a table."""
+    with ``output_dict=True``). ``output="markdown"`` or ``"html"`` gives a table.
+
+    ``ci="wilson"``, ``"clopper_pearson"`` or ``"bootstrap"`` (multi-label targets,
+    all labels; text, json, markdown or html) adds interval columns at ``level``:
+    precision and recall for the labels and the micro average, or with the
+    bootstrap (200 replicates, seed 0) precision, recall and F1 for every row."""
     targets = Targets(y_true, y_pred, average=None, labels=labels, sample_weight=sample_weight)
     multilabel = targets.type == "multilabel-indicator"
+    if ci is not None and not (multilabel and labels is None and not output_dict and output != "dict"):
+        raise ValueError("Expected multi-label targets, all labels and a text, json, markdown or html output for "
+                         f"`ci`, but got {targets.type} targets, labels={labels!r}, output={output or 'dict'!r}")
     label_values = list(targets.label_values)
     labels_given = labels is not None
     micro_is_accuracy = not multilabel and (
@@ -384,10 +392,15 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, sam
                              f"{len(target_names)}. Try specifying the labels parameter")
     names = [str(n) for n in target_names] if target_names is not None else ["%s" % l for l in label_values]
     output = output or ("dict" if output_dict else "text")
-    if multilabel and labels is None and output in ("text", "markdown", "html"):
+    if multilabel and labels is None and (output in ("text", "markdown", "html") or ci is not None):
         # The Swift core's report (the one `Tally.report()` and `tally report` print).
-        text, found = targets.counts().report(output, int(digits), parse_zero_division(zero_division),
-                                              tuple(names) if target_names is not None else None, None)
+        counts, replicates = targets.counts(), None
+        if ci == "bootstrap":
+            replicates = _tally.bootstrap_new(targets.n_labels, None, 0, np.full(targets.n_labels, 0.5))
+            _tally.bootstrap_update(replicates, targets.y_true, targets.y_pred, targets.sample_weight, None)
+        text, found = counts.report(output, int(digits), parse_zero_division(zero_division),
+                                    tuple(names) if target_names is not None else None, None, None, ci,
+                                    float(level), replicates)
         emit_warnings(found, ("precision", "recall", "f-score"))
         return text
     kw = dict(labels=labels, sample_weight=sample_weight, zero_division=zero_division)

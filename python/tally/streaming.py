@@ -331,21 +331,24 @@ class Tally:
         return self.label_names or [str(i) for i in range(self.n_labels)]
 
     def render_report(self, *, format="text", digits=2, zero_division="warn", target_names=None, labels=None,
-                      caption=None):
+                      caption=None, ci=None, level=0.95):
         """(report text, [(metric, warning message)]) formatted by the Swift core:
-        the same bytes as the `tally report` command line in Swift and Python."""
+        the same bytes as the `tally report` command line in Swift and Python.
+        ``ci`` ("wilson", "clopper_pearson", "bootstrap") adds interval columns at ``level``."""
         from .metrics import parse_zero_division
 
         zd = parse_zero_division(zero_division)
         names = None if target_names is None else tuple(str(n) for n in target_names)
         columns = None if labels is None else np.ascontiguousarray(labels, dtype=np.int64)
-        return self._counts.report(format, int(digits), zd, names, columns, caption)
+        return self._counts.report(format, int(digits), zd, names, columns, caption, ci, float(level),
+                                   self._bootstrap)
 
-    def report(self, *, digits=2, zero_division=0.0, format="text") -> str:
+    def report(self, *, digits=2, zero_division=0.0, format="text", ci=None, level=0.95) -> str:
         """A per-label table laid out as `sklearn.metrics.classification_report`
-        (``format="json"`` or ``"markdown"`` for the other forms)."""
+        (``format="json"`` or ``"markdown"`` for the other forms); ``ci`` adds
+        interval columns (see `render_report`)."""
         text, warnings = self.render_report(format=format, digits=digits, zero_division=zero_division,
-                                            target_names=self.label_names)
+                                            target_names=self.label_names, ci=ci, level=level)
         emit_warnings(warnings, ("precision", "recall", "f-score"), stacklevel=3)
         return text
 
@@ -356,6 +359,7 @@ class Tally:
                 f"from_logits={self.from_logits}{replicates}, n_samples={info[1]})")
 
     def _repr_html_(self):
-        """The report as the core's HTML table, captioned with the repr (notebooks)."""
+        """The report as the core's HTML table, captioned with the repr (notebooks);
+        with bootstrap replicates, their 95% intervals too."""
         return self.render_report(format="html", digits=3, zero_division=0.0, target_names=self.label_names,
-                                  caption=repr(self))[0]
+                                  caption=repr(self), ci="bootstrap" if self._bootstrap is not None else None)[0]

@@ -17,6 +17,8 @@ from tally.delong import delong_test, roc_auc_delong_test
 from tally.intervals import poisson_weights, proportion_interval
 from tally.scores import ScoreTally
 
+from test_cli import recorded, swift_cli  # noqa: F401  (fixtures: the recorded arrays, the Swift CLI)
+
 PROPORTIONS = ["precision", "recall", "specificity", "npv", "label_accuracy"]
 
 
@@ -440,3 +442,72 @@ def test_delong_bad_input():
         store.confidence_interval(average="macro")
     with pytest.raises(TypeError, match="Expected `b` to be a ScoreTally"):
         delong_test(store, tally.Tally(4))
+
+
+# -- reports ---------------------------------------------------------------------------
+
+
+def test_report_interval_columns_match_statsmodels_and_the_bootstrap_reference():
+    import json
+
+    y_true, y_score, _ = data(12, n=200, k=4)
+    y_pred = (y_score >= 0.5).astype(np.int8)
+    plain = tally.metrics.classification_report(y_true, y_pred, zero_division=0)
+    text = tally.metrics.classification_report(y_true, y_pred, zero_division=0, ci="wilson")
+    lines, plain_lines = text.split("\n"), plain.split("\n")
+    # scikit-learn's columns unchanged, intervals after them, no trailing spaces, the note last.
+    assert lines[0].startswith(plain_lines[0]) and lines[0].endswith("precision CI     recall CI")
+    assert all(a.startswith(b) for a, b in zip(lines, plain_lines))
+    assert all(line == line.rstrip() for line in lines)
+    assert lines[-2] == "intervals: wilson, level 0.95"
+    for method in ("wilson", "clopper_pearson"):
+        report = json.loads(tally.metrics.classification_report(y_true, y_pred, zero_division=0, ci=method,
+                                                                level=0.9, output="json"))
+        for metric, column in (("precision", "precision CI"), ("recall", "recall CI")):
+            successes, trials = successes_trials(metric, y_true, y_pred, None)
+            lower, upper = statsmodels_interval(successes, trials, 0.9, method)
+            for j in range(4):
+                if trials[j] > 0:
+                    np.testing.assert_allclose(report[str(j)][column], [lower[j], upper[j]], rtol=1e-10, atol=1e-15)
+            lower, upper = statsmodels_interval(np.array([successes.sum()]), np.array([trials.sum()]), 0.9, method)
+            np.testing.assert_allclose(report["micro avg"][column], [lower[0], upper[0]], rtol=1e-10)
+            assert column not in report["macro avg"]
+    report = json.loads(tally.metrics.classification_report(y_true, y_pred, zero_division=0, ci="bootstrap",
+                                                            output="json"))
+    draws = numpy_poisson_weights(0, np.arange(len(y_true)), 200)
+    for average, row in (("macro", "macro avg"), ("samples", "samples avg"), (None, "2")):
+        values = np.array([sk_metric("f1", average, y_true, y_pred, draws[:, b]) for b in range(200)])
+        values = values if average is None else values[:, None]
+        column = 2 if average is None else 0
+        np.testing.assert_allclose(report[row]["f1-score CI"], np.percentile(values[:, column], [2.5, 97.5]),
+                                   rtol=1e-11)
+
+
+def test_html_repr_has_intervals_with_replicates_only():
+    y_true, y_score, _ = data(13, n=50, k=3)
+    assert "CI" not in tally.Tally(3).update(y_true, y_score)._repr_html_()
+    html = tally.Tally(3, bootstrap=20).update(y_true, y_score)._repr_html_()
+    assert "<th>f1-score CI</th>" in html and "intervals: bootstrap, level 0.95" in html
+    with pytest.raises(ValueError, match="Expected multi-label targets, all labels"):
+        tally.metrics.classification_report(y_true[:, 0], y_true[:, 0], ci="wilson")
+
+
+@pytest.mark.parametrize("extra", [
+    ["--ci", "wilson"],
+    ["--ci", "clopper_pearson", "--level", "0.9", "--format", "markdown"],
+    ["--ci", "bootstrap", "--bootstrap", "30", "--seed", "5", "--digits", "3"],
+    ["--ci", "bootstrap", "--format", "json", "--weights", "{d}/w.npy"],
+    ["--ci", "bootstrap", "--format", "html", "--labels", "{d}/names.txt"],
+    ["--ci", "normal"],
+    ["--ci", "wilson", "--level", "1.5"],
+])
+def test_cli_intervals_same_bytes_in_swift_and_python(swift_cli, recorded, extra):
+    import subprocess
+    import sys
+
+    d, _, _ = recorded
+    args = ["report", "--true", f"{d}/y_true.npy", "--score", f"{d}/y_score.npy"] + [a.format(d=d) for a in extra]
+    swift = subprocess.run([swift_cli] + args, capture_output=True, text=True)
+    python = subprocess.run([sys.executable, "-m", "tally.cli"] + args, capture_output=True, text=True)
+    assert (swift.returncode, swift.stdout, swift.stderr) == (python.returncode, python.stdout, python.stderr)
+    assert swift.returncode == (2 if extra[1] == "normal" or "1.5" in extra else 0)
