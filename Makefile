@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
-APT_PACKAGES := python3-dev libblis-pthread-dev pkg-config
+APT_PACKAGES := python3-dev libblis-pthread-dev pkg-config binutils
 
 .PHONY: setup apt venv extension install demo test test-swift test-python test-wheel wheel sdist safety bench clean
 

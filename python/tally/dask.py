@@ -27,6 +27,7 @@ import dask
 import dask.array as da
 import dask.dataframe as dd
 import numpy as np
+from dask.sizeof import sizeof
 
 from .scores import BinnedScoreTally, RankingTally, ScoreTally
 from .streaming import Tally
@@ -34,6 +35,13 @@ from .streaming import Tally
 __all__ = ["update", "to_delayed"]
 
 ACCUMULATORS = (Tally, ScoreTally, BinnedScoreTally, RankingTally)
+
+
+@sizeof.register(ScoreTally)
+def _score_store_size(acc):
+    # The store's bytes, so Dask's scheduler keeps merges next to the larger partial states
+    # and counts them in a worker's memory (the default would see a small Python object).
+    return acc.memory_bytes + 64
 
 
 def _as_accumulators(accumulators):
