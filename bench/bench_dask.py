@@ -17,17 +17,15 @@ what machine (and how busy) the numbers are from.
 """
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_thresholds import cpu_line  # noqa: E402
+from bench_thresholds import cpu_line, seconds as median_seconds  # noqa: E402
 
 import tally  # noqa: E402
 
@@ -41,15 +39,6 @@ def write_dataset(folder, rows, labels, files, seed=0):
         s = np.clip(0.35 * y + rng.normal(0.3, 0.2, y.shape), 0, 1).astype(np.float32)
         columns = {f"y{j}": y[:, j] for j in range(labels)} | {f"s{j}": s[:, j] for j in range(labels)}
         pq.write_table(pa.table(columns), os.path.join(folder, f"part-{i:03d}.parquet"))
-
-
-def median_seconds(fn, repeats):
-    times, result = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def main():
