@@ -130,34 +130,50 @@ public struct BootstrapCounts: Sendable {
             throw TallyError.invalidValue("Expected 0/1 labels and numeric scores, but the batch has other values")
         }
         // Commit: nothing below throws.
-        var w = [Double](repeating: 0, count: B)
+        // The row triples' slots first (this may grow the triple table), then one
+        // pass that draws each row's weights once and adds them everywhere.
+        var slots = [Int](repeating: 0, count: rows)
         for r in 0..<rows {
-            let id = rowIDs?[r] ?? UInt64(rowCount) &+ UInt64(r)
-            let sampleWeight = sampleWeight?[r] ?? 1
             var rowTP = 0, rowPredicted = 0, rowActual = 0
-            w.withUnsafeMutableBufferPointer { wb in
-                let weights = wb.baseAddress!
-                draws.weights(row: id, into: weights, count: B)
-                if sampleWeight != 1 { for b in 0..<B { weights[b] *= sampleWeight } }
-                totals.withUnsafeMutableBufferPointer { tot in add(weights, to: tot.baseAddress!, B) }
-                counts.withUnsafeMutableBufferPointer { c in
-                    let base = c.baseAddress!
-                    for j in 0..<n {
-                        let a = t[r * n + j], b = p[r * n + j]
-                        if a & b != 0 { add(weights, to: base + (3 * j) * B, B) }
-                        if b != 0 { add(weights, to: base + (3 * j + 1) * B, B) }
-                        if a != 0 { add(weights, to: base + (3 * j + 2) * B, B) }
-                        rowTP &+= Int(a & b); rowPredicted &+= Int(b); rowActual &+= Int(a)
-                    }
-                }
+            for j in 0..<n {
+                let a = Int(t[r &* n &+ j]), b = Int(p[r &* n &+ j])
+                rowTP &+= a & b; rowPredicted &+= b; rowActual &+= a
             }
             // As the counts file a row of weight 0: no true, no predicted labels.
-            let key = sampleWeight == 0 ? RowKey(tp: 0, fp: 0, fn: 0)
-                                        : RowKey(tp: rowTP, fp: rowPredicted - rowTP, fn: rowActual - rowTP)
-            let slot = rowSlot(key)
-            rowWeights.withUnsafeMutableBufferPointer { rw in
-                w.withUnsafeBufferPointer { add($0.baseAddress!, to: rw.baseAddress! + slot * B, B) }
+            let key = sampleWeight?[r] == 0 ? RowKey(tp: 0, fp: 0, fn: 0)
+                                            : RowKey(tp: rowTP, fp: rowPredicted - rowTP, fn: rowActual - rowTP)
+            slots[r] = rowSlot(key)
+        }
+        var w = [Double](repeating: 0, count: B)
+        w.withUnsafeMutableBufferPointer { wb in
+        t.withUnsafeBufferPointer { tb in
+        p.withUnsafeBufferPointer { pb in
+        totals.withUnsafeMutableBufferPointer { tot in
+        rowWeights.withUnsafeMutableBufferPointer { rw in
+        counts.withUnsafeMutableBufferPointer { c in
+            let weights = wb.baseAddress!, base = c.baseAddress!
+            for r in 0..<rows {
+                let id = rowIDs?[r] ?? UInt64(rowCount) &+ UInt64(r)
+                draws.weights(row: id, into: weights, count: B)
+                if let sampleWeight, sampleWeight[r] != 1 {
+                    let s = sampleWeight[r]
+                    for b in 0..<B { weights[b] *= s }
+                }
+                add(weights, to: tot.baseAddress!, B)
+                add(weights, to: rw.baseAddress! + slots[r] &* B, B)
+                let tr = tb.baseAddress! + r &* n, pr = pb.baseAddress! + r &* n
+                for j in 0..<n where tr[j] | pr[j] != 0 {
+                    let a = tr[j], b = pr[j]
+                    if a & b != 0 { add(weights, to: base + (3 &* j) &* B, B) }
+                    if b != 0 { add(weights, to: base + (3 &* j &+ 1) &* B, B) }
+                    if a != 0 { add(weights, to: base + (3 &* j &+ 2) &* B, B) }
+                }
             }
+        }
+        }
+        }
+        }
+        }
         }
         rowCount += Int64(rows)
     }

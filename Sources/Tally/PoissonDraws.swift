@@ -24,6 +24,8 @@ public struct PoissonDraws: Sendable {
     let seedMix: UInt64
     /// F(0) … F(19); u beyond F(19) draws 20.
     let cdf: [Double]
+    /// ⌈F(k) · 2⁵³⌉ for k < 4: u >= F(k) exactly when u · 2⁵³ reaches it.
+    let steps: [Int64]
 
     public init(seed: UInt64) {
         self.seed = seed
@@ -36,6 +38,7 @@ public struct PoissonDraws: Sendable {
             table.append(sum)
         }
         cdf = table
+        steps = table.prefix(4).map { Int64(($0 * 0x1p53).rounded(.up)) }
     }
 
     /// The stream key of one row.
@@ -44,12 +47,22 @@ public struct PoissonDraws: Sendable {
     /// Writes the row's weights for replicates 0..<count.
     @inline(__always) func weights(row id: UInt64, into out: UnsafeMutablePointer<Double>, count: Int) {
         let key = rowKey(id)
+        // u >= F(k) with u = m · 2⁻⁵³ is m >= F(k) · 2⁵³ (exact: a power of two), so
+        // the first four steps compare integers, branch-free by the sign of a
+        // difference (the compiler turns float compares into unpredictable branches).
         cdf.withUnsafeBufferPointer { f in
+            let (t0, t1, t2, t3) = (steps[0], steps[1], steps[2], steps[3])
             for b in 0..<count {
                 let bits = mix64(key &+ UInt64(b &+ 1) &* 0xD1B5_4A32_D192_ED03)
-                let u = Double(bits >> 11) * 0x1p-53
-                var k = 0
-                while k < 20 && u >= f[k] { k &+= 1 }
+                let m = Int64(bitPattern: bits >> 11)
+                // (t − 1 − m) >> 63 is −1 when m >= t, else 0 (both below 2⁵³).
+                let below0: Int64 = (t0 &- 1 &- m) >> 63, below1: Int64 = (t1 &- 1 &- m) >> 63
+                let below2: Int64 = (t2 &- 1 &- m) >> 63, below3: Int64 = (t3 &- 1 &- m) >> 63
+                var k: Int64 = 0 &- below0 &- below1 &- below2 &- below3
+                if k == 4 {
+                    let u = Double(m) * 0x1p-53
+                    while k < 20 && u >= f[Int(k)] { k &+= 1 }
+                }
                 out[b] = Double(k)
             }
         }
