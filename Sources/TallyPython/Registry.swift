@@ -8,4 +8,5 @@ func extraDeclarations() -> [Declaration] {
         + kerasFunctions
         + tuningFunctions
         + intervalFunctions
+        + tableFunctions
 }

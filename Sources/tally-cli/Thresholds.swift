@@ -11,13 +11,16 @@ import Glibc
 let thresholdsUsage = """
 usage: tally thresholds --true Y_TRUE.npy --score Y_SCORE.npy [--objective NAME] [--beta B]
                         [--min-precision P] [--min-recall R] [--rate R] [--weights W.npy]
-                        [--labels NAMES.txt] [--digits N] [--out T.json|T.npy]
+                        [--labels NAMES.txt] [--digits N] [--out T.json|T.npy] [--folds K [--seed S]]
 
 Tunes one threshold per label (predict score >= threshold) over every distinct score, exactly.
 NAME is f1 (default), fbeta (needs --beta), recall_at_precision (--min-precision),
 precision_at_recall (--min-recall), youden or rate (--rate). Among equal optima the highest
 threshold wins; a label where the objective is undefined gets +inf. --out writes the result
 as JSON (the whole result) or .npy (the thresholds), for `tally report --thresholds`.
+--folds K adds an honest estimate: the rows are shuffled (seed S, default 0) into K folds,
+each fold is scored at thresholds tuned on the other K-1, and the pooled held-out values
+are printed after the table (the thresholds written are still those tuned on all rows).
 """
 
 struct ThresholdOptions {
@@ -25,6 +28,7 @@ struct ThresholdOptions {
     var objective = "f1"
     var beta: Double?, minPrecision: Double?, minRecall: Double?, rate: Double?
     var digits = 2
+    var folds: Int?, seed = 0
 }
 
 func parseThresholds(_ arguments: [String]) -> ThresholdOptions {
@@ -57,6 +61,14 @@ func parseThresholds(_ arguments: [String]) -> ThresholdOptions {
             let v = value(flag)
             guard let d = Int(v), (0...15).contains(d) else { fail("--digits expects 0 to 15, but got '\(v)'") }
             o.digits = d
+        case "--folds":
+            let v = value(flag)
+            guard let k = Int(v) else { fail("--folds expects an integer, but got '\(v)'") }
+            o.folds = k
+        case "--seed":
+            let v = value(flag)
+            guard let s = Int(v), s >= 0 else { fail("--seed expects an integer >= 0, but got '\(v)'") }
+            o.seed = s
         case "-h", "--help": print(thresholdsUsage); exit(0)
         default: fail("unknown option '\(flag)'\n\(thresholdsUsage)")
         }
@@ -85,8 +97,16 @@ func runThresholds(_ arguments: [String]) throws {
             try weights.withOptionalBuffer { try store.update(truth: t, scores: s, sampleWeight: $0) }
         }
     }
-    let tuned = try store.tuneThresholds(objective)
-    let table = try tuned.table(names: try o.labelsPath.map(readLines), digits: o.digits)
+    let names = try o.labelsPath.map(readLines)
+    var tuned: TunedThresholds, estimate = ""
+    if let folds = o.folds {
+        let r = try store.tuneThresholdsOutOfFold(objective, folds: folds, seed: UInt64(o.seed))
+        tuned = r.tuned
+        estimate = "\n" + (try r.table(names: names, digits: o.digits))
+    } else {
+        tuned = try store.tuneThresholds(objective)
+    }
+    let table = try tuned.table(names: names, digits: o.digits) + estimate
     if let out = o.outPath { try tuned.write(to: out) }
     print(table, terminator: "")
 }

@@ -43,6 +43,9 @@ def _parser():
     t.add_argument("--labels", help="text file with one label name per line")
     t.add_argument("--digits", type=int, default=2)
     t.add_argument("--out", help="write the result: .json (all of it) or .npy (the thresholds)")
+    # Read as text and checked here, so both front ends refuse a bad value in the same words.
+    t.add_argument("--folds", help="K: also print the out-of-fold estimate over K seeded folds")
+    t.add_argument("--seed", default="0", help="the folds' shuffle seed (0)")
     return p
 
 
@@ -70,11 +73,28 @@ def _names(path):
     return names
 
 
+def _usage_error(message):
+    print(f"tally: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _integer(text, expects):
+    """`text` as an int, as Swift's `Int(text)` reads it (ASCII digits, one optional sign)."""
+    body = text[1:] if text[:1] in "+-" else text
+    if not body or not body.isascii() or not body.isdigit():
+        _usage_error(f"{expects}, but got '{text}'")
+    return int(text)
+
+
 def _thresholds(args):
     """`tally thresholds`: the core's table, and the result written to --out."""
     from . import _tally
     from .scores import ScoreTally
 
+    folds = None if args.folds is None else _integer(args.folds, "--folds expects an integer")
+    seed = _integer(args.seed, "--seed expects an integer >= 0")
+    if seed < 0:
+        _usage_error(f"--seed expects an integer >= 0, but got '{args.seed}'")
     if args.out is not None and not args.out.endswith((".json", ".npy")):
         raise ValueError(f"Expected --out to end in .json or .npy, but got '{args.out}'")
     y_true = _load(args.true_path)
@@ -84,9 +104,13 @@ def _thresholds(args):
     weights = _load(args.weights) if args.weights else None
     store = ScoreTally(y_true.shape[1]).update(y_true, y_score, weights)
     result = store.tune_thresholds(args.objective, beta=args.beta, min_precision=args.min_precision,
-                                   min_recall=args.min_recall, rate=args.rate)
+                                   min_recall=args.min_recall, rate=args.rate, folds=folds, seed=seed)
     names = _names(args.labels) if args.labels else None
     table = _tally.thresholds_table(result.to_json(), names, args.digits)
+    if folds is not None:
+        oof = result.out_of_fold
+        table += "\n" + _tally.thresholds_oof_table(result.to_json(), oof.folds, oof.seed, oof.values, oof.precision,
+                                                    oof.recall, names, args.digits)
     if args.out is not None:
         result.save(args.out)
     return table

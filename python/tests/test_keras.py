@@ -30,10 +30,10 @@ for _name, _module in (("jax", "jax"), ("tensorflow", "tensorflow")):
 GROUPS = {
     "jax": ("jax", {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}, [
         "counting", "exact compiled", "exact eager", "seed_mistake", "distributed", "save_load",
-        "callback arrays pydataset generator", "bad_input", "ranking"]),
+        "callback arrays pydataset generator", "bad_input", "ranking", "progress", "binned"]),
     "tensorflow": ("tensorflow", {}, [
         "counting", "exact compiled", "exact xla", "exact eager", "save_load", "callback tfdata factory",
-        "bad_input", "xla_bad_input", "ranking"]),
+        "bad_input", "xla_bad_input", "ranking", "progress", "binned", "binned xla"]),
 }
 _results = {}
 
@@ -131,6 +131,21 @@ def test_per_label_report_drives_early_stopping(backend, kinds):
 @pytest.mark.parametrize("backend", ON_BOTH)
 def test_per_label_report_logs_exact_auc_ap_and_tuned_thresholds(backend):
     assert "ranking and tuned thresholds checked" in case(backend, "ranking")
+
+
+@pytest.mark.parametrize("backend", ON_BOTH)
+def test_progress_line_is_short_and_history_keeps_every_per_label_key(backend):
+    assert "progress line checked" in case(backend, "progress")
+
+
+@pytest.mark.parametrize("backend", ON_BOTH)
+def test_binned_auc_ap_metrics_equal_the_core_and_bound_sklearn(backend):
+    assert "binned (compiled) checked" in case(backend, "binned")
+
+
+@needs("tensorflow")
+def test_binned_auc_ap_metrics_under_xla():
+    assert "binned (xla) checked" in case("tensorflow", "binned xla")
 
 
 @pytest.mark.parametrize("backend", ON_BOTH)

@@ -31,18 +31,25 @@ scikit-learn's rules for `zero_division` and averaging.
 `PerLabelReport` is an epoch-end callback that scores a whole validation set
 through one `tally.Tally`, adds the scores to `logs` (`val_f1/cat`, ...), prints
 a per-label table every few epochs and keeps a per-epoch history.
+`ProgressLine` replaces Keras's progress bar, which prints every key in `logs`,
+with the loss and the averages on the line and a per-label table every few epochs.
+`BinnedROCAUC` and `BinnedAveragePrecision` bin the scores on the device, with a
+stated bound on the distance to the exact values.
 
 Importing this package imports Keras; `import tally` does not.
 
 The package, by job: `_state` (the state layout, hi + lo words), `_host` (counting
 on the host by the Swift core), `_device` (counting in backend ops), `_scores`
-(scores from the state in backend ops), `metrics` (the Keras metric classes) and
-`callbacks` (`PerLabelReport`).
+(scores from the state in backend ops), `metrics` (the Keras metric classes),
+`binned` (the binned ranking metrics), `callbacks` (`PerLabelReport`) and
+`progress` (`ProgressLine`).
 """
 
+from .binned import BinnedAveragePrecision, BinnedROCAUC
 from .callbacks import PerLabelReport
 from .metrics import (F1Score, FBetaScore, HammingLoss, JaccardScore, LabelAccuracy, Precision, Recall,
                       SubsetAccuracy)
+from .progress import ProgressLine
 
 __all__ = [
     "Precision",
@@ -53,5 +60,8 @@ __all__ = [
     "LabelAccuracy",
     "SubsetAccuracy",
     "HammingLoss",
+    "BinnedROCAUC",
+    "BinnedAveragePrecision",
     "PerLabelReport",
+    "ProgressLine",
 ]

@@ -77,3 +77,47 @@ def samples_average(state, offsets, metric, zero_division):
         return ops.where(ops.not_equal(weight, 0.0), weighted, plain)
     return ops.where(ops.not_equal(defined_weight, 0.0), weighted_sum / safe(defined_weight),
                      plain_sum / defined_rows)
+
+
+def _descending_cumsum(h):
+    """Per row of (labels, bins): the weight in each bin and every bin above it."""
+    return ops.flip(ops.cumsum(ops.flip(h, axis=-1), axis=-1), axis=-1)
+
+
+def binned_roc_auc(pw, nw, pc, nc):
+    """Per label (rows of (labels, bins) histograms), ROC AUC with every score of a bin
+    tied: the core's `BinnedScores.rocAUC` (trapezoids over the bins from the top,
+    `ThresholdCurve.rocAUC`), nan where a label lacks a class (any row counts,
+    zero-weight rows too)."""
+    tp = _descending_cumsum(pw)
+    above = tp - pw  # positive weight strictly above each bin
+    positives, negatives = tp[:, 0], ops.sum(nw, axis=-1)
+    area = ops.sum(nw * (above + tp), axis=-1) / 2.0
+    both = ops.logical_and(ops.greater(ops.sum(pc, axis=-1), 0.0), ops.greater(ops.sum(nc, axis=-1), 0.0))
+    return ops.where(both, area / (positives * negatives), math.nan)
+
+
+def binned_average_precision(pw, nw):
+    """Per label, average precision with every score of a bin tied: the core's
+    `ThresholdCurve.averagePrecision` over the bins from the top, Σ (ΔR) P; 0 for
+    a label without positive weight (scikit-learn warns there)."""
+    tp, fp = _descending_cumsum(pw), _descending_cumsum(nw)
+    predicted = tp + fp
+    precision = ops.where(ops.greater(predicted, 0.0), tp / ops.where(ops.greater(predicted, 0.0), predicted, 1.0), 0.0)
+    positives = tp[:, 0]
+    total = ops.sum(pw * precision, axis=-1)
+    has = ops.greater(positives, 0.0)
+    return ops.where(has, ops.maximum(total / ops.where(has, positives, 1.0), 0.0), 0.0)
+
+
+def binary_score_average(values, weights):
+    """scikit-learn's `_average_binary_score` over labels, the core's
+    `averageScores(nan: .zeroWeightIsZero)`: the plain mean (a nan spreads) without
+    weights; with them, a label of weight 0 counts as 0, and the average is 0 when
+    the weights sum to about 0 (`binaryScoreWeightsVanish`)."""
+    if weights is None:
+        return ops.mean(values)
+    kept = ops.where(ops.equal(weights, 0.0), ops.zeros_like(values), values)
+    total = ops.sum(weights)
+    vanish = ops.less_equal(ops.abs(total), 1e-8)
+    return ops.where(vanish, 0.0, ops.sum(kept * weights) / ops.where(vanish, 1.0, total))
