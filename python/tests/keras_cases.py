@@ -19,7 +19,7 @@ import keras  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 
 import tally.keras as tk  # noqa: E402
-from keras_cases_progress import case_binned, case_progress  # noqa: E402,F401 - run by name in main
+from keras_cases_progress import case_best_thresholds, case_binned, case_progress  # noqa: E402,F401 - run by name in main
 
 BACKEND = keras.backend.backend()
 AVERAGES = (None, "micro", "macro", "weighted", "samples")

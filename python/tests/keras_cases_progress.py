@@ -148,3 +148,49 @@ def case_binned(mode="compiled"):
     # The bins matter: the binned value differs from the exact one, and the bound says by how much.
     assert np.max(np.abs(values[1:] - exact)) > 0
     print(f"binned ({mode}) checked; widest AUC bound {np.max(upper[1:] - lower[1:]):.4f}")
+
+
+def case_best_thresholds():
+    """PerLabelReport(thresholds_monitor=...) keeps the thresholds of the epoch where the
+    monitored value was best (any key in the logs, a compiled metric's too); without a
+    monitor, the last epoch's. Each equals that epoch's logged tuned thresholds."""
+    import os
+    import tempfile
+
+    from tally.thresholds import TunedThresholds
+
+    x, y = _ten_label_data(200, 7)
+    xv, yv = _ten_label_data(120, 8)
+    with tempfile.TemporaryDirectory() as d:
+        best_path, last_path, loss_path = (os.path.join(d, n) for n in ("best.json", "last.npy", "loss.json"))
+        best = tk.PerLabelReport((xv, yv), label_names=TEN, print_every=0, tune="f1", thresholds_path=best_path,
+                                 thresholds_monitor="val_tuned_f1")
+        last = tk.PerLabelReport((xv, yv), label_names=TEN, print_every=0, tune="f1", thresholds_path=last_path)
+        by_loss = tk.PerLabelReport((xv, yv), label_names=TEN, print_every=0, tune="f1", thresholds_path=loss_path,
+                                    thresholds_monitor="val_loss")
+        model = _ten_label_model()
+        # A high learning rate, so that the monitored values go up and down.
+        model.compile(optimizer=keras.optimizers.SGD(0.8), loss="binary_crossentropy")
+        history = model.fit(x, y, epochs=6, batch_size=32, validation_data=(xv, yv), verbose=0,
+                            callbacks=[best, last, by_loss])
+        tuned = history.history["val_tuned_f1"]
+        losses = history.history["val_loss"]
+        expect_best = int(np.nanargmax(tuned))
+        expect_loss = int(np.argmin(losses))
+        assert best.thresholds_epoch == expect_best and by_loss.thresholds_epoch == expect_loss, (tuned, losses)
+        assert last.thresholds_epoch == 5
+
+        def logged(epoch):
+            return [history.history[f"val_tuned_threshold/{n}"][epoch] for n in TEN]
+
+        assert TunedThresholds.load(best_path).thresholds.tolist() == logged(expect_best)
+        assert TunedThresholds.load(last_path).tolist() == logged(5)
+        assert TunedThresholds.load(loss_path).thresholds.tolist() == logged(expect_loss)
+        print("epochs kept:", expect_best, expect_loss, "of", [round(v, 3) for v in tuned])
+        try:
+            tk.PerLabelReport((xv, yv), tune="f1", thresholds_path=best_path, thresholds_mode="up")
+        except ValueError as e:
+            assert "Expected 'auto', 'min' or 'max'" in str(e), e
+        else:
+            raise AssertionError("thresholds_mode='up' was accepted")
+    print("best thresholds checked")

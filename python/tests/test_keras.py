@@ -30,10 +30,10 @@ for _name, _module in (("jax", "jax"), ("tensorflow", "tensorflow")):
 GROUPS = {
     "jax": ("jax", {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}, [
         "counting", "exact compiled", "exact eager", "seed_mistake", "distributed", "save_load",
-        "callback arrays pydataset generator", "bad_input", "ranking", "progress", "binned"]),
+        "callback arrays pydataset generator", "bad_input", "ranking", "progress", "binned", "best_thresholds"]),
     "tensorflow": ("tensorflow", {}, [
         "counting", "exact compiled", "exact xla", "exact eager", "save_load", "callback tfdata factory",
-        "bad_input", "xla_bad_input", "ranking", "progress", "binned", "binned xla"]),
+        "bad_input", "xla_bad_input", "ranking", "progress", "binned", "binned xla", "best_thresholds"]),
 }
 _results = {}
 
@@ -141,6 +141,11 @@ def test_progress_line_is_short_and_history_keeps_every_per_label_key(backend):
 @pytest.mark.parametrize("backend", ON_BOTH)
 def test_binned_auc_ap_metrics_equal_the_core_and_bound_sklearn(backend):
     assert "binned (compiled) checked" in case(backend, "binned")
+
+
+@pytest.mark.parametrize("backend", ON_BOTH)
+def test_per_label_report_writes_the_best_epochs_thresholds(backend):
+    assert "best thresholds checked" in case(backend, "best_thresholds")
 
 
 @needs("tensorflow")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import csv
 import json
 import math
-import warnings
 
 import keras
 import numpy as np
 
 from .. import _tally
+from ..epoch_scores import ThresholdFile, mean_of_defined, ranking_per_label, tune_arguments
 from ..metrics import parse_zero_division
 from ..scores import ScoreTally
 from ..streaming import Tally
@@ -90,12 +90,17 @@ class PerLabelReport(keras.callbacks.Callback):
             arguments: also tune one threshold per label each epoch and log the value reached
             and the threshold (`val_tuned_f1/<label>`, `val_tuned_threshold/<label>`,
             `val_tuned_f1` the mean over defined labels). Not with `from_logits=True`.
-        thresholds_path: write the last epoch's tuned thresholds there (.json or .npy).
+        thresholds_path: write tuned thresholds there for inference (.json: the whole
+            result, .npy: the thresholds), after each epoch: the last epoch's, or with
+            `thresholds_monitor` (a log key, e.g. "val_tuned_f1", "val_macro_f1",
+            "val_loss") those of the best epoch so far (`thresholds_mode` "auto", "min"
+            or "max", as EarlyStopping's `mode`).
 
     Attributes:
         history: one dict per scored epoch: `{"epoch": e, "val_f1/cat": ..., ...}`.
         tally: the accumulator of the last scored epoch.
         tuned: the last epoch's `tally.thresholds.TunedThresholds` (with `tune`).
+        thresholds_epoch: the epoch whose thresholds are in `thresholds_path`.
     """
 
     METRICS = ("precision", "recall", "f1", "support")
@@ -103,7 +108,8 @@ class PerLabelReport(keras.callbacks.Callback):
     def __init__(self, validation_data, *, threshold=0.5, from_logits=False, label_names=None,
                  metrics=("precision", "recall", "f1"), averages=("micro", "macro", "weighted", "samples"),
                  zero_division=0.0, batch_size=None, steps=None, print_every=1, prefix="val_",
-                 csv_path=None, json_path=None, ranking=False, tune=None, thresholds_path=None):
+                 csv_path=None, json_path=None, ranking=False, tune=None, thresholds_path=None,
+                 thresholds_monitor=None, thresholds_mode="auto"):
         super().__init__()
         bad = [m for m in metrics if m not in self.METRICS]
         if bad or isinstance(metrics, str):
@@ -135,18 +141,19 @@ class PerLabelReport(keras.callbacks.Callback):
         self.history = []
         self.tally = None
         self.ranking = bool(ranking)
-        if tune is not None and not isinstance(tune, (str, dict)):
-            raise ValueError(f"Invalid `tune` argument value. Expected an objective name or a dict. Received: tune={tune!r}")
-        if tune is not None and from_logits:
-            raise ValueError("Invalid `tune` argument value: thresholds are tuned on probabilities, "
-                             f"but from_logits=True. Received: tune={tune!r}")
-        self.tune = {"objective": tune} if isinstance(tune, str) else tune
-        if thresholds_path is not None and (self.tune is None or not str(thresholds_path).endswith((".json", ".npy"))):
+        self.tune = tune_arguments(tune, from_logits)
+        if thresholds_path is not None and self.tune is None:
             raise ValueError("Invalid `thresholds_path` argument value. Expected a .json or .npy path, with `tune`. "
                              f"Received: thresholds_path={thresholds_path!r}")
+        self._thresholds_file = None if thresholds_path is None else ThresholdFile(thresholds_path, thresholds_monitor,
+                                                                                   thresholds_mode)
         self.thresholds_path = thresholds_path
         self.tuned = None
         self._store = None
+
+    @property
+    def thresholds_epoch(self):
+        return None if self._thresholds_file is None else self._thresholds_file.best_epoch
 
     def score(self):
         """A `tally.Tally` over the whole validation set, predicted by the model now."""
@@ -182,22 +189,17 @@ class PerLabelReport(keras.callbacks.Callback):
         out = {}
         store, pre = self._store, self.prefix
         if self.ranking:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # one-class labels are nan, as in scikit-learn
-                auc, ap = store.roc_auc(average=None), store.average_precision(average=None)
-            for key, values in (("roc_auc", auc), ("ap", ap)):
+            for key, values in ranking_per_label(store).items():
                 for name, v in zip(names, values):
                     out[f"{pre}{key}/{name}"] = float(v)
-                defined = values[~np.isnan(values)]
-                out[f"{pre}macro_{key}"] = float(defined.mean()) if defined.size else float("nan")
+                out[f"{pre}macro_{key}"] = mean_of_defined(values)
         if self.tune is not None:
             self.tuned = store.tune_thresholds(**self.tune)
             key = self.tuned.objective
             for name, v, t in zip(names, self.tuned.values, self.tuned.thresholds):
                 out[f"{pre}tuned_{key}/{name}"] = float(v)
                 out[f"{pre}tuned_threshold/{name}"] = float(t)
-            defined = self.tuned.values[~self.tuned.undefined]
-            out[f"{pre}tuned_{key}"] = float(defined.mean()) if defined.size else float("nan")
+            out[f"{pre}tuned_{key}"] = mean_of_defined(self.tuned.values, self.tuned.undefined)
         return out
 
     def scores(self, acc):
@@ -226,9 +228,10 @@ class PerLabelReport(keras.callbacks.Callback):
         if self._store is not None:
             entries.update(self.ranked_scores(acc.names()))
             self._store = None
-            if self.thresholds_path:
-                self.tuned.save(self.thresholds_path)
         logs.update(entries)
+        if self._thresholds_file is not None:
+            # After the update, so the monitor may be any key in the logs, this callback's too.
+            self._thresholds_file.epoch_end(epoch, self.tuned, logs)
         self.history.append({"epoch": epoch, **entries})
         if self.print_every and (epoch + 1) % self.print_every == 0:
             print(f"\nEpoch {epoch + 1}: per-label scores on {acc.n_samples} validation rows\n"

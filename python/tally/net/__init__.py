@@ -33,7 +33,7 @@ format in `_files`) and `keras_import` (`from_keras`).
 """
 
 from ._inputs import class_weight_to_sample_weights
-from .callbacks import Callback, EarlyStopping, History, ProgressBar
+from .callbacks import Callback, EarlyStopping, History, ProgressBar, SaveThresholds
 from .keras_import import from_keras
 from .backend import backend, backend_report
 from .layers import Activation, Conv2D, Dense, Dropout, Flatten, Input, Layer, MaxNorm, MaxPooling2D, max_norm, maxnorm
@@ -46,5 +46,5 @@ __all__ = [
     "Sequential", "from_keras", "seed_model", "load_model", "class_weight_to_sample_weights",
     "Input", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense", "Activation",
     "MaxNorm", "SGD", "Adam", "BinaryCrossentropy", "CategoricalCrossentropy", "backend", "backend_report",
-    "Callback", "History", "EarlyStopping", "ProgressBar",
+    "Callback", "History", "EarlyStopping", "ProgressBar", "SaveThresholds",
 ]

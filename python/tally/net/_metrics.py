@@ -1,17 +1,25 @@
 """The metrics `fit` and `evaluate` log: names ('f1', 'precision_micro', ...) or
-callables, computed from the epoch's exact counts (a `tally.Tally`)."""
+callables, computed from the epoch's exact counts (a `tally.Tally`); and the ranked
+ones ('roc_auc', 'ap', 'tuned_f1', 'tuned_youden'), computed from every score of the
+validation data (`evaluate`: of its data), which `fit` keeps in a `ScoreTally`."""
 
 from __future__ import annotations
 
 from .. import _tally
+from ..epoch_scores import mean_of_defined, ranking_per_label
 from ..streaming import Tally
 
 _SCORES = ("precision", "recall", "f1")
+_RANKED = ("roc_auc", "ap")
+# Objectives that need no parameter, so that a name says it all.
+_TUNED = ("tuned_f1", "tuned_youden")
 
 
 class _Metric:
     """One requested metric: a score and an average (None: the macro value plus
     one scalar per label), or a callable of the epoch's `Tally`."""
+
+    ranked = False  # scored on stored scores (see `ranked_values`), not on the counts
 
     def __init__(self, spec):
         if callable(spec) and not isinstance(spec, str):
@@ -28,6 +36,10 @@ class _Metric:
         if not isinstance(spec, str):
             raise TypeError(f"Expected a metric name (str) or a callable taking a tally.Tally, but got "
                             f"{type(spec).__name__}")
+        self.ranked = spec in _RANKED + _TUNED
+        if self.ranked:
+            self.function, self.name, self.score, self.average = None, spec, spec, None
+            return
         score, _, average = spec.partition("_")
         problem = None if score in _SCORES else f"{score!r} is not a score"
         if problem is None and average:
@@ -37,13 +49,16 @@ class _Metric:
                 problem = str(exc)
         if problem is not None:
             raise ValueError(f"Expected a metric among {_SCORES}, optionally suffixed with '_' and an average "
-                             f"(e.g. 'f1', 'precision_micro'), or a callable taking a tally.Tally, but got "
-                             f"{spec!r}: {problem}")
+                             f"(e.g. 'f1', 'precision_micro'), one of {_RANKED + _TUNED} (validation data), "
+                             f"or a callable taking a tally.Tally, but got {spec!r}: {problem}")
         self.function = None
         self.name, self.score, self.average = spec, score, average or None
 
     def values(self, t: Tally, names, cache):
-        """{log key: float} for the epoch's counts."""
+        """{log key: float} for the epoch's counts (nothing for a ranked metric: the
+        training batches' scores are not kept)."""
+        if self.ranked:
+            return {}
         if self.function is not None:
             v = self.function(t)
             if isinstance(v, dict):
@@ -56,6 +71,26 @@ class _Metric:
             out.update({f"{self.name}/{n}": float(v) for n, v in zip(names, per_label)})
             return out
         return {self.name: float(_prfs(t, self.average, cache)[index])}
+
+
+    def ranked_values(self, store, names, cache):
+        """{log key: float} of a ranked metric from every stored score: per label, and
+        under the metric's name the mean over the labels where it is defined. A tuned
+        metric also logs `tuned_threshold/<label>` and leaves its result in
+        ``cache["tuned"]``."""
+        if self.score in _RANKED:
+            if "ranking" not in cache:
+                cache["ranking"] = ranking_per_label(store)
+            values = cache["ranking"][self.score]
+            out = {self.name: mean_of_defined(values)}
+            out.update({f"{self.name}/{n}": float(v) for n, v in zip(names, values)})
+            return out
+        tuned = store.tune_thresholds(self.score[len("tuned_"):])
+        cache["tuned"] = tuned
+        out = {self.name: mean_of_defined(tuned.values, tuned.undefined)}
+        out.update({f"{self.name}/{n}": float(v) for n, v in zip(names, tuned.values)})
+        out.update({f"tuned_threshold/{n}": float(v) for n, v in zip(names, tuned.thresholds)})
+        return out
 
 
 def _positional_arity(function):

@@ -1,10 +1,13 @@
 """Keras's callback contract for `fit`: `Callback`, `History`, `EarlyStopping`,
-`ProgressBar`, and the dispatch of each hook to every callback."""
+`ProgressBar`, `SaveThresholds`, and the dispatch of each hook to every callback."""
 
 from __future__ import annotations
 
 import sys
 import time
+
+from ..epoch_scores import ThresholdFile
+from ..progress import check_every, check_keys, compact, per_label_table
 
 class Callback:
     """Keras's callback contract: hooks receive a `logs` dict; set
@@ -39,7 +42,8 @@ class History(Callback):
     """What `fit` returns: ``history[key]`` is a list with one value per epoch
     (``loss``, ``f1``, ``f1/<label>``, ``val_loss``, ...); ``tallies`` and
     ``val_tallies`` hold each epoch's exact counts as `tally.Tally` objects, for
-    reports (``history.val_tallies[-1].report()``)."""
+    reports (``history.val_tallies[-1].report()``); ``tuned`` each epoch's thresholds
+    tuned on the validation data by a ``tuned_<objective>`` metric (else None)."""
 
     def __init__(self):
         super().__init__()
@@ -47,6 +51,7 @@ class History(Callback):
         self.epoch = []
         self.tallies = []
         self.val_tallies = []
+        self.tuned = []
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -97,11 +102,23 @@ class EarlyStopping(Callback):
 
 class ProgressBar(Callback):
     """The Keras-style progress bar that ``fit(verbose=1)`` prints (``verbose=2``: one
-    line per epoch). Per-label scalars are left out of the line (they are in the logs)."""
+    line per epoch). Per-label scalars are left out of the line (they are in the logs);
+    pass one in `callbacks` to print them as a table every `table_every` epochs, or to
+    choose the line's `keys` (it then replaces the default bar).
 
-    def __init__(self, verbose=1, stream=None, interval=0.1):
+    Args:
+        verbose: 1, the bar; 2, one line per epoch; 0, nothing.
+        table_every: print the per-label values of the logs as one table every this
+            many epochs (0: never); `digits` decimals.
+        keys: the log keys the line prints, in this order (default: all but per-label).
+    """
+
+    def __init__(self, verbose=1, stream=None, interval=0.1, table_every=0, digits=2, keys=None):
         super().__init__()
         self.verbose, self.stream, self.interval = verbose, stream, interval
+        self.table_every = check_every(table_every)
+        self.digits = int(digits)
+        self.keys = check_keys(keys)
 
     def _out(self):
         return self.stream or sys.stdout
@@ -124,8 +141,7 @@ class ProgressBar(Callback):
             timing = f" - {elapsed:.0f}s {1000 * elapsed / max(step, 1):.0f}ms/step"
         else:
             timing = f" - ETA: {elapsed / max(step, 1) * (steps - step):.0f}s"
-        values = "".join(f" - {k}: {v:.4f}" for k, v in (logs or {}).items()
-                         if "/" not in k and isinstance(v, float))
+        values = "".join(f" - {k}: {v:.4f}" for k, v in compact(logs, self.keys).items() if isinstance(v, float))
         return head + timing + values
 
     def on_train_batch_end(self, batch, logs=None):
@@ -141,6 +157,34 @@ class ProgressBar(Callback):
             return
         prefix = "\r" if self.dynamic else ""
         print(prefix + self._line(self.params["steps"], logs, True), file=self._out(), flush=True)
+        if self.table_every and (epoch + 1) % self.table_every == 0:
+            table = per_label_table(logs, self.digits)
+            if table:
+                print(f"Epoch {epoch + 1}: per-label values\n{table}", end="", file=self._out(), flush=True)
+
+
+class SaveThresholds(Callback):
+    """Writes the thresholds a ``tuned_<objective>`` metric tuned on the validation data,
+    for inference: after each epoch the last epoch's, or with `monitor` (a log key, e.g.
+    "val_tuned_f1", "val_f1" or "val_loss") those of the best epoch so far. ``.json``
+    keeps the whole result (`tally.thresholds.TunedThresholds.load`), ``.npy`` the
+    thresholds alone. ``epoch`` is the epoch written."""
+
+    def __init__(self, path, monitor=None, mode="auto"):
+        super().__init__()
+        self.file = ThresholdFile(path, monitor, mode)
+
+    @property
+    def epoch(self):
+        return self.file.best_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        history = getattr(self.model, "history", None)
+        tuned = history.tuned[-1] if history is not None and getattr(history, "tuned", None) else None
+        if tuned is None:
+            raise ValueError("Expected thresholds tuned this epoch (a 'tuned_f1' or 'tuned_youden' metric and "
+                             "validation data), but got none")
+        self.file.epoch_end(epoch, tuned, logs or {})
 
 
 class _Callbacks:

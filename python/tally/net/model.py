@@ -201,13 +201,31 @@ class Sequential:
         names = label_names if label_names is not None else self._label_names
         return [str(i) for i in range(n_labels)] if names is None else as_label_names(names, n_labels)
 
-    def _logs(self, loss, counts, metrics, threshold, names, prefix=""):
+    def _logs(self, loss, counts, metrics, threshold, names, prefix="", scores=None):
+        """The logs of one pass, and its `Tally`; `scores`, a (x, y, sample_weight) whose
+        predictions the ranked metrics score (else they log nothing)."""
         t = _tally_of(counts, threshold, names)
         logs = {prefix + "loss": float(loss)}
         cache = {}
         for m in metrics:
             logs.update({prefix + k: v for k, v in m.values(t, names, cache).items()})
+        store = self._score_store(metrics, scores)
+        for m in metrics:
+            if m.ranked and store is not None:
+                logs.update({prefix + k: v for k, v in m.ranked_values(store, names, cache).items()})
+        self._last_tuned = cache.get("tuned")
         return logs, t
+
+    def _score_store(self, metrics, scores, batch_size=32):
+        """Every score of the model on `scores` = (x, y, w), in a `ScoreTally`, when a
+        ranked metric is asked for."""
+        if scores is None or not any(m.ranked for m in metrics):
+            return None
+        from ..scores import ScoreTally
+
+        x, y, w = scores
+        p = self.predict(x, batch_size=batch_size).reshape(x.shape[0], -1)
+        return ScoreTally(p.shape[1]).update(y, p, w)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
@@ -279,7 +297,9 @@ class Sequential:
         names = self._label_keys(int(np.prod(self._info()[1])), label_names)
         steps = -(-x.shape[0] // batch_size)
         history = History()
-        extra = [ProgressBar(verbose)] if verbose else []
+        # A ProgressBar among the callbacks (e.g. with table_every) replaces the default one.
+        given = any(isinstance(c, ProgressBar) for c in callbacks or [])
+        extra = [ProgressBar(verbose)] if verbose and not given else []
         cbs = _Callbacks([history] + list(callbacks or []) + extra, self,
                          {"verbose": verbose, "epochs": epochs, "steps": steps})
         self.history = history
@@ -311,9 +331,11 @@ class Sequential:
             logs, t = self._logs(loss, counts, metrics, threshold, names)
             history.tallies.append(t)
             if vcounts is not None:
-                vlogs, vt = self._logs(vloss, vcounts, metrics, threshold, names, prefix="val_")
+                vlogs, vt = self._logs(vloss, vcounts, metrics, threshold, names, prefix="val_",
+                                       scores=(xv, yv, vweights))
                 logs.update(vlogs)
                 history.val_tallies.append(vt)
+                history.tuned.append(self._last_tuned)
             cbs.call("on_epoch_end", epoch, logs)
             return self.stop_training
 
@@ -361,7 +383,7 @@ class Sequential:
         x, y = _samples(x, "x"), _labels(y, "y")
         weights = _sample_weight(sample_weight, x.shape[0] if x.ndim else 0)
         loss, counts = _tallynet.net_evaluate(self._handle, x, y, batch_size, threshold, weights)
-        logs, _ = self._logs(loss, counts, metrics, threshold, names)
+        logs, _ = self._logs(loss, counts, metrics, threshold, names, scores=(x, y, weights))
         if return_dict:
             return logs
         values = [logs["loss"]] + [logs[m.name] for m in metrics]
