@@ -12,8 +12,10 @@
 ///   - columns: the metric names (headers).
 ///   - labels: the label names (rows).
 ///   - values: row-major, `labels.count × columns.count`.
+///   - labelHeader: the label column's header (default none, as `ClassificationReport`).
 /// - Throws: `TallyError.invalidValue` when the sizes disagree or `digits` is outside 0...15.
-public func labelTable(columns: [String], labels: [String], values: [Double], digits: Int = 2) throws -> String {
+public func labelTable(columns: [String], labels: [String], values: [Double], digits: Int = 2,
+                       labelHeader: String = "") throws -> String {
     guard (0...15).contains(digits) else {
         throw TallyError.invalidValue("Expected `digits` to be between 0 and 15, but got \(digits)")
     }
@@ -23,7 +25,7 @@ public func labelTable(columns: [String], labels: [String], values: [Double], di
     let cells = (0..<labels.count).map { r in
         [labels[r]] + (0..<columns.count).map { c in formatFixed(values[r * columns.count + c], digits: digits) }
     }
-    let headers = [""] + columns
+    let headers = [labelHeader] + columns
     let widths = headers.indices.map { c in cells.reduce(headers[c].count) { max($0, $1[c].count) } }
     func line(_ row: [String]) -> String {
         row.indices.map { c in String(repeating: " ", count: widths[c] - row[c].count) + row[c] }

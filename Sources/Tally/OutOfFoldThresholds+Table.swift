@@ -18,9 +18,9 @@ extension OutOfFoldThresholds {
     ///
     ///     out of fold: 5 folds (seed 0), each scored at thresholds tuned on the other 4
     ///
-    ///           value  precision  recall
-    ///      cat   0.70       0.60    0.80
-    ///     newt    nan        nan     nan  undefined
+    ///     label  value  precision  recall
+    ///       cat   0.70       0.60    0.80
+    ///      newt    nan        nan     nan  undefined
     ///
     ///     mean out-of-fold value over 1 of 2 labels (defined): 0.70
     public func table(names: [String]? = nil, digits: Int = 2) throws -> String {
@@ -30,7 +30,8 @@ extension OutOfFoldThresholds {
         }
         let labels = names ?? (0..<n).map(String.init)
         let body = try labelTable(columns: ["value", "precision", "recall"], labels: labels,
-                                  values: (0..<n).flatMap { [values[$0], precision[$0], recall[$0]] }, digits: digits)
+                                  values: (0..<n).flatMap { [values[$0], precision[$0], recall[$0]] }, digits: digits,
+                                  labelHeader: "label")
         let undefinedSet = Set(undefined)
         var lines = body.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         lines.removeLast()  // after the final newline

@@ -147,6 +147,29 @@ def case_binned(mode="compiled"):
     assert np.all(lo[1:] <= exact_ap + 1e-12) and np.all(exact_ap <= hi[1:] + 1e-12), (lo, exact_ap, hi)
     # The bins matter: the binned value differs from the exact one, and the bound says by how much.
     assert np.max(np.abs(values[1:] - exact)) > 0
+    if mode == "compiled":
+        # Eager: a batch the core refuses raises its message and changes nothing.
+        m = tk.BinnedROCAUC(bins=10, n_labels=2)
+        m.update_state(np.array([[1, 0]], "float32"), np.array([[0.9, 0.2]], "float32"))
+        before = keras.ops.convert_to_numpy(m.state_hi).copy()
+        for yt, yp, message in (([[2, 0]], [[0.5, 0.5]], "y_true"), ([[1, 0]], [[np.nan, 0.5]], "nan")):
+            try:
+                m.update_state(np.array(yt, "float32"), np.array(yp, "float32"))
+            except Exception as e:  # noqa: BLE001 - the backend wraps the host's error in its own type
+                assert message in str(e), e
+            else:
+                raise AssertionError(f"accepted {yt} {yp}")
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(m.state_hi), before)
+        for bad, text in (({"bins": 0}, "Expected `bins` in [1, 16777216], but got 0"),
+                          ({"average": "samples"}, "samples"), ({"low": 1.0}, "low < high")):
+            try:
+                tk.BinnedAveragePrecision(**bad)
+            except ValueError as e:
+                assert text in str(e), e
+            else:
+                raise AssertionError(f"accepted {bad}")
+        config = auc.get_config()
+        assert tk.BinnedROCAUC.from_config(config).get_config() == config
     print(f"binned ({mode}) checked; widest AUC bound {np.max(upper[1:] - lower[1:]):.4f}")
 
 

@@ -114,6 +114,8 @@ def test_errors_are_clear_in_both(swift_cli, recorded, args, message):
     ["--objective", "precision_at_recall", "--min-recall", "0.5"],
     ["--objective", "youden", "--weights", "{d}/w.npy"],
     ["--objective", "rate", "--rate", "0.1"],
+    ["--folds", "3", "--seed", "7", "--labels", "{d}/names.txt"],
+    ["--objective", "youden", "--folds", "4", "--weights", "{d}/w.npy", "--digits", "5"],
 ])
 def test_thresholds_swift_and_python_print_and_write_the_same_bytes(swift_cli, recorded, extra, tmp_path):
     d, _, _ = recorded
@@ -160,6 +162,9 @@ def test_thresholds_equal_a_brute_force_search_and_report_scores_with_them(swift
     (["--objective", "rate", "--rate", "2"], "Expected `rate` in [0, 1], but got 2.0"),
     (["--out", "{d}/t.txt"], "Expected --out to end in .json or .npy, but got '{d}/t.txt'"),
     (["--labels", "{d}/two_names.txt"], "Expected 6 label names (one per label), but got 2"),
+    (["--folds", "1"], "Expected `folds` between 2 and the number of rows"),
+    (["--folds", "x"], "--folds expects an integer, but got 'x'"),
+    (["--folds", "2", "--seed", "-1"], "--seed expects an integer >= 0, but got '-1'"),
 ])
 def test_thresholds_errors_are_the_same_in_both(swift_cli, recorded, args, message):
     d, _, _ = recorded
@@ -172,3 +177,40 @@ def test_thresholds_errors_are_the_same_in_both(swift_cli, recorded, args, messa
         assert err.startswith("tally: error: ") and message.format(d=d) in err, err
         errors.append(err)
     assert errors[0] == errors[1]
+
+
+def test_thresholds_out_of_fold_section_equals_a_numpy_loop(swift_cli, recorded):
+    """`tally thresholds --folds k --seed s` prints, after the table of thresholds tuned on
+    every row, each label's F1 on the held-out folds at thresholds tuned (by brute force
+    here) on the other folds, pooled; the thresholds written are those of all rows."""
+    from test_thresholds import brute_force
+
+    from tally.metrics import tune_thresholds
+
+    d, y_true, y_score = recorded
+    y = y_true.astype(np.uint8)
+    rc, out, err = run([swift_cli, "thresholds", "--true", f"{d}/y_true.npy", "--score", f"{d}/y_score.npy",
+                        "--folds", "3", "--seed", "11", "--digits", "10"])
+    assert rc == 0, err
+    table, oof = out.split("\nout of fold: ")
+    assert oof.startswith("3 folds (seed 11), each scored at thresholds tuned on the other 2\n")
+    # The fold of each row (the core's seeded shuffle, checked in test_thresholds).
+    fold = tune_thresholds(y, y_score, folds=3, seed=11).out_of_fold.fold_of_row
+    tp, fp, pos = (np.zeros(y.shape[1]) for _ in range(3))
+    for f in range(3):
+        t, _ = brute_force(y[fold != f], y_score[fold != f], None, "f1", {})
+        pred, yt = y_score[fold == f] >= t, y[fold == f].astype(bool)
+        tp += (yt & pred).sum(0)
+        fp += (~yt & pred).sum(0)
+        pos += yt.sum(0)
+    with np.errstate(all="ignore"):
+        expected = np.where(pos > 0, 2 * tp / (pos + tp + fp), np.nan)
+    rows = [line.split() for line in oof.splitlines()[3:3 + y.shape[1]]]
+    assert [r[0] for r in rows] == [str(j) for j in range(y.shape[1])]
+    for r, e in zip(rows, expected):
+        assert r[1] == ("nan" if np.isnan(e) else f"{e:.10f}"), (r, e)
+    assert rows[5][-1] == "undefined"
+    defined = expected[~np.isnan(expected)]
+    assert oof.splitlines()[-1] == f"mean out-of-fold value over 5 of 6 labels (defined): {defined.mean():.10f}"
+    t_all, _ = brute_force(y, y_score, None, "f1", {})
+    assert [line.split()[1] for line in table.splitlines()[3:9]] == [repr(float(v)) for v in t_all]
