@@ -122,3 +122,22 @@ def test_ranked_metric_and_save_thresholds_refuse_clearly(tmp_path):
     m = model()
     with pytest.raises(ValueError, match="Expected thresholds tuned this epoch"):
         m.fit(x, y, epochs=1, verbose=0, callbacks=[tn.SaveThresholds(str(tmp_path / "t.npy"))])  # no validation data
+
+
+def test_a_tuned_result_is_fits_and_compiles_threshold(tmp_path):
+    """The thresholds tuned in one fit score the next one (fit's and compile's
+    `threshold=`, and through save/load): F1 there is scikit-learn's at `score >= t`."""
+    x, y = data(96, 8)
+    xv, yv = data(64, 9)
+    m = model()
+    tuned = m.fit(x, y, epochs=1, validation_data=(xv, yv), verbose=0).tuned[-1]
+    assert np.isfinite(tuned.thresholds).all() and len(set(tuned.thresholds.tolist())) > 1
+    h = m.fit(x, y, epochs=1, validation_data=(xv, yv), verbose=0, threshold=tuned)
+    p = m.predict(xv)
+    expected = f1_score(yv, p >= tuned.thresholds, average=None, zero_division=0)
+    np.testing.assert_allclose([h.history[f"val_f1/{n}"][0] for n in "abcde"], expected, rtol=0, atol=1e-12)
+    m.compile(tn.Adam(0.01), "binary_crossentropy", metrics=["f1"], threshold=tuned, label_names=list("abcde"))
+    m.save(str(tmp_path / "m.npz"))
+    again = tn.load_model(str(tmp_path / "m.npz"))
+    out = again.evaluate(xv, yv, return_dict=True)
+    np.testing.assert_allclose([out[f"f1/{n}"] for n in "abcde"], expected, rtol=0, atol=1e-12)

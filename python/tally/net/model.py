@@ -180,7 +180,13 @@ class Sequential:
         """Chooses the optimizer (fresh state), the loss, and the metrics `fit` and
         `evaluate` log. `metrics`: names among 'f1', 'precision', 'recall' (macro value
         plus one scalar per label, ``f1/<label>``) or suffixed '_micro', '_macro',
-        '_weighted', '_samples' (one scalar), or callables taking the epoch's `tally.Tally`.
+        '_weighted', '_samples' (one scalar), or callables taking the epoch's `tally.Tally`;
+        and the ranked ones, scored on every score of the validation data (of `evaluate`'s
+        data) after each epoch, exactly: 'roc_auc' and 'ap' (``val_roc_auc/<label>`` and
+        ``val_roc_auc``, the mean over labels where it is defined), 'tuned_f1' and
+        'tuned_youden' (thresholds tuned per label: ``val_tuned_f1/<label>``,
+        ``val_tuned_threshold/<label>``; the result in ``history.tuned``, written by
+        `SaveThresholds`). Training batches' scores are not kept: these have no train value.
         `threshold`: a prediction is positive when ``probability >= threshold``."""
         opt = _optimizer(optimizer)
         loss_name, from_logits, label_smoothing = _loss(loss)
@@ -194,7 +200,7 @@ class Sequential:
         self._label_smoothing = float(label_smoothing)
         self._metrics = parsed
         self.metrics_names = ["loss"] + [m.name for m in parsed]
-        self._threshold = threshold
+        self._threshold = _plain_threshold(threshold)
         self._label_names = None if label_names is None else [str(n) for n in label_names]
 
     def _label_keys(self, n_labels, label_names):
@@ -262,7 +268,7 @@ class Sequential:
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         epochs = int(epochs)
         metrics = self._metrics if metrics is None else [_Metric(m) for m in metrics]
-        threshold = self._threshold if threshold is None else threshold
+        threshold = self._threshold if threshold is None else _plain_threshold(threshold)
         verbose = 1 if verbose == "auto" else int(verbose)
         if x is None or y is None:
             raise TypeError("Expected `x` and `y` arrays, but got None")
@@ -378,7 +384,7 @@ class Sequential:
                                "but got an uncompiled one")
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         metrics = self._metrics if metrics is None else [_Metric(m) for m in metrics]
-        threshold = self._threshold if threshold is None else threshold
+        threshold = self._threshold if threshold is None else _plain_threshold(threshold)
         names = self._label_keys(int(np.prod(self._info()[1])), label_names)
         x, y = _samples(x, "x"), _labels(y, "y")
         weights = _sample_weight(sample_weight, x.shape[0] if x.ndim else 0)
@@ -393,7 +399,7 @@ class Sequential:
         """The exact counts of the model's predictions on (x, y) as a `tally.Tally`
         (``.report()``, ``.f1(average=None)``, ...). Needs no compile."""
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
-        threshold = self._threshold if threshold is None else threshold
+        threshold = self._threshold if threshold is None else _plain_threshold(threshold)
         out_shape = self._info()[1]
         names = label_names if label_names is not None else self._label_names
         scores = self.predict(x, batch_size=batch_size).reshape(-1, int(np.prod(out_shape)))
@@ -453,6 +459,14 @@ class Sequential:
     def __repr__(self):
         shape = self._input_shape
         return f"<tally.net.Sequential {self.name!r}: {len(self.layers)} layers, input_shape={shape}>"
+
+
+def _plain_threshold(threshold):
+    """A threshold as the trainer takes it: a number, or an array for anything that is
+    one (a `TunedThresholds` result, a list); the trainer checks the values."""
+    if isinstance(threshold, (list, tuple)) or (hasattr(threshold, "__array__") and not isinstance(threshold, np.ndarray)):
+        return np.asarray(threshold, dtype=np.float64)
+    return threshold
 
 
 def seed_model(n_labels, input_shape, *, seed=0):
