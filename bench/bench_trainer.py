@@ -54,7 +54,7 @@ def training_flops(size, winograd=False):
     conv1 = 2 * size * size * 3 * 9 * 32
     conv2 = 2 * size * size * 32 * 9 * 32
     if winograd:
-        tiles = -(-size // 4) ** 2
+        tiles = (-(-size // 4)) ** 2  # ceil(size / 4) tiles a side (** binds before the unary minus)
         conv2 = 2 * 36 * tiles * 32 * 32
     flat = (size // 2) * (size // 2) * 32
     dense1, dense2 = 2 * flat * 512, 2 * 512 * N_LABELS
