@@ -172,6 +172,24 @@ final class IntervalTests: XCTestCase {
         }
     }
 
+    func testReportIntervalColumns() throws {
+        let counts = try makeCounts(truth, scores, labels: 3)
+        let report = try ClassificationReport(counts, zeroDivision: .zero, intervalMethod: .wilson, level: 0.95)
+        // Wilson bounds from statsmodels: 2/3 -> [0.21, 0.94], 2/2 -> [0.34, 1.00],
+        // micro precision 6/8 -> [0.41, 0.93], micro recall 6/9 -> [0.35, 0.88].
+        let lines = report.text(digits: 2).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(lines[0], "              precision    recall  f1-score   support  precision CI     recall CI")
+        XCTAssertEqual(lines[2], "           0       0.67      0.67      0.67         3  [0.21, 0.94]  [0.21, 0.94]")
+        XCTAssertEqual(lines[4], "           2       1.00      0.67      0.80         3  [0.34, 1.00]  [0.21, 0.94]")
+        XCTAssertEqual(lines[6], "   micro avg       0.75      0.67      0.71         9  [0.41, 0.93]  [0.35, 0.88]")
+        XCTAssertEqual(lines[7], "   macro avg       0.78      0.67      0.71         9")
+        XCTAssertEqual(lines[11], "intervals: wilson, level 0.95")
+        // Without an interval method the layout is scikit-learn's.
+        let plain = try ClassificationReport(counts, zeroDivision: .zero).text(digits: 2)
+        XCTAssertFalse(plain.contains("CI"))
+        XCTAssertTrue(report.markdown().hasPrefix("| label | precision | recall | f1-score | support | precision CI | recall CI |\n|---|---:|---:|---:|---:|---:|---:|\n"))
+    }
+
     // MARK: Helpers
 
     func add(_ replicates: inout BootstrapCounts, rows: Range<Int>, ids: [UInt64]? = nil) throws {

@@ -358,7 +358,7 @@ from .scores import (  # noqa: E402  (scores.py needs nothing from here)
 )
 
 __all__ += [
-    "roc_auc_score", "average_precision_score", "roc_curve", "precision_recall_curve",
+    "confidence_interval", "roc_auc_score", "average_precision_score", "roc_curve", "precision_recall_curve",
     "label_ranking_average_precision_score", "coverage_error", "label_ranking_loss", "ndcg_score",
     "precision_at_k", "recall_at_k", "tune_thresholds",
 ]
@@ -412,6 +412,27 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, sam
         averages.append((heading, (ap, ar, af, np.sum(s))))
     return format_report(names[:len(p)], (p, r, f, s), averages, digits=digits, output=output,
                          weighted=sample_weight is not None)
+
+
+def confidence_interval(y_true, y_pred, metric, average=None, *, level=0.95, method="wilson", beta=1.0,
+                        sample_weight=None, zero_division=0.0, labels=None, bootstrap=True, seed=0):
+    """One-shot `Tally.confidence_interval` of multi-label 0/1 predictions ``y_pred``:
+    an `tally.intervals.Interval`. ``method="bootstrap"`` draws ``bootstrap``
+    replicates (True: 200) with ``seed``."""
+    from .intervals import check_bootstrap, counts_interval
+
+    targets = Targets(y_true, y_pred, average=None, sample_weight=sample_weight)
+    if targets.type != "multilabel-indicator":
+        raise ValueError(f"Expected multi-label targets (2-D, several columns), but got {targets.type} targets")
+    replicates = None
+    if method == "bootstrap":
+        replicates = _tally.bootstrap_new(targets.n_labels, check_bootstrap(bootstrap), int(seed),
+                                          np.full(targets.n_labels, 0.5))
+    counts = targets.counts()
+    if replicates is not None:
+        _tally.bootstrap_update(replicates, targets.y_true, targets.y_pred, targets.sample_weight, None)
+    return counts_interval(counts, replicates, metric, method=method, beta=beta, average=average,
+                           zero_division=zero_division, labels=as_columns(labels), level=level)
 
 
 def _present(y_true, y_pred):

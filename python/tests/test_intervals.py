@@ -511,3 +511,18 @@ def test_cli_intervals_same_bytes_in_swift_and_python(swift_cli, recorded, extra
     python = subprocess.run([sys.executable, "-m", "tally.cli"] + args, capture_output=True, text=True)
     assert (swift.returncode, swift.stdout, swift.stderr) == (python.returncode, python.stdout, python.stderr)
     assert swift.returncode == (2 if extra[1] == "normal" or "1.5" in extra else 0)
+
+
+def test_one_shot_confidence_interval():
+    y_true, y_score, w = data(14, n=150, weighted=True)
+    y_pred = (y_score >= 0.5).astype(np.int8)
+    got = tally.metrics.confidence_interval(y_true, y_pred, "npv", method="clopper_pearson", sample_weight=w)
+    successes, trials = successes_trials("npv", y_true, y_pred, w)
+    lower, upper = statsmodels_interval(successes, trials, 0.95, "clopper_pearson")
+    np.testing.assert_allclose(got.lower, lower, rtol=1e-10, equal_nan=True)
+    np.testing.assert_allclose(got.upper, upper, rtol=1e-10, equal_nan=True)
+    one_shot = tally.metrics.confidence_interval(y_true, y_pred, "jaccard", "weighted", method="bootstrap", seed=3)
+    streamed = tally.Tally(5, bootstrap=True, seed=3).update(y_true, y_pred)
+    assert one_shot == streamed.confidence_interval("jaccard", "weighted", method="bootstrap")
+    with pytest.raises(ValueError, match="Expected multi-label targets"):
+        tally.metrics.confidence_interval(y_true[:, 0], y_pred[:, 0], "recall")
