@@ -141,7 +141,7 @@ def _split(layout, frame):
     return y_true, y_score, w
 
 
-def _count_partition(empty, layout, *blocks):
+def _count_partition(empty, layout, *blocks, index=0):
     """The map step, on the worker holding the partition: fresh accumulators, updated
     with the partition's blocks (y_true, y_score, sample_weight), or with the columns of
     one frame partition as `layout` says."""
@@ -150,7 +150,13 @@ def _count_partition(empty, layout, *blocks):
         blocks = _split(layout, blocks[0])
     yt, ys, w = (_block(b) for b in blocks)
     for acc in accs:
-        acc.update(yt, ys, w)
+        if isinstance(acc, Tally) and acc._bootstrap is not None:
+            # Bootstrap draws depend on row ids: partition `index` numbers its rows from
+            # (index + 1) * 2**40, so no two partitions (nor the accumulator's own earlier
+            # rows, numbered from 0) draw the same Poisson weights.
+            acc.update(yt, ys, w, row_ids=(index + 1) << 40)
+        else:
+            acc.update(yt, ys, w)
     return accs
 
 
@@ -177,7 +183,7 @@ def to_delayed(accumulators, y_true, y_score, sample_weight=None, *, split_every
     empty = tuple(a.copy().reset() for a in accs)
     count = dask.delayed(_count_partition, pure=True)
     merge = dask.delayed(_merge, pure=True)
-    level = [count(empty, *task) for task in _partitions(y_true, y_score, sample_weight)]
+    level = [count(empty, *task, index=i) for i, task in enumerate(_partitions(y_true, y_score, sample_weight))]
     while len(level) > 1:  # a tree: each merge reads at most `split_every` partials
         level = [merge(*level[i:i + split_every]) for i in range(0, len(level), split_every)]
     result = level[0]

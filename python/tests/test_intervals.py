@@ -526,3 +526,25 @@ def test_one_shot_confidence_interval():
     assert one_shot == streamed.confidence_interval("jaccard", "weighted", method="bootstrap")
     with pytest.raises(ValueError, match="Expected multi-label targets"):
         tally.metrics.confidence_interval(y_true[:, 0], y_pred[:, 0], "recall")
+
+
+def test_dask_partitions_draw_distinct_bootstrap_weights():
+    pytest.importorskip("dask")
+    import dask
+    import dask.array as da
+
+    import tally.dask
+
+    y_true, y_score, _ = data(15, n=90, k=3)
+    with dask.config.set(scheduler="sync"):
+        got = tally.dask.update(tally.Tally(3, bootstrap=20, seed=2), da.from_array(y_true, chunks=(30, 3)),
+                                da.from_array(y_score, chunks=(30, 3)))
+    # Partition i numbers its rows from (i + 1) * 2**40.
+    want = tally.Tally(3, bootstrap=20, seed=2)
+    for i in range(3):
+        want.update(y_true[30 * i:30 * (i + 1)], y_score[30 * i:30 * (i + 1)], row_ids=(i + 1) << 40)
+    assert got.to_bytes() == want.to_bytes()
+    reused = tally.Tally(3, bootstrap=20, seed=2)
+    for i in range(3):
+        reused.merge(tally.Tally(3, bootstrap=20, seed=2).update(y_true[30 * i:30 * (i + 1)], y_score[30 * i:30 * (i + 1)]))
+    assert got.to_bytes() != reused.to_bytes()
