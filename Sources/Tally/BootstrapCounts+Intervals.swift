@@ -33,6 +33,10 @@ extension BootstrapCounts {
         c.weightedCounts = (0..<(3 * labelCount)).map { counts[$0 * replicates + b] }
         c.weightSum = totals[b]
         c.rowCount = rowCount
+        if isElementWeighted {
+            c.labelWeightSums = (0..<labelCount).map { labelWeightSums[$0 * replicates + b] }
+            c.hasPartlyMaskedRows = hasPartlyMaskedRows
+        }
         for (i, key) in rowKeys.enumerated() {
             let weight = rowWeights[i * replicates + b]
             // A triple this replicate did not draw is absent from it, as from

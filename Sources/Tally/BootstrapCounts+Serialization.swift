@@ -3,10 +3,12 @@
 /// order, so equal states give equal bytes. Restoring checks every field.
 extension BootstrapCounts {
     static let magic: UInt64 = 0x3153_5442_594C_4C41 // "ALLYBTS1" little-endian tag, format 1
+    /// Format 2: format 1 followed by the 2-D weight state (only when there is one).
+    static let elementWeightedMagic: UInt64 = 0x3253_5442_594C_4C41 // "ALLYBTS2"
 
     /// The replicates as bytes; `BootstrapCounts(serialized:)` restores them exactly.
     public func serialized() -> [UInt8] {
-        var words: [UInt64] = [Self.magic, UInt64(labelCount), UInt64(replicates), seed, UInt64(bitPattern: rowCount)]
+        var words: [UInt64] = [isElementWeighted ? Self.elementWeightedMagic : Self.magic, UInt64(labelCount), UInt64(replicates), seed, UInt64(bitPattern: rowCount)]
         words += thresholds.map(\.bitPattern)
         words += counts.map(\.bitPattern)
         words += totals.map(\.bitPattern)
@@ -15,6 +17,10 @@ extension BootstrapCounts {
         for (key, weights) in rows {
             words.append(UInt64(key.packed))
             words += weights.map(\.bitPattern)
+        }
+        if isElementWeighted {
+            words.append(hasPartlyMaskedRows ? 1 : 0)
+            words += labelWeightSums.map(\.bitPattern)
         }
         return littleEndianBytes(words)
     }
@@ -25,7 +31,8 @@ extension BootstrapCounts {
         let words = reader.words
         func fail(_ why: String) -> TallyError { reader.fail(why) }
         func take(_ n: Int) throws -> ArraySlice<UInt64> { try reader.take(n) }
-        guard words[0] == Self.magic else { throw fail("the header does not match") }
+        let elementWeighted = words[0] == Self.elementWeightedMagic
+        guard words[0] == Self.magic || elementWeighted else { throw fail("the header does not match") }
         let labels = Int(truncatingIfNeeded: words[1]), replicates = Int(truncatingIfNeeded: words[2])
         guard labels >= 1, labels <= RowKey.maximumLabelCount else { throw fail("the label count is \(labels)") }
         guard replicates >= 1, replicates <= 1_000_000 else { throw fail("the replicate count is \(replicates)") }
@@ -51,6 +58,12 @@ extension BootstrapCounts {
             previous = packed
             _ = rowSlot(key)
             rowWeights.replaceSubrange((rowWeights.count - replicates)..., with: try take(replicates).map { Double(bitPattern: $0) })
+        }
+        if elementWeighted {
+            let flag = try take(1).first!
+            guard flag <= 1 else { throw fail("the masked-rows flag is \(flag)") }
+            hasPartlyMaskedRows = flag == 1
+            labelWeightSums = try take(labels * replicates).map { Double(bitPattern: $0) }
         }
         try reader.finish()
     }

@@ -35,6 +35,14 @@ public struct BootstrapCounts: Sendable {
     var rowKeys: [RowKey] = []
     var rowIndex: [Int: Int] = [:]
     var rowWeights: [Double] = []
+    /// Once a 2-D (element) weight was seen: per label, the replicates' label totals
+    /// `labelWeightSums[label · replicates + b]` (as `ConfusionCounts.labelWeightSums`); else empty.
+    var labelWeightSums: [Double] = []
+    /// Whether a row had a masked label next to an unmasked one (as the counts' flag).
+    public internal(set) var hasPartlyMaskedRows = false
+
+    /// Whether a 2-D (element-wise) weight has been seen.
+    public var isElementWeighted: Bool { !labelWeightSums.isEmpty }
 
     /// The number of replicates `Tally(…, bootstrap=True)` keeps: percentiles at
     /// 95% move by about ±0.01 standard errors between seeds with 200.
@@ -62,7 +70,9 @@ public struct BootstrapCounts: Sendable {
     }
 
     /// Bytes held by the replicate sums.
-    public var memoryBytes: Int { 8 * (counts.count + totals.count + rowWeights.count + rowKeys.count) }
+    public var memoryBytes: Int {
+        8 * (counts.count + totals.count + rowWeights.count + rowKeys.count + labelWeightSums.count)
+    }
 
     /// Forgets every row; keeps labels, thresholds, replicates and seed.
     public mutating func reset() {
@@ -150,6 +160,7 @@ public struct BootstrapCounts: Sendable {
         p.withUnsafeBufferPointer { pb in
         totals.withUnsafeMutableBufferPointer { tot in
         rowWeights.withUnsafeMutableBufferPointer { rw in
+        labelWeightSums.withUnsafeMutableBufferPointer { lwb in
         counts.withUnsafeMutableBufferPointer { c in
             let weights = wb.baseAddress!, base = c.baseAddress!
             for r in 0..<rows {
@@ -161,6 +172,11 @@ public struct BootstrapCounts: Sendable {
                 }
                 add(weights, to: tot.baseAddress!, B)
                 add(weights, to: rw.baseAddress! + slots[r] &* B, B)
+                // Earlier 2-D weights: a 1-D row gives every label its whole weight.
+                // (An empty array's buffer may still have an address: test the count.)
+                if lwb.count > 0 {
+                    for j in 0..<n { add(weights, to: lwb.baseAddress! + j &* B, B) }
+                }
                 let tr = tb.baseAddress! + r &* n, pr = pb.baseAddress! + r &* n
                 for j in 0..<n where tr[j] | pr[j] != 0 {
                     let a = tr[j], b = pr[j]
@@ -169,6 +185,7 @@ public struct BootstrapCounts: Sendable {
                     if a != 0 { add(weights, to: base + (3 &* j &+ 2) &* B, B) }
                 }
             }
+        }
         }
         }
         }
@@ -207,6 +224,12 @@ public struct BootstrapCounts: Sendable {
         totals.withUnsafeMutableBufferPointer { c in
             other.totals.withUnsafeBufferPointer { add($0.baseAddress!, to: c.baseAddress!, B) }
         }
+        if isElementWeighted || other.isElementWeighted {
+            // A side without 2-D weights gave every label its replicate total.
+            let (mine, theirs) = (labelTotals(), other.labelTotals())
+            labelWeightSums = zip(mine, theirs).map { $0 + $1 }
+        }
+        hasPartlyMaskedRows = hasPartlyMaskedRows || other.hasPartlyMaskedRows
         for (i, key) in other.rowKeys.enumerated() {
             let slot = rowSlot(key)
             rowWeights.withUnsafeMutableBufferPointer { rw in
@@ -214,6 +237,11 @@ public struct BootstrapCounts: Sendable {
             }
         }
         rowCount += other.rowCount
+    }
+
+    /// Per label and replicate, the label's total weight (`labelWeightSums` layout).
+    func labelTotals() -> [Double] {
+        isElementWeighted ? labelWeightSums : Array((0..<labelCount).map { _ in totals }.joined())
     }
 
     /// The row triples in increasing key order with their replicate weights (a
@@ -228,7 +256,8 @@ public struct BootstrapCounts: Sendable {
 extension BootstrapCounts: Equatable {
     public static func == (a: BootstrapCounts, b: BootstrapCounts) -> Bool {
         guard a.labelCount == b.labelCount, a.replicates == b.replicates, a.seed == b.seed,
-              a.thresholds == b.thresholds, a.rowCount == b.rowCount, a.counts == b.counts, a.totals == b.totals else {
+              a.thresholds == b.thresholds, a.rowCount == b.rowCount, a.counts == b.counts, a.totals == b.totals,
+              a.labelWeightSums == b.labelWeightSums, a.hasPartlyMaskedRows == b.hasPartlyMaskedRows else {
             return false
         }
         return a.sortedRows.elementsEqual(b.sortedRows) { $0.key == $1.key && $0.weights.elementsEqual($1.weights) }

@@ -43,17 +43,20 @@ nonisolated(unsafe) let intervalFunctions: [Declaration] = [
         return try makeHandle(BootstrapBox(try withoutGIL { try BootstrapCounts(serialized: bytes) }))
     },
     Declaration("bootstrap_update", 3...5,
-                "bootstrap_update(handle, y_true, y_pred, sample_weight=None, row_ids=None): 1-D weights only") { a in
+                "bootstrap_update(handle, y_true, y_pred, sample_weight=None (1-D or 2-D), row_ids=None)") { a in
         let target = try a.handle(0, as: BootstrapBox.self, "bootstrap")
         let truth = try HeldBuffer(a[1]!, name: "y_true", dimensions: 2...2)
         let prediction = try HeldBuffer(a[2]!, name: "y_pred", dimensions: 2...2)
         let weights = try a.optional(3).map { try HeldBuffer($0, name: "sample_weight", dimensions: 1...2) }
-        if let weights, weights.shape.count == 2 {
-            throw PythonError.value("Expected a 1-D `sample_weight` (one weight per row) with bootstrap replicates, but got shape \(weights.shape); 2-D weights are not bootstrapped yet")
-        }
-        let w = try weights?.float64Elements(name: "sample_weight")
         let ids = try rowIDs(a, 4)
         let (t, p) = (truth.matrix, prediction.matrix)
+        if let weights, weights.shape.count == 2 {
+            _ = try weights.float64Elements(name: "sample_weight")
+            let w = weights.matrix
+            try target.mutate { try $0.update(truth: t, prediction: p, elementWeights: w, rowIDs: ids) }
+            return tally_none()
+        }
+        let w = try weights?.float64Elements(name: "sample_weight")
         try target.mutate { try $0.update(truth: t, prediction: p, sampleWeight: w, rowIDs: ids) }
         return tally_none()
     },

@@ -190,6 +190,35 @@ final class IntervalTests: XCTestCase {
         XCTAssertTrue(report.markdown().hasPrefix("| label | precision | recall | f1-score | support | precision CI | recall CI |\n|---|---:|---:|---:|---:|---:|---:|\n"))
     }
 
+    func testBootstrapWithElementWeightsEqualsCountsWeightedByTheDraws() throws {
+        // A mask (0 = missing: the -1 there is not read) and a weight, on the six rows.
+        var maskedTruth = truth
+        maskedTruth[1] = 255
+        let weights: [Double] = [1, 0, 1, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0.5, 1, 3]
+        var replicates = try BootstrapCounts(labelCount: 3, replicates: 8, seed: 0)
+        try maskedTruth.withMatrixView(rows: 6, columns: 3) { t in
+            try scores.withMatrixView(rows: 6, columns: 3) { s in
+                try weights.withMatrixView(rows: 6, columns: 3) { try replicates.update(truth: t, prediction: s, elementWeights: $0) }
+            }
+        }
+        XCTAssertEqual(try BootstrapCounts(serialized: replicates.serialized()), replicates)
+        let draws = PoissonDraws(seed: 0).weights(rows: Array(0..<6), replicates: 8)
+        for b in 0..<8 {
+            let scaled = (0..<18).map { weights[$0] * draws[($0 / 3) * 8 + b] }
+            var expected = try ConfusionCounts(labelCount: 3)
+            try maskedTruth.withMatrixView(rows: 6, columns: 3) { t in
+                try scores.withMatrixView(rows: 6, columns: 3) { s in
+                    try scaled.withMatrixView(rows: 6, columns: 3) { try expected.update(truth: t, prediction: s, elementWeights: $0) }
+                }
+            }
+            let got = replicates.replicate(b)
+            assertClose(got.truePositives + got.falsePositives + got.trueNegatives, expected.truePositives
+                        + expected.falsePositives + expected.trueNegatives, tolerance: 1e-12, "replicate \(b)")
+            assertClose(try got.jaccard(average: .samples, zeroDivision: .zero).values,
+                        try expected.jaccard(average: .samples, zeroDivision: .zero).values, tolerance: 1e-12, "replicate \(b)")
+        }
+    }
+
     // MARK: Helpers
 
     func add(_ replicates: inout BootstrapCounts, rows: Range<Int>, ids: [UInt64]? = nil) throws {

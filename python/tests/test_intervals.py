@@ -397,8 +397,8 @@ def test_bad_input_is_refused_and_changes_nothing():
     for kwargs, error, message in cases:
         with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)").replace("'", "'")):
             acc.confidence_interval(**kwargs)
-    with pytest.raises(ValueError, match="2-D weights are not bootstrapped"):
-        acc.update(y_true, y_score, np.ones(y_true.shape))
+    with pytest.raises(ValueError, match="Expected `y_true` to hold only 0 and 1 where `sample_weight` is not 0"):
+        acc.update(y_true * 2, y_score, np.ones(y_true.shape))
     with pytest.raises(ValueError, match="Expected `y_true` to hold only 0 and 1"):
         acc.update(y_true * 2, y_score)
     with pytest.raises(ValueError, match=r"Expected `row_ids` to have 240 values \(one per row\), but got 3"):
@@ -548,3 +548,37 @@ def test_dask_partitions_draw_distinct_bootstrap_weights():
     for i in range(3):
         reused.merge(tally.Tally(3, bootstrap=20, seed=2).update(y_true[30 * i:30 * (i + 1)], y_score[30 * i:30 * (i + 1)]))
     assert got.to_bytes() != reused.to_bytes()
+
+
+@pytest.mark.parametrize("metric,average", [("precision", None), ("f1", "macro"), ("f1", "micro"),
+                                            ("jaccard", "weighted"), ("recall", "samples"),
+                                            ("matthews_corrcoef", None), ("label_accuracy", None)])
+def test_bootstrap_with_a_mask_equals_counts_weighted_by_mask_times_draws(metric, average):
+    # 2-D weights (0 = missing label): replicate b must hold the counts of the
+    # 2-D weights W * w_b, with w_b drawn here by numpy.
+    y_true, y_score, _ = data(16, n=80, k=4)
+    r = np.random.default_rng(16)
+    W = np.where(r.random(y_true.shape) < 0.2, 0.0, np.round(r.random(y_true.shape) * 2 + 0.5, 1))
+    W[:5] = 0  # fully masked rows
+    y_true = np.where(W == 0, -1, y_true)  # not read where masked
+    B = 12
+    acc = tally.Tally(4, bootstrap=B, seed=5)
+    acc.update(y_true[:30], y_score[:30], W[:30])
+    acc.update(np.clip(y_true[30:40], 0, 1), y_score[30:40])  # a 1-D batch between
+    acc.update(y_true[40:], y_score[40:], W[40:])
+    W_all = W.copy()
+    W_all[30:40] = 1
+    draws = numpy_poisson_weights(5, np.arange(80), B)
+    ours = acc.bootstrap_distribution(metric, average)
+    for b in range(B):
+        reference = tally.Tally(4).update(np.clip(y_true, 0, 1), y_score, W_all * draws[:, b:b + 1])
+        want = getattr(reference, metric)(average) if metric not in ("f1",) else reference.f1(average, zero_division=0.0)
+        if metric in ("precision", "recall", "jaccard"):
+            want = getattr(reference, metric)(average, zero_division=0.0)
+        np.testing.assert_allclose(ours[b], want, rtol=1e-12, atol=1e-14)
+    restored = tally.Tally(4, bootstrap=B, seed=5).load_bytes(acc.to_bytes())
+    assert restored.to_bytes() == acc.to_bytes()
+    halves = tally.Tally(4, bootstrap=B, seed=5).update(y_true[:30], y_score[:30], W[:30])
+    rest = tally.Tally(4, bootstrap=B, seed=5).update(np.clip(y_true[30:40], 0, 1), y_score[30:40], row_ids=30)
+    rest.update(y_true[40:], y_score[40:], W[40:], row_ids=40)
+    np.testing.assert_allclose(halves.merge(rest).bootstrap_distribution(metric, average), ours, rtol=1e-12)
