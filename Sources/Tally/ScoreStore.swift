@@ -58,42 +58,28 @@ public struct ScoreStore: Equatable, Sendable {
         guard rowCount + rows < Int(UInt32.max) else {
             throw TallyError.overflow("Expected at most \(UInt32.max - 1) rows in a score store, but adding \(rows) to \(rowCount) exceeds it")
         }
-        // Truth first, into bytes: a bad value found here leaves the store untouched.
+        // Truth first, as checked 0/1 bytes: a bad value found here leaves the store
+        // untouched. Bool and uint8 truth is read in place.
         let n = labelCount
-        let decoded = try decodeTruth(truth)
+        let inPlace = truth.elementType == .bool || truth.elementType == .uint8
+        let decoded = inPlace ? try checkBinaryBytes(truth) : try decodeTruth(truth)
         if !isWide && scores.elementType == .float64 && !fitsFloat32(scores) { widen() }
         let start = rowCount
         let newWords = (start + rows + 63) / 64
-        decoded.withUnsafeBufferPointer { d in
-            for j in 0..<n {
-                truthBits[j].append(contentsOf: repeatElement(0, count: newWords - truthBits[j].count))
-                truthBits[j].withUnsafeMutableBufferPointer { bits in
-                    for r in 0..<rows where d[r &* n &+ j] != 0 {
-                        let i = start &+ r
-                        bits[i >> 6] |= 1 << UInt64(i & 63)
-                    }
-                }
-                if isWide { wideKeys[j].append(contentsOf: repeatElement(0, count: rows)) }
-                else { narrowKeys[j].append(contentsOf: repeatElement(0, count: rows)) }
-            }
+        for j in 0..<n {
+            truthBits[j].append(contentsOf: repeatElement(0, count: newWords - truthBits[j].count))
+            if isWide { wideKeys[j].append(contentsOf: repeatElement(0, count: rows)) }
+            else { narrowKeys[j].append(contentsOf: repeatElement(0, count: rows)) }
         }
-        // Transpose the scores in blocks of rows that stay in cache.
-        let block = 256
-        var r0 = 0
-        while r0 < rows {
-            let r1 = min(rows, r0 + block)
-            for j in 0..<n {
-                if isWide {
-                    wideKeys[j].withUnsafeMutableBufferPointer { keys in
-                        for r in r0..<r1 { keys[start &+ r] = wideKey(scores, row: r, column: j) }
-                    }
-                } else {
-                    narrowKeys[j].withUnsafeMutableBufferPointer { keys in
-                        for r in r0..<r1 { keys[start &+ r] = narrowKey(scores, row: r, column: j) }
-                    }
-                }
+        decoded.withUnsafeBufferPointer { d in
+            let t = inPlace ? truth.base!.assumingMemoryBound(to: UInt8.self) : d.baseAddress!
+            if isWide {
+                fillWide(truth: t, scores: scores, start: start)
+            } else {
+                // Large batches on every core, split at 64-row words of the truth bits.
+                let threads = rows &* n >= 1 << 18 ? coreProcessorCount() : 1
+                fillNarrow(truth: t, scores: scores, start: start, threads: threads)
             }
-            r0 = r1
         }
         if let w = sampleWeight {
             if weights.isEmpty { weights = Array(repeating: 1, count: start) }
@@ -174,39 +160,14 @@ public struct ScoreStore: Equatable, Sendable {
     /// Sorts the labels' cells by score and hands `sink` each group of tied scores,
     /// highest first, with the cumulative positive and negative weight; returns
     /// whether any cell (weight 0 included) is positive, and negative.
-    func walk<Sink: GroupSink>(labels: [Int], into c: inout Sink) -> (Bool, Bool) {
+    /// - Parameter threads: the sort of a large pool of cells (micro) may use this many.
+    func walk<Sink: GroupSink>(labels: [Int], into c: inout Sink, threads: Int = 1) -> (Bool, Bool) {
         let positives = labels.reduce(0) { $0 + positiveCount($1) }
         let classes = (positives > 0, positives < labels.count * rowCount)
         let total = labels.count * rowCount
         guard total > 0 else { return classes }
         if !isWide && !isWeighted {
-            // (key << 1 | truth), sorted: ties group by key, truth rides along.
-            var packed = [UInt64](repeating: 0, count: total)
-            packed.withUnsafeMutableBufferPointer { p in
-                var o = 0
-                for j in labels {
-                    narrowKeys[j].withUnsafeBufferPointer { keys in
-                        truthBits[j].withUnsafeBufferPointer { bits in
-                            for r in 0..<rowCount {
-                                p[o + r] = UInt64(keys[r]) << 1 | (bits[r >> 6] >> UInt64(r & 63) & 1)
-                            }
-                        }
-                    }
-                    o += rowCount
-                }
-                radixSort(p, shifts: [1, 9, 17, 25])
-                var tp = 0.0, fp = 0.0
-                var i = total - 1
-                while i >= 0 {
-                    let key = p[i] >> 1
-                    var groupTP = 0, groupCount = 0
-                    while i >= 0 && p[i] >> 1 == key {
-                        groupTP &+= Int(p[i] & 1); groupCount &+= 1; i -= 1
-                    }
-                    tp += Double(groupTP); fp += Double(groupCount - groupTP)
-                    c.group(key: key, wide: false, tp: tp, fp: fp)
-                }
-            }
+            walkNarrowUnweighted(labels: labels, into: &c, positives: positives, threads: threads)
             return classes
         }
         // Weighted or wide: sort (key, cell) and look truth and weight up by cell,
@@ -310,13 +271,13 @@ extension ScoreStore {
             throw TallyError.invalidValue("Expected `max_fpr` in range (0, 1], but got \(m)")
         }
         let partial = maxFPR != nil && maxFPR != 1
-        return try averaged(average: average, labels: labels, threads: threads, pooled: { cells, warnings in
+        return try averaged(average: average, labels: labels, threads: threads, pooled: { cells, sortThreads, warnings in
             if !partial {
                 // One pass over the sorted cells; the curve is built only for the
                 // degenerate cases, whose warnings it reproduces.
-                var sink = AreaSink()
-                let (hasPositive, hasNegative) = walk(labels: cells, into: &sink)
-                if hasPositive && hasNegative && sink.tp > 0 && sink.fp > 0 { return sink.area.value / (sink.tp * sink.fp) }
+                var sink = AreaSink(countsAreExact: !isWeighted && cells.count * rowCount <= 1 << 26)
+                let (hasPositive, hasNegative) = walk(labels: cells, into: &sink, threads: sortThreads)
+                if hasPositive && hasNegative && sink.tp > 0 && sink.fp > 0 { return sink.value / (sink.tp * sink.fp) }
             }
             return curve(labels: cells).rocAUC(maxFPR: maxFPR, warnings: &warnings)
         }) { curve, warnings in
@@ -327,9 +288,9 @@ extension ScoreStore {
     /// `average_precision_score` on multi-label targets.
     public func averagePrecision(average: Average? = .macro, labels: [Int]? = nil,
                                  threads: Int = coreProcessorCount()) throws -> RankedScores {
-        try averaged(average: average, labels: labels, threads: threads, pooled: { cells, warnings in
-            var sink = AreaSink()
-            _ = walk(labels: cells, into: &sink)
+        try averaged(average: average, labels: labels, threads: threads, pooled: { cells, sortThreads, warnings in
+            var sink = PrecisionSumSink()
+            _ = walk(labels: cells, into: &sink, threads: sortThreads)
             if sink.tp > 0 { return max(0, sink.precisionSum.value / sink.tp) }
             return curve(labels: cells).averagePrecision(warnings: &warnings)
         }) { curve, warnings in
@@ -339,10 +300,11 @@ extension ScoreStore {
 
     /// scikit-learn's `_average_binary_score` over this store's labels.
     /// - Parameters:
-    ///   - pooled: the metric of the cells of some labels pooled into one binary problem.
+    ///   - pooled: the metric of the cells of some labels pooled into one binary problem,
+    ///     sorted on the given number of threads.
     ///   - metric: the metric of one row's curve (`.samples`).
     func averaged(average: Average?, labels: [Int]?, threads: Int,
-                  pooled: ([Int], inout [MetricWarning]) -> Double,
+                  pooled: ([Int], Int, inout [MetricWarning]) -> Double,
                   _ metric: (ThresholdCurve, inout [MetricWarning]) -> Double) throws -> RankedScores {
         guard rowCount > 0 else {
             throw TallyError.invalidValue("Expected at least one row of scores, but got none")
@@ -353,7 +315,7 @@ extension ScoreStore {
                 throw TallyError.invalidValue("Expected fewer than 2^32 cells for average='micro', but got \(selected.count * rowCount)")
             }
             var warnings: [MetricWarning] = []
-            let value = pooled(selected, &warnings)
+            let value = pooled(selected, threads, &warnings)
             return RankedScores(values: [value], undefined: value.isNaN ? [0] : [], warnings: warnings)
         }
         if average == .samples {
@@ -388,7 +350,7 @@ extension ScoreStore {
             perLabelWarnings.withUnsafeMutableBufferPointer { found in
                 let (v, f) = (values, found)
                 parallelFor(selected.count, threads: threads) { i in
-                    v[i] = pooled([selected[i]], &f[i])
+                    v[i] = pooled([selected[i]], 1, &f[i])
                 }
             }
         }
@@ -443,7 +405,6 @@ func fitsFloat32(_ m: MatrixView) -> Bool {
     return exact
 }
 
-/// Shapes, score dtype and weights of a batch of scores (every score-based accumulator).
 /// A checked 0/1 truth matrix as bytes, row-major; throws naming the first bad cell.
 func decodeTruth(_ truth: MatrixView) throws -> [UInt8] {
     let (rows, n) = (truth.rows, truth.columns)

@@ -39,16 +39,42 @@ extension ThresholdCurve: GroupSink {
     }
 }
 
-/// ROC area and average precision accumulated group by group, without keeping
-/// the curve (the common case: both classes present, no partial AUC).
+/// The ROC area accumulated group by group, without keeping the curve (the
+/// common case: both classes present, no partial AUC).
 struct AreaSink: GroupSink {
+    /// Whether every cumulative count is an integer and twice the whole area stays
+    /// below 2^53 (unweighted, under 2^26 cells): then each term and each partial sum
+    /// is exact in float64, so a plain sum gives the compensated sum's value bit for
+    /// bit, at a fraction of its cost.
+    let countsAreExact: Bool
     var area = CompensatedSum()       // Σ Δfp · (tp + tp₋₁) / 2, unnormalised
+    var twiceArea = 0.0               // Σ Δfp · (tp + tp₋₁), when the counts are exact
+    var tp = 0.0, fp = 0.0
+    init(countsAreExact: Bool = false) { self.countsAreExact = countsAreExact }
+    @inline(__always)
+    mutating func group(key: UInt64, wide: Bool, tp newTP: Double, fp newFP: Double) {
+        if countsAreExact {
+            twiceArea += (newFP - fp) * (newTP + tp)
+        } else {
+            area.add((newFP - fp) * (newTP + tp) / 2)
+        }
+        (tp, fp) = (newTP, newFP)
+    }
+    /// The unnormalised area.
+    var value: Double { countsAreExact ? twiceArea / 2 : area.value }
+}
+
+/// Average precision accumulated group by group, without keeping the curve.
+struct PrecisionSumSink: GroupSink {
     var precisionSum = CompensatedSum()  // Σ Δtp · precision, unnormalised
     var tp = 0.0, fp = 0.0
+    @inline(__always)
     mutating func group(key: UInt64, wide: Bool, tp newTP: Double, fp newFP: Double) {
-        area.add((newFP - fp) * (newTP + tp) / 2)
-        let predicted = newTP + newFP
-        precisionSum.add((newTP - tp) * (predicted != 0 ? newTP / predicted : 0))
+        // A group without positives adds +0, which leaves a compensated sum as it is.
+        if newTP != tp {
+            let predicted = newTP + newFP
+            precisionSum.add((newTP - tp) * (predicted != 0 ? newTP / predicted : 0))
+        }
         (tp, fp) = (newTP, newFP)
     }
 }

@@ -1,0 +1,88 @@
+"""The fast paths of the core on sizes that reach them: the score store's threaded
+fill (batches of 2^18 cells or more, split at 64-row words) and its radix sort
+(positives and negatives apart, the parallel scatter above 2^20 cells), against
+scikit-learn on the concatenated arrays and, bit for bit, against the store's
+weighted path (all weights 1), which sorts (key, cell) pairs by another route."""
+
+import numpy as np
+import pytest
+import sklearn.metrics as sk
+
+from tally.scores import ScoreTally
+
+from conftest import assert_same
+
+# Batch sizes: the first fills on two threads (rows * labels >= 2^18), the later ones
+# start in the middle of a 64-row word, and the last is one row; the negatives of the
+# 41 labels pooled (micro) pass 2^20 cells, so their sort scatters in parallel.
+CUTS = [9001, 9078, 37000, 37001]
+
+
+def _data(seed, n=37001, k=41, dtype=np.float32):
+    r = np.random.default_rng(seed)
+    y_true = r.random((n, k)) < r.uniform(0.01, 0.6, size=k)
+    y_score = r.random((n, k)).astype(dtype)
+    y_score[:, :4] = np.round(y_score[:, :4], 2)      # heavy ties
+    y_score[:, 4] = 0.25                              # one tied group
+    y_score[:, 5] = -y_score[:, 5]                    # negative scores (sign bit in the key)
+    y_score[::7, 6] = -0.0                            # -0 and +0 tie
+    y_score[1::7, 6] = 0.0
+    y_true[:, 7] = False                              # no positives: nan
+    y_true[:, 8] = True                               # no negatives: nan
+    return y_true, y_score
+
+
+def _store(y_true, y_score, weight=None):
+    acc = ScoreTally(y_true.shape[1])
+    edges = [0] + CUTS
+    for a, b in zip(edges, edges[1:]):
+        acc.update(y_true[a:b], y_score[a:b], None if weight is None else weight[a:b])
+    return acc
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_batches_equal_sklearn(dtype):
+    y_true, y_score = _data(1, dtype=dtype)
+    acc = _store(y_true, y_score)
+    ok = ~np.isin(np.arange(y_true.shape[1]), [7, 8])
+    with np.errstate(all="ignore"), pytest.warns(Warning):
+        auc = acc.roc_auc(None)
+    assert np.isnan(auc[7]) and np.isnan(auc[8])
+    assert_same(auc[ok], sk.roc_auc_score(y_true[:, ok], y_score[:, ok], average=None))
+    assert_same(acc.roc_auc("micro"), sk.roc_auc_score(y_true, y_score, average="micro"))
+    ap = acc.average_precision(None)
+    assert_same(ap[ok], sk.average_precision_score(y_true[:, ok], y_score[:, ok], average=None))
+    assert_same(acc.average_precision("micro"), sk.average_precision_score(y_true, y_score, average="micro"))
+
+
+def test_sort_paths_agree_bit_for_bit():
+    """Unweighted (split radix sort) and weights of 1 (pair sort) give identical floats."""
+    y_true, y_score = _data(2)
+    fast = _store(y_true, y_score)
+    slow = _store(y_true, y_score, np.ones(y_true.shape[0]))
+    with pytest.warns(Warning):  # labels 7 and 8 have one class
+        for average in (None, "micro", "macro"):
+            assert np.array_equal(fast.roc_auc(average), slow.roc_auc(average), equal_nan=True)
+            assert np.array_equal(fast.average_precision(average), slow.average_precision(average), equal_nan=True)
+    # One thread and two give the same sort.
+    assert fast.roc_auc("micro", threads=1) == fast.roc_auc("micro", threads=2)
+
+
+def test_many_labels_fill_one_label_at_a_time():
+    """Above 1024 labels the store fills label by label."""
+    r = np.random.default_rng(3)
+    y_true = r.random((300, 1100)) < 0.3
+    y_score = r.random((300, 1100)).astype(np.float32)
+    acc = ScoreTally(1100).update(y_true[:100], y_score[:100]).update(y_true[100:], y_score[100:])
+    assert_same(acc.roc_auc(None), sk.roc_auc_score(y_true, y_score, average=None))
+
+
+def test_bad_truth_in_a_large_batch_changes_nothing():
+    y_true, y_score = _data(4)
+    acc = ScoreTally(y_true.shape[1]).update(y_true[:100], y_score[:100])
+    before = acc.to_bytes()
+    bad = y_true.astype(np.uint8)
+    bad[12345, 17] = 2
+    with pytest.raises(ValueError, match="Expected `y_true` to hold only 0 and 1, but got 2 at row 12345, column 17"):
+        acc.update(bad, y_score)
+    assert acc.to_bytes() == before
