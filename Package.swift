@@ -16,7 +16,7 @@ let package = Package(
         .executable(name: "tally", targets: ["tally-cli"]),
     ],
     targets: [
-        .target(name: "Tally", dependencies: ["TallyThreads"]),
+        .target(name: "Tally", dependencies: ["TallyThreads", "TallyKernels"]),
         .target(name: "TallyNet", dependencies: ["Tally", "TallyThreads", "CBLAS", "TallyNetKernels"], exclude: ["README.md"]),
         .executableTarget(name: "tally-cli", dependencies: ["Tally"]),
         .target(name: "TallyPython", dependencies: ["Tally", "TallyThreads", "TallyPythonBridge", "CPython"]),
@@ -29,6 +29,9 @@ let package = Package(
         // table, buffers, handles, declaration lists); each extension links its own copy.
         // No stable API: its declarations are `package`.
         .target(name: "TallyPythonBridge", dependencies: ["Tally", "CPython"]),
+        // Internal: the core's per-row counting and ranking loops in C, built per
+        // instruction set and chosen at run time by CPU features. No stable API.
+        .target(name: "TallyKernels"),
         // Internal: TallyNet's Winograd transforms in C, built per instruction set (ifunc).
         .target(name: "TallyNetKernels"),
         // Internal: Python.h for the bridge. Never links libpython: an extension

@@ -1,3 +1,6 @@
+internal import TallyThreads
+internal import TallyKernels
+
 /// What the values of a prediction matrix mean.
 public enum PredictionKind: Sendable {
     /// Floating-point scores are thresholded (`score >= threshold`); integer and
@@ -143,6 +146,9 @@ struct BatchCounts {
     /// flushed to 64-bit counters every 255 rows, before a lane could overflow.
     mutating func count(truth: MatrixView, prediction: MatrixView, thresholds: UnsafeBufferPointer<Double>?,
                         weights: UnsafeBufferPointer<Double>?) -> Bool {
+        if weights == nil, let clean = countWithKernel(truth: truth, prediction: prediction, thresholds: thresholds) {
+            return clean
+        }
         let n = labels
         let words = (n + 7) / 8
         let truthIsBytes = truth.elementType.size == 1 && truth.elementType != .int8
@@ -252,6 +258,78 @@ struct BatchCounts {
         }
     }
 
+    /// Unweighted rows of bool/uint8 truth and bool/uint8 predictions or float32 scores
+    /// through the C kernel of the CPU's level (`tk_count_*`), on every core for large
+    /// batches: each slice of rows counts apart and the integer results are added, so
+    /// the counts and row triples equal the row-by-row loop's. Nil when it does not apply.
+    mutating func countWithKernel(truth: MatrixView, prediction: MatrixView, thresholds: UnsafeBufferPointer<Double>?) -> Bool? {
+        let n = labels, rows = truth.rows
+        guard n <= 1024, truth.elementType == .bool || truth.elementType == .uint8 else { return nil }
+        let isScores = thresholds != nil
+        if isScores {
+            guard prediction.elementType == .float32 else { return nil }
+        } else {
+            guard prediction.elementType == .bool || prediction.elementType == .uint8 else { return nil }
+        }
+        let f32 = (thresholds ?? UnsafeBufferPointer(start: nil, count: 0)).map(float32Threshold)
+        let slices = rows &* n >= 1 << 18 ? min(coreProcessorCount(), max(1, rows / 4096)) : 1
+        let stride = ConfusionCounts.stride * n
+        // Small batches list every row's key (no 4096-slot table to clear); large ones
+        // count the common small triples in a table per slice.
+        let smallSlots = rows >= 2048 ? 4096 : 0
+        var counts = [Int64](repeating: 0, count: stride * slices)
+        var small = [Int64](repeating: 0, count: smallSlots * slices)
+        let large = UnsafeMutablePointer<Int64>.allocate(capacity: rows)  // written before read
+        defer { large.deallocate() }
+        var largeCounts = [Int](repeating: 0, count: slices)
+        var status = [Int32](repeating: 0, count: slices)
+        let t = truth.base!.assumingMemoryBound(to: UInt8.self)
+        f32.withUnsafeBufferPointer { th in
+            counts.withUnsafeMutableBufferPointer { cb in
+                small.withUnsafeMutableBufferPointer { sb in
+                    largeCounts.withUnsafeMutableBufferPointer { lc in
+                        status.withUnsafeMutableBufferPointer { st in
+                            let (cb, sb, lc, st) = (cb, sb, lc, st)
+                            forEachChunk(rows, threads: slices) { slice, range in
+                                var out = tk_count_out(counts: cb.baseAddress! + stride &* slice,
+                                                       small: smallSlots == 0 ? nil : sb.baseAddress! + smallSlots &* slice,
+                                                       large: large + range.lowerBound, large_count: 0)
+                                let first = range.lowerBound &* n
+                                if isScores {
+                                    let s = prediction.base!.assumingMemoryBound(to: Float.self)
+                                    st[slice] = tk_count_scores_f32(t + first, s + first, th.baseAddress!, range.count, n, &out)
+                                } else {
+                                    let p = prediction.base!.assumingMemoryBound(to: UInt8.self)
+                                    st[slice] = tk_count_bytes(t + first, p + first, range.count, n, &out)
+                                }
+                                lc[slice] = out.large_count
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard !status.contains(where: { $0 != 0 }) else { return false }
+        var sums = [Int64](repeating: 0, count: stride)
+        for slice in 0..<slices {
+            for i in 0..<stride { sums[i] &+= counts[slice &* stride &+ i] }
+            for i in 0..<smallSlots {
+                let c = small[slice &* smallSlots &+ i]
+                // c rows of weight 1: their weight sum is exactly c.
+                if c > 0 { rowTable.add(RowKey(tp: i & 15, fp: (i >> 4) & 15, fn: i >> 8), RowTally(rows: c, weight: Double(c))) }
+            }
+        }
+        var slice = 0
+        forEachChunkRange(rows, slices) { range in
+            for i in range.lowerBound..<(range.lowerBound + largeCounts[slice]) {
+                rowTable.add(RowKey(packed: Int(large[i])), RowTally(rows: 1, weight: 1))
+            }
+            slice += 1
+        }
+        if weighted { weightedSums = sums.map(Double.init) } else { integerSums = sums }
+        return true
+    }
+
     /// The last `n % 8` bytes of a row in the low lanes of a word, without reading
     /// past the row: an overlapping load shifted right when the row has 8 bytes or
     /// more, byte by byte otherwise.
@@ -265,6 +343,12 @@ struct BatchCounts {
         for i in 0..<tail { word |= UInt64(row.load(fromByteOffset: i, as: UInt8.self)) << UInt64(8 * i) }
         return word
     }
+}
+
+/// The ranges `forEachChunk(count, threads: parts)` hands out, in order.
+private func forEachChunkRange(_ count: Int, _ parts: Int, _ body: (Range<Int>) -> Void) {
+    let t = min(max(parts, 1), count)
+    for i in 0..<t { body((count &* i / t)..<(count &* (i &+ 1) / t)) }
 }
 
 /// Decodes row `r` of a 0/1 matrix into bytes; returns nonzero when a value is not 0/1.

@@ -40,10 +40,10 @@ public struct RankingSums: Equatable, Sendable {
     /// the expected hits under a uniformly random order of the tied labels (as NDCG
     /// averages ties); k larger than the label count means all labels.
     public let topK: [Int]
-    public private(set) var rowCount: Int64 = 0
+    public internal(set) var rowCount: Int64 = 0
     /// Whether every relevance seen was 0 or 1 (needed by all but NDCG).
-    public private(set) var isBinary = true
-    public private(set) var isWeighted = false
+    public internal(set) var isBinary = true
+    public internal(set) var isWeighted = false
 
     var weightSum = CompensatedSum()
     var lrap = CompensatedSum()
@@ -83,6 +83,12 @@ public struct RankingSums: Equatable, Sendable {
         try checkScoreShapes(truth: truth, scores: scores, sampleWeight: sampleWeight, labelCount: labelCount)
         let rows = truth.rows, n = labelCount
         guard rows > 0 else { return }
+        guard !rowCount.addingReportingOverflow(Int64(rows)).overflow else {
+            throw TallyError.overflow("Adding \(rows) rows would overflow the Int64 row count")
+        }
+        // 0/1 bytes of truth and few labels: the sort-free kernel, on every core
+        // (RankingSums+Rows.swift). Anything else, or a bad value, takes the rows below.
+        if updateInPlace(truth: truth, scores: scores, sampleWeight: sampleWeight) { return }
         var batch = self
         batch.isWeighted = isWeighted || sampleWeight != nil
         let discounts = Discounts(labels: n, k: ndcgK)

@@ -70,6 +70,9 @@ func int64Array(_ args: Arguments, _ i: Int, _ name: String) throws -> [Int] {
 }
 
 nonisolated(unsafe) let metricsFunctions: [Declaration] = [
+    Declaration("kernel_level", 0...0, "kernel_level() -> str: the core's C kernels in use ('avx512', 'avx2', 'neon', 'baseline')") { _ in
+        try pyString(Tally.kernelLevel)
+    },
     // MARK: Counting metrics over Counts
     Declaration("counts_jaccard", 4...4, "counts_jaccard(counts, average, zero_division, labels) -> (values, warnings)") { a in
         let c = try box(a[0]).snapshot()

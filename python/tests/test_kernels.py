@@ -86,3 +86,30 @@ def test_bad_truth_in_a_large_batch_changes_nothing():
     with pytest.raises(ValueError, match="Expected `y_true` to hold only 0 and 1, but got 2 at row 12345, column 17"):
         acc.update(bad, y_score)
     assert acc.to_bytes() == before
+
+
+# -- every instruction-set level of the C kernels, each in a fresh interpreter ---------------
+
+def _run_level(level):
+    import json
+    import os
+    import pathlib
+    import subprocess
+    import sys
+    here = pathlib.Path(__file__).parent
+    env = dict(os.environ, TALLY_KERNEL=level)
+    out = subprocess.run([sys.executable, str(here / "kernel_worker.py")], env=env, capture_output=True,
+                         text=True, timeout=600, cwd=here)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_kernel_levels_agree_with_references_and_each_other():
+    from tally import _tally
+    best = _tally.kernel_level()
+    order = ["baseline", "avx2", "avx512"] if best in ("baseline", "avx2", "avx512") else [best]
+    results = {level: _run_level(level) for level in order[: order.index(best) + 1]}
+    for asked, r in results.items():
+        assert r["level"] == asked  # a level the CPU has is used when asked for
+        assert r["failures"] == [], (asked, r["failures"])
+    assert len({r["digest"] for r in results.values()}) == 1  # identical states and values at every level

@@ -1,0 +1,62 @@
+// Internal to Tally: the per-row hot loops of the counting and ranking metrics, in C so
+// that each is compiled for AVX-512, AVX2 and baseline x86-64 (NEON is the AArch64
+// baseline) and picked at run time from the CPU's instruction-set features, never from
+// a CPU model. `TALLY_KERNEL=baseline|avx2|avx512` asks for a lower level (tests run
+// each level against the others); a level the CPU lacks is never used. No stable API.
+#ifndef TALLY_KERNELS_H
+#define TALLY_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The level in use: 0 baseline (NEON on AArch64), 3 AVX2, 4 AVX-512; chosen once.
+int tk_level(void);
+/// Its name: "baseline", "neon", "avx2" or "avx512".
+const char *tk_level_name(void);
+/// Chooses again (after `TALLY_KERNEL` changed; for tests). Not thread-safe against
+/// concurrent kernel calls.
+void tk_reset_level(void);
+
+/// Per-row results of a count: label sums go to `counts` (tp, predicted, actual per
+/// label, added); rows whose (tp, fp, fn) are all below 16 are counted in `small`
+/// (4096 slots, index tp | fp << 4 | fn << 8; NULL: none); the others' keys (tp | fp << 21 | fn << 42)
+/// are appended to `large` (room for every row), `*large_count` advanced.
+typedef struct {
+    int64_t *counts;
+    int64_t *small;
+    int64_t *large;
+    size_t large_count;
+} tk_count_out;
+
+/// Counts `rows` rows of `n` labels of 0/1 bytes. Returns nonzero when a byte is not 0/1
+/// (the counts are then meaningless).
+int tk_count_bytes(const uint8_t *truth, const uint8_t *pred, size_t rows, size_t n, tk_count_out *out);
+/// The same with float32 scores: a label is predicted when `score >= threshold[j]`.
+/// Returns nonzero when a truth byte is not 0/1 or a score is nan.
+int tk_count_scores_f32(const uint8_t *truth, const float *scores, const float *threshold, size_t rows, size_t n,
+                        tk_count_out *out);
+
+/// One row of the ranking metrics with 0/1 truth bytes. Keys the scores (order keys,
+/// -0 = +0) into `keys` (n slots), lists the relevant labels, and for each relevant
+/// label q writes above[q] = #{j: s_j > s_i}, at[q] = #{j: s_j >= s_i},
+/// rel[q] = #{relevant j: s_j >= s_i}. Returns the relevant count, or -1 when a truth
+/// byte is not 0/1 or a score is not finite. With `coverage_only` it writes only
+/// at[0] = the coverage (labels at or above the lowest relevant score).
+long tk_rank_row_f32(const uint8_t *truth, const float *scores, size_t n, int coverage_only, uint32_t *keys,
+                     int32_t *above, int32_t *at, int32_t *rel);
+long tk_rank_row_f64(const uint8_t *truth, const double *scores, size_t n, int coverage_only, uint64_t *keys,
+                     int32_t *above, int32_t *at, int32_t *rel);
+
+/// Coverage (as `coverage_only` above) summed over `rows` rows into `*sum`; -1 as above.
+int tk_coverage_rows_f32(const uint8_t *truth, const float *scores, size_t rows, size_t n, uint32_t *keys, int64_t *sum);
+int tk_coverage_rows_f64(const uint8_t *truth, const double *scores, size_t rows, size_t n, uint64_t *keys, int64_t *sum);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

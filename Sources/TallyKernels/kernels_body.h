@@ -1,0 +1,111 @@
+// The kernels' bodies, included once per instruction-set level by kernels.c with
+// TK_FN(name) naming that level's copy and TK_ATTR its target attribute.
+
+#define TK_ROW_RANK(SUFFIX, FLOAT, KEY, SIGNED, SHIFT, TOP, ISFINITE)                                       \
+    TK_ATTR static long TK_FN(rank_row_##SUFFIX)(const uint8_t *truth, const FLOAT *scores, size_t n,          \
+                                                 int coverage_only, KEY *keys, int32_t *above, int32_t *at,   \
+                                                 int32_t *rel) {                                              \
+        uint8_t bad = 0;                                                                                      \
+        int finite = 1;                                                                                       \
+        for (size_t j = 0; j < n; j++) {                                                                      \
+            FLOAT y = scores[j] + (FLOAT)0; /* -0 becomes +0 */                                               \
+            KEY bits;                                                                                         \
+            memcpy(&bits, &y, sizeof bits);                                                                   \
+            keys[j] = bits ^ ((KEY)((SIGNED)bits >> SHIFT) | TOP);                                            \
+            bad |= truth[j];                                                                                  \
+            finite &= ISFINITE(scores[j]);                                                                    \
+        }                                                                                                     \
+        if ((bad & 0xFE) || !finite) return -1;                                                               \
+        if (coverage_only) {                                                                                  \
+            KEY lowest = (KEY)-1;                                                                             \
+            size_t count = 0;                                                                                 \
+            for (size_t j = 0; j < n; j++) {                                                                  \
+                KEY k = keys[j] | ((KEY)(truth[j] & 1) - 1);                                                  \
+                lowest = k < lowest ? k : lowest;                                                             \
+                count += truth[j];                                                                            \
+            }                                                                                                 \
+            if (count == 0) { at[0] = 0; return 0; }                                                          \
+            int32_t covered = 0;                                                                              \
+            for (size_t j = 0; j < n; j++) covered += keys[j] >= lowest;                                      \
+            at[0] = covered;                                                                                  \
+            return (long)count;                                                                               \
+        }                                                                                                     \
+        long count = 0;                                                                                       \
+        for (size_t i = 0; i < n; i++) {                                                                      \
+            if (!truth[i]) continue;                                                                          \
+            KEY ki = keys[i];                                                                                 \
+            int32_t gt = 0, ge = 0, re = 0;                                                                   \
+            for (size_t j = 0; j < n; j++) {                                                                  \
+                KEY y = keys[j];                                                                              \
+                gt += y > ki;                                                                                 \
+                int32_t g = y >= ki;                                                                          \
+                ge += g;                                                                                      \
+                re += g & truth[j];                                                                           \
+            }                                                                                                 \
+            above[count] = gt;                                                                                \
+            at[count] = ge;                                                                                   \
+            rel[count] = re;                                                                                  \
+            count++;                                                                                          \
+        }                                                                                                     \
+        return count;                                                                                         \
+    }
+
+TK_ROW_RANK(f32, float, uint32_t, int32_t, 31, 0x80000000u, tk_isfinite_f32)
+TK_ROW_RANK(f64, double, uint64_t, int64_t, 63, 0x8000000000000000ull, tk_isfinite_f64)
+
+// Label sums in byte lanes (flushed every 255 rows, before a lane could wrap) and each
+// row's own counts, from predictions that `PRED(j)` reads as 0/1 bytes.
+#define TK_COUNT(NAME, PARAMS, PRED, CHECK)                                                                    \
+    TK_ATTR static int TK_FN(NAME) PARAMS {                                                                    \
+        uint8_t lanes[3 * TK_MAX_LANES];                                                                      \
+        uint8_t *ltp = lanes, *lpr = lanes + TK_MAX_LANES, *lac = lanes + 2 * TK_MAX_LANES;                   \
+        memset(lanes, 0, sizeof lanes);                                                                       \
+        uint8_t bad = 0;                                                                                      \
+        size_t pending = 0;                                                                                   \
+        for (size_t r = 0; r < rows; r++) {                                                                   \
+            const uint8_t *t = truth + r * n;                                                                 \
+            uint32_t rtp = 0, rpr = 0, rac = 0;                                                               \
+            for (size_t j = 0; j < n; j++) {                                                                  \
+                uint8_t a = t[j], b = PRED;                                                                \
+                CHECK;                                                                                        \
+                uint8_t x = a & b;                                                                            \
+                ltp[j] += x; lpr[j] += b; lac[j] += a;                                                        \
+                rtp += x; rpr += b; rac += a;                                                                 \
+            }                                                                                                 \
+            uint32_t fp = rpr - rtp, fn = rac - rtp;                                                          \
+            if (out->small && (rtp | fp | fn) < 16) out->small[rtp | fp << 4 | fn << 8]++;                                \
+            else out->large[out->large_count++] = (int64_t)rtp | (int64_t)fp << 21 | (int64_t)fn << 42;       \
+            if (++pending == 255 || r + 1 == rows) {                                                          \
+                for (size_t j = 0; j < n; j++) {                                                              \
+                    out->counts[3 * j] += ltp[j]; out->counts[3 * j + 1] += lpr[j]; out->counts[3 * j + 2] += lac[j]; \
+                }                                                                                             \
+                memset(lanes, 0, sizeof lanes);                                                               \
+                pending = 0;                                                                                  \
+            }                                                                                                 \
+        }                                                                                                     \
+        return bad != 0;                                                                                      \
+    }
+
+TK_COUNT(count_bytes_small, (const uint8_t *truth, const uint8_t *pred, size_t rows, size_t n, tk_count_out *out),
+         pred[r * n + j], bad |= (a | b) & 0xFE)
+TK_COUNT(count_scores_f32_small,
+         (const uint8_t *truth, const float *scores, const float *threshold, size_t rows, size_t n, tk_count_out *out),
+         (uint8_t)(scores[r * n + j] >= threshold[j]), bad |= (a & 0xFE) | (uint8_t)(scores[r * n + j] != scores[r * n + j]))
+
+// Coverage summed over unweighted rows: integers, so the sum is exact in any order.
+#define TK_COVERAGE_ROWS(SUFFIX, FLOAT, KEY)                                                                   \
+    TK_ATTR static int TK_FN(coverage_rows_##SUFFIX)(const uint8_t *truth, const FLOAT *scores, size_t rows,   \
+                                                     size_t n, KEY *keys, int64_t *sum) {                     \
+        int64_t total = 0;                                                                                    \
+        int32_t at;                                                                                           \
+        for (size_t r = 0; r < rows; r++) {                                                                   \
+            if (TK_FN(rank_row_##SUFFIX)(truth + r * n, scores + r * n, n, 1, keys, NULL, &at, NULL) < 0)      \
+                return -1;                                                                                    \
+            total += at;                                                                                      \
+        }                                                                                                     \
+        *sum = total;                                                                                         \
+        return 0;                                                                                             \
+    }
+
+TK_COVERAGE_ROWS(f32, float, uint32_t)
+TK_COVERAGE_ROWS(f64, double, uint64_t)

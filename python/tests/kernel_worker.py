@@ -1,0 +1,101 @@
+"""Run by test_kernels.py in a fresh interpreter with TALLY_KERNEL set (the core picks its
+kernel level once per process): checks the counting and ranking kernels of that level
+against numpy, scikit-learn and the core's own row-by-row Swift loop, and prints JSON
+with the level, the failures and a digest of every state and value, which must be the
+same at every level."""
+
+import hashlib
+import json
+import sys
+
+import numpy as np
+import sklearn.metrics as sk
+
+import tally
+from tally import _tally
+from tally.scores import RankingTally
+
+
+def main():
+    failures, digest = [], hashlib.sha256()
+
+    def check(ok, what):
+        if not ok:
+            failures.append(what)
+
+    rng = np.random.default_rng(7)
+    for n in (1, 7, 8, 39, 63, 64, 65, 130):
+        for rows in (1, 254, 255, 256, 600, 9000):
+            where = f"n={n} rows={rows}"
+            t = rng.random((rows, n)) < rng.uniform(0.05, 0.9)
+            s = rng.random((rows, n), dtype=np.float32)
+            s[:, ::3] = np.round(s[:, ::3], 1)  # ties, and scores equal to the threshold
+            p = s >= 0.5
+            # Counting: bool, uint8 and float32 (kernels) against the int8 row loop (Swift).
+            ref = tally.Tally(n).update(t.astype(np.int8), p)
+            for name, acc in (("bool", tally.Tally(n).update(t, p)),
+                              ("uint8", tally.Tally(n).update(t.view(np.uint8), p.view(np.uint8))),
+                              ("float32", tally.Tally(n).update(t, s))):
+                check(acc.to_bytes() == ref.to_bytes(), f"{where} {name}: state differs from the row loop")
+                digest.update(acc.to_bytes())
+            cm = ref.confusion_matrix()
+            check((cm[:, 1, 1] == (t & p).sum(0)).all() and (cm[:, 0, 1] == (~t & p).sum(0)).all()
+                  and (cm[:, 1, 0] == (t & ~p).sum(0)).all(), f"{where}: counts differ from numpy")
+            acc = tally.Tally(n).update(t, p)
+            check(acc.subset_accuracy() == np.mean((t == p).all(1)), f"{where}: subset accuracy")
+            f1 = acc.f1(average="samples", zero_division=0)
+            tp, fp, fn = (t & p).sum(1), (~t & p).sum(1), (t & ~p).sum(1)
+            denominator = 2 * tp + fp + fn
+            per_row = np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+            check(abs(f1 - per_row.mean()) < 1e-12, f"{where}: samples F1 {f1} vs {per_row.mean()}")
+            # Per-label thresholds (float64, compared exactly).
+            th = rng.uniform(0.2, 0.8, size=n)
+            per = tally.Tally(n, threshold=th).update(t, s)
+            pt = s.astype(np.float64) >= th
+            check((per.confusion_matrix()[:, 1, 1] == (t & pt).sum(0)).all(), f"{where}: per-label thresholds")
+            digest.update(per.to_bytes())
+            # Ranking: bytes (kernels) against scikit-learn and the float64-truth row loop.
+            if n >= 2:
+                fast = RankingTally(n).update(t, s)
+                slow = RankingTally(n).update(t.astype(np.float64), s)
+                for name in ("label_ranking_average_precision_score", "coverage_error", "label_ranking_loss", "ndcg_score"):
+                    short = {"label_ranking_average_precision_score": "label_ranking_average_precision",
+                             "ndcg_score": "ndcg"}.get(name, name)
+                    ours = getattr(fast, short)()
+                    theirs = getattr(sk, name)(t, s)
+                    check(abs(ours - theirs) <= 1e-12 * max(1, abs(theirs)), f"{where}: {name} {ours} vs {theirs}")
+                    check(abs(ours - getattr(slow, short)()) <= 1e-12 * max(1, abs(ours)), f"{where}: {name} row loop")
+                    digest.update(np.float64(ours).tobytes())
+                check(fast.coverage_error() == slow.coverage_error(), f"{where}: coverage differs from the row loop")
+                check(fast.label_ranking_loss() == slow.label_ranking_loss(), f"{where}: ranking loss row loop")
+                cov = tally.metrics.coverage_error(t, s)  # the coverage-only kernel
+                check(cov == fast.coverage_error(), f"{where}: coverage-only kernel")
+                w = rng.uniform(0, 2, size=rows)
+                check(abs(RankingTally(n).update(t, s, w).ndcg() - sk.ndcg_score(t, s, sample_weight=w)) < 1e-12,
+                      f"{where}: weighted NDCG")
+                check(abs(tally.metrics.coverage_error(t, s.astype(np.float64), sample_weight=w)
+                          - sk.coverage_error(t, s, sample_weight=w)) < 1e-9, f"{where}: weighted float64 coverage")
+    # Bad values are refused with the row loop's message, at every level.
+    t = rng.random((300, 39)) < 0.3
+    s = rng.random((300, 39), dtype=np.float32)
+    s[123, 17] = np.nan
+    for fn, args in ((lambda *a: tally.Tally(39).update(*a), (t, s)),
+                     (lambda *a: RankingTally(39).update(*a), (t, s)),
+                     (lambda *a: tally.metrics.coverage_error(*a), (t, s))):
+        try:
+            fn(*args)
+            failures.append("nan score accepted")
+        except ValueError as e:
+            check("nan at row 123, column 17" in str(e), f"nan message: {e}")
+    bad = t.view(np.uint8).copy()
+    bad[200, 5] = 2
+    try:
+        tally.Tally(39).update(bad, s[:, :] * 0)
+        failures.append("truth 2 accepted")
+    except ValueError as e:
+        check("but got 2 at row 200, column 5" in str(e), f"truth message: {e}")
+    print(json.dumps({"level": _tally.kernel_level(), "failures": failures[:20], "digest": digest.hexdigest()}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
