@@ -1,14 +1,16 @@
 """Counting speed: Tally vs a vectorized numpy count vs scikit-learn, measured in one run.
 
 Prints rows/second for one update over a (N x 39) batch of bool predictions and of
-float32 scores, the ratios to the anchors, and the per-call cost of a (32 x 39)
-update from Python. Medians of several repeats; the machine is noisy.
+float32 scores (also with per-label thresholds), the GB/s read against a plain
+`numpy.sum` over the same bytes (the bandwidth reference), the ratios to the anchors
+next to their targets, and the per-call cost of a (32 x 39) update from Python.
+Medians of several repeats; the machine is shared, so compare ratios within a run.
 
-    .venv/bin/python bench/bench_counting.py [--rows 1000000] [--repeats 5]
+    .venv/bin/python bench/bench_counting.py [--rows 1000000] [--repeats 7]
 """
 import argparse
-import statistics
-import time
+import os
+import sys
 import timeit
 
 import numpy as np
@@ -16,14 +18,8 @@ from sklearn.metrics import precision_recall_fscore_support
 
 import tally
 
-
-def median_seconds(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import cpu_line, gbps, kernel_line, median_seconds, numpy_sum_seconds, target  # noqa: E402
 
 
 def numpy_counts(y_true, y_pred):
@@ -39,7 +35,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--labels", type=int, default=39)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--sklearn-repeats", type=int, default=1)
     args = ap.parse_args()
     n, k = args.rows, args.labels
@@ -47,20 +43,25 @@ def main():
     y_true = rng.random((n, k)) < 0.2
     y_score = rng.random((n, k), dtype=np.float32)
     y_pred = y_score >= 0.5
+    thresholds = rng.uniform(0.3, 0.7, size=k)
 
+    print(cpu_line())
+    print(kernel_line())
     print(f"# counting benchmark: {n} x {k}, median of {args.repeats} (scikit-learn: {args.sklearn_repeats})")
     acc = tally.Tally(k)
+    per_label = tally.Tally(k, threshold=thresholds)
 
-    def tally_bool():
-        acc.reset()
-        acc.update(y_true, y_pred)
+    def run(a, x):
+        def f():
+            a.reset()
+            a.update(y_true, x)
+        return f
 
-    def tally_float():
-        acc.reset()
-        acc.update(y_true, y_score)
-
-    t_tally_bool = median_seconds(tally_bool, args.repeats)
-    t_tally_float = median_seconds(tally_float, args.repeats)
+    t_bool = median_seconds(run(acc, y_pred), args.repeats)
+    t_float = median_seconds(run(acc, y_score), args.repeats)
+    t_per_label = median_seconds(run(per_label, y_score), args.repeats)
+    t_sum_bool = numpy_sum_seconds([y_true, y_pred], args.repeats)
+    t_sum_float = numpy_sum_seconds([y_true, y_score], args.repeats)
     t_numpy_bool = median_seconds(lambda: numpy_counts(y_true, y_pred), args.repeats)
     t_numpy_float = median_seconds(lambda: numpy_counts(y_true, y_score >= 0.5), args.repeats)
     t_sklearn = median_seconds(lambda: precision_recall_fscore_support(y_true, y_pred, average=None,
@@ -72,29 +73,37 @@ def main():
     tp, fp, fn, tn = numpy_counts(y_true, y_pred)
     assert (cm[:, 1, 1] == tp).all() and (cm[:, 0, 1] == fp).all() and (cm[:, 1, 0] == fn).all()
 
-    def row(name, t, anchor=None):
-        ratio = f"{anchor / t:8.1f}x" if anchor else ""
-        print(f"{name:44s} {t * 1e3:9.1f} ms {n / t / 1e6:9.1f} M rows/s {ratio}")
+    bytes_bool = y_true.nbytes + y_pred.nbytes
+    bytes_float = y_true.nbytes + y_score.nbytes
+    print(f"{'':46s} {'time':>10s} {'rows/s':>10s} {'GB/s':>7s}")
 
-    print(f"{'':44s} {'time':>12s} {'throughput':>17s} {'speed-up':>9s}")
-    row("numpy vectorized count, bool", t_numpy_bool)
-    row("tally update, bool  (vs numpy)", t_tally_bool, t_numpy_bool)
-    row("numpy threshold + count, float32", t_numpy_float)
-    row("tally update, float32 (vs numpy)", t_tally_float, t_numpy_float)
-    row("sklearn precision_recall_fscore_support", t_sklearn)
-    print(f"{'tally bool vs sklearn':44s} {t_sklearn / t_tally_bool:8.1f}x")
-    print(f"{'tally float32 vs sklearn':44s} {t_sklearn / t_tally_float:8.1f}x")
+    def row(name, t, nbytes, note=""):
+        print(f"{name:46s} {t * 1e3:7.1f} ms {n / t / 1e6:7.1f} M {gbps(nbytes, t):7.2f}  {note}")
+
+    row("numpy.sum over y_true + y_pred bytes", t_sum_bool, bytes_bool, "(bandwidth reference)")
+    row("tally update, bool", t_bool, bytes_bool,
+        f"{t_sum_bool / t_bool:.2f}x numpy.sum's GB/s ({target(t_sum_bool / t_bool, 1.0)})")
+    row("numpy.sum over y_true + y_score bytes", t_sum_float, bytes_float, "(bandwidth reference)")
+    row("tally update, float32 >= 0.5", t_float, bytes_float,
+        f"{t_sum_float / t_float:.2f}x numpy.sum's GB/s ({target(t_sum_float / t_float, 1.0)})")
+    row("tally update, float32, per-label thresholds", t_per_label, bytes_float,
+        f"{t_sum_float / t_per_label:.2f}x numpy.sum's GB/s")
+    row("numpy vectorized count, bool", t_numpy_bool, bytes_bool, f"tally {t_numpy_bool / t_bool:.1f}x faster")
+    row("numpy threshold + count, float32", t_numpy_float, bytes_float, f"tally {t_numpy_float / t_float:.1f}x faster")
+    row("sklearn precision_recall_fscore_support", t_sklearn, bytes_bool,
+        f"tally {t_sklearn / t_bool:.0f}x (bool), {t_sklearn / t_float:.0f}x (float32) faster")
 
     small_true = y_true[:32].copy()
     small_score = y_score[:32].copy()
     small = tally.Tally(k)
     raw = small._counts
     number = 20000
-    per_call = min(timeit.repeat(lambda: small.update(small_true, small_score), number=number, repeat=5)) / number
-    per_raw = min(timeit.repeat(lambda: raw.update(small_true, small_score, None, False), number=number, repeat=5)) / number
+    per_call = min(timeit.repeat(lambda: small.update(small_true, small_score), number=number, repeat=7)) / number
+    per_raw = min(timeit.repeat(lambda: raw.update(small_true, small_score, None, False), number=number, repeat=7)) / number
     per_numpy = min(timeit.repeat(lambda: numpy_counts(small_true, small_score >= 0.5), number=2000, repeat=5)) / 2000
-    print(f"(32 x {k}) update from Python: tally.Tally.update {per_call * 1e6:.2f} us, "
-          f"_tally.Counts.update {per_raw * 1e6:.2f} us, numpy count {per_numpy * 1e6:.2f} us")
+    print(f"(32 x {k}) update from Python: tally.Tally.update {per_call * 1e6:.2f} us "
+          f"({target(per_call * 1e6, 1.0, more_is_better=False)} us), _tally.Counts.update {per_raw * 1e6:.2f} us, "
+          f"numpy count {per_numpy * 1e6:.2f} us")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,20 @@
 """Exact ROC AUC and average precision on (N x 39) float32 scores: Tally vs
-scikit-learn, and the counting metrics vs numpy and scikit-learn, in one run.
+scikit-learn, the row-wise ranking metrics, and the counting metrics vs numpy and
+scikit-learn, in one run.
 
-Prints seconds and the ratio to scikit-learn (the anchor) measured in the same run.
-Tally's time includes storing the scores (the `update`); the sort is per label,
-in parallel over the machine's cores.
+Prints seconds and the ratio to scikit-learn (the anchor) measured in the same run,
+next to the target ratio; the GB/s the score store's update reads against a plain
+`numpy.sum` over the same bytes. Tally's AUC/AP times include storing the scores
+(the `update`); the sort is per label, in parallel over the machine's cores (micro:
+one pooled sort, its passes split over the cores). The machine is shared: compare
+ratios within a run.
 
     .venv/bin/python bench/bench_ranking.py [--rows 1000000] [--labels 39] [--repeats 3]
 """
 import argparse
+import os
 import statistics
+import sys
 import time
 import warnings
 
@@ -17,6 +23,12 @@ import sklearn.metrics as sk
 
 from tally import metrics as tm
 from tally.scores import RankingTally, ScoreTally
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import cpu_line, gbps, kernel_line, numpy_sum_seconds, target  # noqa: E402
+
+TARGETS = {"roc_auc macro": 30, "roc_auc micro": 25, "ap macro": 30, "coverage_error": 20, "label_ranking_loss": 20,
+           "label_ranking_average_precision_score": 100, "ndcg_score": 100}
 
 
 def seconds(fn, repeats):
@@ -28,8 +40,9 @@ def seconds(fn, repeats):
     return statistics.median(times), result
 
 
-def row(name, ours, anchor, label="scikit-learn"):
-    print(f"{name:<44s} tally {ours:8.3f} s   {label} {anchor:8.3f} s   {anchor / ours:6.1f}x")
+def row(name, ours, anchor, label="scikit-learn", goal=None):
+    note = f"   ({target(anchor / ours, goal)})" if goal else ""
+    print(f"{name:<44s} tally {ours:8.3f} s   {label} {anchor:8.3f} s   {anchor / ours:6.1f}x{note}")
 
 
 def main():
@@ -45,21 +58,26 @@ def main():
     y_score = rng.random((n, k), dtype=np.float32)
     y_score[:, :5] = np.round(y_score[:, :5], 2)  # a few labels with heavy ties
     warnings.simplefilter("ignore")
+    print(cpu_line())
+    print(kernel_line())
     print(f"# ranking benchmark: {n} x {k} float32, median of {args.repeats} (scikit-learn: once)")
 
     store = ScoreTally(k)
     t_update, _ = seconds(lambda: store.reset().update(y_true, y_score), args.repeats)
-    print(f"{'store the scores (update)':<44s} tally {t_update:8.3f} s   "
+    t_sum = numpy_sum_seconds([y_true, y_score], args.repeats)
+    nbytes = y_true.nbytes + y_score.nbytes
+    print(f"{'store the scores (update)':<44s} tally {t_update:8.3f} s   {gbps(nbytes, t_update):.2f} GB/s read "
+          f"(numpy.sum over the same bytes {gbps(nbytes, t_sum):.2f} GB/s: {t_sum / t_update:.2f}x); "
           f"{store.memory_bytes / (n * k):.3f} bytes per score")
     for average in ("macro", "micro"):
         t_auc, ours = seconds(lambda: store.roc_auc(average), args.repeats)
         t_sk, theirs = seconds(lambda: sk.roc_auc_score(y_true, y_score, average=average), 1)
         assert abs(ours - theirs) < 1e-12, (ours, theirs)
-        row(f"roc_auc_score average={average} (+update)", t_auc + t_update, t_sk)
+        row(f"roc_auc_score average={average} (+update)", t_auc + t_update, t_sk, goal=TARGETS[f"roc_auc {average}"])
     t_ap, ours = seconds(lambda: store.average_precision("macro"), args.repeats)
     t_sk, theirs = seconds(lambda: sk.average_precision_score(y_true, y_score, average="macro"), 1)
     assert abs(ours - theirs) < 1e-12, (ours, theirs)
-    row("average_precision_score macro (+update)", t_ap + t_update, t_sk)
+    row("average_precision_score macro (+update)", t_ap + t_update, t_sk, goal=TARGETS["ap macro"])
     t_one, _ = seconds(lambda: store.roc_auc("macro", threads=1), args.repeats)
     print(f"{'roc_auc macro, one thread (no update)':<44s} tally {t_one:8.3f} s")
 
@@ -72,7 +90,7 @@ def main():
         t_sk, theirs = seconds(lambda: getattr(sk, name)(yt, ys), 1)
         total_sk += t_sk
         assert abs(ours - theirs) < 1e-9, (name, ours, theirs)
-        row(f"{name} ({m} rows)", t_ours, t_sk)
+        row(f"{name} ({m} rows)", t_ours, t_sk, goal=TARGETS[name])
     t_all, _ = seconds(lambda: RankingTally(k).update(yt, ys), args.repeats)
     row(f"all four + precision/recall@1,3,5, one RankingTally", t_all, total_sk, "sklearn's four")
 

@@ -26,6 +26,7 @@ extension ConfusionCounts {
                                 kind: PredictionKind = .scores) throws {
         try checkShapes(truth: truth, prediction: prediction, sampleWeight: sampleWeight)
         guard truth.rows > 0 else { return }
+        if sampleWeight == nil, try updateSmallBatch(truth: truth, prediction: prediction, kind: kind) { return }
         let thresholdsOrNil = (kind == .scores && prediction.elementType.isFloatingPoint) ? thresholds : nil
         var batch = BatchCounts(labels: labelCount, weighted: sampleWeight != nil || isWeighted)
         let clean = thresholdsOrNil.withOptionalBuffer { th in
@@ -47,6 +48,48 @@ extension ConfusionCounts {
                 try sampleWeight.withOptionalBuffer { try update(truth: t, prediction: p, sampleWeight: $0, kind: kind) }
             }
         }
+    }
+
+    /// A small unweighted batch (a training step's) of bool/uint8 truth and bool/uint8
+    /// predictions or float32 scores, up to 64 labels: one C kernel call into stack
+    /// buffers, then the counts and row triples go straight into the state (no batch
+    /// table: each row adds weight 1 to an integer weight, exactly as the batch table's
+    /// sum would). False when it does not apply; throws, changing nothing, on a bad value.
+    mutating func updateSmallBatch(truth: MatrixView, prediction: MatrixView, kind: PredictionKind) throws -> Bool {
+        let n = labelCount, rows = truth.rows
+        guard rows <= 1024, n <= 64, !isWeighted, !isElementWeighted,
+              truth.elementType == .bool || truth.elementType == .uint8 else { return false }
+        let isScores = kind == .scores && prediction.elementType.isFloatingPoint
+        if isScores {
+            guard prediction.elementType == .float32 else { return false }
+        } else {
+            guard prediction.elementType == .bool || prediction.elementType == .uint8 else { return false }
+        }
+        let stride = Self.stride &* n
+        let clean = withUnsafeTemporaryAllocation(of: Int64.self, capacity: stride &+ rows) { buffer -> Bool in
+            let sums = buffer.baseAddress!, keys = sums + stride
+            sums.initialize(repeating: 0, count: stride)
+            var out = tk_count_out(counts: sums, small: nil, large: keys, large_count: 0)
+            let t = truth.base!.assumingMemoryBound(to: UInt8.self)
+            let status = isScores
+                ? float32Thresholds.withUnsafeBufferPointer {
+                    tk_count_scores_f32(t, prediction.base!.assumingMemoryBound(to: Float.self), $0.baseAddress!, rows, n, &out)
+                }
+                : tk_count_bytes(t, prediction.base!.assumingMemoryBound(to: UInt8.self), rows, n, &out)
+            guard status == 0 else { return false }
+            integerCounts.withUnsafeMutableBufferPointer { c in
+                for i in 0..<stride { c[i] &+= sums[i] }
+            }
+            for i in 0..<out.large_count { rowHistogram.add(RowKey(packed: Int(keys[i])), RowTally(rows: 1, weight: 1)) }
+            return true
+        }
+        guard clean else {
+            try describeBadValues(truth: truth, prediction: prediction, kind: kind)
+            throw TallyError.invalidValue("Expected 0/1 labels and numeric scores, but the batch has other values")
+        }
+        weightSum += Double(rows)
+        rowCount &+= Int64(rows)
+        return true
     }
 
     // MARK: Checks

@@ -20,6 +20,8 @@ public struct ConfusionCounts: Equatable, Sendable {
     public let labelCount: Int
     /// The per-label thresholds that turn scores into predictions (`score >= threshold`).
     public let thresholds: [Double]
+    /// `float32Threshold` of each threshold: float32 scores compare against these.
+    let float32Thresholds: [Float]
 
     /// Counts, label-major: `[tp, predicted, actual]` for label 0, then label 1, …
     /// Exact integers while no sample weight was seen.
@@ -54,6 +56,7 @@ public struct ConfusionCounts: Equatable, Sendable {
         }
         self.labelCount = labelCount
         self.thresholds = try threshold.values(labelCount: labelCount)
+        self.float32Thresholds = thresholds.map(float32Threshold)
         self.integerCounts = Array(repeating: 0, count: Self.stride * labelCount)
         self.weightedCounts = []
     }

@@ -1,0 +1,109 @@
+import XCTest
+@testable import Tally
+
+/// The core's fast paths (C kernels at the CPU's level, the score store's split radix
+/// sort, the sort-free ranking rows) against the row-by-row code they replace and
+/// against counts made here, on seeded random arrays with odd label counts and tails.
+/// The Python side (test_kernels.py) runs every kernel level against scikit-learn.
+final class KernelTests: XCTestCase {
+    func randomBatch(rows: Int, labels: Int, seed: UInt64) -> (truth: [UInt8], scores: [Float]) {
+        var g = SeededGenerator(seed: seed)
+        let truth = (0..<(rows * labels)).map { _ in UInt8(Double.random(in: 0..<1, using: &g) < 0.3 ? 1 : 0) }
+        // Scores on a 0.1 grid (ties, and scores equal to the 0.5 threshold).
+        let scores = (0..<(rows * labels)).map { _ in Float(Int.random(in: 0...10, using: &g)) / 10 }
+        return (truth, scores)
+    }
+
+    func testCountingKernelEqualsRowLoopAndDirectCounts() throws {
+        for labels in [1, 7, 39, 64, 65, 130] {
+            for rows in [1, 255, 256, 3000] {
+                let (truth, scores) = randomBatch(rows: rows, labels: labels, seed: UInt64(labels * 10_000 + rows))
+                let predictions = scores.map { $0 >= 0.5 ? UInt8(1) : 0 }
+                var kernel = try ConfusionCounts(labelCount: labels), viaScores = kernel, rowLoop = kernel
+                try truth.withMatrixView(rows: rows, columns: labels) { t in
+                    try predictions.withMatrixView(rows: rows, columns: labels) { try kernel.update(truth: t, prediction: $0) }
+                    try scores.withMatrixView(rows: rows, columns: labels) { try viaScores.update(truth: t, prediction: $0) }
+                }
+                // Int8 truth takes the Swift row loop.
+                try truth.map { Int8($0) }.withMatrixView(rows: rows, columns: labels) { t in
+                    try predictions.withMatrixView(rows: rows, columns: labels) { try rowLoop.update(truth: t, prediction: $0) }
+                }
+                XCTAssertEqual(kernel, rowLoop, "labels \(labels), rows \(rows)")
+                XCTAssertEqual(viaScores, rowLoop, "labels \(labels), rows \(rows), float32")
+                let direct = (0..<labels).map { j -> [Int64] in
+                    var c: [Int64] = [0, 0, 0, 0]  // tp, fp, fn, tn
+                    for r in 0..<rows {
+                        let (a, b) = (truth[r * labels + j], predictions[r * labels + j])
+                        c[a == 1 ? (b == 1 ? 0 : 2) : (b == 1 ? 1 : 3)] += 1
+                    }
+                    return c
+                }
+                XCTAssertEqual(kernel.integerConfusion, direct, "labels \(labels), rows \(rows)")
+            }
+        }
+    }
+
+    func testCountingKernelRefusesBadValuesAndChangesNothing() throws {
+        var counts = try ConfusionCounts(labelCount: 3)
+        let before = counts
+        XCTAssertThrowsError(try [UInt8]([1, 0, 2, 0, 0, 0]).withMatrixView(rows: 2, columns: 3) { t in
+            try [UInt8]([1, 0, 1, 0, 1, 0]).withMatrixView(rows: 2, columns: 3) { try counts.update(truth: t, prediction: $0) }
+        }) { XCTAssertEqual("\($0)", "Expected `y_true` to hold only 0 and 1, but got 2 at row 0, column 2") }
+        XCTAssertThrowsError(try [UInt8]([1, 0, 1, 0, 0, 0]).withMatrixView(rows: 2, columns: 3) { t in
+            try [Float]([0.1, .nan, 0.9, 0, 1, 0]).withMatrixView(rows: 2, columns: 3) { try counts.update(truth: t, prediction: $0) }
+        }) { XCTAssertEqual("\($0)", "Expected `y_score` to hold numbers, but got nan at row 0, column 1") }
+        XCTAssertEqual(counts, before)
+    }
+
+    func testScoreStoreSplitSortEqualsPairSortBitForBit() throws {
+        let (rows, labels) = (5000, 9)
+        let (truth, scores) = randomBatch(rows: rows, labels: labels, seed: 11)
+        var fast = try ScoreStore(labelCount: labels), slow = fast
+        let ones = [Double](repeating: 1, count: rows)
+        try truth.withMatrixView(rows: rows, columns: labels) { t in
+            try scores.withMatrixView(rows: rows, columns: labels) { s in
+                try fast.update(truth: t, scores: s)
+                try ones.withUnsafeBufferPointer { try slow.update(truth: t, scores: s, sampleWeight: $0) }
+            }
+        }
+        for average: Average? in [nil, .macro, .micro] {
+            XCTAssertEqual(try fast.rocAUC(average: average).values, try slow.rocAUC(average: average).values)
+            XCTAssertEqual(try fast.averagePrecision(average: average).values,
+                           try slow.averagePrecision(average: average).values)
+        }
+    }
+
+    /// One row worked by hand: scores [0.9, 0.5, 0.5, 0.1], relevant labels 1 and 3.
+    /// Coverage: all 4 labels score at or above 0.1. Ranking loss: each relevant label has
+    /// 2 irrelevant ones at or above it, 4 of 2·2 pairs = 1. LRAP: label 1 ranks 3rd (ties
+    /// take the worst rank) with 1 relevant at or above, label 3 ranks 4th with 2:
+    /// (1/3 + 2/4) / 2 = 5/12.
+    func testRankingRowKernelByHand() throws {
+        var sums = try RankingSums(labelCount: 4)
+        try [UInt8]([0, 1, 0, 1]).withMatrixView(rows: 1, columns: 4) { t in
+            XCTAssertEqual(t.elementType, .uint8)
+            try [Float]([0.9, 0.5, 0.5, 0.1]).withMatrixView(rows: 1, columns: 4) { try sums.update(truth: t, scores: $0) }
+        }
+        XCTAssertEqual(try sums.coverageError(), 4)
+        XCTAssertEqual(try sums.labelRankingLoss(), 1)
+        XCTAssertEqual(try sums.labelRankingAveragePrecision(), 5.0 / 12, accuracy: 1e-15)
+    }
+
+    func testRankingRowKernelEqualsSortedRows() throws {
+        for labels in [2, 7, 39, 64] {
+            let rows = 3000
+            let (truth, scores) = randomBatch(rows: rows, labels: labels, seed: UInt64(labels))
+            var kernel = try RankingSums(labelCount: labels), sorted = kernel
+            try scores.withMatrixView(rows: rows, columns: labels) { s in
+                try truth.withMatrixView(rows: rows, columns: labels) { try kernel.update(truth: $0, scores: s) }
+                // Float64 truth takes the sorted row loop.
+                try truth.map(Double.init).withMatrixView(rows: rows, columns: labels) { try sorted.update(truth: $0, scores: s) }
+            }
+            XCTAssertEqual(try kernel.coverageError(), try sorted.coverageError())
+            XCTAssertEqual(try kernel.labelRankingLoss(), try sorted.labelRankingLoss())
+            XCTAssertEqual(try kernel.labelRankingAveragePrecision(), try sorted.labelRankingAveragePrecision(), accuracy: 1e-12)
+            XCTAssertEqual(try kernel.ndcgScore(), try sorted.ndcgScore(), accuracy: 1e-12)
+            assertClose(try kernel.precisionAtTopK(), try sorted.precisionAtTopK())
+        }
+    }
+}

@@ -1,0 +1,57 @@
+"""What every speed benchmark prints first: the CPU (model, family/model, the vector
+extensions the kernels can use), the load average (the machine is shared: compare the
+ratios measured in one run, not times across runs), the core's kernel level, and a
+bandwidth reference: a plain `numpy.sum` over the same bytes a kernel reads."""
+
+import os
+import statistics
+import time
+
+import numpy as np
+
+
+def cpu_line():
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if ":" in line:
+                    key, value = (part.strip() for part in line.split(":", 1))
+                    info.setdefault(key, value)
+    except OSError:
+        pass
+    flags = set(info.get("flags", "").split())
+    vector = [f for f in ("avx512f", "avx512bw", "avx2", "asimd") if f in flags]
+    return (f"# CPU: {info.get('model name', '?')} (family {info.get('cpu family', '?')}, model {info.get('model', '?')}; "
+            f"{' '.join(vector) or 'no avx2/avx512'}); {os.cpu_count()} logical CPUs; "
+            f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def kernel_line():
+    from tally import _tally
+    return f"# Tally kernels: {_tally.kernel_level()} (TALLY_KERNEL={os.environ.get('TALLY_KERNEL', 'unset')})"
+
+
+def median_seconds(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def numpy_sum_seconds(arrays, repeats):
+    """`numpy.sum` over the arrays' bytes (as uint32 words summed in uint32, so numpy
+    neither converts nor widens): what reading those bytes once costs here."""
+    views = [a.reshape(-1).view(np.uint32) if a.nbytes % 4 == 0 else a.reshape(-1).view(np.uint8) for a in arrays]
+    return median_seconds(lambda: [v.sum(dtype=v.dtype) for v in views], repeats)
+
+
+def gbps(nbytes, seconds):
+    return nbytes / seconds / 1e9
+
+
+def target(ratio, goal, more_is_better=True):
+    met = ratio >= goal if more_is_better else ratio <= goal
+    return f"target {'>=' if more_is_better else '<='} {goal:g}: {'met' if met else 'NOT met'}"
