@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets in Fuzz/ (with Sources/Tally, one module, over the
-# internal TallyThreads module, under AddressSanitizer), replays every kept crash input, then fuzzes each target for
+# internal TallyThreads module and the TallyKernels C kernels, under AddressSanitizer), replays every kept crash input, then fuzzes each target for
 # FUZZ_SECONDS (default: 120 s shared among the targets run). Exits non-zero on any finding; the crashing input is
 # left in .build-fuzz/ (keep it under Fuzz/regressions/<target>/ once fixed).
 #
@@ -20,6 +20,13 @@ mkdir -p "$OUT"
   -emit-module -emit-module-path "$OUT/TallyThreads.swiftmodule" -emit-library -static -o "$OUT/libTallyThreads.a" \
   Sources/TallyThreads/*.swift 2>&1 | { grep -E "error" || true; }
 test -f "$OUT/libTallyThreads.a"
+# The core's C kernels (TallyKernels): compiled alike, imported through a module map.
+CLANG=${CLANG:-$(dirname "$SWIFTC")/clang}
+mkdir -p "$OUT/TallyKernels"
+printf 'module TallyKernels {\n  header "%s/Sources/TallyKernels/include/TallyKernels.h"\n  export *\n}\n' "$PWD" \
+  > "$OUT/TallyKernels/module.modulemap"
+"$CLANG" -O2 -g -fsanitize=fuzzer-no-link,address -ISources/TallyKernels/include -c Sources/TallyKernels/kernels.c \
+  -o "$OUT/TallyKernels.o"
 # A crash report, not an interactive backtrace (the Swift runtime's backtracer
 # otherwise holds the process for a long time).
 export SWIFT_BACKTRACE=enable=no
@@ -35,7 +42,7 @@ for t in "${targets[@]}"; do
   echo "== fuzz-$t: build"
   # -O keeps Swift's bounds and overflow checks and runs ~5x more inputs than -Onone.
   "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -module-name TallyFuzz -package-name tally -O -g -use-ld=lld \
-    -I "$OUT" "$OUT/libTallyThreads.a" \
+    -I "$OUT" -I "$OUT/TallyKernels" "$OUT/libTallyThreads.a" "$OUT/TallyKernels.o" \
     Sources/Tally/*.swift Fuzz/FuzzSupport.swift "$source" -o "$OUT/fuzz-$t" 2>&1 \
     | { grep -E "error" || true; }
   test -x "$OUT/fuzz-$t"

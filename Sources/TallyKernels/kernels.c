@@ -150,28 +150,14 @@ static void choose(void) {
         if (want < level) level = want;
     }
     table.level = level;
-    table.rank_f32 = rank_row_f32_baseline;
-    table.rank_f64 = rank_row_f64_baseline;
-    table.coverage_f32 = coverage_rows_f32_baseline;
-    table.coverage_f64 = coverage_rows_f64_baseline;
-    table.count_bytes = count_bytes_small_baseline;
-    table.count_f32 = count_scores_f32_small_baseline;
+#define TK_USE(L)                                                                                              \
+    (table.rank_f32 = rank_row_f32_##L, table.rank_f64 = rank_row_f64_##L, table.coverage_f32 = coverage_rows_f32_##L, \
+     table.coverage_f64 = coverage_rows_f64_##L, table.count_bytes = count_bytes_small_##L,                    \
+     table.count_f32 = count_scores_f32_small_##L)
+    TK_USE(baseline);
 #ifdef TK_X86
-    if (level == 3) {
-        table.rank_f32 = rank_row_f32_avx2;
-        table.rank_f64 = rank_row_f64_avx2;
-        table.coverage_f32 = coverage_rows_f32_avx2;
-        table.coverage_f64 = coverage_rows_f64_avx2;
-        table.count_bytes = count_bytes_small_avx2;
-        table.count_f32 = count_scores_f32_small_avx2;
-    } else if (level == 4) {
-        table.rank_f32 = rank_row_f32_avx512;
-        table.rank_f64 = rank_row_f64_avx512;
-        table.coverage_f32 = coverage_rows_f32_avx512;
-        table.coverage_f64 = coverage_rows_f64_avx512;
-        table.count_bytes = count_bytes_small_avx512;
-        table.count_f32 = count_scores_f32_small_avx512;
-    }
+    if (level == 3) TK_USE(avx2);
+    if (level == 4) TK_USE(avx512);
 #endif
 }
 
