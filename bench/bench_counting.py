@@ -102,7 +102,7 @@ def main():
     per_raw = min(timeit.repeat(lambda: raw.update(small_true, small_score, None, False), number=number, repeat=7)) / number
     per_numpy = min(timeit.repeat(lambda: numpy_counts(small_true, small_score >= 0.5), number=2000, repeat=5)) / 2000
     print(f"(32 x {k}) update from Python: tally.Tally.update {per_call * 1e6:.2f} us "
-          f"({target(per_call * 1e6, 1.0, more_is_better=False)} us), _tally.Counts.update {per_raw * 1e6:.2f} us, "
+          f"({target(per_call * 1e6, 1.0, more_is_better=False, unit=' us')}), _tally.Counts.update {per_raw * 1e6:.2f} us, "
           f"numpy count {per_numpy * 1e6:.2f} us")
 
 

@@ -29,7 +29,8 @@ def cpu_line():
 
 def kernel_line():
     from tally import _tally
-    return f"# Tally kernels: {_tally.kernel_level()} (TALLY_KERNEL={os.environ.get('TALLY_KERNEL', 'unset')})"
+    level = _tally.kernel_level() if hasattr(_tally, "kernel_level") else "none (a build before the C kernels)"
+    return f"# Tally kernels: {level} (TALLY_KERNEL={os.environ.get('TALLY_KERNEL', 'unset')})"
 
 
 def median_seconds(fn, repeats):
@@ -52,6 +53,6 @@ def gbps(nbytes, seconds):
     return nbytes / seconds / 1e9
 
 
-def target(ratio, goal, more_is_better=True):
+def target(ratio, goal, more_is_better=True, unit=""):
     met = ratio >= goal if more_is_better else ratio <= goal
-    return f"target {'>=' if more_is_better else '<='} {goal:g}: {'met' if met else 'NOT met'}"
+    return f"target {'>=' if more_is_better else '<='} {goal:g}{unit}: {'met' if met else 'NOT met'}"
