@@ -38,6 +38,12 @@ extension BootstrapCounts {
         guard replicates >= 1, replicates <= 1_000_000 else { throw fail("the replicate count is \(replicates)") }
         let rowCount = Int64(bitPattern: words[4])
         guard rowCount >= 0 else { throw fail("the row count is negative") }
+        // The fixed part must be there before anything is allocated for it (a corrupt
+        // count could otherwise ask for terabytes).
+        let (sums, overflow) = (3 * labels).multipliedReportingOverflow(by: replicates)
+        guard !overflow, sums <= words.count, sums + labels + replicates + 1 <= words.count - reader.index else {
+            throw fail("it ends early")
+        }
         let thresholds = try take(labels).map { Double(bitPattern: $0) }
         try self.init(labelCount: labels, replicates: replicates, seed: words[3], threshold: .perLabel(thresholds))
         self.rowCount = rowCount

@@ -582,3 +582,24 @@ def test_bootstrap_with_a_mask_equals_counts_weighted_by_mask_times_draws(metric
     rest = tally.Tally(4, bootstrap=B, seed=5).update(np.clip(y_true[30:40], 0, 1), y_score[30:40], row_ids=30)
     rest.update(y_true[40:], y_score[40:], W[40:], row_ids=40)
     np.testing.assert_allclose(halves.merge(rest).bootstrap_distribution(metric, average), ours, rtol=1e-12)
+
+
+def test_corrupted_replicate_bytes_raise_clear_errors():
+    from tally import _tally
+
+    y_true, y_score, _ = data(17, n=40, k=3)
+    W = np.ones(y_true.shape)
+    W[:3, 1] = 0
+    good = _tally.bootstrap_serialize(tally.Tally(3, bootstrap=4).update(y_true, y_score, W)._bootstrap)
+    r = np.random.default_rng(17)
+    for trial in range(300):
+        bad = bytearray(good)
+        if trial % 3 == 0:
+            bad = bad[:r.integers(0, len(bad))]
+        else:
+            for i in r.integers(0, len(bad), size=r.integers(1, 4)):
+                bad[i] = r.integers(0, 256)
+        try:
+            _tally.bootstrap_from_bytes(bytes(bad))
+        except ValueError as error:
+            assert str(error).startswith("Expected bytes from BootstrapCounts.serialized(), but")
