@@ -9,4 +9,5 @@ func extraDeclarations() -> [Declaration] {
         + tuningFunctions
         + intervalFunctions
         + tableFunctions
+        + calibrationFunctions
 }

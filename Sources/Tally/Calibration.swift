@@ -1,0 +1,195 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How well each label's scores read as probabilities, streamed: per label the
+/// exact sums behind the Brier score and the log loss, and per label and
+/// equal-width bin of [0, 1] the row count, weight, score sum and positive weight
+/// behind the reliability diagram, ECE and MCE. Every sum is an `ExactSum`, so the
+/// state merges by addition and the results do not depend on batching.
+///
+/// The rules are scikit-learn's, label by label (a column `y[:, j]`, `p[:, j]`):
+/// - Brier score: `brier_score_loss(y, p)` = ½·mean((y − p)² + ((1 − y) − (1 − p))²).
+/// - Log loss: `log_loss(y, p, labels=[0, 1])`: p and 1 − p clipped to
+///   [eps, 1 − eps], eps the machine epsilon of the scores' dtype (float32 batches
+///   clip and subtract in float32, as numpy does), then −log in float64.
+/// - Bins: `calibration_curve(strategy="uniform")`'s: edges `i·(1/n)`, a score on an
+///   inner edge belongs to the lower bin (`searchsorted` left).
+///
+///     var c = try CalibrationSums(labelCount: 2, bins: 10)
+///     try c.update(truth: yTrue, scores: yProb)
+///     let brier = try c.score(.brier, average: nil)    // one per label
+///     let ece = try c.calibrationError(.expected, average: .macro)
+public struct CalibrationSums: Equatable, Sendable {
+    public let labelCount: Int
+    public let bins: Int
+    public internal(set) var rowCount: Int64 = 0
+    public internal(set) var isWeighted = false
+    /// Per label: Σ w·((y − p)² + ((1 − y) − (1 − p))²) and Σ w·(−log of the clipped probability of y).
+    var brierSums: [ExactSum]
+    var logLossSums: [ExactSum]
+    /// Label-major, `bins` per label: rows, Σ w, Σ w·p, Σ w·y.
+    var binCounts: [Int64]
+    var binWeights: [ExactSum]
+    var binScores: [ExactSum]
+    var binPositives: [ExactSum]
+    /// Over rows, for average="samples": Σ w, Σ w·(row's mean Brier term), Σ w·(row's mean log loss).
+    var rowWeight = ExactSum()
+    var rowBrier = ExactSum()
+    var rowLogLoss = ExactSum()
+
+    /// - Throws: when `labelCount < 1` or `bins` is not in [1, 2^20].
+    public init(labelCount: Int, bins: Int = 15) throws {
+        guard labelCount >= 1 else { throw TallyError.invalidValue("Expected `n_labels` to be at least 1, but got \(labelCount)") }
+        guard bins >= 1, bins <= 1 << 20 else {
+            throw TallyError.invalidValue("Expected `n_bins` to be an integer in [1, 1048576], but got \(bins)")
+        }
+        (self.labelCount, self.bins) = (labelCount, bins)
+        brierSums = Array(repeating: ExactSum(), count: labelCount)
+        logLossSums = brierSums
+        binCounts = Array(repeating: 0, count: labelCount * bins)
+        binWeights = Array(repeating: ExactSum(), count: labelCount * bins)
+        binScores = binWeights
+        binPositives = binWeights
+    }
+
+    public mutating func reset() { self = try! CalibrationSums(labelCount: labelCount, bins: bins) }
+
+    /// The bin edges, as `np.linspace(0, 1, bins + 1)`.
+    public var edges: [Double] { uniformEdges(bins) }
+
+    // MARK: Updating
+
+    /// Adds one batch. Validates everything first: a call that throws changes nothing.
+    /// - Parameters:
+    ///   - truth: (rows × labelCount) 0/1 labels.
+    ///   - scores: (rows × labelCount) float32 or float64 probabilities in [0, 1].
+    ///   - sampleWeight: one finite weight ≥ 0 per row, or nil.
+    public mutating func update(truth: MatrixView, scores: MatrixView, sampleWeight: UnsafeBufferPointer<Double>? = nil) throws {
+        try checkProbabilityBatch(truth: truth, scores: scores, sampleWeight: sampleWeight, labelCount: labelCount)
+        let (rows, n) = (truth.rows, labelCount)
+        guard rows > 0 else { return }
+        let decoded = try decodeTruth(truth)
+        let (total, overflow) = rowCount.addingReportingOverflow(Int64(rows))
+        guard !overflow else { throw TallyError.overflow("Adding \(rows) rows would overflow the Int64 row count") }
+        let isFloat32 = scores.elementType == .float32
+        let values = readDoubles(scores)
+        let innerEdges = Array(uniformEdges(bins).dropFirst().dropLast())
+        // Per cell: the Brier term and the log loss, kept for the row means (samples).
+        var brierTerms = [Double](repeating: 0, count: rows * n)
+        var logTerms = brierTerms
+        for i in 0..<(rows * n) {
+            let p = values[i], y = decoded[i] != 0
+            // In float64 for both dtypes (scikit-learn's float32 arithmetic rounds each term to float32).
+            let a = (y ? 1 : 0) - p, b = (y ? 0 : 1) - (1 - p)
+            brierTerms[i] = a * a + b * b
+            logTerms[i] = -log(clippedProbability(p, of: y, float32: isFloat32))
+        }
+        let bins = self.bins
+        // Per label: the sums of its column; per bin, its rows.
+        var cellScratch = ExactSumScratch(slots: n)
+        var binScratch = ExactSumScratch(slots: n * bins)
+        var binRows = [Int64](repeating: 0, count: n * bins)
+        var binPositiveRows = [Int64](repeating: 0, count: n * bins)
+        var binOf = [Int](repeating: 0, count: rows * n)
+        for i in 0..<(rows * n) { binOf[i] = (i % n) * bins + uniformBin(values[i], bins: bins, innerEdges: innerEdges) }
+        for i in 0..<(rows * n) {
+            binRows[binOf[i]] &+= 1
+            if decoded[i] != 0 { binPositiveRows[binOf[i]] &+= 1 }
+        }
+        let w = sampleWeight
+        @inline(__always) func weight(_ r: Int) -> Double { w?[r] ?? 1 }
+        cellScratch.fill(into: &brierSums) { add in
+            for i in 0..<(rows * n) { add(i % n, weight(i / n) * brierTerms[i]) }
+        }
+        cellScratch.fill(into: &logLossSums) { add in
+            for i in 0..<(rows * n) { add(i % n, weight(i / n) * logTerms[i]) }
+        }
+        binScratch.fill(into: &binScores) { add in
+            for i in 0..<(rows * n) { add(binOf[i], weight(i / n) * values[i]) }
+        }
+        if let w {
+            binScratch.fill(into: &binWeights) { add in
+                for i in 0..<(rows * n) { add(binOf[i], w[i / n]) }
+            }
+            binScratch.fill(into: &binPositives) { add in
+                for i in 0..<(rows * n) where decoded[i] != 0 { add(binOf[i], w[i / n]) }
+            }
+        } else {
+            // Unit weights: the integer counts, added once per bin.
+            for k in 0..<(n * bins) where binRows[k] > 0 {
+                binWeights[k].add(Double(binRows[k]))
+                if binPositiveRows[k] > 0 { binPositives[k].add(Double(binPositiveRows[k])) }
+            }
+        }
+        for k in 0..<(n * bins) { binCounts[k] &+= binRows[k] }
+        for r in 0..<rows {
+            // A row's mean over its labels, summed left to right (the same bits in any batching).
+            var b = 0.0, l = 0.0
+            for j in 0..<n { b += brierTerms[r * n + j]; l += logTerms[r * n + j] }
+            rowWeight.add(weight(r))
+            rowBrier.add(weight(r) * (b / Double(n)))
+            rowLogLoss.add(weight(r) * (l / Double(n)))
+        }
+        if sampleWeight != nil { isWeighted = true }
+        rowCount = total
+    }
+
+    /// Adds another state with the same labels and bins.
+    public mutating func merge(_ other: CalibrationSums) throws {
+        guard other.labelCount == labelCount, other.bins == bins else {
+            throw TallyError.invalidValue("Expected calibration sums with \(labelCount) labels and \(bins) bins to merge, but got \(other.labelCount) labels and \(other.bins) bins")
+        }
+        let (rows, overflow) = rowCount.addingReportingOverflow(other.rowCount)
+        guard !overflow else { throw TallyError.overflow("Merging would overflow the Int64 row count") }
+        for j in 0..<labelCount {
+            brierSums[j].add(other.brierSums[j]); logLossSums[j].add(other.logLossSums[j])
+        }
+        for k in binCounts.indices {
+            binCounts[k] &+= other.binCounts[k]
+            binWeights[k].add(other.binWeights[k]); binScores[k].add(other.binScores[k])
+            binPositives[k].add(other.binPositives[k])
+        }
+        rowWeight.add(other.rowWeight); rowBrier.add(other.rowBrier); rowLogLoss.add(other.rowLogLoss)
+        rowCount = rows
+        isWeighted = isWeighted || other.isWeighted
+    }
+}
+
+/// The probability the scores give the truth, clipped as scikit-learn's `log_loss`:
+/// to [eps, 1 − eps] with eps the dtype's machine epsilon; 1 − p in the dtype.
+@inline(__always) func clippedProbability(_ p: Double, of positive: Bool, float32: Bool) -> Double {
+    if float32 {
+        let q = positive ? Float(p) : 1 - Float(p)
+        return Double(min(max(q, Float.ulpOfOne), 1 - Float.ulpOfOne))
+    }
+    let q = positive ? p : 1 - p
+    return min(max(q, Double.ulpOfOne), 1 - Double.ulpOfOne)
+}
+
+/// `np.linspace(0, 1, bins + 1)`: `i * (1 / bins)`, the last edge exactly 1.
+func uniformEdges(_ bins: Int) -> [Double] {
+    let step = 1 / Double(bins)
+    return (0...bins).map { $0 == bins ? 1 : Double($0) * step }
+}
+
+/// `np.searchsorted(inner_edges, p)` (side left): the number of inner edges below p.
+@inline(__always) func uniformBin(_ p: Double, bins: Int, innerEdges: [Double]) -> Int {
+    // A guess from p·bins, then corrected against the edges themselves.
+    var b = min(max(Int(p * Double(bins)), 0), bins - 1)
+    while b > 0 && innerEdges[b - 1] >= p { b -= 1 }
+    while b < bins - 1 && innerEdges[b] < p { b += 1 }
+    return b
+}
+
+/// A batch of probabilities: the score checks, and every score in [0, 1].
+func checkProbabilityBatch(truth: MatrixView, scores: MatrixView, sampleWeight: UnsafeBufferPointer<Double>?,
+                           labelCount: Int) throws {
+    try checkScoreBatch(truth: truth, scores: scores, sampleWeight: sampleWeight, labelCount: labelCount)
+    let values = readDoubles(scores)
+    if let i = values.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+        throw TallyError.invalidValue("Expected `y_prob` to hold probabilities in [0, 1], but got \(values[i]) at row \(i / scores.columns), column \(i % scores.columns)")
+    }
+}
