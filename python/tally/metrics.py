@@ -363,6 +363,15 @@ __all__ += [
     "precision_at_k", "recall_at_k", "tune_thresholds",
 ]
 
+# -- calibration per label (defined in tally.calibration) ------------------------------------
+
+from .calibration import (  # noqa: E402  (calibration.py needs nothing from here)
+    binary_log_loss, brier_score, expected_calibration_error, maximum_calibration_error, reliability_curve,
+)
+
+__all__ += ["brier_score", "binary_log_loss", "expected_calibration_error", "maximum_calibration_error",
+            "reliability_curve"]
+
 
 def classification_report(y_true, y_pred, *, labels=None, target_names=None, sample_weight=None, digits=2,
                           output_dict=False, zero_division="warn", output=None, ci=None, level=0.95):
