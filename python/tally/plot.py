@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["f1_heatmap", "precision_recall_curves"]
+__all__ = ["f1_heatmap", "precision_recall_curves", "reliability"]
 
 
 def _pyplot():
@@ -99,5 +99,77 @@ def precision_recall_curves(y_true, y_score, label_names=None, *, title="Precisi
         title += f"\n(filled: tuned threshold, open: {default_threshold})"
     ax.set_title(title)
     ax.legend(fontsize=7, loc="lower left", ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def reliability(y_true=None, y_prob=None, labels=None, *, calibration=None, scores=None, label_names=None,
+                n_bins=10, strategy="uniform", sample_weight=None, ncols=4, title="Reliability per label"):
+    """Reliability diagrams, one panel per chosen label: the fraction of positives
+    against the mean score of each non-empty bin (the diagonal is perfect
+    calibration), the bins' row counts as bars, and the label's ECE in its title.
+
+    The bins come from ``(y_true, y_prob)`` (``strategy`` "uniform" or "quantile"),
+    from a streamed `tally.CalibrationTally` (``calibration=``, its equal-width bins)
+    or from a `tally.ScoreTally` (``scores=``, equal-mass bins). Each panel's curve has
+    gid ``"reliability/<label>"``.
+
+    labels : column indices to draw (default: all, at most 16)
+    """
+    from .calibration import CalibrationTally, reliability_from_scores
+
+    given = sum(x is not None for x in (y_prob, calibration, scores))
+    if given != 1:
+        raise ValueError("Expected exactly one of (`y_true`, `y_prob`), `calibration=` or `scores=`, "
+                         f"but got {given}")
+    if y_prob is not None:
+        if strategy == "uniform":
+            calibration = CalibrationTally(np.shape(y_prob)[1] if np.ndim(y_prob) == 2 else 1, n_bins)
+            calibration.update(y_true, y_prob, sample_weight)
+        elif strategy == "quantile":
+            from .scores import ScoreTally
+
+            p = np.asarray(y_prob)
+            if not ((p >= 0) & (p <= 1)).all():
+                raise ValueError("Expected `y_prob` to hold probabilities in [0, 1]")
+            scores = ScoreTally(p.shape[1] if p.ndim == 2 else 1).update(y_true, p, sample_weight)
+        else:
+            raise ValueError(f"Expected `strategy` to be one of 'uniform', 'quantile', but got {strategy!r}")
+    if calibration is not None:
+        n_labels = calibration.n_labels
+        diagram, ece = calibration.reliability, calibration.expected_calibration_error()
+    else:
+        from .calibration import calibration_error_from_scores
+
+        n_labels = scores.n_labels
+        diagram = lambda j: reliability_from_scores(scores, j, n_bins=n_bins)  # noqa: E731
+        ece = calibration_error_from_scores(scores, "ece", n_bins=n_bins)
+    chosen = list(range(min(n_labels, 16))) if labels is None else [int(j) for j in np.atleast_1d(labels)]
+    if not chosen or any(not 0 <= j < n_labels for j in chosen):
+        raise ValueError(f"Expected `labels` to be column indices in [0, {n_labels}), but got {labels!r}")
+    names = list(label_names) if label_names is not None else [str(j) for j in range(n_labels)]
+    plt = _pyplot()
+    cols = min(ncols, len(chosen))
+    rows = -(-len(chosen) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
+    for ax in axes.ravel()[len(chosen):]:
+        ax.set_visible(False)
+    for ax, j in zip(axes.ravel(), chosen):
+        r = diagram(j)
+        full = r.count > 0
+        share = r.count / max(r.count.sum(), 1)
+        ax.bar((r.edges[:-1] + r.edges[1:]) / 2, share, width=np.diff(r.edges) * 0.9, color="0.85",
+               label="rows (share)")
+        ax.plot([0, 1], [0, 1], ":", color="0.5", linewidth=1)
+        ax.plot(r.mean_score[full], r.fraction_positive[full], "o-", color="C0", markersize=4,
+                gid=f"reliability/{j}", label="fraction positive")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"{names[j]}  (ECE {ece[j]:.3f})", fontsize=9)
+        ax.set_xlabel("mean score", fontsize=8)
+        ax.set_ylabel("fraction positive", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes.ravel()[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle(title)
     fig.tight_layout()
     return fig

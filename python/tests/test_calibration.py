@@ -366,3 +366,42 @@ def test_log_entries_name_each_label_and_average(rng):
     assert logs["val_macro_ece"] == cal.expected_calibration_error("macro")
     assert logs["val_samples_brier"] == cal.brier_score("samples")
     assert "val_samples_ece" not in logs
+
+
+# -- the picture -------------------------------------------------------------------------
+
+def _curve(fig, j):
+    lines = [line for ax in fig.axes for line in ax.get_lines() if line.get_gid() == f"reliability/{j}"]
+    assert len(lines) == 1
+    return lines[0].get_data()
+
+
+@pytest.mark.parametrize("strategy", ["uniform", "quantile"])
+def test_reliability_plot_draws_one_panel_per_label_with_calibration_curves_points(rng, strategy):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tally import plot
+
+    y, p, _ = make(rng, labels=5)
+    fig = plot.reliability(y, p, labels=[0, 3, 4], n_bins=8, strategy=strategy, label_names=list("abcde"))
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 3
+    assert [ax.get_title().split()[0] for ax in visible] == ["a", "d", "e"]
+    for j in (0, 3, 4):
+        x, yy = _curve(fig, j)
+        prob_true, prob_pred = calibration_curve(y[:, j], p[:, j], n_bins=8, strategy=strategy)
+        np.testing.assert_allclose(x, prob_pred, rtol=1e-14)
+        np.testing.assert_allclose(yy, prob_true, rtol=1e-14)
+    plt.close(fig)
+    cal = CalibrationTally(5, 8).update(y, p)
+    fig = plot.reliability(calibration=cal, labels=3)
+    np.testing.assert_allclose(_curve(fig, 3)[1], calibration_curve(y[:, 3], p[:, 3], n_bins=8)[0], rtol=1e-14)
+    assert f"{cal.expected_calibration_error()[3]:.3f}" in fig.axes[0].get_title()
+    plt.close(fig)
+    with pytest.raises(ValueError, match="exactly one of"):
+        plot.reliability(y, p, calibration=cal)
+    with pytest.raises(ValueError, match="labels"):
+        plot.reliability(calibration=cal, labels=[7])
