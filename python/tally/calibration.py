@@ -245,12 +245,9 @@ def log_entries(cal: CalibrationTally, names, *, metrics=("brier", "ece"), avera
     return out
 
 
-def check_metrics(metrics, where="metrics"):
+def check_metrics(metrics):
     """`metrics` as a tuple of names among `METRICS` (for the callback and tally.net)."""
-    if isinstance(metrics, str):
-        metrics = (metrics,)
-    metrics = tuple(metrics)
-    bad = [m for m in metrics if m not in METRICS]
-    if bad or not metrics:
-        raise ValueError(f"Invalid `{where}` argument value. Expected a list of {METRICS}. Received: {where}={metrics!r}")
-    return metrics
+    names = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    if not names or any(m not in METRICS for m in names):
+        raise ValueError(f"Expected calibration metrics among {METRICS}, but got {metrics!r}")
+    return names

@@ -18,8 +18,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 
+import tally  # noqa: E402
 import tally.keras as tk  # noqa: E402
 from keras_cases_progress import case_best_thresholds, case_binned, case_progress  # noqa: E402,F401 - run by name in main
+from sklearn.calibration import calibration_curve  # noqa: E402
 
 BACKEND = keras.backend.backend()
 AVERAGES = (None, "micro", "macro", "weighted", "samples")
@@ -681,6 +683,71 @@ def case_ranking():
         json.dumps(config)
         assert tk.F1Score.from_config(config).get_config() == config
     print("ranking and tuned thresholds checked")
+
+
+def case_calibration():
+    """PerLabelReport(calibration=...) logs per-label Brier score, log loss, ECE and MCE
+    and their averages equal to scikit-learn's on `model.predict` (float32 scores:
+    scikit-learn computes in float32, hence the tolerance): `brier_score_loss` and
+    `log_loss(labels=[0, 1])` per column with sample weights, ECE/MCE from
+    `calibration_curve`'s bins on the unweighted set."""
+    x, y = data(300, 31)
+    x_val, y_val = data(160, 32)
+    w_val = np.random.default_rng(5).choice([0.5, 1.0, 2.0], size=len(x_val)).astype("float32")
+    metrics = ("brier", "log_loss", "ece", "mce")
+    weighted = tk.PerLabelReport((x_val, y_val, w_val), label_names=NAMES, print_every=0, calibration=metrics,
+                                 averages=("micro", "macro", "samples"), prefix="val_w_")
+    plain = tk.PerLabelReport((x_val, y_val), label_names=NAMES, print_every=0, calibration=("brier", "ece", "mce"),
+                              n_bins=8,
+                              averages=("macro",))
+
+    class Predictions(keras.callbacks.Callback):
+        preds = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            Predictions.preds.append(self.model.predict(x_val, verbose=0))
+
+    model = model_for(x.shape[1])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
+    history = model.fit(x, y, epochs=2, batch_size=32, verbose=0, callbacks=[weighted, plain, Predictions()])
+    w = w_val.astype(np.float64)
+    edges = np.linspace(0, 1, 9)
+    checked = 0
+    for epoch in range(2):
+        p = Predictions.preds[epoch]
+        assert p.dtype == np.float32
+        row, row_plain = weighted.history[epoch], plain.history[epoch]
+        briers, eces = [], []
+        for j, n in enumerate(NAMES):
+            brier = skm.brier_score_loss(y_val[:, j], p[:, j], sample_weight=w)
+            loss = skm.log_loss(y_val[:, j], p[:, j], sample_weight=w, labels=[0, 1])
+            assert abs(row[f"val_w_brier/{n}"] - brier) <= 1e-6 * brier, (n, row[f"val_w_brier/{n}"], brier)
+            assert abs(row[f"val_w_log_loss/{n}"] - loss) <= 1e-6 * loss, (n, row[f"val_w_log_loss/{n}"], loss)
+            prob_true, prob_pred = calibration_curve(y_val[:, j], p[:, j], n_bins=8)
+            counts = np.bincount(np.searchsorted(edges[1:-1], p[:, j]), minlength=8)
+            ece = float((counts[counts > 0] / len(p) * np.abs(prob_true - prob_pred)).sum())
+            assert abs(row_plain[f"val_ece/{n}"] - ece) < 1e-12, (n, row_plain[f"val_ece/{n}"], ece)
+            mce = float(np.abs(prob_true - prob_pred).max())
+            assert abs(row_plain[f"val_mce/{n}"] - mce) < 1e-12, (n, row_plain[f"val_mce/{n}"], mce)
+            assert history.history[f"val_ece/{n}"][epoch] == row_plain[f"val_ece/{n}"]
+            briers.append(skm.brier_score_loss(y_val[:, j], p[:, j]))
+            eces.append(ece)
+            checked += 1
+        micro = skm.brier_score_loss(y_val.ravel(), p.ravel(), sample_weight=np.repeat(w, N_LABELS))
+        assert abs(row["val_w_micro_brier"] - micro) <= 1e-6 * micro
+        assert abs(row_plain["val_macro_brier"] - np.mean(briers)) <= 1e-6 * np.mean(briers)
+        assert abs(row_plain["val_macro_ece"] - np.mean(eces)) < 1e-12
+        assert "val_w_samples_log_loss" in row and "val_w_samples_ece" not in row
+    assert checked == 2 * N_LABELS
+    assert isinstance(weighted.calibration_tally, tally.CalibrationTally)
+    for bad in ({"calibration": ["brier", "auc"]}, {"calibration": True, "from_logits": True}, {"n_bins": 0}):
+        try:
+            tk.PerLabelReport((x_val, y_val), **bad)
+        except ValueError as exc:
+            assert "Invalid `" in str(exc), exc
+        else:
+            raise AssertionError(f"no error for {bad}")
+    print("calibration checked")
 
 
 def main(argv):

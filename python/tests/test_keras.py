@@ -30,10 +30,12 @@ for _name, _module in (("jax", "jax"), ("tensorflow", "tensorflow")):
 GROUPS = {
     "jax": ("jax", {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}, [
         "counting", "exact compiled", "exact eager", "seed_mistake", "distributed", "save_load",
-        "callback arrays pydataset generator", "bad_input", "ranking", "progress", "binned", "best_thresholds"]),
+        "callback arrays pydataset generator", "bad_input", "ranking", "progress", "binned", "best_thresholds",
+        "calibration"]),
     "tensorflow": ("tensorflow", {}, [
         "counting", "exact compiled", "exact xla", "exact eager", "save_load", "callback tfdata factory",
-        "bad_input", "xla_bad_input", "ranking", "progress", "binned", "binned xla", "best_thresholds"]),
+        "bad_input", "xla_bad_input", "ranking", "progress", "binned", "binned xla",
+        "best_thresholds", "calibration"]),
 }
 _results = {}
 
@@ -151,6 +153,11 @@ def test_per_label_report_writes_the_best_epochs_thresholds(backend):
 @needs("tensorflow")
 def test_binned_auc_ap_metrics_under_xla():
     assert "binned (xla) checked" in case("tensorflow", "binned xla")
+
+
+@pytest.mark.parametrize("backend", ON_BOTH)
+def test_per_label_report_logs_calibration_equal_to_sklearn(backend):
+    assert "calibration checked" in case(backend, "calibration")
 
 
 @pytest.mark.parametrize("backend", ON_BOTH)

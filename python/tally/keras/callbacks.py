@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from .. import _tally
+from ..calibration import CalibrationTally, check_metrics, log_entries
 from ..epoch_scores import ThresholdFile, mean_of_defined, ranking_per_label, tune_arguments
 from ..metrics import parse_zero_division
 from ..scores import ScoreTally
@@ -95,12 +96,18 @@ class PerLabelReport(keras.callbacks.Callback):
             `thresholds_monitor` (a log key, e.g. "val_tuned_f1", "val_macro_f1",
             "val_loss") those of the best epoch so far (`thresholds_mode` "auto", "min"
             or "max", as EarlyStopping's `mode`).
+        calibration: also log calibration per label from every validation score: True for
+            ("brier", "ece"), or a list of "brier", "log_loss", "ece", "mce"
+            (`val_brier/<label>`, `val_ece/<label>` and `val_<average>_brier`, … for each of
+            `averages`; ECE/MCE have no "samples"). Not with `from_logits=True`.
+        n_bins: equal-width bins of the ECE/MCE (`tally.CalibrationTally`).
 
     Attributes:
         history: one dict per scored epoch: `{"epoch": e, "val_f1/cat": ..., ...}`.
         tally: the accumulator of the last scored epoch.
         tuned: the last epoch's `tally.thresholds.TunedThresholds` (with `tune`).
         thresholds_epoch: the epoch whose thresholds are in `thresholds_path`.
+        calibration_tally: the last epoch's `tally.CalibrationTally` (with `calibration`).
     """
 
     METRICS = ("precision", "recall", "f1", "support")
@@ -109,7 +116,8 @@ class PerLabelReport(keras.callbacks.Callback):
                  metrics=("precision", "recall", "f1"), averages=("micro", "macro", "weighted", "samples"),
                  zero_division=0.0, batch_size=None, steps=None, print_every=1, prefix="val_",
                  csv_path=None, json_path=None, ranking=False, tune=None, thresholds_path=None,
-                 thresholds_monitor=None, thresholds_mode="auto"):
+                 thresholds_monitor=None, thresholds_mode="auto",
+                 calibration=None, n_bins=15):
         super().__init__()
         bad = [m for m in metrics if m not in self.METRICS]
         if bad or isinstance(metrics, str):
@@ -150,6 +158,16 @@ class PerLabelReport(keras.callbacks.Callback):
         self.thresholds_path = thresholds_path
         self.tuned = None
         self._store = None
+        if calibration is True:
+            calibration = ("brier", "ece")
+        if calibration and from_logits:
+            raise ValueError("Invalid `calibration` argument value: calibration reads probabilities, "
+                             f"but from_logits=True. Received: calibration={calibration!r}")
+        self.calibration = keras_argument("calibration", calibration, check_metrics) if calibration else ()
+        if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
+            raise ValueError(f"Invalid `n_bins` argument value. Expected an int >= 1. Received: n_bins={n_bins!r}")
+        self.n_bins = n_bins
+        self.calibration_tally = None
 
     @property
     def thresholds_epoch(self):
@@ -167,6 +185,8 @@ class PerLabelReport(keras.callbacks.Callback):
             acc.update(_numpy(y), np.asarray(pred), None if w is None else _numpy(w))
             if self._store is not None:
                 self._store.update(_numpy(y), np.asarray(pred), None if w is None else _numpy(w))
+            if self.calibration_tally is not None:
+                self.calibration_tally.update(_numpy(y), np.asarray(pred), None if w is None else _numpy(w))
             return acc
         for x, y, w in _batches(data, self.steps):
             pred = np.asarray(self.model.predict_on_batch(x))
@@ -175,6 +195,8 @@ class PerLabelReport(keras.callbacks.Callback):
             acc.update(_numpy(y), pred, _numpy(w))
             if self._store is not None:
                 self._store.update(_numpy(y), pred, _numpy(w))
+            if self.calibration_tally is not None:
+                self.calibration_tally.update(_numpy(y), pred, _numpy(w))
         if acc is None:
             raise ValueError("Expected the validation data to yield at least one batch, but it yielded none")
         return acc
@@ -182,6 +204,8 @@ class PerLabelReport(keras.callbacks.Callback):
     def _new_tally(self, n_labels):
         if self.ranking or self.tune is not None:
             self._store = ScoreTally(n_labels)
+        if self.calibration:
+            self.calibration_tally = CalibrationTally(n_labels, self.n_bins)
         return Tally(n_labels, self.threshold, from_logits=self.from_logits, label_names=self.label_names)
 
     def ranked_scores(self, names):
@@ -228,6 +252,9 @@ class PerLabelReport(keras.callbacks.Callback):
         if self._store is not None:
             entries.update(self.ranked_scores(acc.names()))
             self._store = None
+        if self.calibration:
+            entries.update(log_entries(self.calibration_tally, acc.names(), metrics=self.calibration,
+                                       averages=self.averages, prefix=self.prefix))
         logs.update(entries)
         if self._thresholds_file is not None:
             # After the update, so the monitor may be any key in the logs, this callback's too.
