@@ -67,6 +67,12 @@ nonisolated(unsafe) let calibrationFunctions: [Declaration] = [
         let label = try labelIndex(a, 1, count: s.labelCount)
         return try reliabilityTuple(try s.reliability(label: label))
     },
+    Declaration("calibration_table", 3...3, "calibration_table(handle, names | None, digits) -> str") { a in
+        let s = try a.handle(0, as: CalibrationBox.self, "calibration").snapshot()
+        let names = try a.optional(1).map { try stringList($0, name: "label_names") }
+        let digits = try a.int(2, "digits")
+        return try pyString(try withoutGIL { try s.table(names: names, digits: digits) })
+    },
     // Equal-mass bins from the exact score store.
     Declaration("scores_reliability", 3...3, "scores_reliability(handle, label, n_bins) -> (edges, counts, weights, mean_score, fraction_positive)") { a in
         let s = try a.handle(0, as: ScoresBox.self, "scores").snapshot()

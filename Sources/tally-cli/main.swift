@@ -48,7 +48,7 @@ struct Options {
 func parse(_ arguments: [String]) throws -> Options {
     guard let command = arguments.first else { fail("missing command\n\(usage)") }
     if command == "-h" || command == "--help" { print(usage); exit(0) }
-    guard command == "report" else { fail("unknown command '\(command)' (expected 'report' or 'thresholds')") }
+    guard command == "report" else { fail("unknown command '\(command)' (expected 'report', 'thresholds' or 'calibration')") }
     var o = Options()
     var i = 1
     func value(_ flag: String) -> String {
@@ -113,6 +113,9 @@ func readLines(_ path: String) throws -> [String] {
 func run() throws {
     if CommandLine.arguments.dropFirst().first == "thresholds" {
         return try runThresholds(Array(CommandLine.arguments.dropFirst()))
+    }
+    if CommandLine.arguments.dropFirst().first == "calibration" {
+        return try runCalibration(Array(CommandLine.arguments.dropFirst()))
     }
     let o = try parse(Array(CommandLine.arguments.dropFirst()))
     guard let truePath = o.truePath, let scorePath = o.scorePath else { fail("--true and --score are required\n\(usage)") }

@@ -153,6 +153,27 @@ final class CalibrationTests: XCTestCase {
         XCTAssertTrue(percentileEdges([], bins: 2).allSatisfy(\.isNaN))
     }
 
+    func testTableLayout() throws {
+        // The hand table of testECEAndMCEHandTable: Brier (0.04 + 0.36 + 0.01)/3 = 0.13667,
+        // log loss (−ln 0.8 − ln 0.4 − ln 0.9)/3 = 0.41493, ECE 1/6, MCE 0.2, two positives.
+        let c = try sums([0, 1, 1], [0.2, 0.4, 0.9], labels: 1, bins: 2)
+        let expected = """
+            calibration of 3 rows: Brier score, log loss, ECE and MCE over 2 equal-width bins
+
+                   label   brier  log_loss     ece     mce  positives
+                     cat  0.1367    0.4149  0.1667  0.2000          2
+
+               micro avg  0.1367    0.4149  0.1667  0.2000          2
+               macro avg  0.1367    0.4149  0.1667  0.2000          2
+            weighted avg  0.1367    0.4149  0.1667  0.2000          2
+             samples avg  0.1367    0.4149                          2
+
+            """
+        XCTAssertEqual(try c.table(names: ["cat"], digits: 4), expected)
+        XCTAssertThrowsError(try c.table(names: ["a", "b"]))
+        XCTAssertThrowsError(try c.table(digits: 16))
+    }
+
     // MARK: Streaming
 
     func testBatchingAndMergingGiveTheSameBits() throws {

@@ -141,6 +141,15 @@ class CalibrationTally(_Handle):
         """The label's reliability diagram (a `Reliability`)."""
         return _reliability(self._call("reliability", int(label)))
 
+    def table(self, label_names=None, digits=2):
+        """The per-label table of `tally calibration`: Brier score, log loss, ECE, MCE and
+        positives per label, then the micro/macro/weighted/samples averages."""
+        names = None if label_names is None else [str(n) for n in label_names]
+        return self._call("table", names, int(digits))
+
+    def __repr__(self):
+        return f"CalibrationTally(n_labels={self.n_labels}, n_bins={self.n_bins}, n_samples={self.n_samples})"
+
 
 def reliability_from_scores(scores: ScoreTally, label=0, *, n_bins=10):
     """The equal-mass reliability diagram of one label of a `ScoreTally`: bin edges

@@ -1,5 +1,6 @@
-"""`tally report --true y_true.npy --score y_score.npy [...]` and `tally thresholds
---true y_true.npy --score y_score.npy --objective f1 [--out t.json]` from Python.
+"""`tally report --true y_true.npy --score y_score.npy [...]`, `tally thresholds
+--true y_true.npy --score y_score.npy --objective f1 [--out t.json]` and `tally calibration
+--true y_true.npy --score y_prob.npy [--bins 15]` from Python.
 
 The same command lines and the same output as the Swift executable (`swift run tally
 report ...`): both print through the core (ClassificationReport, TunedThresholds.table).
@@ -46,6 +47,13 @@ def _parser():
     # Read as text and checked here, so both front ends refuse a bad value in the same words.
     t.add_argument("--folds", help="K: also print the out-of-fold estimate over K seeded folds")
     t.add_argument("--seed", default="0", help="the folds' shuffle seed (0)")
+    c = sub.add_parser("calibration", help="per-label Brier score, log loss, ECE and MCE of y_true.npy and y_prob.npy")
+    c.add_argument("--true", dest="true_path", required=True, help="(n, labels) 0/1 .npy")
+    c.add_argument("--score", dest="score_path", required=True, help="(n, labels) probabilities .npy")
+    c.add_argument("--bins", type=int, default=15, help="equal-width bins of [0, 1] for ECE and MCE (15)")
+    c.add_argument("--weights", help=".npy with one sample weight per row")
+    c.add_argument("--labels", help="text file with one label name per line")
+    c.add_argument("--digits", type=int, default=2)
     return p
 
 
@@ -116,14 +124,26 @@ def _thresholds(args):
     return table
 
 
+def _calibration(args):
+    """`tally calibration`: the core's table."""
+    from .calibration import CalibrationTally
+
+    y_true = _load(args.true_path)
+    if y_true.ndim != 2:
+        raise ValueError(f"Expected y_true to be 2-D (n, labels), but got shape {list(y_true.shape)}")
+    weights = _load(args.weights) if args.weights else None
+    cal = CalibrationTally(y_true.shape[1], args.bins).update(y_true, _load(args.score_path), weights)
+    return cal.table(label_names=_names(args.labels) if args.labels else None, digits=args.digits)
+
+
 def main(argv=None):
     from . import Tally
     from .thresholds import TunedThresholds
 
     args = _parser().parse_args(argv)
-    if args.command == "thresholds":
+    if args.command in ("thresholds", "calibration"):
         try:
-            text = _thresholds(args)
+            text = _thresholds(args) if args.command == "thresholds" else _calibration(args)
         except (OSError, ValueError, TypeError) as exc:
             print(f"tally: error: {exc}", file=sys.stderr)
             return 2

@@ -3,6 +3,7 @@
 `brier_score_loss`, `log_loss` and `calibration_curve` column by column, and
 against a numpy reference of ECE/MCE written here."""
 
+import os
 import pickle
 
 import numpy as np
@@ -405,3 +406,44 @@ def test_reliability_plot_draws_one_panel_per_label_with_calibration_curves_poin
         plot.reliability(y, p, calibration=cal)
     with pytest.raises(ValueError, match="labels"):
         plot.reliability(calibration=cal, labels=[7])
+
+
+# -- the command line (Swift and Python print the core's table) ----------------------------
+
+def test_cli_calibration_table_swift_and_python_agree_and_equal_sklearn(tmp_path):
+    import subprocess
+    import sys
+
+    from test_cli import ROOT  # the checkout whose Swift executable test_cli runs
+
+    rng = np.random.default_rng(9)
+    y, p, w = make(rng, n=250, labels=4, dtype=np.float32, weighted=True)
+    np.save(tmp_path / "y.npy", y.astype(bool))
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "w.npy", w)
+    (tmp_path / "names.txt").write_text("cat\ndog\nowl\nfox\n")
+    swift = next((os.path.join(ROOT, ".build", c, "tally") for c in ("debug", "release")
+                  if os.path.exists(os.path.join(ROOT, ".build", c, "tally"))), None)
+    if swift is None:
+        subprocess.run(["swift", "build", "--product", "tally"], cwd=ROOT, check=True, capture_output=True)
+        swift = os.path.join(ROOT, ".build", "debug", "tally")
+    args = ["calibration", "--true", str(tmp_path / "y.npy"), "--score", str(tmp_path / "p.npy"), "--bins", "10",
+            "--weights", str(tmp_path / "w.npy"), "--labels", str(tmp_path / "names.txt"), "--digits", "6"]
+    from_swift = subprocess.run([swift, *args], capture_output=True, text=True)
+    from_python = subprocess.run([sys.executable, "-m", "tally.cli", *args], capture_output=True, text=True)
+    assert from_swift.returncode == 0 and from_python.returncode == 0, (from_swift.stderr, from_python.stderr)
+    assert from_swift.stdout == from_python.stdout
+    lines = {line.split()[0]: line.split()[1:] for line in from_python.stdout.splitlines()[3:] if line.strip()}
+    cal = CalibrationTally(4, 10).update(y, p, w)
+    for j, name in enumerate(["cat", "dog", "owl", "fox"]):
+        brier, loss, ece, mce, positives = (float(v) for v in lines[name])
+        assert abs(brier - brier_score_loss(y[:, j], p[:, j].astype(np.float64), sample_weight=w)) <= 5e-7
+        assert abs(loss - float(reference_loss("log_loss", y[:, [j]], p[:, [j]], w, None)[0])) <= 5e-7
+        assert abs(ece - reference_errors(p[:, j], y[:, j], w, np.linspace(0, 1, 11))[0]) <= 5e-7
+        assert abs(positives - (w * y[:, j]).sum()) <= 5e-7
+        assert mce == float(f"{cal.maximum_calibration_error()[j]:.6f}")
+    assert lines["samples"][1:4] == [f"{cal.brier_score('samples'):.6f}", f"{cal.log_loss('samples'):.6f}",
+                                    f"{(w[:, None] * y).sum():.6f}"]
+    bad = subprocess.run([sys.executable, "-m", "tally.cli", "calibration", "--true", str(tmp_path / "y.npy"),
+                          "--score", str(tmp_path / "w.npy")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "Expected" in bad.stderr

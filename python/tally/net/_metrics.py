@@ -1,13 +1,17 @@
 """The metrics `fit` and `evaluate` log: names ('f1', 'precision_micro', ...) or
 callables, computed from the epoch's exact counts (a `tally.Tally`); and the ranked
 ones ('roc_auc', 'ap', 'tuned_f1', 'tuned_youden'), computed from every score of the
-validation data (`evaluate`: of its data), which `fit` keeps in a `ScoreTally`."""
+validation data (`evaluate`: of its data), which `fit` keeps in a `ScoreTally`; and
+the calibration ones ('brier', 'log_loss', 'ece', 'mce', see `_calibration`) from the
+same predictions."""
 
 from __future__ import annotations
 
 from .. import _tally
+from ..calibration import METRICS
 from ..epoch_scores import mean_of_defined, ranking_per_label
 from ..streaming import Tally
+from ._calibration import parse as parse_calibration
 
 _SCORES = ("precision", "recall", "f1")
 _RANKED = ("roc_auc", "ap")
@@ -22,6 +26,7 @@ class _Metric:
     ranked = False  # scored on stored scores (see `ranked_values`), not on the counts
 
     def __init__(self, spec):
+        self.calibration = None
         if callable(spec) and not isinstance(spec, str):
             if _positional_arity(spec) >= 2:
                 # A Keras-style `fn(y_true, y_pred)` is the batch-averaged metric Tally replaces.
@@ -40,6 +45,10 @@ class _Metric:
         if self.ranked:
             self.function, self.name, self.score, self.average = None, spec, spec, None
             return
+        self.calibration = parse_calibration(spec)
+        if self.calibration is not None:  # computed from predictions (tally.net._calibration)
+            self.function, self.name, self.score, self.average = None, spec, None, None
+            return
         score, _, average = spec.partition("_")
         problem = None if score in _SCORES else f"{score!r} is not a score"
         if problem is None and average:
@@ -49,15 +58,16 @@ class _Metric:
                 problem = str(exc)
         if problem is not None:
             raise ValueError(f"Expected a metric among {_SCORES}, optionally suffixed with '_' and an average "
-                             f"(e.g. 'f1', 'precision_micro'), one of {_RANKED + _TUNED} (validation data), "
-                             f"or a callable taking a tally.Tally, but got {spec!r}: {problem}")
+                             f"(e.g. 'f1', 'precision_micro'), one of {_RANKED + _TUNED} (validation data), one of "
+                             f"{METRICS} (calibration, validation data; '_' and an average optional), or a callable "
+                             f"taking a tally.Tally, but got {spec!r}: {problem}")
         self.function = None
         self.name, self.score, self.average = spec, score, average or None
 
     def values(self, t: Tally, names, cache):
-        """{log key: float} for the epoch's counts (nothing for a ranked metric: the
-        training batches' scores are not kept)."""
-        if self.ranked:
+        """{log key: float} for the epoch's counts (nothing for a ranked or calibration metric:
+        the training batches' scores are not kept)."""
+        if self.ranked or self.calibration is not None:
             return {}
         if self.function is not None:
             v = self.function(t)

@@ -11,7 +11,7 @@ import numpy as np
 from .. import _tallynet
 from .._convert import as_array, as_label_names
 from ..streaming import Tally
-from . import _files
+from . import _calibration, _files
 from ._checks import _number, _positive_int, _shape
 from ._inputs import _labels, _sample_weight, _samples, class_weight_to_sample_weights
 from ._metrics import _Metric, _tally_of
@@ -215,23 +215,27 @@ class Sequential:
         cache = {}
         for m in metrics:
             logs.update({prefix + k: v for k, v in m.values(t, names, cache).items()})
-        store = self._score_store(metrics, scores)
+        # One inference pass serves the ranked and the calibration metrics.
+        predictions = None
+        if scores is not None and any(m.ranked or m.calibration for m in metrics):
+            predictions = self.predict(scores[0], batch_size=32).reshape(scores[0].shape[0], -1)
+        store = self._score_store(metrics, scores, predictions)
         for m in metrics:
             if m.ranked and store is not None:
                 logs.update({prefix + k: v for k, v in m.ranked_values(store, names, cache).items()})
+        logs.update(_calibration.logs(metrics, names, scores, predictions, prefix))
         self._last_tuned = cache.get("tuned")
         return logs, t
 
-    def _score_store(self, metrics, scores, batch_size=32):
-        """Every score of the model on `scores` = (x, y, w), in a `ScoreTally`, when a
-        ranked metric is asked for."""
-        if scores is None or not any(m.ranked for m in metrics):
+    def _score_store(self, metrics, scores, predictions):
+        """Every score of the model on `scores` = (x, y, w) (its `predictions`), in a
+        `ScoreTally`, when a ranked metric is asked for."""
+        if predictions is None or not any(m.ranked for m in metrics):
             return None
         from ..scores import ScoreTally
 
-        x, y, w = scores
-        p = self.predict(x, batch_size=batch_size).reshape(x.shape[0], -1)
-        return ScoreTally(p.shape[1]).update(y, p, w)
+        _, y, w = scores
+        return ScoreTally(predictions.shape[1]).update(y, predictions, w)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
@@ -300,6 +304,8 @@ class Sequential:
             self._check_validation(xv, yv)
             if len(validation_data) == 3:
                 vweights = _sample_weight(validation_data[2], xv.shape[0], "validation sample_weight")
+            if any(m.calibration for m in metrics):
+                _calibration.check_binary(yv, "validation y")
         names = self._label_keys(int(np.prod(self._info()[1])), label_names)
         steps = -(-x.shape[0] // batch_size)
         history = History()
@@ -388,6 +394,8 @@ class Sequential:
         names = self._label_keys(int(np.prod(self._info()[1])), label_names)
         x, y = _samples(x, "x"), _labels(y, "y")
         weights = _sample_weight(sample_weight, x.shape[0] if x.ndim else 0)
+        if any(m.calibration for m in metrics):
+            _calibration.check_binary(y, "y")
         loss, counts = _tallynet.net_evaluate(self._handle, x, y, batch_size, threshold, weights)
         logs, _ = self._logs(loss, counts, metrics, threshold, names, scores=(x, y, weights))
         if return_dict:
