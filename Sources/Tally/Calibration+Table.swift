@@ -15,16 +15,9 @@ extension CalibrationSums {
     ///   - names: one name per label (default: the label's index).
     ///   - digits: decimals of every value (positives are printed as integers when they are).
     public func table(names: [String]? = nil, digits: Int = 2) throws -> String {
-        guard (0...15).contains(digits) else {
-            throw TallyError.invalidValue("Expected `digits` to be between 0 and 15, but got \(digits)")
-        }
-        if let names, names.count != labelCount {
-            throw TallyError.invalidValue("Expected \(labelCount) label names (one per label), but got \(names.count)")
-        }
+        try checkTableOptions(names: names, labelCount: labelCount, digits: digits)
         guard rowCount > 0 else { throw TallyError.invalidValue("Expected at least one row of scores, but got none") }
-        func weight(_ x: Double) -> String {
-            x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : formatFixed(x, digits: digits)
-        }
+        func weight(_ x: Double) -> String { formatWeight(x, digits: digits) }
         let positives = (0..<labelCount).map { labelWeights($0).positive.value }
         let brier = try score(.brier), logLoss = try score(.logLoss)
         let ece = try calibrationError(.expected), mce = try calibrationError(.maximum)

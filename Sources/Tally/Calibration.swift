@@ -69,70 +69,73 @@ public struct CalibrationSums: Equatable, Sendable {
     ///   - sampleWeight: one finite weight ≥ 0 per row, or nil.
     public mutating func update(truth: MatrixView, scores: MatrixView, sampleWeight: UnsafeBufferPointer<Double>? = nil) throws {
         try checkProbabilityBatch(truth: truth, scores: scores, sampleWeight: sampleWeight, labelCount: labelCount)
-        let (rows, n) = (truth.rows, labelCount)
+        let (rows, n, bins) = (truth.rows, labelCount, self.bins)
         guard rows > 0 else { return }
         let decoded = try decodeTruth(truth)
         let (total, overflow) = rowCount.addingReportingOverflow(Int64(rows))
         guard !overflow else { throw TallyError.overflow("Adding \(rows) rows would overflow the Int64 row count") }
         let isFloat32 = scores.elementType == .float32
-        let values = readDoubles(scores)
         let innerEdges = Array(uniformEdges(bins).dropFirst().dropLast())
-        // Per cell: the Brier term and the log loss, kept for the row means (samples).
-        var brierTerms = [Double](repeating: 0, count: rows * n)
-        var logTerms = brierTerms
-        for i in 0..<(rows * n) {
-            let p = values[i], y = decoded[i] != 0
-            // In float64 for both dtypes (scikit-learn's float32 arithmetic rounds each term to float32).
-            let a = (y ? 1 : 0) - p, b = (y ? 0 : 1) - (1 - p)
-            brierTerms[i] = a * a + b * b
-            logTerms[i] = -log(clippedProbability(p, of: y, float32: isFloat32))
-        }
-        let bins = self.bins
-        // Per label: the sums of its column; per bin, its rows.
-        var cellScratch = ExactSumScratch(slots: n)
-        var binScratch = ExactSumScratch(slots: n * bins)
-        var binRows = [Int64](repeating: 0, count: n * bins)
-        var binPositiveRows = [Int64](repeating: 0, count: n * bins)
-        var binOf = [Int](repeating: 0, count: rows * n)
-        for i in 0..<(rows * n) { binOf[i] = (i % n) * bins + uniformBin(values[i], bins: bins, innerEdges: innerEdges) }
-        for i in 0..<(rows * n) {
-            binRows[binOf[i]] &+= 1
-            if decoded[i] != 0 { binPositiveRows[binOf[i]] &+= 1 }
-        }
-        let w = sampleWeight
-        @inline(__always) func weight(_ r: Int) -> Double { w?[r] ?? 1 }
-        cellScratch.fill(into: &brierSums) { add in
-            for i in 0..<(rows * n) { add(i % n, weight(i / n) * brierTerms[i]) }
-        }
-        cellScratch.fill(into: &logLossSums) { add in
-            for i in 0..<(rows * n) { add(i % n, weight(i / n) * logTerms[i]) }
-        }
-        binScratch.fill(into: &binScores) { add in
-            for i in 0..<(rows * n) { add(binOf[i], weight(i / n) * values[i]) }
-        }
-        if let w {
-            binScratch.fill(into: &binWeights) { add in
-                for i in 0..<(rows * n) { add(binOf[i], w[i / n]) }
+        // Everything is valid from here on: the loop adds straight into the state.
+        let brierScratch = ExactSumScratch(slots: n), logScratch = ExactSumScratch(slots: n)
+        let scoreScratch = ExactSumScratch(slots: n * bins)
+        let weightScratch = sampleWeight.map { _ in ExactSumScratch(slots: n * bins) }
+        let positiveScratch = sampleWeight.map { _ in ExactSumScratch(slots: n * bins) }
+        let rowScratch = ExactSumScratch(slots: 3)
+        var rowSums = [rowWeight, rowBrier, rowLogLoss]
+        var binRows = [Int64](repeating: 0, count: n * bins), binPositiveRows = binRows
+        // Blocks of rows whose scores (as float64) stay in cache.
+        let block = max(1, 4096 / n)
+        var values = [Double](repeating: 0, count: block * n)
+        innerEdges.withUnsafeBufferPointer { edges in
+            for r0 in stride(from: 0, to: rows, by: block) {
+                let count = min(block, rows - r0)
+                readDoubles(scores, fromRow: r0, rows: count, into: &values)
+                for r in r0..<(r0 + count) {
+                    let w = sampleWeight?[r] ?? 1
+                    var rowBrierSum = 0.0, rowLogSum = 0.0
+                    for j in 0..<n {
+                        let p = values[(r &- r0) &* n &+ j], positive = decoded[r &* n &+ j] != 0
+                        // scikit-learn's two-column Brier terms, in float64 for both dtypes.
+                        let a = (positive ? 1 : 0) - p, b = (positive ? 0 : 1) - (1 - p)
+                        let brier = a * a + b * b
+                        let loss = -log(clippedProbability(p, of: positive, float32: isFloat32))
+                        rowBrierSum += brier
+                        rowLogSum += loss
+                        let k = j &* bins &+ uniformBin(p, bins: bins, innerEdges: edges)
+                        brierScratch.add(j, w * brier, spill: &brierSums)
+                        logScratch.add(j, w * loss, spill: &logLossSums)
+                        scoreScratch.add(k, w * p, spill: &binScores)
+                        binRows[k] &+= 1
+                        if positive { binPositiveRows[k] &+= 1 }
+                        if let weightScratch, let positiveScratch {
+                            weightScratch.add(k, w, spill: &binWeights)
+                            if positive { positiveScratch.add(k, w, spill: &binPositives) }
+                        }
+                    }
+                    // The row's means over its labels (average="samples"), the same bits in any batching.
+                    rowScratch.add(0, w, spill: &rowSums)
+                    rowScratch.add(1, w * (rowBrierSum / Double(n)), spill: &rowSums)
+                    rowScratch.add(2, w * (rowLogSum / Double(n)), spill: &rowSums)
+                }
             }
-            binScratch.fill(into: &binPositives) { add in
-                for i in 0..<(rows * n) where decoded[i] != 0 { add(binOf[i], w[i / n]) }
-            }
+        }
+        brierScratch.flush(into: &brierSums)
+        logScratch.flush(into: &logLossSums)
+        scoreScratch.flush(into: &binScores)
+        rowScratch.flush(into: &rowSums)
+        (rowWeight, rowBrier, rowLogLoss) = (rowSums[0], rowSums[1], rowSums[2])
+        if let weightScratch, let positiveScratch {
+            weightScratch.flush(into: &binWeights)
+            positiveScratch.flush(into: &binPositives)
         } else {
-            // Unit weights: the integer counts, added once per bin.
+            // Unit weights: the bins' integer counts, added once per batch.
             for k in 0..<(n * bins) where binRows[k] > 0 {
                 binWeights[k].add(Double(binRows[k]))
                 if binPositiveRows[k] > 0 { binPositives[k].add(Double(binPositiveRows[k])) }
             }
         }
         for k in 0..<(n * bins) { binCounts[k] &+= binRows[k] }
-        for r in 0..<rows {
-            // A row's mean over its labels, summed left to right (the same bits in any batching).
-            var b = 0.0, l = 0.0
-            for j in 0..<n { b += brierTerms[r * n + j]; l += logTerms[r * n + j] }
-            rowWeight.add(weight(r))
-            rowBrier.add(weight(r) * (b / Double(n)))
-            rowLogLoss.add(weight(r) * (l / Double(n)))
-        }
         if sampleWeight != nil { isWeighted = true }
         rowCount = total
     }
@@ -176,7 +179,7 @@ func uniformEdges(_ bins: Int) -> [Double] {
 }
 
 /// `np.searchsorted(inner_edges, p)` (side left): the number of inner edges below p.
-@inline(__always) func uniformBin(_ p: Double, bins: Int, innerEdges: [Double]) -> Int {
+@inline(__always) func uniformBin(_ p: Double, bins: Int, innerEdges: UnsafeBufferPointer<Double>) -> Int {
     // A guess from p·bins, then corrected against the edges themselves.
     var b = min(max(Int(p * Double(bins)), 0), bins - 1)
     while b > 0 && innerEdges[b - 1] >= p { b -= 1 }
@@ -188,8 +191,16 @@ func uniformEdges(_ bins: Int) -> [Double] {
 func checkProbabilityBatch(truth: MatrixView, scores: MatrixView, sampleWeight: UnsafeBufferPointer<Double>?,
                            labelCount: Int) throws {
     try checkScoreBatch(truth: truth, scores: scores, sampleWeight: sampleWeight, labelCount: labelCount)
-    let values = readDoubles(scores)
-    if let i = values.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
-        throw TallyError.invalidValue("Expected `y_prob` to hold probabilities in [0, 1], but got \(values[i]) at row \(i / scores.columns), column \(i % scores.columns)")
+    guard scores.count > 0, let base = scores.base else { return }
+    func firstOutside<T: BinaryFloatingPoint>(_: T.Type) -> Int? {
+        let p = base.assumingMemoryBound(to: T.self)
+        var inside = true
+        for i in 0..<scores.count { inside = inside && p[i] >= 0 && p[i] <= 1 }
+        return inside ? nil : (0..<scores.count).first { !(p[$0] >= 0 && p[$0] <= 1) }
+    }
+    let isFloat32 = scores.elementType == .float32
+    if let i = isFloat32 ? firstOutside(Float.self) : firstOutside(Double.self) {
+        let v = isFloat32 ? Double(base.assumingMemoryBound(to: Float.self)[i]) : base.assumingMemoryBound(to: Double.self)[i]
+        throw TallyError.invalidValue("Expected `y_prob` to hold probabilities in [0, 1], but got \(v) at row \(i / scores.columns), column \(i % scores.columns)")
     }
 }

@@ -84,43 +84,49 @@ func roundedSum(_ p: UnsafePointer<Double>?, count: Int) -> Double {
     return hi
 }
 
-/// Many exact sums filled in one pass over a batch, in scratch memory that the
-/// hot loop reaches through one pointer; `flush` adds them to stored `ExactSum`s.
-/// A slot whose partials fill its room is spilled early, so any input is exact.
-struct ExactSumScratch {
+/// Many exact sums filled in one pass over a batch, in scratch memory that the hot
+/// loop reaches through one pointer; `flush` adds them to stored `ExactSum`s. A slot
+/// whose partials fill its room spills into the stored sum early, so any input is exact.
+/// The one small handle over raw memory in the calibration code: it asserts its
+/// bounds in debug builds.
+final class ExactSumScratch {
     static let room = 32
-    private var partials: [Double]
-    private var counts: [Int]
     let slots: Int
+    private let partials: UnsafeMutablePointer<Double>
+    private let counts: UnsafeMutablePointer<Int>
 
     init(slots: Int) {
         self.slots = slots
-        partials = Array(repeating: 0, count: slots * Self.room)
-        counts = Array(repeating: 0, count: slots)
+        // Partials are read only below each slot's count: only the counts need zeroing.
+        partials = .allocate(capacity: max(1, slots * Self.room))
+        counts = .allocate(capacity: max(1, slots))
+        counts.initialize(repeating: 0, count: max(1, slots))
     }
 
-    /// Runs `body` with an adder of `(slot, value)`; then adds every slot into
-    /// `sums[slot]` and clears the scratch.
-    mutating func fill(into sums: inout [ExactSum], _ body: ((Int, Double) -> Void) throws -> Void) rethrows {
-        let room = Self.room
-        try partials.withUnsafeMutableBufferPointer { p in
-            try counts.withUnsafeMutableBufferPointer { c in
-                let base = p.baseAddress!
-                try body { slot, x in
-                    let start = base + slot &* room
-                    if c[slot] == room - 1 {
-                        // Full: spill into the stored sum (rare: sums of positive terms keep 1-3 partials).
-                        for i in 0..<c[slot] { sums[slot].add(start[i]) }
-                        c[slot] = 0
-                    }
-                    exactAdd(x, into: start, count: &c[slot])
-                }
-                for slot in 0..<slots where c[slot] > 0 {
-                    let start = base + slot &* room
-                    for i in 0..<c[slot] where start[i] != 0 { sums[slot].add(start[i]) }
-                    c[slot] = 0
-                }
-            }
+    deinit {
+        partials.deallocate()
+        counts.deallocate()
+    }
+
+    /// Adds `x` to slot `slot`; a full slot first spills into `sums[slot]`.
+    @inline(__always) func add(_ slot: Int, _ x: Double, spill sums: inout [ExactSum]) {
+        assert(slot >= 0 && slot < slots, "slot \(slot) outside 0..<\(slots)")
+        let start = partials + slot &* Self.room
+        if counts[slot] == Self.room - 1 {
+            // Rare: sums of non-negative terms keep one to three partials.
+            for i in 0..<counts[slot] { sums[slot].add(start[i]) }
+            counts[slot] = 0
+        }
+        exactAdd(x, into: start, count: &counts[slot])
+    }
+
+    /// Adds every slot into `sums[slot]` and clears the scratch.
+    func flush(into sums: inout [ExactSum]) {
+        assert(sums.count >= slots, "\(sums.count) sums for \(slots) slots")
+        for slot in 0..<slots where counts[slot] > 0 {
+            let start = partials + slot &* Self.room
+            for i in 0..<counts[slot] where start[i] != 0 { sums[slot].add(start[i]) }
+            counts[slot] = 0
         }
     }
 }

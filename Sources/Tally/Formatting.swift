@@ -134,3 +134,19 @@ public func numpySum(_ values: ArraySlice<Double>) -> Double {
     half -= half % 8
     return numpySum(values[start..<(start + half)]) + numpySum(values[(start + half)...])
 }
+
+/// The options of a per-label table (`tally thresholds`, `tally calibration`): `digits`
+/// in 0...15 and, when names are given, one per label.
+func checkTableOptions(names: [String]?, labelCount: Int, digits: Int) throws {
+    guard (0...15).contains(digits) else {
+        throw TallyError.invalidValue("Expected `digits` to be between 0 and 15, but got \(digits)")
+    }
+    if let names, names.count != labelCount {
+        throw TallyError.invalidValue("Expected \(labelCount) label names (one per label), but got \(names.count)")
+    }
+}
+
+/// A summed weight in a table: an integer when it is one (unweighted counts), else `digits` decimals.
+func formatWeight(_ x: Double, digits: Int) -> String {
+    x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : formatFixed(x, digits: digits)
+}

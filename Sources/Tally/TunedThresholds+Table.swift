@@ -13,15 +13,8 @@ extension TunedThresholds {
     /// - Parameters:
     ///   - names: one name per label (default: the label's index).
     public func table(names: [String]? = nil, digits: Int = 2) throws -> String {
-        guard (0...15).contains(digits) else {
-            throw TallyError.invalidValue("Expected `digits` to be between 0 and 15, but got \(digits)")
-        }
-        if let names, names.count != labelCount {
-            throw TallyError.invalidValue("Expected \(labelCount) label names (one per label), but got \(names.count)")
-        }
-        func weight(_ x: Double) -> String {
-            x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : formatFixed(x, digits: digits)
-        }
+        try checkTableOptions(names: names, labelCount: labelCount, digits: digits)
+        func weight(_ x: Double) -> String { formatWeight(x, digits: digits) }
         let headers = ["label", "threshold", "value", "precision", "recall", "support", "predicted"]
         let undefinedSet = Set(undefined)
         var rows: [[String]] = []

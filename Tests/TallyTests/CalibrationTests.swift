@@ -35,9 +35,10 @@ final class CalibrationTests: XCTestCase {
         // Powers of two 57 binades apart never share a double: each is its own partial,
         // so 36 of them overflow the scratch room (32) and must spill.
         var sums = [ExactSum()]
-        var scratch = ExactSumScratch(slots: 1)
+        let scratch = ExactSumScratch(slots: 1)
         let powers = (0..<36).map { Double(sign: .plus, exponent: 57 * $0 - 1000, significand: 1) }
-        scratch.fill(into: &sums) { add in for p in powers { add(0, p) } }
+        for p in powers { scratch.add(0, p, spill: &sums) }
+        scratch.flush(into: &sums)
         var direct = ExactSum()
         for p in powers { direct.add(p) }
         XCTAssertEqual(sums[0].value, direct.value)
