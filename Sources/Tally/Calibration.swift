@@ -40,11 +40,15 @@ public struct CalibrationSums: Equatable, Sendable {
     var rowBrier = ExactSum()
     var rowLogLoss = ExactSum()
 
-    /// - Throws: when `labelCount < 1` or `bins` is not in [1, 2^20].
+    /// - Throws: when `labelCount < 1`, `bins` is not in [1, 2^20] or their product exceeds 2^22.
     public init(labelCount: Int, bins: Int = 15) throws {
         guard labelCount >= 1 else { throw TallyError.invalidValue("Expected `n_labels` to be at least 1, but got \(labelCount)") }
         guard bins >= 1, bins <= 1 << 20 else {
             throw TallyError.invalidValue("Expected `n_bins` to be an integer in [1, 1048576], but got \(bins)")
+        }
+        // The state holds four sums per label and bin: a bound keeps a typo from asking for terabytes.
+        guard labelCount <= (1 << 22) / bins else {
+            throw TallyError.invalidValue("Expected `n_labels` × `n_bins` to be at most 4194304, but got \(labelCount) × \(bins)")
         }
         (self.labelCount, self.bins) = (labelCount, bins)
         brierSums = Array(repeating: ExactSum(), count: labelCount)
@@ -74,6 +78,11 @@ public struct CalibrationSums: Equatable, Sendable {
         let decoded = try decodeTruth(truth)
         let (total, overflow) = rowCount.addingReportingOverflow(Int64(rows))
         guard !overflow else { throw TallyError.overflow("Adding \(rows) rows would overflow the Int64 row count") }
+        // Each term is at most 2 (Brier) or 37 (log loss) times its weight: a bound on every
+        // sum after this batch, so that none can leave the finite doubles.
+        if let w = sampleWeight, let heaviest = w.max(), heaviest * 64 * Double(total) > Double.greatestFiniteMagnitude {
+            throw TallyError.invalidValue("Expected `sample_weight` small enough for finite calibration sums (at most \(Double.greatestFiniteMagnitude / 64 / Double(total)) here), but got \(heaviest)")
+        }
         let isFloat32 = scores.elementType == .float32
         let innerEdges = Array(uniformEdges(bins).dropFirst().dropLast())
         // Everything is valid from here on: the loop adds straight into the state.
@@ -147,6 +156,17 @@ public struct CalibrationSums: Equatable, Sendable {
         }
         let (rows, overflow) = rowCount.addingReportingOverflow(other.rowCount)
         guard !overflow else { throw TallyError.overflow("Merging would overflow the Int64 row count") }
+        var merged = self
+        merged.add(other)
+        guard merged.allSums.allSatisfy({ $0.value.isFinite }) else {
+            throw TallyError.overflow("Merging would make a calibration sum leave the finite doubles")
+        }
+        self = merged
+        rowCount = rows
+        isWeighted = isWeighted || other.isWeighted
+    }
+
+    mutating func add(_ other: CalibrationSums) {
         for j in 0..<labelCount {
             brierSums[j].add(other.brierSums[j]); logLossSums[j].add(other.logLossSums[j])
         }
@@ -156,8 +176,6 @@ public struct CalibrationSums: Equatable, Sendable {
             binPositives[k].add(other.binPositives[k])
         }
         rowWeight.add(other.rowWeight); rowBrier.add(other.rowBrier); rowLogLoss.add(other.rowLogLoss)
-        rowCount = rows
-        isWeighted = isWeighted || other.isWeighted
     }
 }
 

@@ -220,6 +220,9 @@ final class CalibrationTests: XCTestCase {
             XCTAssertEqual("\(error)", "Expected `n_bins` to be an integer in [1, 1048576], but got 0")
         }
         XCTAssertThrowsError(try CalibrationSums(labelCount: 0))
+        XCTAssertThrowsError(try CalibrationSums(labelCount: 1 << 31, bins: 15)) { error in
+            XCTAssertTrue("\(error)".contains("at most 4194304"), "\(error)")
+        }
         XCTAssertThrowsError(try c.merge(try CalibrationSums(labelCount: 2, bins: 5)))
         XCTAssertThrowsError(try c.reliability(label: 2))
         XCTAssertThrowsError(try CalibrationSums(labelCount: 2).score(.brier)) // no rows

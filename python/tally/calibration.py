@@ -12,6 +12,7 @@ The one-shot functions (`brier_score`, `binary_log_loss`,
 
 from __future__ import annotations
 
+import operator
 from typing import NamedTuple
 
 import numpy as np
@@ -66,6 +67,26 @@ def _probabilities(y_prob):
     return p
 
 
+def _index(value, name):
+    """An int argument (numpy ints too); floats and other types are refused, not truncated."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"Expected `{name}` to be an int, but got {type(value).__name__}") from None
+
+
+def _names(label_names):
+    """Label names as a list of str (the core checks their count), or None."""
+    if label_names is None:
+        return None
+    if isinstance(label_names, (str, bytes)):
+        raise TypeError(f"Expected `label_names` to be a sequence of names, but got {type(label_names).__name__}")
+    try:
+        return [str(n) for n in label_names]
+    except (TypeError, NotImplementedError):
+        raise TypeError(f"Expected `label_names` to be a sequence of names, but got {type(label_names).__name__}") from None
+
+
 def _n_bins(n_bins):
     if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
         raise ValueError(f"Expected `n_bins` to be an integer >= 1, but got {n_bins!r}")
@@ -89,6 +110,8 @@ class CalibrationTally(_Handle):
     _prefix = "calibration"
 
     def __init__(self, n_labels, n_bins=15):
+        if isinstance(n_labels, bool) or not isinstance(n_labels, (int, np.integer)):
+            raise TypeError(f"Expected `n_labels` to be an int, but got {type(n_labels).__name__}")
         self._handle = _tally.calibration_new(int(n_labels), _n_bins(n_bins))
 
     def update(self, y_true, y_prob, sample_weight=None):
@@ -139,13 +162,12 @@ class CalibrationTally(_Handle):
 
     def reliability(self, label=0):
         """The label's reliability diagram (a `Reliability`)."""
-        return _reliability(self._call("reliability", int(label)))
+        return _reliability(self._call("reliability", _index(label, "label")))
 
     def table(self, label_names=None, digits=2):
         """The per-label table of `tally calibration`: Brier score, log loss, ECE, MCE and
         positives per label, then the micro/macro/weighted/samples averages."""
-        names = None if label_names is None else [str(n) for n in label_names]
-        return self._call("table", names, int(digits))
+        return self._call("table", _names(label_names), _index(digits, "digits"))
 
     def __repr__(self):
         return f"CalibrationTally(n_labels={self.n_labels}, n_bins={self.n_bins}, n_samples={self.n_samples})"
@@ -154,7 +176,7 @@ class CalibrationTally(_Handle):
 def reliability_from_scores(scores: ScoreTally, label=0, *, n_bins=10):
     """The equal-mass reliability diagram of one label of a `ScoreTally`: bin edges
     at the quantiles of its scores (`calibration_curve(strategy="quantile")`'s)."""
-    return _reliability(_tally.scores_reliability(scores._handle, int(label), _n_bins(n_bins)))
+    return _reliability(_tally.scores_reliability(scores._handle, _index(label, "label"), _n_bins(n_bins)))
 
 
 def calibration_error_from_scores(scores: ScoreTally, metric="ece", *, n_bins=10, average=None, labels=None):

@@ -80,6 +80,8 @@ class _Handle:
 
     @classmethod
     def from_bytes(cls, state: bytes):
+        if not isinstance(state, (bytes, bytearray, memoryview)):  # bytes(n) would make n zero bytes
+            raise TypeError(f"Expected `state` to be bytes, but got {type(state).__name__}")
         new = object.__new__(cls)
         new._handle = getattr(_tally, f"{cls._prefix}_from_bytes")(bytes(state))
         new._restore_config()

@@ -82,6 +82,12 @@ def build(arg):
         state = bytearray(build(Make("bytes_of", v[0])))
         state[v[1] % len(state)] = v[2]
         return bytes(state)
+    if k == "corrupt_calibration":  # a valid calibration state with one byte replaced: v = (position, byte)
+        state = bytearray(warmed_calibration().to_bytes())
+        state[v[0] % len(state)] = v[1]
+        return bytes(state)
+    if k == "calibration":
+        return tally.CalibrationTally(v, 4)
     if k == "tally":
         return tally.Tally(v)
     if k == "counts":
@@ -96,6 +102,12 @@ def build(arg):
 def warmed_tally():
     import tally
     return tally.Tally(3).update(np.array([[1, 0, 1], [0, 1, 0]]), np.array([[0.9, 0.2, 0.4], [0.1, 0.8, 0.7]]))
+
+
+def warmed_calibration():
+    import tally
+    return tally.CalibrationTally(3, 4).update(np.array([[1, 0, 1], [0, 1, 0]]),
+                                              np.array([[0.9, 0.2, 0.4], [0.1, 0.8, 0.7]]), [1.0, 2.5])
 
 
 def warmed_counts():
@@ -119,6 +131,12 @@ def run(target, args, kwargs):
         call = tally.Tally
     elif target.startswith("Tally."):
         obj = warmed_tally()
+        state = obj.to_bytes
+        call = getattr(obj, target.split(".", 1)[1])
+    elif target == "CalibrationTally":
+        call = tally.CalibrationTally
+    elif target.startswith("CalibrationTally."):
+        obj = warmed_calibration()
         state = obj.to_bytes
         call = getattr(obj, target.split(".", 1)[1])
     elif target.startswith("Counts."):

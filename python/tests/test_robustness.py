@@ -195,7 +195,23 @@ def case_strategies():
                            st.tuples(st.just(3), st.integers(0, 400), st.integers(0, 255)).map(lambda v: Make("corrupt", v))),
                  max_size=3).map(tuple),
         st.just({}))
+    calibration = st.one_of(
+        st.tuples(st.just("CalibrationTally"), st.lists(st.one_of(st.sampled_from(SCALARS), st.sampled_from([1, 3, 15])),
+                                                         max_size=2).map(tuple), st.just({})),
+        st.tuples(st.just("CalibrationTally.update"), st.tuples(y, y, w), st.just({})),
+        st.tuples(st.sampled_from(["CalibrationTally.brier_score", "CalibrationTally.log_loss",
+                                   "CalibrationTally.expected_calibration_error",
+                                   "CalibrationTally.maximum_calibration_error"]),
+                  st.tuples(AVERAGES), st.fixed_dictionaries({"labels": LABELS})),
+        st.tuples(st.sampled_from(["CalibrationTally.merge", "CalibrationTally.reliability", "CalibrationTally.table",
+                                   "CalibrationTally.from_bytes"]),
+                  st.lists(st.one_of(st.sampled_from(SCALARS), st.sampled_from([1, 3]).map(lambda n: Make("calibration", n)),
+                                     st.tuples(st.integers(0, 4000), st.integers(0, 255)).map(
+                                         lambda v: Make("corrupt_calibration", v)), arrays()), max_size=2).map(tuple),
+                  st.just({})),
+    )
     return {
+        "calibration": calibration,
         "metrics": metrics.map(fix_metrics),
         "constructor": tally_new,
         "update": tally_update,
