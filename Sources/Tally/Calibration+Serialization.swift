@@ -14,33 +14,33 @@ extension CalibrationSums {
         var words: [UInt64] = [Self.magic, UInt64(labelCount), UInt64(bins), UInt64(bitPattern: rowCount), isWeighted ? 1 : 0]
         words += binCounts.map { UInt64(bitPattern: $0) }
         for s in allSums { words.append(UInt64(s.partials.count)); words += s.partials.map(\.bitPattern) }
-        return words.withUnsafeBytes { Array($0) }
+        return littleEndianBytes(words)
     }
 
     /// Restores the sums from `serialized()` bytes.
     public init(serialized bytes: [UInt8]) throws {
-        let fail = TallyError.invalidValue("Expected bytes from CalibrationSums.serialized(), but they do not parse")
-        guard bytes.count % 8 == 0, bytes.count >= 40 else { throw fail }
-        let words = bytes.withUnsafeBytes { raw in
-            (0..<(bytes.count / 8)).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self)) }
+        var reader = try StateReader(bytes, source: "CalibrationSums", headerWords: 5)
+        let h = reader.words
+        guard h[0] == Self.magic, h[1] >= 1, h[1] < 1 << 24, h[2] >= 1, h[2] <= 1 << 20, h[4] <= 1 else {
+            throw reader.fail("its header does not parse")
         }
-        guard words[0] == Self.magic, words[1] >= 1, words[1] < 1 << 24, words[2] >= 1, words[2] <= 1 << 20, words[4] <= 1 else { throw fail }
         // Each sum takes at least one word: check the size before allocating anything.
-        let (cells, o1) = words[1].multipliedReportingOverflow(by: words[2])
-        guard !o1, cells <= UInt64(words.count), 5 + cells + 2 * words[1] + 3 * cells + 3 <= UInt64(words.count) else { throw fail }
-        try self.init(labelCount: Int(words[1]), bins: Int(words[2]))
-        rowCount = Int64(bitPattern: words[3])
-        isWeighted = words[4] == 1
-        var i = 5
-        binCounts = words[i..<(i + labelCount * bins)].map { Int64(bitPattern: $0) }
-        i += labelCount * bins
+        let (cells, o1) = h[1].multipliedReportingOverflow(by: h[2])
+        guard !o1, cells <= 1 << 22, 5 + 4 * cells + 2 * h[1] + 3 <= UInt64(h.count) else {
+            throw reader.fail("it is shorter than its header says")
+        }
+        try self.init(labelCount: Int(h[1]), bins: Int(h[2]))
+        rowCount = Int64(bitPattern: h[3])
+        isWeighted = h[4] == 1
+        binCounts = try reader.take(labelCount * bins).map { Int64(bitPattern: $0) }
         func take(_ count: Int) throws -> [ExactSum] {
             try (0..<count).map { _ in
-                guard i < words.count, words[i] <= 4096, UInt64(i + 1) + words[i] <= UInt64(words.count) else { throw fail }
-                let n = Int(words[i])
-                let partials = words[(i + 1)..<(i + 1 + n)].map { Double(bitPattern: $0) }
-                i += 1 + n
-                guard let sum = try? ExactSum(partials: partials), sum.value >= 0 else { throw fail }
+                let n = try reader.take(1).first!
+                guard n <= 4096 else { throw reader.fail("a sum has \(n) partials") }
+                let partials = try reader.take(Int(n)).map { Double(bitPattern: $0) }
+                guard let sum = try? ExactSum(partials: partials), sum.value >= 0 else {
+                    throw reader.fail("a sum is negative or not finite")
+                }
                 return sum
             }
         }
@@ -51,8 +51,9 @@ extension CalibrationSums {
         binPositives = try take(labelCount * bins)
         let rows = try take(3)
         (rowWeight, rowBrier, rowLogLoss) = (rows[0], rows[1], rows[2])
+        try reader.finish()
         // Only states an update could reach: every row lands in one bin per label.
-        guard i == words.count, rowCount >= 0, binCounts.allSatisfy({ $0 >= 0 }),
+        guard rowCount >= 0, binCounts.allSatisfy({ $0 >= 0 }),
               (0..<labelCount).allSatisfy({ j in
                   var sum: Int64 = 0, overflow = false
                   for k in (j * bins)..<((j + 1) * bins) {
@@ -60,7 +61,7 @@ extension CalibrationSums {
                       (sum, overflow) = (s, overflow || o)
                   }
                   return !overflow && sum == rowCount
-              }) else { throw fail }
+              }) else { throw reader.fail("its bin counts do not add up to its rows") }
     }
 }
 

@@ -114,9 +114,16 @@ def main(argv=None):
         curves = os.path.join(args.out, "precision_recall.png")
         plot.precision_recall_curves(yv, scores, [f"digit {n}" for n in names], thresholds=tuned,
                                      title="Validation precision-recall per label (last epoch)").savefig(curves, dpi=110)
-        print(f"wrote {heatmap} (per-label F1 over epochs) and {curves} (per-label precision-recall curves)")
+        reliability = os.path.join(args.out, "reliability.png")
+        plot.reliability(yv, scores, label_names=[f"digit {n}" for n in names], n_bins=10, ncols=5,
+                         title="Validation reliability per label (last epoch, 10 equal-width bins)"
+                         ).savefig(reliability, dpi=90)
+        print(f"wrote {heatmap} (per-label F1 over epochs), {curves} (per-label precision-recall curves) "
+              f"and {reliability} (per-label reliability diagrams)")
     print(f"score them again any time:  tally report --true {args.out}/y_val.npy --score {args.out}/y_score.npy "
           f"--labels {args.out}/labels.txt")
+    print(f"and their calibration:      tally calibration --true {args.out}/y_val.npy --score {args.out}/y_score.npy "
+          f"--labels {args.out}/labels.txt --bins 10")
     print(f"done in {time.perf_counter() - t0:.0f} s")
     return 0
 
