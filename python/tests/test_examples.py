@@ -56,7 +56,7 @@ def test_demo_prints_exact_tables_and_writes_valid_pictures(tmp_path):
     for j, (_, half, tuned, _) in enumerate(rows):
         assert float(half) == pytest.approx(at_half[j], abs=6e-5)
         assert (tuned == "nan") if np.isnan(tuned_f1[j]) else float(tuned) == pytest.approx(tuned_f1[j], abs=6e-5)
-    for picture in ("f1_per_label.png", "precision_recall.png"):
+    for picture in ("f1_per_label.png", "precision_recall.png", "reliability.png"):
         data = (out / picture).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
         from matplotlib import image
