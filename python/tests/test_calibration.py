@@ -3,7 +3,6 @@
 `brier_score_loss`, `log_loss` and `calibration_curve` column by column, and
 against a numpy reference of ECE/MCE written here."""
 
-import os
 import pickle
 
 import numpy as np
@@ -17,6 +16,7 @@ from tally import metrics
 from tally.calibration import (
     CalibrationTally, calibration_error_from_scores, log_entries, reliability_from_scores,
 )
+from test_cli import swift_cli  # noqa: F401  (the fixture: skips outside a source checkout)
 
 AVERAGES = [None, "micro", "macro", "weighted", "samples"]
 
@@ -410,11 +410,9 @@ def test_reliability_plot_draws_one_panel_per_label_with_calibration_curves_poin
 
 # -- the command line (Swift and Python print the core's table) ----------------------------
 
-def test_cli_calibration_table_swift_and_python_agree_and_equal_sklearn(tmp_path):
+def test_cli_calibration_table_swift_and_python_agree_and_equal_sklearn(swift_cli, tmp_path):
     import subprocess
     import sys
-
-    from test_cli import ROOT  # the checkout whose Swift executable test_cli runs
 
     rng = np.random.default_rng(9)
     y, p, w = make(rng, n=250, labels=4, dtype=np.float32, weighted=True)
@@ -422,11 +420,7 @@ def test_cli_calibration_table_swift_and_python_agree_and_equal_sklearn(tmp_path
     np.save(tmp_path / "p.npy", p)
     np.save(tmp_path / "w.npy", w)
     (tmp_path / "names.txt").write_text("cat\ndog\nowl\nfox\n")
-    swift = next((os.path.join(ROOT, ".build", c, "tally") for c in ("debug", "release")
-                  if os.path.exists(os.path.join(ROOT, ".build", c, "tally"))), None)
-    if swift is None:
-        subprocess.run(["swift", "build", "--product", "tally"], cwd=ROOT, check=True, capture_output=True)
-        swift = os.path.join(ROOT, ".build", "debug", "tally")
+    swift = swift_cli
     args = ["calibration", "--true", str(tmp_path / "y.npy"), "--score", str(tmp_path / "p.npy"), "--bins", "10",
             "--weights", str(tmp_path / "w.npy"), "--labels", str(tmp_path / "names.txt"), "--digits", "6"]
     from_swift = subprocess.run([swift, *args], capture_output=True, text=True)
