@@ -10,23 +10,16 @@ Prints the CPU, seconds per update (medians), and the ratios to the anchor, for 
 """
 import argparse
 import os
-import platform
 import statistics
+import sys
 import time
 
 import numpy as np
 
 import tally
 
-
-def cpu_line():
-    model = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"# CPU: {model}; {os.cpu_count()} logical CPUs; load average {os.getloadavg()[0]:.1f} at start"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import cpu_line, kernel_line  # noqa: E402
 
 
 def median_seconds(fn, repeats, inner=1, clock=time.perf_counter):
@@ -64,6 +57,7 @@ def main():
     y = rng.random((n, k)) < 0.2
     p = rng.random((n, k), dtype=np.float32)
     print(cpu_line())
+    print(kernel_line())
     print(f"# calibration benchmark: median of {args.repeats}; anchor: tally.Tally.update on the same scores")
     counts, cal = tally.Tally(k), tally.CalibrationTally(k)
     small_y, small_p = y[:32], p[:32]
