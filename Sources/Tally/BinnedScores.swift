@@ -16,8 +16,8 @@ public struct BinnedScores: Equatable, Sendable {
     public let bins: Int
     public let low: Double
     public let high: Double
-    public private(set) var rowCount: Int64 = 0
-    public private(set) var isWeighted = false
+    public internal(set) var rowCount: Int64 = 0
+    public internal(set) var isWeighted = false
     /// Label-major, `bins` per label: weight and count of positives and negatives.
     var positiveWeight: [Double]
     var negativeWeight: [Double]

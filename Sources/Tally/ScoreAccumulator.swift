@@ -5,6 +5,9 @@ public protocol ScoreAccumulator: Equatable, Sendable {
     var labelCount: Int { get }
     /// Adds a batch; a call that throws changes nothing.
     mutating func update(truth: MatrixView, scores: MatrixView, sampleWeight: UnsafeBufferPointer<Double>?) throws
+    /// Adds a batch with a weight per (row, label), 0 marking an unknown entry
+    /// (ScoreAccumulator+ElementWeights.swift); a call that throws changes nothing.
+    mutating func update(truth: MatrixView, scores: MatrixView, elementWeights: MatrixView) throws
     /// Adds another accumulator of the same configuration; a call that throws changes nothing.
     mutating func merge(_ other: Self) throws
     func serialized() -> [UInt8]

@@ -8,12 +8,14 @@ extension ScoreStore {
         var out: [UInt8] = []
         out.reserveCapacity(40 + memoryBytes)
         func put<T>(_ values: [T]) { values.withUnsafeBytes { out.append(contentsOf: $0) } }
-        put([Self.magic, UInt64(labelCount), UInt64(rowCount), isWide ? 1 : 0, isWeighted ? 1 : 0] as [UInt64])
+        // Weighting: 0 none, 1 row weights, 2 row weights then element weights (label by label).
+        put([Self.magic, UInt64(labelCount), UInt64(rowCount), isWide ? 1 : 0, isElementWeighted ? 2 : (isWeighted ? 1 : 0)] as [UInt64])
         for j in 0..<labelCount {
             if isWide { put(wideKeys[j]) } else { put(narrowKeys[j]) }
             put(truthBits[j])
         }
         put(weights)
+        for w in cellWeights { put(w) }
         return out
     }
 
@@ -31,15 +33,17 @@ extension ScoreStore {
         }
         let header = try take(5, as: UInt64.self)
         guard header[0] == Self.magic, header[1] >= 1, header[1] < 1 << 31, header[2] < UInt64(UInt32.max),
-              header[3] <= 1, header[4] <= 1 else { throw fail }
+              header[3] <= 1, header[4] <= 2 else { throw fail }
         let rows = Int(header[2])
-        let wide = header[3] == 1, weighted = header[4] == 1
+        let wide = header[3] == 1, weighted = header[4] >= 1, elementWeighted = header[4] == 2
         // The size the header implies, checked before allocating anything: a short
         // header must not ask for gigabytes. An empty store of more than 2^24
         // labels is refused too (its bytes say nothing about its size).
         let perLabel = rows * (wide ? 8 : 4) + (rows + 63) / 64 * 8
         let (labelBytes, overflow) = Int(header[1]).multipliedReportingOverflow(by: perLabel)
-        guard !overflow, labelBytes <= bytes.count, 40 + labelBytes + (weighted ? 8 * rows : 0) == bytes.count,
+        let (cellBytes, cellOverflow) = Int(header[1]).multipliedReportingOverflow(by: elementWeighted ? 8 * rows : 0)
+        guard !overflow, !cellOverflow, labelBytes <= bytes.count, cellBytes <= bytes.count,
+              40 + labelBytes + (weighted ? 8 * rows : 0) + cellBytes == bytes.count,
               rows > 0 || header[1] <= 1 << 24 else { throw fail }
         try self.init(labelCount: Int(header[1]))
         if wide { isWide = true; wideKeys = Array(repeating: [], count: labelCount) }
@@ -50,6 +54,10 @@ extension ScoreStore {
         if weighted {
             weights = try take(rows, as: UInt64.self).map { Double(bitPattern: $0) }
             guard weights.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw fail }
+        }
+        if elementWeighted {
+            cellWeights = try (0..<labelCount).map { _ in try take(rows, as: UInt64.self).map { Double(bitPattern: $0) } }
+            guard cellWeights.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 } }) else { throw fail }
         }
         guard offset == bytes.count else { throw fail }
         rowCount = rows

@@ -21,8 +21,12 @@ public struct ScoreStore: Equatable, Sendable {
     var wideKeys: [[UInt64]]
     /// Per label, the truth bits (row order, 64 per word).
     var truthBits: [[UInt64]]
-    /// One weight per row once weighted (else empty).
+    /// One weight per row once weighted (else empty); with element weights, the
+    /// weight of the row's own score (`average: .samples`).
     var weights: [Double] = []
+    /// Per label, one weight per row once element (2-D) weights were seen, else
+    /// empty (see ScoreStore+ElementWeights.swift); 0 marks an unknown entry.
+    var cellWeights: [[Double]] = []
 
     public init(labelCount: Int) throws {
         guard labelCount >= 1 else {
@@ -40,6 +44,7 @@ public struct ScoreStore: Equatable, Sendable {
     public var memoryBytes: Int {
         let keyBytes = isWide ? 8 : 4
         return labelCount * rowCount * keyBytes + labelCount * ((rowCount + 63) / 64) * 8 + weights.count * 8
+            + cellWeights.count * rowCount * 8
     }
 
     public mutating func reset() { self = try! ScoreStore(labelCount: labelCount) }
@@ -87,6 +92,7 @@ public struct ScoreStore: Equatable, Sendable {
         } else if isWeighted {
             weights.append(contentsOf: repeatElement(1, count: rows))
         }
+        appendRowWeightsToCells(sampleWeight, rows: rows)
         rowCount += rows
     }
 
@@ -118,6 +124,7 @@ public struct ScoreStore: Equatable, Sendable {
             let theirs = other.isWeighted ? other.weights : Array(repeating: 1, count: other.rowCount)
             weights = mine + theirs
         }
+        mergeCellWeights(other)
         rowCount += other.rowCount
     }
 
@@ -162,11 +169,11 @@ public struct ScoreStore: Equatable, Sendable {
     /// whether any cell (weight 0 included) is positive, and negative.
     /// - Parameter threads: the sort of a large pool of cells (micro) may use this many.
     func walk<Sink: GroupSink>(labels: [Int], into c: inout Sink, threads: Int = 1) -> (Bool, Bool) {
-        let positives = labels.reduce(0) { $0 + positiveCount($1) }
-        let classes = (positives > 0, positives < labels.count * rowCount)
+        let classes = classPresence(labels)
         let total = labels.count * rowCount
         guard total > 0 else { return classes }
         if !isWide && !isWeighted {
+            let positives = labels.reduce(0) { $0 + positiveCount($1) }
             walkNarrowUnweighted(labels: labels, into: &c, positives: positives, threads: threads)
             return classes
         }
@@ -192,7 +199,7 @@ public struct ScoreStore: Equatable, Sendable {
                     while i >= 0 && p[i] >> 32 == key {
                         let cell = Int(p[i] & 0xFFFF_FFFF)
                         let (li, r) = cell.quotientAndRemainder(dividingBy: rowCount)
-                        let weight = w[r]
+                        let weight = isElementWeighted ? cellWeights[labels[li]][r] : w[r]
                         if weight != 0 {
                             any = true
                             if truthBit(labels[li], r) { tp += weight } else { fp += weight }
@@ -216,7 +223,7 @@ public struct ScoreStore: Equatable, Sendable {
             var any = false
             while i < total && pairs[i].key == key {
                 let (li, r) = Int(pairs[i].cell).quotientAndRemainder(dividingBy: rowCount)
-                let weight = w[r]
+                let weight = isElementWeighted ? cellWeights[labels[li]][r] : w[r]
                 if weight != 0 {
                     any = true
                     if truthBit(labels[li], r) { tp += weight } else { fp += weight }
@@ -231,7 +238,7 @@ public struct ScoreStore: Equatable, Sendable {
     /// The curve of one row over its labels (the samples average scores rows unweighted).
     func rowCurve(_ r: Int, scratch: inout [(key: UInt64, truth: Bool)]) -> ThresholdCurve {
         scratch.removeAll(keepingCapacity: true)
-        for j in 0..<labelCount {
+        for j in 0..<labelCount where !isElementWeighted || cellWeights[j][r] != 0 {
             scratch.append((isWide ? wideKeys[j][r] : UInt64(narrowKeys[j][r]), truthBit(j, r)))
         }
         scratch.sort { $0.key > $1.key }
@@ -325,7 +332,11 @@ extension ScoreStore {
             var values = [Double](repeating: 0, count: rowCount)
             var warnings: [MetricWarning] = []
             var scratch: [(key: UInt64, truth: Bool)] = []
-            for r in 0..<rowCount { values[r] = metric(rowCurve(r, scratch: &scratch), &warnings) }
+            for r in 0..<rowCount {
+                // A row with no known label (element weights) is skipped: weight 0, no warning.
+                if isElementWeighted && weights[r] == 0 { continue }
+                values[r] = metric(rowCurve(r, scratch: &scratch), &warnings)
+            }
             let undefined = values.indices.filter { values[$0].isNaN }
             // Rows of weight 0 count as 0, so their nan does not spread.
             let value = averageScores(values, weights: isWeighted ? weights : nil, nan: .zeroWeightIsZero)
@@ -338,7 +349,7 @@ extension ScoreStore {
             let w = rowWeights
             support = selected.map { j -> Double in
                 var s = 0.0
-                for r in 0..<rowCount where truthBit(j, r) { s += w[r] }
+                for r in 0..<rowCount where truthBit(j, r) { s += isElementWeighted ? cellWeights[j][r] : w[r] }
                 return s
             }
             if binaryScoreWeightsVanish(support) { return RankedScores(values: [0], undefined: [], warnings: []) }

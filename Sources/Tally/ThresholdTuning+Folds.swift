@@ -56,7 +56,7 @@ extension ScoreStore {
             for j in 0..<labelCount {
                 let s = scores(label: j)
                 for r in members[f] {
-                    let weight = w[r]
+                    let weight = isElementWeighted ? cellWeights[j][r] : w[r]
                     if truthBit(j, r) {
                         positives[j] += weight
                         if s[r] >= t[j] { tp[j] += weight }
@@ -126,6 +126,7 @@ extension ScoreStore {
             return bits
         }
         if isWeighted { out.weights = selected.map { weights[$0] } }
+        if isElementWeighted { out.cellWeights = cellWeights.map { w in selected.map { w[$0] } } }
         return out
     }
 }

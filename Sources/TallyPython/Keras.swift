@@ -44,8 +44,10 @@ func kerasAccumulate(_ args: Arguments) throws -> PyPtr? {
     let spec = try args.handle(0, as: KerasSpec.self, "spec")
     let truth = try HeldBuffer(args[1]!, name: "y_true", dimensions: 2...2)
     let prediction = try HeldBuffer(args[2]!, name: "y_pred", dimensions: 2...2)
-    let weights = try args.optional(3).map { try HeldBuffer($0, name: "sample_weight", dimensions: 1...1) }
+    // 1-D: one weight per row; 2-D: one per element, 0 marking an unknown label.
+    let weights = try args.optional(3).map { try HeldBuffer($0, name: "sample_weight", dimensions: 1...2) }
     let weightValues = try weights?.float64Elements(name: "sample_weight")
+    let elementWeights = weights?.shape.count == 2 ? weights?.matrix : nil
     let hi = try HeldBuffer(args[4]!, name: "state_hi", dimensions: 1...1)
     let lo = try HeldBuffer(args[5]!, name: "state_lo", dimensions: 1...1)
     let size = spec.stateSize
@@ -59,7 +61,11 @@ func kerasAccumulate(_ args: Arguments) throws -> PyPtr? {
     let loWords = UnsafeBufferPointer(start: lo.view.buf!.assumingMemoryBound(to: Float.self), count: size)
     let next: [Float] = try withoutGIL {
         var counts = try ConfusionCounts(labelCount: spec.labelCount, threshold: .perLabel(spec.thresholds))
-        try counts.update(truth: t, prediction: p, sampleWeight: weightValues, kind: .scores)
+        if let elementWeights {
+            try counts.update(truth: t, prediction: p, elementWeights: elementWeights, kind: .scores)
+        } else {
+            try counts.update(truth: t, prediction: p, sampleWeight: weightValues, kind: .scores)
+        }
         return SummedCounts.addSplit(hi: hiWords, lo: loWords, SummedCounts.contributions(of: counts, fBeta: spec.fBeta))
     }
     return try next.withUnsafeBytes { raw in

@@ -36,15 +36,29 @@ func labelScores(_ r: LabelScores) throws -> PyPtr {
     try tuple([try doubles(r.values), try warningsList(r.warnings)])
 }
 
-/// Two matrices and optional weights, held for the call.
+/// Two matrices and optional weights, held for the call: 1-D (one per row) or
+/// 2-D (one per element, 0 marking an unknown entry).
 struct ScoreBatch {
     let truth: HeldBuffer, scores: HeldBuffer, weights: HeldBuffer?
     init(_ args: Arguments, from i: Int) throws {
         truth = try HeldBuffer(args[i]!, name: "y_true", dimensions: 2...2)
         scores = try HeldBuffer(args[i + 1]!, name: "y_score", dimensions: 2...2)
-        weights = try args.optional(i + 2).map { try HeldBuffer($0, name: "sample_weight", dimensions: 1...1) }
+        weights = try args.optional(i + 2).map { try HeldBuffer($0, name: "sample_weight", dimensions: 1...2) }
     }
-    func weightValues() throws -> UnsafeBufferPointer<Double>? { try weights?.float64Elements(name: "sample_weight") }
+
+    /// Adds the batch to the accumulator behind `target`, through its element-weight
+    /// update when the weights are 2-D.
+    func add<A: ScoreAccumulator>(to target: Locked<A>) throws {
+        let (t, s) = (truth.matrix, scores.matrix)
+        if let weights, weights.shape.count == 2 {
+            _ = try weights.float64Elements(name: "sample_weight")
+            let w = weights.matrix
+            try target.mutate { try $0.update(truth: t, scores: s, elementWeights: w) }
+        } else {
+            let w = try weights?.float64Elements(name: "sample_weight")
+            try target.mutate { try $0.update(truth: t, scores: s, sampleWeight: w) }
+        }
+    }
 }
 
 func optionalDouble(_ args: Arguments, _ i: Int, _ name: String) throws -> Double? {
@@ -120,6 +134,25 @@ nonisolated(unsafe) let metricsFunctions: [Declaration] = [
         }
     },
 
+    // MARK: Missing labels
+    Declaration("missing_weights", 2...3,
+                "missing_weights(y_true, ignore_value, sample_weight=None (1-D or 2-D)) -> float64 bytes or None") { a in
+        let missing = try MissingLabels(ignoreValue: try a.double(1, "ignore_value"))
+        let truth = try HeldBuffer(a[0]!, name: "y_true", dimensions: 2...2)
+        let weights = try a.optional(2).map { try HeldBuffer($0, name: "sample_weight", dimensions: 1...2) }
+        let t = truth.matrix
+        let result: [Double]?
+        if let weights, weights.shape.count == 2 {
+            _ = try weights.float64Elements(name: "sample_weight")
+            let w = weights.matrix
+            result = try withoutGIL { try missing.elementWeights(truth: t, elementWeights: w) }
+        } else {
+            let w = try weights?.float64Elements(name: "sample_weight")
+            result = try withoutGIL { try missing.elementWeights(truth: t, sampleWeight: w) }
+        }
+        return try result.map(doubles) ?? tally_none()
+    },
+
     // MARK: Exact score store
     Declaration("scores_new", 1...1, "scores_new(n_labels) -> handle") { a in
         try makeHandle(ScoresBox(try ScoreStore(labelCount: try a.int(0, "n_labels"))))
@@ -128,11 +161,8 @@ nonisolated(unsafe) let metricsFunctions: [Declaration] = [
         let bytes = try bytesArgument(a, 0)
         return try makeHandle(ScoresBox(try withoutGIL { try ScoreStore(serialized: bytes) }))
     },
-    Declaration("scores_update", 3...4, "scores_update(handle, y_true, y_score, sample_weight=None)") { a in
-        let target = try a.handle(0, as: ScoresBox.self, "scores")
-        let batch = try ScoreBatch(a, from: 1)
-        let (t, s, w) = (batch.truth.matrix, batch.scores.matrix, try batch.weightValues())
-        try target.mutate { try $0.update(truth: t, scores: s, sampleWeight: w) }
+    Declaration("scores_update", 3...4, "scores_update(handle, y_true, y_score, sample_weight=None (1-D or 2-D))") { a in
+        try ScoreBatch(a, from: 1).add(to: try a.handle(0, as: ScoresBox.self, "scores"))
         return tally_none()
     },
     Declaration("scores_merge", 2...2, "scores_merge(handle, other)") { a in
@@ -192,10 +222,7 @@ nonisolated(unsafe) let metricsFunctions: [Declaration] = [
         return try makeHandle(BinnedBox(try withoutGIL { try BinnedScores(serialized: bytes) }))
     },
     Declaration("binned_update", 3...4, "binned_update(handle, y_true, y_score, sample_weight=None)") { a in
-        let target = try a.handle(0, as: BinnedBox.self, "binned")
-        let batch = try ScoreBatch(a, from: 1)
-        let (t, s, w) = (batch.truth.matrix, batch.scores.matrix, try batch.weightValues())
-        try target.mutate { try $0.update(truth: t, scores: s, sampleWeight: w) }
+        try ScoreBatch(a, from: 1).add(to: try a.handle(0, as: BinnedBox.self, "binned"))
         return tally_none()
     },
     Declaration("binned_merge", 2...2, "binned_merge(handle, other)") { a in
@@ -244,10 +271,7 @@ nonisolated(unsafe) let metricsFunctions: [Declaration] = [
         return try makeHandle(RankingBox(try withoutGIL { try RankingSums(serialized: bytes) }))
     },
     Declaration("ranking_update", 3...4, "ranking_update(handle, y_true, y_score, sample_weight=None)") { a in
-        let target = try a.handle(0, as: RankingBox.self, "ranking")
-        let batch = try ScoreBatch(a, from: 1)
-        let (t, s, w) = (batch.truth.matrix, batch.scores.matrix, try batch.weightValues())
-        try target.mutate { try $0.update(truth: t, scores: s, sampleWeight: w) }
+        try ScoreBatch(a, from: 1).add(to: try a.handle(0, as: RankingBox.self, "ranking"))
         return tally_none()
     },
     Declaration("ranking_merge", 2...2, "ranking_merge(handle, other)") { a in

@@ -138,3 +138,32 @@ def as_columns(labels):
             or (columns.dtype.kind == "u" and int(columns.max()) > np.iinfo(np.int64).max)):
         raise ValueError(f"Expected `labels` to be a non-empty list of column indices (ints), but got {labels!r}")
     return np.ascontiguousarray(columns, dtype=np.int64)
+
+
+def known_weights(y_true: np.ndarray, weight, ignore_value, *, one_shot=False):
+    """The weights that score `y_true` on its known entries (README "Missing labels"):
+    with `ignore_value`, the Swift core's element weights, 0 where `y_true` is nan or
+    `ignore_value` and the given weight (1-D per row, 2-D per element, or 1) elsewhere;
+    `weight` itself when nothing is unknown, so a fully known batch takes the unmasked
+    path. A one-shot function refuses a batch where nothing is known."""
+    if ignore_value is None:
+        return weight
+    if isinstance(ignore_value, bool) or not isinstance(ignore_value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"Expected `ignore_value` to be a number such as -1 or nan, but got {_type_name(ignore_value)}")
+    from . import _tally
+
+    raw = _tally.missing_weights(y_true, float(ignore_value), weight)
+    if raw is None:
+        return weight
+    w = np.frombuffer(raw, dtype=np.float64).reshape(y_true.shape)
+    if one_shot and y_true.size and not w.any():
+        raise ValueError(f"Expected at least one known entry in `y_true`, but every entry is unknown "
+                         f"(ignore_value={ignore_value!r}) or weighs 0")
+    return w
+
+
+def check_missing_target(multilabel: bool, ignore_value):
+    """`ignore_value` marks entries of a multi-label indicator matrix only."""
+    if ignore_value is not None and not multilabel:
+        raise ValueError("Expected a multilabel-indicator `y_true` (2-D, several labels) with `ignore_value`, "
+                         "but got a 1-D target: drop its unknown rows instead")

@@ -14,7 +14,7 @@ from numbers import Real
 import numpy as np
 
 from . import _tally
-from ._convert import as_array, as_columns, as_matrix, as_sample_weight, native
+from ._convert import as_array, as_columns, as_sample_weight, check_missing_target, known_weights, native
 from ._warnings import emit_warnings
 from .report import format_report
 
@@ -52,9 +52,11 @@ def check_beta(beta):
 
 class Targets:
     """y_true and y_pred as 0/1 indicator matrices the core reads, plus which
-    columns to score (scikit-learn's `labels=`) and the target type."""
+    columns to score (scikit-learn's `labels=`), the target type and the weights:
+    1-D per row, or 2-D per element for multi-label targets, where `ignore_value`
+    (README "Missing labels") makes them 0 at the unknown entries of `y_true`."""
 
-    def __init__(self, y_true, y_pred, *, average, labels=None, pos_label=1, sample_weight=None):
+    def __init__(self, y_true, y_pred, *, average, labels=None, pos_label=1, sample_weight=None, ignore_value=None):
         check_average(average)
         yt = as_array(y_true, "y_true", class_labels=True)
         yp = as_array(y_pred, "y_pred", class_labels=True)
@@ -68,9 +70,14 @@ class Targets:
             raise ValueError("Expected at least one sample in `y_true` and `y_pred`, but got 0")
         self.columns = None  # column indices to score, or None for all
         multilabel = (yt.ndim == 2 and yt.shape[1] > 1) or (yp.ndim == 2 and yp.shape[1] > 1)
+        check_missing_target(multilabel, ignore_value)
+        weight = None
         if multilabel:
             if yt.shape != yp.shape:
                 raise ValueError(f"Expected `y_pred` to have shape {yt.shape} like `y_true`, but got {yp.shape}")
+            weight = as_sample_weight(sample_weight, yt.shape[0], allow_all_zero=False, element_shape=yt.shape)
+            yt = native(yt)
+            weight = known_weights(yt, weight, ignore_value, one_shot=True)
             self.type = "multilabel-indicator"
             if average == "binary":
                 raise ValueError("Target is multilabel-indicator but average='binary'. Please choose another "
@@ -83,6 +90,8 @@ class Targets:
                 if average == "samples":
                     # Rows are scored over the chosen columns only.
                     yt, yp = yt[:, self.columns], yp[:, self.columns]
+                    if weight is not None and weight.ndim == 2:
+                        weight = np.ascontiguousarray(weight[:, self.columns])
                     self.columns = None
             self.y_true, self.y_pred = native(yt), native(yp)
             self.label_values = np.arange(yt.shape[1]) if self.columns is None else self.columns
@@ -124,7 +133,10 @@ class Targets:
                 self.label_values = np.asarray(labels)
             else:
                 self.label_values = universe
-        self.sample_weight = as_sample_weight(sample_weight, self.y_true.shape[0], allow_all_zero=False)
+            weight = as_sample_weight(sample_weight, self.y_true.shape[0], allow_all_zero=False)
+        self.sample_weight = weight
+        # Supports stay integers under a mask alone (its weights are 0 and 1).
+        self.weighted = sample_weight is not None
         self.n_labels = self.y_true.shape[1]
 
     def counts(self):
@@ -169,63 +181,71 @@ def prfs_from_counts(counts, *, beta, average, zero_division, columns, warn_for,
 
 def precision_recall_fscore_support(y_true, y_pred, *, beta=1.0, labels=None, pos_label=1, average=None,
                                     warn_for=("precision", "recall", "f-score"), sample_weight=None,
-                                    zero_division="warn"):
+                                    zero_division="warn", ignore_value=None):
     """Precision, recall, F-beta and support, exactly as scikit-learn's function of the same name.
+
+    Extensions (multi-label targets): ``sample_weight`` may be 2-D, one weight per
+    element; ``ignore_value`` (e.g. -1, or nan) marks unknown entries of ``y_true``,
+    and each label is then scored on the rows where it is known (README "Missing labels").
 
     >>> precision_recall_fscore_support([[1, 0], [1, 1]], [[1, 1], [0, 1]], average=None)
     (array([0.5, 0.5]), array([0.5, 1. ]), array([0.5       , 0.66666667]), array([2, 1]))
     """
     return _prfs(y_true, y_pred, beta=beta, labels=labels, pos_label=pos_label, average=average,
-                 warn_for=warn_for, sample_weight=sample_weight, zero_division=zero_division)
+                 warn_for=warn_for, sample_weight=sample_weight, zero_division=zero_division,
+                 ignore_value=ignore_value)
 
 
 def _prfs(y_true, y_pred, *, beta=1.0, labels=None, pos_label=1, average=None, warn_for, sample_weight=None,
-          zero_division="warn"):
+          zero_division="warn", ignore_value=None):
     """precision_recall_fscore_support for the public functions, each calling it
     directly, so that warnings point at their caller's line."""
     beta = check_beta(beta)
     parse_zero_division(zero_division)
     targets = Targets(y_true, y_pred, average=average, labels=labels, pos_label=pos_label,
-                      sample_weight=sample_weight)
+                      sample_weight=sample_weight, ignore_value=ignore_value)
     counts = targets.counts()
     return prfs_from_counts(counts, beta=beta, average=average, zero_division=zero_division,
-                            columns=targets.columns, warn_for=warn_for,
-                            weighted=targets.sample_weight is not None, stacklevel=5)
+                            columns=targets.columns, warn_for=warn_for, weighted=targets.weighted, stacklevel=5)
 
 
 def fbeta_score(y_true, y_pred, *, beta, labels=None, pos_label=1, average="binary", sample_weight=None,
-                zero_division="warn"):
+                zero_division="warn", ignore_value=None):
     """The F-beta score, as `sklearn.metrics.fbeta_score`."""
     _, _, f, _ = _prfs(y_true, y_pred, beta=beta, labels=labels, pos_label=pos_label, average=average,
-                       warn_for=("f-score",), sample_weight=sample_weight, zero_division=zero_division)
+                       warn_for=("f-score",), sample_weight=sample_weight, zero_division=zero_division,
+                       ignore_value=ignore_value)
     return f
 
 
 def f1_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None,
-             zero_division="warn"):
+             zero_division="warn", ignore_value=None):
     """The F1 score, as `sklearn.metrics.f1_score`.
 
     >>> f1_score([[1, 0, 1], [0, 1, 1]], [[1, 0, 0], [0, 1, 1]], average=None)
     array([1.        , 1.        , 0.66666667])
     """
     _, _, f, _ = _prfs(y_true, y_pred, beta=1.0, labels=labels, pos_label=pos_label, average=average,
-                       warn_for=("f-score",), sample_weight=sample_weight, zero_division=zero_division)
+                       warn_for=("f-score",), sample_weight=sample_weight, zero_division=zero_division,
+                       ignore_value=ignore_value)
     return f
 
 
 def precision_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None,
-                    zero_division="warn"):
+                    zero_division="warn", ignore_value=None):
     """Precision, as `sklearn.metrics.precision_score`."""
     p, _, _, _ = _prfs(y_true, y_pred, labels=labels, pos_label=pos_label, average=average, warn_for=("precision",),
-                       sample_weight=sample_weight, zero_division=zero_division)
+                       sample_weight=sample_weight, zero_division=zero_division,
+                       ignore_value=ignore_value)
     return p
 
 
 def recall_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None,
-                 zero_division="warn"):
+                 zero_division="warn", ignore_value=None):
     """Recall, as `sklearn.metrics.recall_score`."""
     _, r, _, _ = _prfs(y_true, y_pred, labels=labels, pos_label=pos_label, average=average, warn_for=("recall",),
-                       sample_weight=sample_weight, zero_division=zero_division)
+                       sample_weight=sample_weight, zero_division=zero_division,
+                       ignore_value=ignore_value)
     return r
 
 
@@ -238,19 +258,25 @@ __all__ += [
 ]
 
 
-def _labels_only(y_true, y_pred, sample_weight=None, labels=None, average=None):
+def _labels_only(y_true, y_pred, sample_weight=None, labels=None, average=None, ignore_value=None):
     """Targets whose predictions are labels (no `average` check beyond scikit-learn's)."""
-    return Targets(y_true, y_pred, average=average, labels=labels, sample_weight=sample_weight)
+    return Targets(y_true, y_pred, average=average, labels=labels, sample_weight=sample_weight,
+                   ignore_value=ignore_value)
 
 
-def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=None, samplewise=False):
+def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=None, samplewise=False,
+                                ignore_value=None):
     """(n_outputs, 2, 2) confusion matrices [[tn, fp], [fn, tp]], per label or per
-    row (`samplewise=True`), as `sklearn.metrics.multilabel_confusion_matrix`."""
-    targets = _labels_only(y_true, y_pred, sample_weight, labels)
+    row (`samplewise=True`), as `sklearn.metrics.multilabel_confusion_matrix`.
+    With ``ignore_value`` (or 2-D weights), label j's matrix counts its known rows."""
+    targets = _labels_only(y_true, y_pred, sample_weight, labels, ignore_value=ignore_value)
     weighted = targets.sample_weight is not None
     if samplewise:
         if targets.type != "multilabel-indicator":
             raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
+        if targets.sample_weight is not None and targets.sample_weight.ndim == 2:
+            raise ValueError("Expected 1-D `sample_weight` and no unknown entries with samplewise=True "
+                             "(a row's matrix over its known labels is not defined), but got 2-D weights")
         yt, yp = targets.y_true, targets.y_pred
         if targets.columns is not None:  # rows are counted over the chosen columns
             yt, yp = native(yt[:, targets.columns]), native(yp[:, targets.columns])
@@ -265,24 +291,25 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     return np.stack([tn, fp, fn, tp], axis=1).reshape(-1, 2, 2).copy()
 
 
-def accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
-    """Subset accuracy (a row counts when every label is right), as `sklearn.metrics.accuracy_score`."""
-    counts = _labels_only(y_true, y_pred, sample_weight).counts()
+def accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None, ignore_value=None):
+    """Subset accuracy (a row counts when every label is right), as `sklearn.metrics.accuracy_score`.
+    With ``ignore_value``: every known label of the row right; rows with none known weigh 0."""
+    counts = _labels_only(y_true, y_pred, sample_weight, ignore_value=ignore_value).counts()
     return _tally.counts_subset_accuracy(counts, bool(normalize))
 
 
 subset_accuracy = accuracy_score
 
 
-def zero_one_loss(y_true, y_pred, *, normalize=True, sample_weight=None):
+def zero_one_loss(y_true, y_pred, *, normalize=True, sample_weight=None, ignore_value=None):
     """1 − subset accuracy (or the weight of the wrong rows), as `sklearn.metrics.zero_one_loss`."""
-    counts = _labels_only(y_true, y_pred, sample_weight).counts()
+    counts = _labels_only(y_true, y_pred, sample_weight, ignore_value=ignore_value).counts()
     return _tally.counts_zero_one_loss(counts, bool(normalize))
 
 
-def hamming_loss(y_true, y_pred, *, sample_weight=None):
-    """The fraction of wrong labels, as `sklearn.metrics.hamming_loss`."""
-    targets = _labels_only(y_true, y_pred, sample_weight)
+def hamming_loss(y_true, y_pred, *, sample_weight=None, ignore_value=None):
+    """The fraction of wrong labels, as `sklearn.metrics.hamming_loss` (of the known ones with ``ignore_value``)."""
+    targets = _labels_only(y_true, y_pred, sample_weight, ignore_value=ignore_value)
     counts = targets.counts()
     if targets.type == "multilabel-indicator":
         return _tally.counts_hamming_loss(counts)
@@ -291,12 +318,12 @@ def hamming_loss(y_true, y_pred, *, sample_weight=None):
 
 
 def jaccard_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None,
-                  zero_division="warn"):
+                  zero_division="warn", ignore_value=None):
     """The Jaccard index tp / (tp + fp + fn), as `sklearn.metrics.jaccard_score`
     (whose `zero_division` is "warn", 0 or 1: no nan)."""
     zd = parse_zero_division(zero_division, jaccard=True)
     targets = Targets(y_true, y_pred, average=average, labels=labels, pos_label=pos_label,
-                      sample_weight=sample_weight)
+                      sample_weight=sample_weight, ignore_value=ignore_value)
     core_average = None if average == "binary" else average
     raw, found = _tally.counts_jaccard(targets.counts(), core_average, zd, targets.columns)
     emit_warnings(found, ("jaccard",))
@@ -309,43 +336,45 @@ def _check_small_average(average):
         raise ValueError(f"Expected `average` to be None or 'macro', but got {average!r}")
 
 
-def label_accuracy_score(y_true, y_pred, *, labels=None, average=None, sample_weight=None):
+def label_accuracy_score(y_true, y_pred, *, labels=None, average=None, sample_weight=None, ignore_value=None):
     """Per label (tp + tn) / n — scikit-learn's `accuracy_score(y_true[:, j], y_pred[:, j])`,
     Keras's `BinaryAccuracy` per label; `average="macro"` gives their mean."""
     _check_small_average(average)
-    targets = _labels_only(y_true, y_pred, sample_weight, labels)
+    targets = _labels_only(y_true, y_pred, sample_weight, labels, ignore_value=ignore_value)
     values = np.frombuffer(_tally.counts_label_accuracy(targets.counts(), targets.columns, average), dtype=np.float64)
     return values.copy() if average is None else float(values[0])
 
 
-def _negative_class(which, y_true, y_pred, labels, average, sample_weight, zero_division):
+def _negative_class(which, y_true, y_pred, labels, average, sample_weight, zero_division, ignore_value):
     zd = parse_zero_division(zero_division)
     check_average(average, allow_binary=False)
-    targets = Targets(y_true, y_pred, average=average, labels=labels, sample_weight=sample_weight)
+    targets = Targets(y_true, y_pred, average=average, labels=labels, sample_weight=sample_weight,
+                      ignore_value=ignore_value)
     raw, found = _tally.counts_negative_class(targets.counts(), which, average, zd, targets.columns)
     emit_warnings(found, ("specificity", "negative predictive value"), stacklevel=4)
     values = np.frombuffer(raw, dtype=np.float64).copy()
     return values if average is None else float(values[0])
 
 
-def specificity_score(y_true, y_pred, *, labels=None, average=None, sample_weight=None, zero_division="warn"):
+def specificity_score(y_true, y_pred, *, labels=None, average=None, sample_weight=None, zero_division="warn",
+                      ignore_value=None):
     """Specificity tn / (tn + fp) per label or averaged: defined as scikit-learn's
     `recall_score(1 - y_true, 1 - y_pred)` with the same arguments."""
-    return _negative_class("specificity", y_true, y_pred, labels, average, sample_weight, zero_division)
+    return _negative_class("specificity", y_true, y_pred, labels, average, sample_weight, zero_division, ignore_value)
 
 
 def negative_predictive_value_score(y_true, y_pred, *, labels=None, average=None, sample_weight=None,
-                                    zero_division="warn"):
+                                    zero_division="warn", ignore_value=None):
     """Negative predictive value tn / (tn + fn): scikit-learn's
     `precision_score(1 - y_true, 1 - y_pred)` with the same arguments."""
-    return _negative_class("npv", y_true, y_pred, labels, average, sample_weight, zero_division)
+    return _negative_class("npv", y_true, y_pred, labels, average, sample_weight, zero_division, ignore_value)
 
 
-def matthews_corrcoef_per_label(y_true, y_pred, *, labels=None, average=None, sample_weight=None):
+def matthews_corrcoef_per_label(y_true, y_pred, *, labels=None, average=None, sample_weight=None, ignore_value=None):
     """Per label `sklearn.metrics.matthews_corrcoef(y_true[:, j], y_pred[:, j])`
     (0 when a label's truth or prediction is constant); `average="macro"` gives their mean."""
     _check_small_average(average)
-    targets = _labels_only(y_true, y_pred, sample_weight, labels)
+    targets = _labels_only(y_true, y_pred, sample_weight, labels, ignore_value=ignore_value)
     values = np.frombuffer(_tally.counts_matthews(targets.counts(), targets.columns, average), dtype=np.float64)
     return values.copy() if average is None else float(values[0])
 
@@ -374,16 +403,19 @@ __all__ += ["brier_score", "binary_log_loss", "expected_calibration_error", "max
 
 
 def classification_report(y_true, y_pred, *, labels=None, target_names=None, sample_weight=None, digits=2,
-                          output_dict=False, zero_division="warn", output=None, ci=None, level=0.95):
+                          output_dict=False, zero_division="warn", output=None, ci=None, level=0.95,
+                          ignore_value=None):
     """Per-label precision, recall, F1 and support with the averages, as
     `sklearn.metrics.classification_report` (text identical byte for byte, or a dict
     with ``output_dict=True``). ``output="markdown"`` or ``"html"`` gives a table.
+    ``ignore_value`` scores each label on its known rows (README "Missing labels").
 
     ``ci="wilson"``, ``"clopper_pearson"`` or ``"bootstrap"`` (multi-label targets,
     all labels; text, json, markdown or html) adds interval columns at ``level``:
     precision and recall for the labels and the micro average, or with the
     bootstrap (200 replicates, seed 0) precision, recall and F1 for every row."""
-    targets = Targets(y_true, y_pred, average=None, labels=labels, sample_weight=sample_weight)
+    targets = Targets(y_true, y_pred, average=None, labels=labels, sample_weight=sample_weight,
+                      ignore_value=ignore_value)
     multilabel = targets.type == "multilabel-indicator"
     if ci is not None and not (multilabel and labels is None and not output_dict and output != "dict"):
         raise ValueError("Expected multi-label targets, all labels and a text, json, markdown or html output for "
@@ -401,8 +433,10 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, sam
                              f"{len(target_names)}. Try specifying the labels parameter")
     names = [str(n) for n in target_names] if target_names is not None else ["%s" % l for l in label_values]
     output = output or ("dict" if output_dict else "text")
-    if multilabel and labels is None and (output in ("text", "markdown", "html") or ci is not None):
-        # The Swift core's report (the one `Tally.report()` and `tally report` print).
+    # The Swift core's report (the one `Tally.report()` and `tally report` print); with a mask
+    # alone and no intervals, the path below, whose supports stay integers.
+    if multilabel and labels is None and ((output in ("text", "markdown", "html") and ignore_value is None)
+                                          or ci is not None):
         counts, replicates = targets.counts(), None
         if ci == "bootstrap":
             replicates = _tally.bootstrap_new(targets.n_labels, None, 0, np.full(targets.n_labels, 0.5))
@@ -412,7 +446,7 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, sam
                                     float(level), replicates)
         emit_warnings(found, ("precision", "recall", "f-score"))
         return text
-    kw = dict(labels=labels, sample_weight=sample_weight, zero_division=zero_division)
+    kw = dict(labels=labels, sample_weight=sample_weight, zero_division=zero_division, ignore_value=ignore_value)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, average=None, **kw)
     averages = []
     for average in ("micro", "macro", "weighted", "samples") if multilabel else ("micro", "macro", "weighted"):

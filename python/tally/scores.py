@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _tally
-from ._convert import as_array, as_columns, as_matrix, as_sample_weight, native
+from ._convert import as_array, as_columns, as_matrix, as_sample_weight, check_missing_target, known_weights, native
 from ._warnings import emit_warnings
 from .intervals import delong_interval
 
@@ -34,26 +34,37 @@ def _labels(labels):
     return as_columns(labels)
 
 
-def _prepare(y_true, y_score, sample_weight):
+def _prepare(y_true, y_score, sample_weight, ignore_value=None, *, one_shot=False, shape_message=None):
+    """(y_true, y_score, weights): weights 1-D per row, or 2-D per element (0 where
+    `ignore_value` marks y_true unknown, README "Missing labels")."""
     yt = as_matrix(y_true, "y_true")
     ys = _scores(y_score)
     if yt.shape != ys.shape:
-        raise ValueError(f"Expected `y_score` to have shape {yt.shape} like `y_true`, but got {ys.shape}")
-    return yt, ys, as_sample_weight(sample_weight, yt.shape[0])
+        raise ValueError(shape_message or f"Expected `y_score` to have shape {yt.shape} like `y_true`, but got {ys.shape}")
+    w = as_sample_weight(sample_weight, yt.shape[0], element_shape=yt.shape)
+    return yt, ys, known_weights(yt, w, ignore_value, one_shot=one_shot)
 
 
 class _Handle:
     """Shared plumbing of the accumulators: merge, copy, bytes, pickle."""
 
     _prefix = ""
+    ignore_value = None  # see `_set_ignore_value`; states restored by from_bytes have none
+
+    def _set_ignore_value(self, ignore_value):
+        if ignore_value is not None:  # checked once, here (the core refuses 0 and 1)
+            known_weights(np.zeros((0, 1)), None, ignore_value)
+        self.ignore_value = ignore_value
 
     def _call(self, name, *args):
         return getattr(_tally, f"{self._prefix}_{name}")(self._handle, *args)
 
     def update(self, y_true, y_score, sample_weight=None):
         """Add a batch: 0/1 ``y_true`` and float ``y_score`` of shape (n, n_labels),
-        ``sample_weight`` (n,) optional. Bad input raises and changes nothing."""
-        yt, ys, w = _prepare(y_true, y_score, sample_weight)
+        ``sample_weight`` optional: (n,) per row, or (n, n_labels) per element, 0
+        meaning unknown (as entries of ``y_true`` equal to the accumulator's
+        ``ignore_value``). Bad input raises and changes nothing."""
+        yt, ys, w = _prepare(y_true, y_score, sample_weight, self.ignore_value)
         self._call("update", yt, ys, w)
         return self
 
@@ -115,7 +126,8 @@ class ScoreTally(_Handle):
 
     _prefix = "scores"
 
-    def __init__(self, n_labels):
+    def __init__(self, n_labels, *, ignore_value=None):
+        self._set_ignore_value(ignore_value)
         self._handle = _tally.scores_new(int(n_labels))
 
     @property
@@ -194,7 +206,8 @@ class BinnedScoreTally(_Handle):
 
     _prefix = "binned"
 
-    def __init__(self, n_labels, bins=1000, low=0.0, high=1.0):
+    def __init__(self, n_labels, bins=1000, low=0.0, high=1.0, *, ignore_value=None):
+        self._set_ignore_value(ignore_value)
         self._handle = _tally.binned_new(int(n_labels), int(bins), float(low), float(high))
 
     @property
@@ -239,6 +252,9 @@ class RankingTally(_Handle):
     top_k : sequence of int, default (1, 3, 5)
         The k of `precision_at_k` / `recall_at_k`. Ties at the k-th score count
         the expected hits under a random order of the tied labels.
+    ignore_value : number, optional
+        Marks unknown entries of ``y_true``: each row is ranked over its known
+        labels only, and a row with none is skipped (README "Missing labels").
     metrics : sequence of str, optional
         Keep only these of ``"lrap"``, ``"coverage"``, ``"ranking_loss"``,
         ``"ndcg"``, ``"top_k"`` (precision@k and recall@k); default all. Fewer
@@ -249,7 +265,8 @@ class RankingTally(_Handle):
     _prefix = "ranking"
     METRICS = {"lrap": 1, "coverage": 2, "ranking_loss": 4, "ndcg": 8, "top_k": 16}
 
-    def __init__(self, n_labels, *, k=None, top_k=(1, 3, 5), metrics=None):
+    def __init__(self, n_labels, *, k=None, top_k=(1, 3, 5), metrics=None, ignore_value=None):
+        self._set_ignore_value(ignore_value)
         top = np.ascontiguousarray(np.atleast_1d(np.asarray(top_k)), dtype=np.int64)
         bits = None
         if metrics is not None:
@@ -263,7 +280,7 @@ class RankingTally(_Handle):
         self._handle = _tally.ranking_new(int(n_labels), None if k is None else int(k), top, bits)
 
     def update(self, y_true, y_score, sample_weight=None):
-        yt, ys, w = _prepare(y_true, y_score, sample_weight)
+        yt, ys, w = _prepare(y_true, y_score, sample_weight, self.ignore_value)
         if yt.dtype.kind == "f" and yt.dtype != np.float64:
             yt = yt.astype(np.float64)
         self._call("update", yt, ys, w)
@@ -327,17 +344,21 @@ def _is_multilabel(y_true):
 
 
 def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_fpr=None, multi_class="raise",
-                  labels=None, return_undefined=False):
+                  labels=None, return_undefined=False, ignore_value=None):
     """ROC AUC for binary and multi-label targets, as `sklearn.metrics.roc_auc_score`
     (multi-class targets are not supported). ``return_undefined=True`` (an extension)
-    also returns the labels whose AUC is undefined (one class only)."""
+    also returns the labels whose AUC is undefined (one class only, or no known row).
+    Multi-label extensions: 2-D ``sample_weight``; ``ignore_value`` scores each label
+    on its known rows (README "Missing labels")."""
     check_average(average)
     if max_fpr is not None and not (0 < max_fpr <= 1):
         raise ValueError(f"Expected `max_fpr` in range (0, 1], got: {max_fpr!r}")
     # `labels` only names multi-class columns in scikit-learn: ignored here as there.
     lab = None
-    if _is_multilabel(y_true):
-        yt, ys, w = _prepare(y_true, y_score, sample_weight)
+    multilabel = _is_multilabel(y_true)
+    check_missing_target(multilabel, ignore_value)
+    if multilabel:
+        yt, ys, w = _prepare(y_true, y_score, sample_weight, ignore_value, one_shot=True)
     else:
         y = as_array(y_true, "y_true", class_labels=True).reshape(-1)
         classes = np.unique(y)
@@ -355,15 +376,17 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_f
 
 
 def average_precision_score(y_true, y_score, *, average="macro", pos_label=1, sample_weight=None,
-                            return_undefined=False):
+                            return_undefined=False, ignore_value=None):
     """Average precision for binary and multi-label targets, as
-    `sklearn.metrics.average_precision_score`."""
+    `sklearn.metrics.average_precision_score` (multi-label extensions as `roc_auc_score`)."""
     check_average(average)
-    if _is_multilabel(y_true):
+    multilabel = _is_multilabel(y_true)
+    check_missing_target(multilabel, ignore_value)
+    if multilabel:
         if pos_label != 1:
             raise ValueError("Parameter pos_label is fixed to 1 for multilabel-indicator y_true. "
                              "Do not set pos_label or set pos_label to 1.")
-        yt, ys, w = _prepare(y_true, y_score, sample_weight)
+        yt, ys, w = _prepare(y_true, y_score, sample_weight, ignore_value, one_shot=True)
     else:
         y = as_array(y_true, "y_true", class_labels=True).reshape(-1)
         present = np.unique(y)
@@ -409,32 +432,33 @@ def precision_recall_curve(y_true, y_score, *, pos_label=None, sample_weight=Non
                          "precision_recall_curve")
 
 
-def _ranking(y_true, y_score, sample_weight, metric, **kw):
-    yt = as_matrix(y_true, "y_true")
-    ys = _scores(y_score)
-    if yt.shape != ys.shape:
-        raise ValueError("y_true and y_score have different shape")
+def _ranking(y_true, y_score, sample_weight, metric, ignore_value=None, **kw):
+    yt, ys, w = _prepare(y_true, y_score, sample_weight, ignore_value, one_shot=True,
+                         shape_message="y_true and y_score have different shape")
     acc = RankingTally(yt.shape[1], metrics=(metric,), **kw)  # only this metric's per-row work
-    acc.update(yt, ys, sample_weight)
+    acc.update(yt, ys, w)
     return acc
 
 
-def label_ranking_average_precision_score(y_true, y_score, *, sample_weight=None):
+# The ranking functions take `ignore_value` and 2-D weights as `RankingTally`: each
+# row is ranked over its known labels, and a row with none is skipped.
+
+def label_ranking_average_precision_score(y_true, y_score, *, sample_weight=None, ignore_value=None):
     """As `sklearn.metrics.label_ranking_average_precision_score`."""
-    return _ranking(y_true, y_score, sample_weight, "lrap").label_ranking_average_precision()
+    return _ranking(y_true, y_score, sample_weight, "lrap", ignore_value).label_ranking_average_precision()
 
 
-def coverage_error(y_true, y_score, *, sample_weight=None):
+def coverage_error(y_true, y_score, *, sample_weight=None, ignore_value=None):
     """As `sklearn.metrics.coverage_error`."""
-    return _ranking(y_true, y_score, sample_weight, "coverage").coverage_error()
+    return _ranking(y_true, y_score, sample_weight, "coverage", ignore_value).coverage_error()
 
 
-def label_ranking_loss(y_true, y_score, *, sample_weight=None):
+def label_ranking_loss(y_true, y_score, *, sample_weight=None, ignore_value=None):
     """As `sklearn.metrics.label_ranking_loss`."""
-    return _ranking(y_true, y_score, sample_weight, "ranking_loss").label_ranking_loss()
+    return _ranking(y_true, y_score, sample_weight, "ranking_loss", ignore_value).label_ranking_loss()
 
 
-def ndcg_score(y_true, y_score, *, k=None, sample_weight=None, ignore_ties=False):
+def ndcg_score(y_true, y_score, *, k=None, sample_weight=None, ignore_ties=False, ignore_value=None):
     """As `sklearn.metrics.ndcg_score` (tie-averaged; ``ignore_ties=True`` is not supported)."""
     if ignore_ties:
         raise ValueError("Expected `ignore_ties=False` (tally averages tied scores), but got True")
@@ -442,27 +466,28 @@ def ndcg_score(y_true, y_score, *, k=None, sample_weight=None, ignore_ties=False
     if yt.ndim == 2 and yt.shape[1] <= 1:
         raise ValueError("Computing NDCG is only meaningful when there is more than 1 document. "
                          f"Got {yt.shape[1]} instead.")
-    if yt.size and yt.min() < 0:
+    known = yt if ignore_value is None else np.where(np.isnan(yt) | (yt == ignore_value), 0, yt)
+    if known.size and known.min() < 0:
         raise ValueError("ndcg_score should not be used on negative y_true values.")
     if k is not None and (isinstance(k, bool) or int(k) != k or k < 1):
         raise ValueError(f"Expected `k` to be an int >= 1, but got {k!r}")
     return _ranking(native(yt.astype(np.float64)) if yt.dtype.kind != "b" else yt, y_score, sample_weight,
-                    "ndcg", k=k).ndcg()
+                    "ndcg", ignore_value, k=k).ndcg()
 
 
-def precision_at_k(y_true, y_score, *, k=1, sample_weight=None):
+def precision_at_k(y_true, y_score, *, k=1, sample_weight=None, ignore_value=None):
     """Mean over rows of (relevant labels among the k best scores) / min(k, n_labels);
     ties at the k-th score count the expected hits under a random tie order."""
-    return _ranking(y_true, y_score, sample_weight, "top_k", top_k=(k,)).precision_at_k()[k]
+    return _ranking(y_true, y_score, sample_weight, "top_k", ignore_value, top_k=(k,)).precision_at_k()[k]
 
 
-def recall_at_k(y_true, y_score, *, k=1, sample_weight=None):
+def recall_at_k(y_true, y_score, *, k=1, sample_weight=None, ignore_value=None):
     """Mean over rows with a relevant label of (relevant labels among the k best) / relevant labels."""
-    return _ranking(y_true, y_score, sample_weight, "top_k", top_k=(k,)).recall_at_k()[k]
+    return _ranking(y_true, y_score, sample_weight, "top_k", ignore_value, top_k=(k,)).recall_at_k()[k]
 
 
 def tune_thresholds(y_true, y_score, *, objective="f1", beta=None, min_precision=None, min_recall=None,
-                    rate=None, sample_weight=None, folds=None, seed=0):
+                    rate=None, sample_weight=None, folds=None, seed=0, ignore_value=None):
     """One threshold per label, tuned exactly on (y_true, y_score): a
     `tally.thresholds.TunedThresholds` (see `ScoreTally.tune_thresholds`).
 
@@ -473,6 +498,6 @@ def tune_thresholds(y_true, y_score, *, objective="f1", beta=None, min_precision
         Also estimate out of fold: k seeded folds of rows, tuned on k − 1, scored on the
         held-out one (``result.out_of_fold``).
     """
-    yt, ys, w = _prepare(y_true, y_score, sample_weight)
+    yt, ys, w = _prepare(y_true, y_score, sample_weight, ignore_value, one_shot=True)
     return ScoreTally(yt.shape[1]).update(yt, ys, w).tune_thresholds(
         objective, beta=beta, min_precision=min_precision, min_recall=min_recall, rate=rate, folds=folds, seed=seed)

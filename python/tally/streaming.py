@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _tally
-from ._convert import as_columns, as_label_names, as_matrix, as_sample_weight, as_thresholds, logit
+from ._convert import as_columns, as_label_names, as_matrix, as_sample_weight, as_thresholds, known_weights, logit
 from ._warnings import emit_warnings
 from .intervals import as_row_ids, check_bootstrap, check_same_replicates, counts_interval, pack_state, unpack_state
 from .metrics import check_average, check_beta, prfs_from_counts
@@ -36,6 +36,10 @@ class Tally:
         ``8 * (3 * n_labels + 1 + distinct row triples)`` bytes and work per row.
     seed : int, default 0
         Seed of the bootstrap's Poisson draws (see `tally.intervals`).
+    ignore_value : number, optional
+        Marks unknown entries of ``y_true`` (e.g. -1; nan marks nan): each label is
+        then scored on the rows where it is known, as a 2-D ``sample_weight`` of 0
+        there would (README "Missing labels"). Default None: nan in ``y_true`` is refused.
 
     Examples
     --------
@@ -45,7 +49,8 @@ class Tally:
     array([1.        , 1.        , 0.66666667])
     """
 
-    def __init__(self, n_labels, threshold=0.5, *, from_logits=False, label_names=None, bootstrap=False, seed=0):
+    def __init__(self, n_labels, threshold=0.5, *, from_logits=False, label_names=None, bootstrap=False, seed=0,
+                 ignore_value=None):
         if isinstance(n_labels, bool) or not isinstance(n_labels, (int, np.integer)):
             raise TypeError(f"Expected `n_labels` to be an int, but got {type(n_labels).__name__}")
         n_labels = int(n_labels)
@@ -55,6 +60,9 @@ class Tally:
         if self.from_logits:
             t = float(logit(t)) if isinstance(t, float) else np.ascontiguousarray(logit(t))
         self.label_names = as_label_names(label_names, n_labels)
+        if ignore_value is not None:  # checked once, here (the core refuses 0 and 1)
+            known_weights(np.zeros((0, n_labels)), None, ignore_value)
+        self.ignore_value = ignore_value
         replicates = check_bootstrap(bootstrap)
         self._counts = _tally.counts_new(n_labels, t)
         self._bootstrap = None
@@ -101,7 +109,8 @@ class Tally:
         """
         if self._bootstrap is not None or row_ids is not None:
             return self._update_with_replicates(y_true, y_score, sample_weight, row_ids)
-        if sample_weight is None and type(y_true) is np.ndarray and type(y_score) is np.ndarray:
+        if (sample_weight is None and self.ignore_value is None and type(y_true) is np.ndarray
+                and type(y_score) is np.ndarray):
             # Fast path: arrays the core reads in place go straight through
             # (a training loop calls this once per batch).
             try:
@@ -112,6 +121,8 @@ class Tally:
         yt = as_matrix(y_true, "y_true")
         ys = as_matrix(y_score, "y_score")
         w = as_sample_weight(sample_weight, yt.shape[0], element_shape=yt.shape)
+        if yt.shape[1:] == (self.n_labels,):  # else the core names the wrong shape
+            w = known_weights(yt, w, self.ignore_value)
         self._counts.update(yt, ys, w, False)
         return self
 
@@ -122,6 +133,8 @@ class Tally:
         yt = as_matrix(y_true, "y_true")
         ys = as_matrix(y_score, "y_score")
         w = as_sample_weight(sample_weight, yt.shape[0], element_shape=yt.shape)
+        if yt.shape[1:] == (self.n_labels,):
+            w = known_weights(yt, w, self.ignore_value)
         ids = as_row_ids(row_ids, yt.shape[0])
         # The replicates check the batch as the counts do, so when they take it the counts will too.
         _tally.bootstrap_update(self._bootstrap, yt, ys, w, ids)
@@ -196,6 +209,7 @@ class Tally:
 
     def __setstate__(self, state):
         state = dict(state)
+        state.setdefault("ignore_value", None)  # pickles from before missing labels
         state["_counts"] = _tally.counts_from_bytes(state["_counts"])
         replicates = state.get("_bootstrap")
         state["_bootstrap"] = None if replicates is None else _tally.bootstrap_from_bytes(replicates)
