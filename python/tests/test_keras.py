@@ -31,11 +31,11 @@ GROUPS = {
     "jax": ("jax", {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}, [
         "counting", "exact compiled", "exact eager", "seed_mistake", "distributed", "save_load",
         "callback arrays pydataset generator", "bad_input", "ranking", "progress", "binned", "best_thresholds",
-        "calibration"]),
+        "calibration", "missing", "missing eager"]),
     "tensorflow": ("tensorflow", {}, [
         "counting", "exact compiled", "exact xla", "exact eager", "save_load", "callback tfdata factory",
         "bad_input", "xla_bad_input", "ranking", "progress", "binned", "binned xla",
-        "best_thresholds", "calibration"]),
+        "best_thresholds", "calibration", "missing"]),
 }
 _results = {}
 
@@ -133,6 +133,16 @@ def test_per_label_report_drives_early_stopping(backend, kinds):
 @pytest.mark.parametrize("backend", ON_BOTH)
 def test_per_label_report_logs_exact_auc_ap_and_tuned_thresholds(backend):
     assert "ranking and tuned thresholds checked" in case(backend, "ranking")
+
+
+@pytest.mark.parametrize("backend,mode", [
+    pytest.param("jax", "", marks=needs("jax")),
+    pytest.param("jax", " eager", marks=needs("jax")),
+    pytest.param("tensorflow", "", marks=needs("tensorflow")),
+])
+def test_missing_labels_scored_on_known_entries(backend, mode):
+    # Host and device counting, and PerLabelReport, against scikit-learn on the known entries.
+    assert "missing labels checked" in case(backend, f"missing{mode}")
 
 
 @pytest.mark.parametrize("backend", ON_BOTH)

@@ -5,6 +5,8 @@ from the host, reached only when that happens."""
 
 from __future__ import annotations
 
+import math
+
 import keras
 import numpy as np
 from keras import ops
@@ -35,6 +37,37 @@ def _two_sum_add(hi, lo, x):
     return new_hi, t - (new_hi - s)
 
 
+def known_entries(y_true, sample_weight, ignore_value):
+    """(y_true with 0 at its unknown entries, element weights with 0 there): the
+    core's `MissingLabels` rule (nan or `ignore_value` marks an unknown entry) in
+    backend ops, so that a traced step needs no host call for it; test_missing_labels
+    checks it against `_tally.missing_weights`. `sample_weight`: None, one per row,
+    or one per element."""
+    t = ops.cast(y_true, "float32")
+    unknown = ops.zeros_like(t, dtype="bool")
+    if ignore_value is not None:
+        unknown = ops.isnan(t)
+        if not math.isnan(ignore_value):
+            unknown = ops.logical_or(unknown, ops.equal(t, np.float32(ignore_value)))
+    if sample_weight is None:
+        w = ops.ones_like(t)
+    else:
+        w = ops.cast(sample_weight, "float32")
+        if len(w.shape) == 1:
+            w = ops.expand_dims(w, 1) * ops.ones_like(t)
+    return ops.where(unknown, 0.0, t), ops.where(unknown, 0.0, w)
+
+
+def _row_weight(w, known):
+    """A row's weight under element weights (the core's rule): the common value of its
+    nonzero weights, their mean when they differ, 0 with no known label."""
+    count = ops.sum(known, axis=1)
+    high = ops.max(ops.where(known > 0, w, -np.inf), axis=1)
+    low = ops.min(ops.where(known > 0, w, np.inf), axis=1)
+    mean = ops.sum(w, axis=1) / ops.maximum(count, 1.0)
+    return ops.where(count > 0, ops.where(ops.equal(high, low), high, mean), 0.0)
+
+
 def _device_batch_state(spec, y_true, y_pred, sample_weight):
     """One batch's state contributions in float32 backend ops, in the core's layout
     (`SummedCounts`: tp, fp, fn per label, then the order of `spec.offsets`), and whether the batch holds a
@@ -51,9 +84,16 @@ def _device_batch_state(spec, y_true, y_pred, sample_weight):
         thresholds = ops.convert_to_tensor(_float32_thresholds(spec.thresholds))
     p = ops.cast(ops.greater_equal(y_pred, thresholds), "float32")  # nan >= t is False
     t = ops.cast(y_true, "float32")
-    hit = t * p
     odd = ops.cast(ops.logical_or(ops.logical_and(ops.not_equal(t, 0.0), ops.not_equal(t, 1.0)),
                                   ops.isnan(y_pred)), "float32")
+    element = sample_weight is not None and len(sample_weight.shape) == 2
+    if element:
+        # 2-D weights: an entry of weight 0 is unknown, read as nothing (not even a bad value).
+        cell_weight = ops.cast(sample_weight, "float32")
+        known = ops.cast(ops.not_equal(cell_weight, 0.0), "float32")
+        t, p = ops.where(known > 0, t, 0.0), p * known
+        odd = odd * known + ops.cast(ops.logical_not(ops.isfinite(cell_weight)), "float32")
+    hit = t * p
     # Per row: tp, predicted, actual (exact integers), and how many values are bad.
     row_tp, row_predicted, row_actual, row_bad = ops.unstack(ops.sum(ops.stack([hit, p, t, odd], axis=1), axis=2),
                                                              axis=1)
@@ -66,6 +106,9 @@ def _device_batch_state(spec, y_true, y_pred, sample_weight):
     if sample_weight is None:
         w = one
         per_label = ops.sum(stacked, axis=0)
+    elif element:
+        w = _row_weight(cell_weight, known)
+        per_label = ops.sum(ops.expand_dims(cell_weight, 1) * stacked, axis=0)
     else:
         # Multiply, then reduce: a matmul could run in TF32/bf16 on a GPU.
         w = ops.cast(sample_weight, "float32")

@@ -45,7 +45,10 @@ class _Spec:
     def accumulate(self, y_true, y_pred, sample_weight, hi, lo):
         """The new (hi, lo) state: runs on the host, once per batch."""
         if sample_weight is not None:
-            sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float64).reshape(-1)
+            # One weight per row, or (2-D) one per element: 0 marks an unknown label.
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
+            if sample_weight.ndim != 2 or sample_weight.shape[1] != self.n_labels or self.n_labels == 1:
+                sample_weight = sample_weight.reshape(-1)
         out = np.frombuffer(
             _tally.keras_accumulate(self.handle, np.ascontiguousarray(y_true), np.ascontiguousarray(y_pred),
                                     sample_weight, np.ascontiguousarray(hi, dtype=np.float32),

@@ -101,6 +101,8 @@ class PerLabelReport(keras.callbacks.Callback):
             (`val_brier/<label>`, `val_ece/<label>` and `val_<average>_brier`, … for each of
             `averages`; ECE/MCE have no "samples"). Not with `from_logits=True`.
         n_bins: equal-width bins of the ECE/MCE (`tally.CalibrationTally`).
+        ignore_value: marks unknown entries of the validation `y` (e.g. -1; nan marks
+            nan): each label is scored on the rows where it is known (README "Missing labels").
 
     Attributes:
         history: one dict per scored epoch: `{"epoch": e, "val_f1/cat": ..., ...}`.
@@ -117,7 +119,7 @@ class PerLabelReport(keras.callbacks.Callback):
                  zero_division=0.0, batch_size=None, steps=None, print_every=1, prefix="val_",
                  csv_path=None, json_path=None, ranking=False, tune=None, thresholds_path=None,
                  thresholds_monitor=None, thresholds_mode="auto",
-                 calibration=None, n_bins=15):
+                 calibration=None, n_bins=15, ignore_value=None):
         super().__init__()
         bad = [m for m in metrics if m not in self.METRICS]
         if bad or isinstance(metrics, str):
@@ -156,6 +158,8 @@ class PerLabelReport(keras.callbacks.Callback):
         self._thresholds_file = None if thresholds_path is None else ThresholdFile(thresholds_path, thresholds_monitor,
                                                                                    thresholds_mode)
         self.thresholds_path = thresholds_path
+        keras_argument("ignore_value", ignore_value, lambda v: Tally(1, ignore_value=v))
+        self.ignore_value = ignore_value
         self.tuned = None
         self._store = None
         if calibration is True:
@@ -164,6 +168,9 @@ class PerLabelReport(keras.callbacks.Callback):
             raise ValueError("Invalid `calibration` argument value: calibration reads probabilities, "
                              f"but from_logits=True. Received: calibration={calibration!r}")
         self.calibration = keras_argument("calibration", calibration, check_metrics) if calibration else ()
+        if self.calibration and ignore_value is not None:  # CalibrationTally takes no element weights yet
+            raise ValueError("Invalid `calibration` argument value: calibration is not scored with `ignore_value` "
+                             f"(missing labels) yet. Received: calibration={calibration!r}")
         if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
             raise ValueError(f"Invalid `n_bins` argument value. Expected an int >= 1. Received: n_bins={n_bins!r}")
         self.n_bins = n_bins
@@ -203,10 +210,11 @@ class PerLabelReport(keras.callbacks.Callback):
 
     def _new_tally(self, n_labels):
         if self.ranking or self.tune is not None:
-            self._store = ScoreTally(n_labels)
+            self._store = ScoreTally(n_labels, ignore_value=self.ignore_value)
         if self.calibration:
             self.calibration_tally = CalibrationTally(n_labels, self.n_bins)
-        return Tally(n_labels, self.threshold, from_logits=self.from_logits, label_names=self.label_names)
+        return Tally(n_labels, self.threshold, from_logits=self.from_logits, label_names=self.label_names,
+                     ignore_value=self.ignore_value)
 
     def ranked_scores(self, names):
         """Log entries from the stored scores: ROC AUC, AP and the tuned thresholds."""

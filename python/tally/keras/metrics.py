@@ -8,7 +8,7 @@ import numpy as np
 from keras import ops
 
 from .. import _tally
-from .._convert import as_thresholds, logit
+from .._convert import as_thresholds, known_weights, logit
 from ..metrics import check_beta, parse_zero_division
 from . import _device, _host
 from ._scores import _average, _divide, _nan_average, fbeta_fraction, samples_average
@@ -36,9 +36,13 @@ class _TallyMetric(keras.metrics.Metric):
     _has_average = True
     _default_average = "macro"
     _jaccard = False  # the Jaccard score takes no nan zero_division (scikit-learn)
+    # Whether the score reads only tp, fp, fn and row sums, which a mask leaves exact
+    # (label accuracy and Hamming loss would need each label's own known-row total).
+    _maskable = True
 
     def __init__(self, threshold=0.5, average="__default__", zero_division=0.0, from_logits=False,
-                 label_names=None, per_label=True, n_labels=None, counting="auto", name=None, dtype=None):
+                 label_names=None, per_label=True, n_labels=None, counting="auto", name=None, dtype=None,
+                 ignore_value=None):
         if counting not in COUNTING:
             raise ValueError(f"Invalid `counting` argument value. Expected one of {COUNTING}. "
                              f"Received: counting={counting!r}")
@@ -74,6 +78,12 @@ class _TallyMetric(keras.metrics.Metric):
                     raise ValueError(f"Invalid `{what}` argument value: expected {n_labels} values (one per label), "
                                      f"but got {size}")
                 n_labels = size
+        if ignore_value is not None:
+            if not self._maskable:
+                raise ValueError(f"Invalid `ignore_value` argument value: {type(self).__name__} needs each label's "
+                                 "own count of known rows, which its summed state does not keep; use "
+                                 f"tally.Tally or PerLabelReport. Received: ignore_value={ignore_value!r}")
+            keras_argument("ignore_value", ignore_value, lambda v: known_weights(np.zeros((0, 1)), None, v))
         default_name = self._base_name if average is None else f"{average}_{self._base_name}"
         # Per-label keys use the base name ("f1/cat") unless the metric was renamed;
         # a config round trip passes the default name back, which keeps the base.
@@ -92,6 +102,7 @@ class _TallyMetric(keras.metrics.Metric):
         self._prefix = prefix
         self.counting = counting
         self._thresholds = t
+        self.ignore_value = ignore_value
         self._spec = None
         if n_labels is not None:
             self._build(n_labels)
@@ -143,9 +154,19 @@ class _TallyMetric(keras.metrics.Metric):
                 sample_weight = ops.ones_like(y_pred[:, 0], dtype="float32") * sample_weight
             elif len(sample_weight.shape) == 2 and sample_weight.shape[-1] == 1:
                 sample_weight = ops.reshape(sample_weight, (-1,))
-            if len(sample_weight.shape) != 1:
+            element = len(sample_weight.shape) == 2 and tuple(sample_weight.shape[1:]) == (self.n_labels,)
+            if element and not self._maskable:
+                raise ValueError(f"{type(self).__name__} expects one sample weight per row, shape (batch_size,): "
+                                 "it cannot score 2-D (per-label) weights exactly")
+            if len(sample_weight.shape) != 1 and not element:
                 raise ValueError(f"{type(self).__name__} expects one sample weight per row, shape (batch_size,), "
+                                 f"or one per element, shape (batch_size, {self.n_labels}), "
                                  f"but got shape {tuple(sample_weight.shape)}")
+        if self.ignore_value is not None or (sample_weight is not None and len(sample_weight.shape) == 2):
+            # Unknown entries become element weights of 0 (README "Missing labels").
+            y_true, sample_weight = _device.known_entries(y_true, sample_weight, self.ignore_value)
+            if self.ignore_value is not None:
+                batch_key = None  # checked apart from metrics that read the raw y_true
         hi, lo = self.state_hi.value, self.state_lo.value
         kind = _host._step_kind(y_pred)
         if self._counts_on_device(kind):
@@ -215,6 +236,7 @@ class _TallyMetric(keras.metrics.Metric):
             "per_label": self.per_label,
             "n_labels": self.n_labels,
             "counting": self.counting,
+            "ignore_value": self.ignore_value,
         })
         return config
 
@@ -357,6 +379,7 @@ class LabelAccuracy(_TallyMetric):
     equal 1 - hamming loss; "weighted" weighs labels by support. Default "macro"."""
 
     _base_name = "label_accuracy"
+    _maskable = False
 
     def _scores(self):
         s, tp, fp, fn = self._state()
@@ -394,6 +417,7 @@ class HammingLoss(_TallyMetric):
 
     _base_name = "hamming_loss"
     _has_average = False
+    _maskable = False
 
     def __init__(self, per_label=False, **kwargs):
         super().__init__(per_label=per_label, **kwargs)
