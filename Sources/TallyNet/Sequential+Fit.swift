@@ -18,12 +18,20 @@ public struct LabeledData {
     /// `sum_over_batch_size`: `Σ w_i · loss_i / batch size` (not divided by `Σ w_i`).
     /// The confusion counts are then weighted sums, as Keras weights its metrics.
     public var sampleWeight: [Double]?
+    /// One finite weight >= 0 per (sample, label), row-major, or nil: in place of
+    /// `sampleWeight`, each entry's binary cross-entropy is weighted by its own weight
+    /// (the batch loss `Σ w_ij · loss_ij / (batch size · labels)`), and the counts take
+    /// them as element weights. 0 marks a missing label: its `y` is not read (it may
+    /// be -1 or nan) and it adds nothing to the loss, the gradient or the counts.
+    public var elementWeight: [Double]?
 
-    public init(x: UnsafeBufferPointer<Float>, shape: [Int], y: MatrixView, sampleWeight: [Double]? = nil) {
+    public init(x: UnsafeBufferPointer<Float>, shape: [Int], y: MatrixView, sampleWeight: [Double]? = nil,
+                elementWeight: [Double]? = nil) {
         self.x = x
         self.shape = shape
         self.y = y
         self.sampleWeight = sampleWeight
+        self.elementWeight = elementWeight
     }
 }
 
@@ -104,8 +112,9 @@ extension Sequential {
         var soft: Bool
     }
 
-    /// Validates targets (0/1 labels or soft targets in [0, 1]) and returns them as float32.
-    func checkLabels(_ y: MatrixView, rows: Int, argument: String = "y") throws -> Targets {
+    /// Validates targets (0/1 labels or soft targets in [0, 1]) and returns them as float32;
+    /// entries whose `elementWeight` is 0 are missing: not checked, and read as 0.
+    func checkLabels(_ y: MatrixView, rows: Int, argument: String = "y", elementWeight: [Double]? = nil) throws -> Targets {
         let width = outputShape.reduce(1, *)
         guard y.rows == rows, y.columns == width else {
             throw TallyError.invalidValue("Expected `\(argument)` to have shape (\(rows), \(width)), but got (\(y.rows), \(y.columns))")
@@ -129,6 +138,9 @@ extension Sequential {
         case .float32: read(Float.self) { Double($0) }
         case .float64: read(Double.self) { $0 }
         }
+        if let known = elementWeight {
+            for i in out.indices where known[i] == 0 { out[i] = 0 }
+        }
         // `!(v >= 0 && v <= 1)` also catches NaN.
         if let i = out.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
             throw TallyError.invalidValue("Expected `\(argument)` to hold 0/1 labels or soft targets in [0, 1], but got \(out[i]) at (\(i / width), \(i % width))")
@@ -146,6 +158,26 @@ extension Sequential {
         return UnsafePointer(truth)
     }
 
+    /// Validates the weights of `data`: per sample (one per sample) or per element (one per
+    /// sample and label, binary cross-entropy only), finite, >= 0; not both.
+    func checkWeights(_ data: LabeledData, rows: Int, argument: String = "sample_weight") throws {
+        try checkSampleWeights(data.sampleWeight, rows: rows, argument: argument)
+        guard let cells = data.elementWeight else { return }
+        let width = outputShape.reduce(1, *)
+        guard data.sampleWeight == nil else {
+            throw TallyError.invalidValue("Expected either a 1-D or a 2-D `\(argument)`, but got both")
+        }
+        if case .categoricalCrossentropy = loss ?? .binaryCrossentropy(fromLogits: true) {
+            throw TallyError.invalidValue("Expected a 1-D `\(argument)` (one weight per sample) with categorical cross-entropy, but got a 2-D one (per label)")
+        }
+        guard cells.count == rows * width else {
+            throw TallyError.invalidValue("Expected a 2-D `\(argument)` to have shape (\(rows), \(width)), but got \(cells.count) values")
+        }
+        if let i = cells.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+            throw TallyError.invalidValue("Expected `\(argument)` to hold finite numbers >= 0, but got \(cells[i]) at (\(i / width), \(i % width))")
+        }
+    }
+
     /// Validates per-sample weights: one per sample, finite, >= 0.
     func checkSampleWeights(_ weights: [Double]?, rows: Int, argument: String = "sample_weight") throws {
         guard let weights else { return }
@@ -161,8 +193,9 @@ extension Sequential {
     /// (each row's loss is its mean over the labels for binary cross-entropy, as Keras's);
     /// writes probabilities to `probabilityBatch` and, when `gradient` is given,
     /// dLoss/dlogits of Keras's `sum_over_batch_size` loss, `Σ_r w_r · loss_r / batch`.
+    /// `elementWeights` (one per value, binary cross-entropy only) takes the place of `sampleWeights`.
     func lossAndGradient(logits: UnsafePointer<Float>, batch: Int, gradient: UnsafeMutablePointer<Float>?,
-                         sampleWeights: UnsafePointer<Float>? = nil) -> Double {
+                         sampleWeights: UnsafePointer<Float>? = nil, elementWeights: UnsafePointer<Float>? = nil) -> Double {
         let width = outputShape.reduce(1, *)
         let lossSpec = loss ?? .binaryCrossentropy(fromLogits: outputActivation == .linear)
         switch lossSpec {
@@ -171,7 +204,8 @@ extension Sequential {
             return binaryCrossentropyFromLogits(logits: logits, targets: targetBatch.base, count: batch * width,
                                                 probabilities: probabilityBatch.base, gradient: gradient,
                                                 gradientScale: scale, sampleWeights: sampleWeights,
-                                                width: width, labelSmoothing: lossSpec.labelSmoothing) / Double(width)
+                                                width: width, labelSmoothing: lossSpec.labelSmoothing,
+                                                elementWeights: elementWeights) / Double(width)
         case .categoricalCrossentropy:
             return categoricalCrossentropyFromLogits(logits: logits, targets: targetBatch.base, rows: batch, width: width,
                                                      probabilities: probabilityBatch.base, gradient: gradient,
@@ -226,13 +260,14 @@ extension Sequential {
         guard initialEpoch >= 0 else { throw TallyError.invalidValue("Expected `initial_epoch` >= 0, but got \(initialEpoch)") }
         guard batchSize >= 1 else { throw TallyError.invalidValue("Expected `batch_size` >= 1, but got \(batchSize)") }
         let n = try checkSamples(data.x, shape: data.shape)
-        let labels = try checkLabels(data.y, rows: n)
-        try checkSampleWeights(data.sampleWeight, rows: n)
+        try checkWeights(data, rows: n)
+        let labels = try checkLabels(data.y, rows: n, elementWeight: data.elementWeight)
         var validationLabels = Targets(values: [], soft: false)
         if let validation {
             let m = try checkSamples(validation.x, shape: validation.shape, argument: "validation x")
-            validationLabels = try checkLabels(validation.y, rows: m, argument: "validation y")
-            try checkSampleWeights(validation.sampleWeight, rows: m, argument: "validation sample_weight")
+            try checkWeights(validation, rows: m, argument: "validation sample_weight")
+            validationLabels = try checkLabels(validation.y, rows: m, argument: "validation y",
+                                               elementWeight: validation.elementWeight)
         }
         let width = outputShape.reduce(1, *)
         var counts = try ConfusionCounts(labelCount: width, threshold: threshold)
@@ -244,9 +279,11 @@ extension Sequential {
         let sampleSize = inputShape.reduce(1, *)
         var order = [Int](repeating: 0, count: n)
         let stepsPerEpoch = (n + batchSize - 1) / batchSize
-        // The batch's weights: float32 for the loss (as Keras's), float64 for the counts.
-        let weights = data.sampleWeight
-        var lossWeights = [Float](repeating: 1, count: weights == nil ? 0 : min(batchSize, n))
+        // The batch's weights: float32 for the loss (as Keras's), float64 for the counts;
+        // per sample, or per (sample, label) with element weights.
+        let weights = data.sampleWeight, cells = data.elementWeight
+        let weightsPerRow = cells == nil ? 1 : width
+        var lossWeights = [Float](repeating: 1, count: weights == nil && cells == nil ? 0 : min(batchSize, n) * weightsPerRow)
         var countWeights = [Double](repeating: 1, count: lossWeights.count)
         for epoch in initialEpoch..<max(initialEpoch, epochs) {
             try onEpochBegin?(epoch)
@@ -287,19 +324,34 @@ extension Sequential {
                             countWeights[r] = weights[idx[b0 + r]]
                             lossWeights[r] = Float(countWeights[r])
                         }
+                    } else if let cells {
+                        for r in 0..<b {
+                            let k = idx[b0 + r]
+                            for j in 0..<width {
+                                countWeights[r * width + j] = cells[k * width + j]
+                                lossWeights[r * width + j] = Float(cells[k * width + j])
+                            }
+                        }
                     }
                 }
                 let context = RunContext(training: true, threads: threadCount, stepSeed: stepSeed(seed, step: epoch * stepsPerEpoch + batchIndex))
                 let logits = forwardPass(xb, batch: b, context: context)
-                let batchLoss = weights == nil
+                let batchLoss = lossWeights.isEmpty
                     ? lossAndGradient(logits: logits, batch: b, gradient: outputGradientPointer)
                     : lossWeights.withUnsafeBufferPointer {
-                        lossAndGradient(logits: logits, batch: b, gradient: outputGradientPointer, sampleWeights: $0.baseAddress)
+                        cells == nil
+                            ? lossAndGradient(logits: logits, batch: b, gradient: outputGradientPointer, sampleWeights: $0.baseAddress)
+                            : lossAndGradient(logits: logits, batch: b, gradient: outputGradientPointer, elementWeights: $0.baseAddress)
                     }
                 let truth = MatrixView(base: countingTruth(tb, count: b * width, soft: labels.soft),
                                        elementType: .float32, rows: b, columns: width)
                 let predicted = MatrixView(base: probabilityBatch.base, elementType: .float32, rows: b, columns: width)
-                if weights == nil {
+                if cells != nil {
+                    try countWeights.withUnsafeBufferPointer {
+                        try counts.update(truth: truth, prediction: predicted,
+                                          elementWeights: MatrixView(base: $0.baseAddress, elementType: .float64, rows: b, columns: width))
+                    }
+                } else if weights == nil {
                     try counts.update(truth: truth, prediction: predicted)
                 } else {
                     try countWeights.withUnsafeBufferPointer {
@@ -360,8 +412,8 @@ extension Sequential {
                          threshold: Threshold = .scalar(0.5)) throws -> (loss: Double, counts: ConfusionCounts) {
         guard batchSize >= 1 else { throw TallyError.invalidValue("Expected `batch_size` >= 1, but got \(batchSize)") }
         let n = try checkSamples(data.x, shape: data.shape)
-        let labels = try checkLabels(data.y, rows: n)
-        try checkSampleWeights(data.sampleWeight, rows: n)
+        try checkWeights(data, rows: n)
+        let labels = try checkLabels(data.y, rows: n, elementWeight: data.elementWeight)
         return try evaluateChecked(data, labels: labels, batchSize: batchSize, threshold: threshold)
     }
 
@@ -373,6 +425,7 @@ extension Sequential {
         reserve(batchSize: min(batchSize, n))
         let context = RunContext(training: false, threads: threadCount)
         let lossWeights = data.sampleWeight?.map { Float($0) }
+        let cellLossWeights = data.elementWeight?.map { Float($0) }
         var total = 0.0
         var b0 = 0
         while b0 < n {
@@ -382,7 +435,15 @@ extension Sequential {
             let truth = MatrixView(base: countingTruth(targetBatch.base, count: b * width, soft: labels.soft),
                                    elementType: .float32, rows: b, columns: width)
             let predicted = MatrixView(base: probabilityBatch.base, elementType: .float32, rows: b, columns: width)
-            if let lossWeights, let countWeights = data.sampleWeight {
+            if let cellLossWeights, let cells = data.elementWeight {
+                total += cellLossWeights.withUnsafeBufferPointer {
+                    lossAndGradient(logits: logits, batch: b, gradient: nil, elementWeights: $0.baseAddress! + b0 * width)
+                }
+                try cells.withUnsafeBufferPointer {
+                    try counts.update(truth: truth, prediction: predicted,
+                                      elementWeights: MatrixView(base: $0.baseAddress! + b0 * width, elementType: .float64, rows: b, columns: width))
+                }
+            } else if let lossWeights, let countWeights = data.sampleWeight {
                 total += lossWeights.withUnsafeBufferPointer {
                     lossAndGradient(logits: logits, batch: b, gradient: nil, sampleWeights: $0.baseAddress! + b0)
                 }

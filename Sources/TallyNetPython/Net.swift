@@ -235,7 +235,8 @@ func netCompile(_ args: Arguments) throws -> PyPtr? {
 }
 
 /// Samples (float32, C-contiguous, `[n] + input_shape`), 0/1 labels (any dtype, 2-D) and
-/// optional sample weights at `w` (None, or float64 1-D; TallyNet checks their values).
+/// optional sample weights at `w` (None, or float64: 1-D per sample, or 2-D per sample and
+/// label, 0 marking a missing label; TallyNet checks their values).
 struct HeldData {
     let x: HeldBuffer
     let y: HeldBuffer
@@ -244,12 +245,14 @@ struct HeldData {
     init(_ args: Arguments, _ i: Int, _ j: Int, weights w: Int? = nil, prefix: String = "") throws {
         x = try HeldBuffer(args[i]!, name: prefix + "x", dimensions: 2...8)
         y = try HeldBuffer(args[j]!, name: prefix + "y", dimensions: 2...2)
-        var weights: [Double]?
+        var weights: [Double]?, cells: [Double]?
         if let w, args.count > w, let object = args.optional(w) {
-            let held = try HeldBuffer(object, name: prefix + "sample_weight", dimensions: 1...1)
-            weights = Array(try held.float64Elements(name: prefix + "sample_weight"))
+            let held = try HeldBuffer(object, name: prefix + "sample_weight", dimensions: 1...2)
+            let values = Array(try held.float64Elements(name: prefix + "sample_weight"))
+            if held.shape.count == 2 { cells = values } else { weights = values }
         }
-        data = LabeledData(x: try args.float32Samples(x, prefix + "x"), shape: x.shape, y: y.matrix, sampleWeight: weights)
+        data = LabeledData(x: try args.float32Samples(x, prefix + "x"), shape: x.shape, y: y.matrix,
+                           sampleWeight: weights, elementWeight: cells)
     }
 }
 

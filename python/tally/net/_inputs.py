@@ -8,7 +8,7 @@ from numbers import Real
 
 import numpy as np
 
-from .._convert import as_array, as_matrix
+from .._convert import as_array, as_matrix, known_weights
 
 def _samples(x, name):
     """`x` as the C-contiguous float32 array the trainer reads in place (Keras converts too)."""
@@ -37,6 +37,21 @@ def _sample_weight(w, n, name="sample_weight"):
         i = int(np.argmax(bad))
         raise ValueError(f"Expected `{name}` to hold finite numbers >= 0, but got {arr[i]} at index {i}")
     return arr
+
+
+def _weights(w, y, ignore_value, name="sample_weight"):
+    """Per-sample weights (1-D), or per sample and label (2-D, binary cross-entropy only):
+    as given, times 0 at the entries of `y` that `ignore_value` marks unknown (README
+    "Missing labels"); TallyNet checks the 2-D values."""
+    if w is not None:
+        arr = as_array(w, name)
+        if arr.ndim == 2:
+            if arr.shape != y.shape:
+                raise ValueError(f"Expected a 2-D `{name}` to have shape {y.shape} like `y`, but got {arr.shape}")
+            w = np.ascontiguousarray(arr, dtype=np.float64)
+        else:
+            w = _sample_weight(arr, y.shape[0], name)
+    return known_weights(y, w, ignore_value)
 
 
 def class_weight_to_sample_weights(y, class_weight):

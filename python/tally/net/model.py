@@ -13,7 +13,8 @@ from .._convert import as_array, as_label_names
 from ..streaming import Tally
 from . import _calibration, _files
 from ._checks import _number, _positive_int, _shape
-from ._inputs import _labels, _sample_weight, _samples, class_weight_to_sample_weights
+from .._convert import known_weights
+from ._inputs import _labels, _samples, _weights, class_weight_to_sample_weights
 from ._metrics import _Metric, _tally_of
 from .callbacks import History, ProgressBar, _Callbacks
 from .layers import Conv2D, Dense, Dropout, Flatten, Input, Layer, MaxNorm, MaxPooling2D
@@ -239,7 +240,7 @@ class Sequential:
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
-            initial_epoch=0, *, metrics=None, threshold=None, label_names=None, seed=None):
+            initial_epoch=0, *, metrics=None, threshold=None, label_names=None, seed=None, ignore_value=None):
         """Trains as Keras's `fit` and returns a `History`.
 
         Each epoch runs in Swift (GIL released); after every batch the callbacks'
@@ -257,6 +258,10 @@ class Sequential:
         metric) are weighted sums, as Keras passes `sample_weight` to its metrics.
         `validation_data` may be ``(x_val, y_val, val_sample_weight)``; `validation_split`
         splits `sample_weight` too (`class_weight` applies to the training data only).
+        A 2-D `sample_weight` (binary cross-entropy) weighs each (sample, label) entry's loss:
+        ``sum(w * loss) / (batch_size * labels)``. `ignore_value` (e.g. -1, or nan) marks
+        unknown entries of `y` (and `y_val`): they weigh 0, out of the loss, the gradient and
+        the metrics, as such a 2-D weight would (README "Missing labels").
 
         `metrics` (here or in `compile`), `threshold` and `label_names` override compile's.
         `seed` fixes the shuffles and dropout masks (default: derived from the model's seed
@@ -284,9 +289,9 @@ class Sequential:
         if class_weight is not None:
             if sample_weight is not None:
                 raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")  # Keras's words
-            weights = class_weight_to_sample_weights(y, class_weight).astype(np.float64)
+            weights = known_weights(y, class_weight_to_sample_weights(y, class_weight).astype(np.float64), ignore_value)
         else:
-            weights = _sample_weight(sample_weight, x.shape[0])
+            weights = _weights(sample_weight, y, ignore_value)
         if validation_data is None and validation_split:
             split = _number(validation_split, "validation_split", high=1.0, high_open=True)
             # Keras takes the last samples, before shuffling (and their sample weights, not class weights).
@@ -301,9 +306,10 @@ class Sequential:
                                  f"val_sample_weight), but got {type(validation_data).__name__}"
                                  + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else ""))
             xv, yv = _samples(validation_data[0], "validation x"), _labels(validation_data[1], "validation y")
-            self._check_validation(xv, yv)
-            if len(validation_data) == 3:
-                vweights = _sample_weight(validation_data[2], xv.shape[0], "validation sample_weight")
+            if yv.shape[0] == xv.shape[0]:
+                vweights = _weights(validation_data[2] if len(validation_data) == 3 else None, yv, ignore_value,
+                                    "validation sample_weight")
+            self._check_validation(xv, yv, vweights)
             if any(m.calibration for m in metrics):
                 _calibration.check_binary(yv, "validation y")
         names = self._label_keys(int(np.prod(self._info()[1])), label_names)
@@ -359,7 +365,7 @@ class Sequential:
         cbs.call("on_train_end", logs)
         return history
 
-    def _check_validation(self, x, y):
+    def _check_validation(self, x, y, weights=None):
         """Validation data is first read after an epoch of training: check it up front."""
         info = self._info()
         expected = (x.shape[0],) + tuple(info[0])
@@ -374,17 +380,20 @@ class Sequential:
             raise ValueError(f"Expected `validation x` to hold finite numbers, but got {x[tuple(bad)]} "
                              f"in sample {bad[0]}")
         inside = (y >= 0) & (y <= 1)  # False for NaN too
+        if weights is not None and weights.ndim == 2:
+            inside |= weights == 0  # a missing label is not read
         if not inside.all():
             bad = tuple(int(i) for i in np.argwhere(~inside)[0])
             raise ValueError(f"Expected `validation y` to hold 0/1 labels or soft targets in [0, 1], but got "
                              f"{y[bad]} at {bad}")
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False, *,
-                 metrics=None, threshold=None, label_names=None):
+                 metrics=None, threshold=None, label_names=None, ignore_value=None):
         """The loss and the metrics on (x, y) in inference mode, exactly: a list
         ``[loss, metric, ...]`` (a float without metrics), or with ``return_dict``
         every log value including the per-label ones. With `sample_weight` (1-D, finite,
-        >= 0) the loss is Keras's ``sum(w * loss) / n`` and the metrics are weighted."""
+        >= 0) the loss is Keras's ``sum(w * loss) / n`` and the metrics are weighted; 2-D
+        weights and `ignore_value` as in `fit`."""
         if not self._compiled:
             raise RuntimeError("Expected a compiled model (call model.compile(...) before evaluate), "
                                "but got an uncompiled one")
@@ -393,7 +402,7 @@ class Sequential:
         threshold = self._threshold if threshold is None else _plain_threshold(threshold)
         names = self._label_keys(int(np.prod(self._info()[1])), label_names)
         x, y = _samples(x, "x"), _labels(y, "y")
-        weights = _sample_weight(sample_weight, x.shape[0] if x.ndim else 0)
+        weights = _weights(sample_weight, y, ignore_value)
         if any(m.calibration for m in metrics):
             _calibration.check_binary(y, "y")
         loss, counts = _tallynet.net_evaluate(self._handle, x, y, batch_size, threshold, weights)
