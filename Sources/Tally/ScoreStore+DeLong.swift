@@ -12,7 +12,9 @@
 ///
 /// The interval is AUC ± z·sqrt(var), clipped to [0, 1] (as pROC's `ci.auc`);
 /// AUC is the store's exact `roc_auc_score`. DeLong's method has no rule for
-/// sample weights, so weighted stores are refused.
+/// sample weights, so weighted stores are refused; a mask of missing labels
+/// (element weights of 0 and 1 only) is not a weight: each label's placements
+/// are then those of its known rows.
 
 /// One label's DeLong components.
 struct DeLongPlacements {
@@ -37,23 +39,31 @@ public struct DeLongTest: Equatable, Sendable {
 
 extension ScoreStore {
     func checkUnweightedForDeLong() throws {
-        guard !isWeighted else {
+        func zeroOrOne(_ w: [Double]) -> Bool { w.allSatisfy { $0 == 0 || $0 == 1 } }
+        let maskOnly = isElementWeighted && zeroOrOne(weights) && cellWeights.allSatisfy(zeroOrOne)
+        guard !isWeighted || maskOnly else {
             throw TallyError.invalidValue("Expected unweighted scores for DeLong's variance (it has no rule for sample weights), but the store holds a weighted batch")
         }
     }
 
-    /// The label's placements, from one sort of its order keys.
+    /// The rows where label `j` is known (all rows without a mask).
+    func knownRows(label j: Int) -> [Int] {
+        (0..<rowCount).filter { !isElementWeighted || cellWeights[j][$0] != 0 }
+    }
+
+    /// The label's placements over its known rows, from one sort of their order keys.
     func delongPlacements(label j: Int) -> DeLongPlacements {
-        let keys: [UInt64] = isWide ? wideKeys[j] : narrowKeys[j].map(UInt64.init)
-        let truth = (0..<rowCount).map { truthBit(j, $0) }
-        let order = (0..<rowCount).sorted { keys[$0] < keys[$1] }
-        let m = truth.lazy.filter { $0 }.count, n = rowCount - m
-        var placements = [Double](repeating: 0, count: rowCount)
+        let rows = knownRows(label: j), count = rows.count
+        let keys: [UInt64] = rows.map { isWide ? wideKeys[j][$0] : UInt64(narrowKeys[j][$0]) }
+        let truth = rows.map { truthBit(j, $0) }
+        let order = (0..<count).sorted { keys[$0] < keys[$1] }
+        let m = truth.lazy.filter { $0 }.count, n = count - m
+        var placements = [Double](repeating: 0, count: count)
         var start = 0, positivesBefore = 0, negativesBefore = 0
-        while start < rowCount {
+        while start < count {
             var end = start
             var positivesIn = 0
-            while end < rowCount && keys[order[end]] == keys[order[start]] {
+            while end < count && keys[order[end]] == keys[order[start]] {
                 if truth[order[end]] { positivesIn += 1 }
                 end += 1
             }
@@ -135,8 +145,8 @@ public func delongTest(_ a: ScoreStore, _ b: ScoreStore, labels: [Int]? = nil) t
         throw TallyError.invalidValue("Expected two score stores of the same rows, but got (\(a.rowCount) rows, \(a.labelCount) labels) and (\(b.rowCount) rows, \(b.labelCount) labels)")
     }
     let selected = try a.checkedLabels(labels)
-    for j in selected where a.truthBits[j] != b.truthBits[j] {
-        throw TallyError.invalidValue("Expected two score stores of the same rows, but label \(j)'s y_true differs between them")
+    for j in selected where a.truthBits[j] != b.truthBits[j] || a.knownRows(label: j) != b.knownRows(label: j) {
+        throw TallyError.invalidValue("Expected two score stores of the same rows, but label \(j)'s y_true (or its known rows) differs between them")
     }
     let aucA = try a.rocAUC(average: nil, labels: selected, threads: 1).values
     let aucB = try b.rocAUC(average: nil, labels: selected, threads: 1).values

@@ -387,3 +387,34 @@ def test_other_refusals_name_what_was_expected():
         M.f1_score([[1.0, np.nan], [0.0, 1.0]], [[1, 0], [0, 1]], average="macro")
     with pytest.raises(ValueError, match="samplewise"):
         M.multilabel_confusion_matrix([[1, -1], [0, 1]], [[1, 0], [0, 1]], samplewise=True, ignore_value=-1)
+
+
+# -- intervals --------------------------------------------------------------------------------
+
+def test_intervals_on_known_rows():
+    """Wilson/Clopper-Pearson per label equal statsmodels on the known rows; DeLong's
+    interval equals a numpy DeLong (test_intervals.numpy_delong) on the known rows."""
+    from statsmodels.stats.proportion import proportion_confint
+    from test_intervals import numpy_delong
+
+    rng = np.random.default_rng(5)
+    y = (rng.random((200, 3)) < 0.4).astype(int)
+    score = np.clip(y * 0.3 + rng.random((200, 3)) * 0.7, 0, 1)
+    known = rng.random((200, 3)) < 0.6
+    marked = np.where(known, y, -1)
+    acc = tally.Tally(3, ignore_value=-1).update(marked, score)
+    pred = score >= 0.5
+    for method, sm in (("wilson", "wilson"), ("clopper_pearson", "beta")):
+        ci = acc.confidence_interval("recall", method=method)
+        for j in range(3):
+            m = known[:, j] & (y[:, j] == 1)
+            lo, hi = proportion_confint(int(pred[m, j].sum()), int(m.sum()), alpha=0.05, method=sm)
+            assert_same((ci.lower[j], ci.upper[j]), (lo, hi), tol=1e-9)
+    store = tally.ScoreTally(3, ignore_value=-1).update(marked, score)
+    ci, variance = store.confidence_interval(return_variance=True)
+    for j in range(3):
+        m = known[:, j]
+        auc, cov = numpy_delong(y[m, j], score[None, m, j])
+        assert_same((ci.point[j], variance[j]), (auc[0], cov[0, 0]), tol=1e-12)
+    with pytest.raises(ValueError, match="1-D `sample_weight`"):  # the bootstrap keeps no per-label totals yet
+        tally.Tally(3, ignore_value=-1, bootstrap=20).update(marked, score)
