@@ -145,8 +145,11 @@ public func delongTest(_ a: ScoreStore, _ b: ScoreStore, labels: [Int]? = nil) t
         throw TallyError.invalidValue("Expected two score stores of the same rows, but got (\(a.rowCount) rows, \(a.labelCount) labels) and (\(b.rowCount) rows, \(b.labelCount) labels)")
     }
     let selected = try a.checkedLabels(labels)
-    for j in selected where a.truthBits[j] != b.truthBits[j] || a.knownRows(label: j) != b.knownRows(label: j) {
-        throw TallyError.invalidValue("Expected two score stores of the same rows, but label \(j)'s y_true (or its known rows) differs between them")
+    for j in selected where a.truthBits[j] != b.truthBits[j] {
+        throw TallyError.invalidValue("Expected two score stores of the same rows, but label \(j)'s y_true differs between them")
+    }
+    for j in selected where a.knownRows(label: j) != b.knownRows(label: j) {
+        throw TallyError.invalidValue("Expected two score stores of the same rows, but label \(j)'s known rows differ between them")
     }
     let aucA = try a.rocAUC(average: nil, labels: selected, threads: 1).values
     let aucB = try b.rocAUC(average: nil, labels: selected, threads: 1).values
