@@ -440,8 +440,7 @@ def _ranking(y_true, y_score, sample_weight, metric, ignore_value=None, **kw):
     return acc
 
 
-# The ranking functions take `ignore_value` and 2-D weights as `RankingTally`: each
-# row is ranked over its known labels, and a row with none is skipped.
+# The ranking functions take `ignore_value` and 2-D weights as `RankingTally` (each row ranked over its known labels).
 
 def label_ranking_average_precision_score(y_true, y_score, *, sample_weight=None, ignore_value=None):
     """As `sklearn.metrics.label_ranking_average_precision_score`."""
