@@ -71,22 +71,8 @@ final class ElementMaskTests: XCTestCase {
         let model = try denseModel()
         let start = model.weights()
         _ = try run(model, x: x, y: y, n: n, cells: cells, evaluate: false)
-        let analytic = zip(start, model.weights()).map { zip($0, $1).map { Double($0 - $1) } }
-        let probe = try denseModel()
-        let epsilon: Float = 1e-2
-        var checked = 0
-        for k in start.indices {
-            for i in start[k].indices {
-                func loss(_ delta: Float) throws -> Double {
-                    var ws = start
-                    ws[k][i] += delta
-                    try probe.setWeights(ws)
-                    return try run(probe, x: x, y: y, n: n, cells: cells, evaluate: true)
-                }
-                let numeric = (try loss(epsilon) - loss(-epsilon)) / Double(2 * epsilon)
-                XCTAssertEqual(analytic[k][i], numeric, accuracy: 2e-3 * max(1, abs(numeric)), "weight \(k)[\(i)]")
-                checked += 1
-            }
+        let checked = try assertStepIsMinusGradient(start: start, after: model.weights(), probe: try denseModel()) {
+            try self.run($0, x: x, y: y, n: n, cells: cells, evaluate: true)
         }
         XCTAssertEqual(checked, 5 * 4 + 4 + 4 * 3 + 3)
     }

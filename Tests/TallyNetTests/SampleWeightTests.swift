@@ -80,20 +80,8 @@ final class SampleWeightTests: XCTestCase {
         let model = try denseModel()
         let start = model.weights()
         _ = try model.fit(x: x, y: y, count: n, sampleWeight: w, epochs: 1, batchSize: n, seed: 1)
-        let analytic = zip(start, model.weights()).map { zip($0, $1).map { Double($0 - $1) } }
-        let probe = try denseModel()
-        let epsilon: Float = 1e-2
-        for k in start.indices {
-            for i in start[k].indices {
-                func loss(_ delta: Float) throws -> Double {
-                    var ws = start
-                    ws[k][i] += delta
-                    try probe.setWeights(ws)
-                    return try probe.evaluate(x: x, y: y, count: n, sampleWeight: w).loss
-                }
-                let numeric = (try loss(epsilon) - loss(-epsilon)) / Double(2 * epsilon)
-                XCTAssertEqual(analytic[k][i], numeric, accuracy: 2e-3 * max(1, abs(numeric)), "weight \(k)[\(i)]")
-            }
+        try assertStepIsMinusGradient(start: start, after: model.weights(), probe: try denseModel()) {
+            try $0.evaluate(x: x, y: y, count: n, sampleWeight: w).loss
         }
     }
 

@@ -180,3 +180,30 @@ extension Sequential {
         try x.withUnsafeBufferPointer { try predict(x: $0, shape: [count] + inputShape) }
     }
 }
+
+/// Checks that one plain-SGD step (learning rate 1) moved every weight from `start` to
+/// `after` by minus the gradient of `loss`, by central finite differences: `loss` is
+/// evaluated on `probe` set to `start` with one weight moved. Returns the weights checked.
+@discardableResult
+func assertStepIsMinusGradient(start: [[Float]], after: [[Float]], probe: Sequential,
+                               loss: (Sequential) throws -> Double,
+                               file: StaticString = #filePath, line: UInt = #line) throws -> Int {
+    let analytic = zip(start, after).map { zip($0, $1).map { Double($0 - $1) } }
+    let epsilon: Float = 1e-2
+    var checked = 0
+    for k in start.indices {
+        for i in start[k].indices {
+            func moved(_ delta: Float) throws -> Double {
+                var ws = start
+                ws[k][i] += delta
+                try probe.setWeights(ws)
+                return try loss(probe)
+            }
+            let numeric = (try moved(epsilon) - moved(-epsilon)) / Double(2 * epsilon)
+            XCTAssertEqual(analytic[k][i], numeric, accuracy: 2e-3 * max(1, abs(numeric)), "weight \(k)[\(i)]",
+                           file: file, line: line)
+            checked += 1
+        }
+    }
+    return checked
+}
