@@ -502,8 +502,9 @@ def case_bad_input():
         m.update_state(np.zeros((2, 4), "float32"), np.zeros((2, 4), "float32"))
     with pytest.raises(ValueError, match="y_true of shape"):
         m.update_state(np.zeros((2, 2), "float32"), np.zeros((2, 3), "float32"))
+    # (2, 3) is one weight per element (missing labels, keras_missing_cases); (2, 2) is neither.
     with pytest.raises(ValueError, match="one sample weight per row"):
-        m.update_state(np.zeros((2, 3), "float32"), np.zeros((2, 3), "float32"), np.ones((2, 3), "float32"))
+        m.update_state(np.zeros((2, 3), "float32"), np.zeros((2, 3), "float32"), np.ones((2, 2), "float32"))
     # Direct (eager) use works like a Keras metric: update, result, reset.
     m.update_state(np.array([[1, 0, 1], [0, 1, 1]], "float32"), np.array([[0.9, 0.2, 0.4], [0.1, 0.8, 0.7]], "float32"))
     r = {k: float(v) for k, v in m.result().items()}
