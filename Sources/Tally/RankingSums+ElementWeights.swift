@@ -45,6 +45,7 @@ extension RankingSums {
                     try g.weights.withUnsafeBufferPointer { try part.update(truth: t, scores: s, sampleWeight: $0) }
                 }
             }
+            next.isBinary = next.isBinary && part.isBinary
             next.addSums(part)
         }
         next.rowCount = total

@@ -159,17 +159,9 @@ public struct RankingSums: Equatable, Sendable {
         let (rows, overflow) = rowCount.addingReportingOverflow(other.rowCount)
         guard !overflow else { throw TallyError.overflow("Merging would overflow the Int64 row count") }
         rowCount = rows
-        addSums(other)
-    }
-
-    /// Adds `other`'s flags and sums (not its rows): merging, and the per-row-length
-    /// groups of an element-weighted batch (RankingSums+ElementWeights.swift).
-    mutating func addSums(_ other: RankingSums) {
         isBinary = isBinary && other.isBinary
         isWeighted = isWeighted || other.isWeighted
-        weightSum.add(other.weightSum); lrap.add(other.lrap); coverage.add(other.coverage)
-        rankingLoss.add(other.rankingLoss); ndcg.add(other.ndcg); relevantRowWeight.add(other.relevantRowWeight)
-        for i in topK.indices { precisionAtK[i].add(other.precisionAtK[i]); recallAtK[i].add(other.recallAtK[i]) }
+        addSums(other)
     }
 
     // MARK: Results

@@ -416,5 +416,7 @@ def test_intervals_on_known_rows():
         m = known[:, j]
         auc, cov = numpy_delong(y[m, j], score[None, m, j])
         assert_same((ci.point[j], variance[j]), (auc[0], cov[0, 0]), tol=1e-12)
-    with pytest.raises(ValueError, match="1-D `sample_weight`"):  # the bootstrap keeps no per-label totals yet
-        tally.Tally(3, ignore_value=-1, bootstrap=20).update(marked, score)
+    # The bootstrap's replicates take the mask as the counts do: as its 2-D weights of 0.
+    masked = tally.Tally(3, ignore_value=-1, bootstrap=30, seed=4).update(marked, score)
+    weighted = tally.Tally(3, bootstrap=30, seed=4).update(np.where(known, y, 0), score, known.astype(float))
+    assert_same(masked.bootstrap_distribution("f1"), weighted.bootstrap_distribution("f1"), tol=0)
