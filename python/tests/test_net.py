@@ -679,7 +679,9 @@ def test_bad_weights_raise_and_change_nothing():
     before = m.get_weights()
     cases = [
         (dict(sample_weight=np.ones(15)), ValueError, r"Expected `sample_weight` to have 16 values \(one per sample\), but got 15"),
-        (dict(sample_weight=np.ones((16, 5))), ValueError, r"Expected `sample_weight` to be 1-D \(one weight per sample\), but got shape \(16, 5\)"),
+        (dict(sample_weight=np.ones((16, 5, 1))), ValueError, r"Expected `sample_weight` to be 1-D \(one weight per sample\), but got shape \(16, 5, 1\)"),
+        # (16, 5) is one weight per label (test_net_missing); another 2-D shape is refused.
+        (dict(sample_weight=np.ones((16, 4))), ValueError, r"Expected a 2-D `sample_weight` to have shape \(16, 5\) like `y`, but got \(16, 4\)"),
         (dict(sample_weight=np.r_[np.ones(15), -1.0]), ValueError, r"finite numbers >= 0, but got -1\.0 at index 15"),
         (dict(sample_weight=np.r_[np.nan, np.ones(15)]), ValueError, r"finite numbers >= 0, but got nan at index 0"),
         (dict(sample_weight=np.r_[np.ones(3), np.inf, np.ones(12)]), ValueError, r"but got inf at index 3"),
