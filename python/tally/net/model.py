@@ -258,10 +258,8 @@ class Sequential:
         metric) are weighted sums, as Keras passes `sample_weight` to its metrics.
         `validation_data` may be ``(x_val, y_val, val_sample_weight)``; `validation_split`
         splits `sample_weight` too (`class_weight` applies to the training data only).
-        A 2-D `sample_weight` (binary cross-entropy) weighs each (sample, label) entry's loss:
-        ``sum(w * loss) / (batch_size * labels)``. `ignore_value` (e.g. -1, or nan) marks
-        unknown entries of `y` (and `y_val`): they weigh 0, out of the loss, the gradient and
-        the metrics, as such a 2-D weight would (README "Missing labels").
+        A 2-D `sample_weight` (binary cross-entropy) weighs each entry: ``sum(w * bce) / (batch * labels)``;
+        `ignore_value` (e.g. -1, or nan) marks unknown entries of `y` and `y_val`: weight 0 (README "Missing labels").
 
         `metrics` (here or in `compile`), `threshold` and `label_names` override compile's.
         `seed` fixes the shuffles and dropout masks (default: derived from the model's seed
