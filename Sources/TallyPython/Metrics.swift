@@ -48,7 +48,7 @@ struct ScoreBatch {
 
     /// Adds the batch to the accumulator behind `target`, through its element-weight
     /// update when the weights are 2-D.
-    func add<A: ScoreAccumulator>(to target: Locked<A>) throws {
+    func add<A: ElementWeightedScoreAccumulator>(to target: Locked<A>) throws {
         let (t, s) = (truth.matrix, scores.matrix)
         if let weights, weights.shape.count == 2 {
             _ = try weights.float64Elements(name: "sample_weight")

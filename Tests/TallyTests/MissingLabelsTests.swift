@@ -28,7 +28,7 @@ final class MissingLabelsTests: XCTestCase {
         return try part.withMatrixView(rows: rows.count, columns: 3) { try MissingLabels(ignoreValue: -1).elementWeights(truth: $0)! }
     }
 
-    func update<A: ScoreAccumulator>(_ acc: inout A, rows: Range<Int> = 0..<5) throws {
+    func update<A: ElementWeightedScoreAccumulator>(_ acc: inout A, rows: Range<Int> = 0..<5) throws {
         let w = try weights(rows: rows)
         let t = Array(truth[(rows.lowerBound * 3)..<(rows.upperBound * 3)])
         let s = Array(scores[(rows.lowerBound * 3)..<(rows.upperBound * 3)])
