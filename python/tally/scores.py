@@ -35,8 +35,7 @@ def _labels(labels):
 
 
 def _prepare(y_true, y_score, sample_weight, ignore_value=None, *, one_shot=False, shape_message=None):
-    """(y_true, y_score, weights): weights 1-D per row, or 2-D per element (0 where
-    `ignore_value` marks y_true unknown, README "Missing labels")."""
+    """(y_true, y_score, weights 1-D, or 2-D with 0 where `ignore_value` marks y_true unknown)."""
     yt = as_matrix(y_true, "y_true")
     ys = _scores(y_score)
     if yt.shape != ys.shape:
@@ -441,7 +440,6 @@ def _ranking(y_true, y_score, sample_weight, metric, ignore_value=None, **kw):
 
 
 # The ranking functions take `ignore_value` and 2-D weights as `RankingTally` (each row ranked over its known labels).
-
 def label_ranking_average_precision_score(y_true, y_score, *, sample_weight=None, ignore_value=None):
     """As `sklearn.metrics.label_ranking_average_precision_score`."""
     return _ranking(y_true, y_score, sample_weight, "lrap", ignore_value).label_ranking_average_precision()
