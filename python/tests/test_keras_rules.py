@@ -79,6 +79,29 @@ def test_samples_average_and_device_state_are_the_cores(weighted, beta):
     np.testing.assert_allclose(ops.convert_to_numpy(device), state, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("row_scores", [(), ("precision",), ("fbeta", "jaccard"), ("exact_match_weight",),
+                                        ("recall", "exact_match_weight")])
+def test_device_state_fills_only_the_row_scores_asked_for(weighted, row_scores):
+    y_true, y_pred, weights = batch(4, weighted)
+    y_true[0, 0] = 2.0  # a bad value is still seen with no per-row score asked for
+    spec = _Spec(4, np.full(4, 0.5), 1.0)
+    args = (spec, ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred),
+            None if weights is None else ops.convert_to_tensor(weights, "float32"))
+    full, full_bad = (ops.convert_to_numpy(x) for x in _device._device_batch_state(*args))
+    lean, lean_bad = (ops.convert_to_numpy(x) for x in _device._device_batch_state(*args, row_scores=row_scores))
+    assert bool(full_bad) and bool(lean_bad)
+    o, widths = spec.offsets, {"precision": 4, "recall": 4, "fbeta": 4, "jaccard": 4, "exact_match_weight": 1}
+    kept = list(range(o["weight_sum"] + 1)) + [o[m] + i for m in row_scores for i in range(widths[m])]
+    assert lean.shape == full.shape == (spec.size,)
+    if weighted:  # float32 sums of weights: the reduction's order may differ with the number of columns
+        np.testing.assert_allclose(lean[kept], full[kept], rtol=1e-6)
+    else:  # integer counts: exact
+        np.testing.assert_array_equal(lean[kept], full[kept])
+    dropped = np.setdiff1d(np.arange(spec.size), kept)
+    assert np.all(lean[dropped] == 0) and np.any(full[dropped] != 0)
+
+
 def test_layout_offsets_come_from_the_core():
     spec = _Spec(3, np.full(3, 0.5), 1.0)
     assert spec.offsets == _tally.summed_layout(3)

@@ -68,7 +68,7 @@ def _row_weight(w, known):
     return ops.where(count > 0, ops.where(ops.equal(high, low), high, mean), 0.0)
 
 
-def _device_batch_state(spec, y_true, y_pred, sample_weight):
+def _device_batch_state(spec, y_true, y_pred, sample_weight, row_scores=None):
     """One batch's state contributions in float32 backend ops, in the core's layout
     (`SummedCounts`: tp, fp, fn per label, then the order of `spec.offsets`), and whether the batch holds a
     value the Swift core would refuse (y_true not 0/1, nan scores, weights not finite).
@@ -77,7 +77,14 @@ def _device_batch_state(spec, y_true, y_pred, sample_weight):
     the batch has fewer than 2^24 rows. Weighted sums and the per-row scores of
     `average="samples"` round in float32 (the Swift path: float64), far inside the
     float32 of the logs. Three reductions in all (per label, per row, over rows):
-    a TensorFlow step pays per op, XLA on TensorFlow per fused reduction."""
+    a TensorFlow step pays per op, XLA on TensorFlow per fused reduction.
+
+    `row_scores`: None fills every entry; a set of names among "precision", "recall",
+    "fbeta", "jaccard" and "exact_match_weight" fills only those per-row entries (and
+    the per-label counts, rows and weight_sum), leaving the others 0. A metric that
+    reads no per-row score (every average but "samples") then pays no per-row work
+    but the bad-value check: on a small model that is the difference to Keras's own
+    metrics (bench/bench_keras.py)."""
     if str(y_pred.dtype) == "float64":
         thresholds = ops.convert_to_tensor(spec.thresholds, dtype="float64")
     else:
@@ -94,10 +101,15 @@ def _device_batch_state(spec, y_true, y_pred, sample_weight):
         t, p = ops.where(known > 0, t, 0.0), p * known
         odd = odd * known + ops.cast(ops.logical_not(ops.isfinite(cell_weight)), "float32")
     hit = t * p
-    # Per row: tp, predicted, actual (exact integers), and how many values are bad.
-    row_tp, row_predicted, row_actual, row_bad = ops.unstack(ops.sum(ops.stack([hit, p, t, odd], axis=1), axis=2),
-                                                             axis=1)
-    one = ops.ones_like(row_tp)
+    wanted = {"precision", "recall", "fbeta", "jaccard", "exact_match_weight"} if row_scores is None \
+        else set(row_scores)
+    if wanted:
+        # Per row: tp, predicted, actual (exact integers), and how many values are bad.
+        row_tp, row_predicted, row_actual, row_bad = ops.unstack(
+            ops.sum(ops.stack([hit, p, t, odd], axis=1), axis=2), axis=1)
+    else:
+        row_bad = ops.sum(odd, axis=1)
+    one = ops.ones_like(row_bad)
     # The per-label blocks, in the core's order (tp, fp, fn by their offsets).
     offsets = spec.offsets
     label_blocks = sorted(("true_positives", "false_positives", "false_negatives"), key=offsets.get)
@@ -116,25 +128,38 @@ def _device_batch_state(spec, y_true, y_pred, sample_weight):
         row_bad = row_bad + ops.cast(ops.logical_not(ops.isfinite(w)), "float32")
     # scikit-learn scales a row's own counts by its weight: a row of weight 0 has no
     # true and no predicted labels, and every one of its scores is undefined.
-    live = ops.not_equal(w, 0.0)
-    f_num, f_den = fbeta_fraction(spec.beta, row_tp, row_predicted, row_actual)
-    union = row_predicted + row_actual - row_tp
     # Each scalar entry of the state as a per-row column (four per row score:
-    # Σ w·score, Σ w, Σ score, rows over the rows where the score is defined).
+    # Σ w·score, Σ w, Σ score, rows over the rows where the score is defined); an
+    # entry not wanted is a 0 of its width.
     scalar = {"rows": [one], "weight_sum": [w]}
-    for metric, numerator, denominator in (("precision", row_tp, row_predicted), ("recall", row_tp, row_actual),
-                                           ("fbeta", f_num, f_den), ("jaccard", row_tp, union)):
-        defined = ops.logical_and(ops.greater(denominator, 0.0), live)
-        value = ops.where(defined, numerator / ops.where(defined, denominator, one), 0.0)
-        d = ops.cast(defined, "float32")
-        scalar[metric] = [w * value, w * d, value, d]
-    exact = ops.logical_and(ops.equal(row_tp, row_predicted), ops.equal(row_tp, row_actual))
-    scalar["exact_match_weight"] = [ops.where(exact, w, 0.0)]
-    # Stacked in the core's order (by offset), with the bad-value count last.
-    columns = [c for name in sorted(scalar, key=offsets.get) for c in scalar[name]] + [row_bad]
+    widths = {"precision": 4, "recall": 4, "fbeta": 4, "jaccard": 4, "exact_match_weight": 1}
+    if wanted:
+        live = ops.not_equal(w, 0.0)
+        f_num, f_den = fbeta_fraction(spec.beta, row_tp, row_predicted, row_actual)
+        union = row_predicted + row_actual - row_tp
+        for metric, numerator, denominator in (("precision", row_tp, row_predicted), ("recall", row_tp, row_actual),
+                                               ("fbeta", f_num, f_den), ("jaccard", row_tp, union)):
+            if metric not in wanted:
+                continue
+            defined = ops.logical_and(ops.greater(denominator, 0.0), live)
+            value = ops.where(defined, numerator / ops.where(defined, denominator, one), 0.0)
+            d = ops.cast(defined, "float32")
+            scalar[metric] = [w * value, w * d, value, d]
+        if "exact_match_weight" in wanted:
+            exact = ops.logical_and(ops.equal(row_tp, row_predicted), ops.equal(row_tp, row_actual))
+            scalar["exact_match_weight"] = [ops.where(exact, w, 0.0)]
+    # Summed in the core's order (by offset), with the bad-value count last.
+    names = sorted(list(scalar) + [m for m in widths if m not in scalar], key=offsets.get)
+    columns = [c for name in names if name in scalar for c in scalar[name]] + [row_bad]
     sums = ops.sum(ops.stack(columns, axis=1), axis=0)
-    batch = ops.concatenate([ops.reshape(per_label, (-1,)), sums[:-1]], axis=0)
-    return batch, ops.greater(sums[-1], 0.0)
+    pieces, at = [ops.reshape(per_label, (-1,))], 0
+    for name in names:
+        if name in scalar:
+            pieces.append(sums[at: at + len(scalar[name])])
+            at += len(scalar[name])
+        else:
+            pieces.append(ops.zeros((widths[name],), dtype="float32"))
+    return ops.concatenate(pieces, axis=0), ops.greater(sums[-1], 0.0)
 
 
 def _batch_check(spec, y_true, y_pred, sample_weight, bad, host_reachable):
@@ -201,10 +226,12 @@ class _SharedCheck:
             cls.key = cls.value = None
 
 
-def _device_accumulate(spec, y_true, y_pred, sample_weight, hi, lo, host_reachable=True, batch_key=None):
+def _device_accumulate(spec, y_true, y_pred, sample_weight, hi, lo, host_reachable=True, batch_key=None,
+                       row_scores=None):
     """The new (hi, lo) state with the batch counted in backend ops (see `_batch_check`
-    for bad values). `batch_key`: the objects the metric was handed, for sharing the check."""
-    batch, bad = _device_batch_state(spec, y_true, y_pred, sample_weight)
+    for bad values). `batch_key`: the objects the metric was handed, for sharing the check;
+    `row_scores`: the per-row entries to fill (see `_device_batch_state`)."""
+    batch, bad = _device_batch_state(spec, y_true, y_pred, sample_weight, row_scores)
     poison = None if batch_key is None else _SharedCheck.get(batch_key, host_reachable)
     if poison is None:
         poison = _batch_check(spec, y_true, y_pred, sample_weight, bad, host_reachable)

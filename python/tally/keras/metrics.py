@@ -171,7 +171,8 @@ class _TallyMetric(keras.metrics.Metric):
         kind = _host._step_kind(y_pred)
         if self._counts_on_device(kind):
             hi, lo = _device._device_accumulate(self._spec, y_true, y_pred, sample_weight, hi, lo,
-                                        host_reachable=kind != "xla", batch_key=batch_key)
+                                                host_reachable=kind != "xla", batch_key=batch_key,
+                                                row_scores=self._row_scores())
         else:
             hi, lo = _host._host_accumulate(self._spec, y_true, y_pred, sample_weight, hi, lo)
         self.state_hi.assign(hi)
@@ -211,6 +212,11 @@ class _TallyMetric(keras.metrics.Metric):
     def _scores(self):
         """(per-label vector or None, averaged scalar or None)."""
         raise NotImplementedError
+
+    def _row_scores(self):
+        """The per-row entries of the state that `_scores` reads: the device path fills
+        only these (the host path fills all; the others are never read)."""
+        return ()
 
     def result(self):
         if self._spec is None:
@@ -261,6 +267,9 @@ class _PrecisionRecallF(_TallyMetric):
         if a == "weighted":
             return per_label, _nan_average(per_label, tp + fn)
         return per_label, self._samples(self._samples_metric)
+
+    def _row_scores(self):
+        return (self._samples_metric,) if self.average == "samples" else ()
 
 
 @keras.saving.register_keras_serializable(package="tally")
@@ -371,6 +380,9 @@ class JaccardScore(_TallyMetric):
             return per_label, _average(per_label, tp + fn)
         return per_label, self._samples("jaccard")
 
+    def _row_scores(self):
+        return ("jaccard",) if self.average == "samples" else ()
+
 
 @keras.saving.register_keras_serializable(package="tally")
 class LabelAccuracy(_TallyMetric):
@@ -403,6 +415,9 @@ class SubsetAccuracy(_TallyMetric):
     def _scores(self):
         s, *_ = self._state()
         return None, s[self._spec.offsets["exact_match_weight"]] / s[self._spec.offsets["weight_sum"]]
+
+    def _row_scores(self):
+        return ("exact_match_weight",)
 
     def result(self):
         if self._spec is None:
