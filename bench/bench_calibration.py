@@ -10,7 +10,6 @@ Prints the CPU, seconds per update (medians), and the ratios to the anchor, for 
 """
 import argparse
 import os
-import statistics
 import sys
 import time
 
@@ -19,19 +18,7 @@ import numpy as np
 import tally
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from machine import cpu_line, kernel_line  # noqa: E402
-
-
-def median_seconds(fn, repeats, inner=1, clock=time.perf_counter):
-    """Median seconds per call; `clock=time.process_time` counts the process's CPU time (every
-    thread's), which a machine loaded by other jobs inflates less than the wall clock."""
-    times = []
-    for _ in range(repeats):
-        t0 = clock()
-        for _ in range(inner):
-            fn()
-        times.append((clock() - t0) / inner)
-    return statistics.median(times)
+from machine import cpu_line, kernel_line, median_seconds  # noqa: E402
 
 
 def numpy_sums(y, p, n_bins=15):

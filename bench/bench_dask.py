@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_thresholds import cpu_line, seconds as median_seconds  # noqa: E402
+from machine import cpu_line, kernel_line, seconds  # noqa: E402
 
 import tally  # noqa: E402
 
@@ -58,6 +58,7 @@ def main():
     k = args.labels
     labels, scores = [f"y{j}" for j in range(k)], [f"s{j}" for j in range(k)]
     print(cpu_line())
+    print(kernel_line())
     print(f"# tally.dask: {args.rows} rows x {k} labels in {args.files} Parquet files; Tally, then Tally + "
           f"ScoreTally in one pass; median of {args.repeats}; dask {dask.__version__}, pyarrow {pa.__version__}")
     with tempfile.TemporaryDirectory() as folder:
@@ -86,7 +87,7 @@ def main():
         configs = {"Tally": lambda: (tally.Tally(k),),
                    "Tally + ScoreTally": lambda: (tally.Tally(k), tally.ScoreTally(k))}
         sources = ("Parquet", "in memory")
-        local = {(name, source): median_seconds(one_process(make, source), args.repeats)
+        local = {(name, source): seconds(one_process(make, source), args.repeats)
                  for source in sources for name, make in configs.items()}
         with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                                       host="127.0.0.1", dashboard_address=None) as cluster, \
@@ -102,7 +103,7 @@ def main():
             distributed.wait([y_mem, s_mem])
             inputs = {"Parquet": (df[labels], df[scores]), "in memory": (y_mem, s_mem)}
             tally.dask.update(tally.Tally(k), df[labels], df[scores])  # warm the workers (imports, first task)
-            spread = {(name, source): median_seconds(lambda: tally.dask.update(make(), *inputs[source]), args.repeats)
+            spread = {(name, source): seconds(lambda: tally.dask.update(make(), *inputs[source]), args.repeats)
                       for source in sources for name, make in configs.items()}
 
     rate = lambda s: args.rows / s  # noqa: E731

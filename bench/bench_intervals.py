@@ -10,33 +10,15 @@ score store. Medians of several repeats; the machine is noisy.
 """
 import argparse
 import os
-import statistics
-import time
+import sys
 
 import numpy as np
 
 import tally
 from tally import _tally
 
-
-def cpu_line():
-    model = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"# CPU: {model}; {os.cpu_count()} logical CPUs; load average {os.getloadavg()[0]:.1f} at start"
-
-
-def median_seconds(fn, repeats, number=1):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t0) / number)
-    return statistics.median(times)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import cpu_line, kernel_line, median_seconds  # noqa: E402
 
 
 def main():
@@ -50,6 +32,7 @@ def main():
     y_true = rng.random((n, k)) < 0.1
     y_score = rng.random((n, k), dtype=np.float32) * 0.6 + y_true * 0.3
     print(cpu_line())
+    print(kernel_line())
     print("# kernels: Tally.update (byte lanes); bootstrap: one counter-based Poisson draw per row and replicate,")
     print("#          a float64 add per replicate for each of the row's true and predicted labels")
 

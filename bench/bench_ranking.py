@@ -13,9 +13,7 @@ ratios within a run.
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -25,19 +23,10 @@ from tally import metrics as tm
 from tally.scores import RankingTally, ScoreTally
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from machine import cpu_line, gbps, kernel_line, numpy_sum_seconds, target  # noqa: E402
+from machine import cpu_line, gbps, kernel_line, numpy_sum_seconds, seconds, target  # noqa: E402
 
 TARGETS = {"roc_auc macro": 30, "roc_auc micro": 25, "ap macro": 30, "coverage_error": 20, "label_ranking_loss": 20,
            "label_ranking_average_precision_score": 100, "ndcg_score": 100}
-
-
-def seconds(fn, repeats):
-    times, result = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def row(name, ours, anchor, label="scikit-learn", goal=None):

@@ -11,8 +11,7 @@ parallel over the machine's cores (and on one thread, for the per-core ratio).
 """
 import argparse
 import os
-import platform
-import statistics
+import sys
 import time
 import warnings
 
@@ -22,6 +21,9 @@ import sklearn.metrics as sk
 from tally import _tally
 from tally.scores import ScoreTally
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import cpu_line, kernel_line, seconds  # noqa: E402
+
 OBJECTIVES = [
     ("f1", dict()),
     ("fbeta", dict(beta=2.0)),
@@ -30,26 +32,6 @@ OBJECTIVES = [
     ("youden", dict()),
     ("rate", dict(rate=0.25)),
 ]
-
-
-def seconds(fn, repeats):
-    times, result = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
-
-
-def cpu_line():
-    model = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"# CPU: {model}; {os.cpu_count()} logical CPUs; load average {load:.1f} at start"
 
 
 def main():
@@ -65,6 +47,7 @@ def main():
     y_score[:, :5] = np.round(y_score[:, :5], 2)  # a few labels with heavy ties
     warnings.simplefilter("ignore")
     print(cpu_line())
+    print(kernel_line())
     print(f"# threshold tuning: {n} x {k} float32, median of {args.repeats} (scikit-learn: once)")
 
     store = ScoreTally(k)

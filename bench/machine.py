@@ -33,13 +33,22 @@ def kernel_line():
     return f"# Tally kernels: {level} (TALLY_KERNEL={os.environ.get('TALLY_KERNEL', 'unset')})"
 
 
-def median_seconds(fn, repeats):
-    times = []
+def median_seconds(fn, repeats, number=1, clock=time.perf_counter):
+    """Median seconds per call over `repeats` timings of `number` calls each;
+    `clock=time.process_time` counts the process's CPU time (every thread's), which a
+    machine loaded by other jobs inflates less than the wall clock."""
+    return seconds(fn, repeats, number, clock)[0]
+
+
+def seconds(fn, repeats, number=1, clock=time.perf_counter):
+    """(median seconds per call, the last call's result): see `median_seconds`."""
+    times, result = [], None
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        t0 = clock()
+        for _ in range(number):
+            result = fn()
+        times.append((clock() - t0) / number)
+    return statistics.median(times), result
 
 
 def numpy_sum_seconds(arrays, repeats):
