@@ -110,3 +110,29 @@ def test_layout_offsets_come_from_the_core():
     assert spec.offsets == {"true_positives": 0, "false_positives": 3, "false_negatives": 6, "rows": 9,
                             "weight_sum": 10, "precision": 11, "recall": 15, "fbeta": 19, "jaccard": 23,
                             "exact_match_weight": 27, "size": 28}
+
+
+def test_every_metric_refuses_a_batch_of_the_wrong_shape_naming_it():
+    """One shape rule (`tally.keras.metrics.as_batch`) for the counting and the binned metrics;
+    a refused batch leaves the state as it was."""
+    import tally.keras as tk
+    for make in (lambda: tk.F1Score(), lambda: tk.SubsetAccuracy(), lambda: tk.BinnedROCAUC()):
+        m = make()
+        name = type(m).__name__
+        with pytest.raises(ValueError, match=rf"{name} expects y_pred of shape \(batch_size, n_labels\), "
+                                             r"but got shape \(2, 3, 1\)"):
+            m.update_state(np.zeros((2, 3, 1)), np.zeros((2, 3, 1), np.float32))
+        assert m.n_labels is None  # not built by a refused batch
+        with pytest.raises(ValueError, match=rf"{name} expects y_true of shape \(batch_size, 3\) like y_pred, "
+                                             r"but got shape \(2, 4\)"):
+            m.update_state(np.zeros((2, 4)), np.zeros((2, 3), np.float32))
+        m.update_state(np.array([[1, 0, 1]], np.float32), np.array([[0.9, 0.2, 0.7]], np.float16))  # widened
+        before = [np.array(ops.convert_to_numpy(v.value)) for v in m.variables]
+        with pytest.raises(ValueError, match=rf"{name} was built for 3 labels, but y_pred has 2 columns"):
+            m.update_state(np.zeros((2, 2)), np.zeros((2, 2), np.float32))
+        for v, b in zip(m.variables, before):
+            np.testing.assert_array_equal(ops.convert_to_numpy(v.value), b)
+        # 1-D inputs are one label.
+        one = make()
+        one.update_state(np.array([1.0, 0.0]), np.array([0.8, 0.1], np.float32))
+        assert one.n_labels == 1

@@ -28,7 +28,7 @@ from keras import ops
 from .. import _tally
 from . import _device, _host
 from ._scores import binary_score_average, binned_average_precision, binned_roc_auc
-from .metrics import keras_argument
+from .metrics import as_batch, keras_argument
 
 
 class _Check:
@@ -89,22 +89,7 @@ class _BinnedMetric(keras.metrics.Metric):
                                           aggregation="sum", name="state_lo")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_pred = ops.convert_to_tensor(y_pred)
-        y_true = ops.convert_to_tensor(y_true)
-        if len(y_pred.shape) == 1:
-            y_pred = ops.expand_dims(y_pred, -1)
-        if len(y_true.shape) == 1:
-            y_true = ops.expand_dims(y_true, -1)
-        if len(y_pred.shape) != 2 or y_pred.shape[-1] is None or tuple(y_true.shape[1:]) != tuple(y_pred.shape[1:]):
-            raise ValueError(f"{type(self).__name__} expects y_true and y_pred of shape (batch_size, n_labels), "
-                             f"but got shapes {tuple(y_true.shape)} and {tuple(y_pred.shape)}")
-        if self.n_labels is None:
-            self._build(int(y_pred.shape[-1]))
-        elif y_pred.shape[-1] != self.n_labels:
-            raise ValueError(f"{type(self).__name__} was built for {self.n_labels} labels, "
-                             f"but y_pred has {y_pred.shape[-1]} columns")
-        if str(y_pred.dtype) not in ("float32", "float64"):
-            y_pred = ops.cast(y_pred, "float32")  # half precision widens exactly
+        y_true, y_pred = as_batch(self, y_true, y_pred, self._build)
         if sample_weight is not None:
             sample_weight = ops.reshape(ops.convert_to_tensor(sample_weight, dtype="float32"), (-1,))
         kind = _host._step_kind(y_pred)

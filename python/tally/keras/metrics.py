@@ -29,6 +29,35 @@ def keras_argument(name, value, check):
         raise ValueError(f"Invalid `{name}` argument value: {exc}. Received: {name}={value!r}") from None
 
 
+def as_batch(metric, y_true, y_pred, build):
+    """(y_true, y_pred) as (batch_size, n_labels) tensors for a Tally Keras metric (1-D
+    inputs are one label), y_pred widened to float32 from half precision or integers
+    (exactly) and y_true from half precision. The metric is built on its first batch
+    (`build(n_labels)`); later batches must have its label count. Every other shape is
+    refused, naming what came."""
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = ops.convert_to_tensor(y_true)
+    if len(y_pred.shape) == 1:
+        y_pred = ops.expand_dims(y_pred, -1)
+    if len(y_true.shape) == 1:
+        y_true = ops.expand_dims(y_true, -1)
+    name = type(metric).__name__
+    if len(y_pred.shape) != 2 or y_pred.shape[-1] is None:
+        raise ValueError(f"{name} expects y_pred of shape (batch_size, n_labels), but got shape {tuple(y_pred.shape)}")
+    if tuple(y_true.shape[1:]) != tuple(y_pred.shape[1:]):
+        raise ValueError(f"{name} expects y_true of shape (batch_size, {y_pred.shape[-1]}) like y_pred, "
+                         f"but got shape {tuple(y_true.shape)}")
+    if metric.n_labels is None:
+        build(int(y_pred.shape[-1]))
+    elif y_pred.shape[-1] != metric.n_labels:
+        raise ValueError(f"{name} was built for {metric.n_labels} labels, but y_pred has {y_pred.shape[-1]} columns")
+    if str(y_pred.dtype) not in ("float32", "float64"):
+        y_pred = ops.cast(y_pred, "float32")  # half-precision and integer scores widen exactly
+    if str(y_true.dtype) in ("float16", "bfloat16"):
+        y_true = ops.cast(y_true, "float32")
+    return y_true, y_pred
+
+
 class _TallyMetric(keras.metrics.Metric):
     """Shared state and update of every Tally Keras metric; subclasses define `_scores`."""
 
@@ -127,27 +156,7 @@ class _TallyMetric(keras.metrics.Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         batch_key = (y_true, y_pred) + (() if sample_weight is None else (sample_weight,))
-        y_pred = ops.convert_to_tensor(y_pred)
-        y_true = ops.convert_to_tensor(y_true)
-        if len(y_pred.shape) == 1:
-            y_pred = ops.expand_dims(y_pred, -1)
-        if len(y_true.shape) == 1:
-            y_true = ops.expand_dims(y_true, -1)
-        if len(y_pred.shape) != 2 or y_pred.shape[-1] is None:
-            raise ValueError(f"{type(self).__name__} expects y_pred of shape (batch_size, n_labels), "
-                             f"but got shape {tuple(y_pred.shape)}")
-        if tuple(y_true.shape[1:]) != tuple(y_pred.shape[1:]):
-            raise ValueError(f"{type(self).__name__} expects y_true of shape (batch_size, {y_pred.shape[-1]}) "
-                             f"like y_pred, but got shape {tuple(y_true.shape)}")
-        if self._spec is None:
-            self._build(int(y_pred.shape[-1]))
-        elif y_pred.shape[-1] != self.n_labels:
-            raise ValueError(f"{type(self).__name__} was built for {self.n_labels} labels, "
-                             f"but y_pred has {y_pred.shape[-1]} columns")
-        if not str(y_pred.dtype).startswith("float") or str(y_pred.dtype) in ("float16", "bfloat16"):
-            y_pred = ops.cast(y_pred, "float32")  # half-precision scores widen exactly
-        if str(y_true.dtype) in ("float16", "bfloat16"):
-            y_true = ops.cast(y_true, "float32")
+        y_true, y_pred = as_batch(self, y_true, y_pred, self._build)
         if sample_weight is not None:
             sample_weight = ops.convert_to_tensor(sample_weight, dtype="float32")
             if len(sample_weight.shape) == 0:
