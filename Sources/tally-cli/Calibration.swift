@@ -20,30 +20,18 @@ their micro, macro, weighted and samples averages. Y_PROB holds probabilities in
 func runCalibration(_ arguments: [String]) throws {
     var truePath: String?, scorePath: String?, weightsPath: String?, labelsPath: String?
     var bins = 15, digits = 2
-    var i = 1
-    func value(_ flag: String) -> String {
-        i += 1
-        guard i < arguments.count else { fail("\(flag) needs a value") }
-        return arguments[i]
-    }
-    func integer(_ flag: String, _ range: ClosedRange<Int>) -> Int {
-        let v = value(flag)
-        guard let n = Int(v), range.contains(n) else { fail("\(flag) expects \(range.lowerBound) to \(range.upperBound), but got '\(v)'") }
-        return n
-    }
-    while i < arguments.count {
-        let flag = arguments[i]
+    let flags = Flags(arguments)
+    flags.forEach { flag in
         switch flag {
-        case "--true": truePath = value(flag)
-        case "--score": scorePath = value(flag)
-        case "--weights": weightsPath = value(flag)
-        case "--labels": labelsPath = value(flag)
-        case "--bins": bins = integer(flag, 1...(1 << 20))
-        case "--digits": digits = integer(flag, 0...15)
+        case "--true": truePath = flags.value(flag)
+        case "--score": scorePath = flags.value(flag)
+        case "--weights": weightsPath = flags.value(flag)
+        case "--labels": labelsPath = flags.value(flag)
+        case "--bins": bins = flags.integer(flag, 1...(1 << 20))
+        case "--digits": digits = flags.integer(flag, 0...15)
         case "-h", "--help": print(calibrationUsage); exit(0)
         default: fail("unknown option '\(flag)'\n\(calibrationUsage)")
         }
-        i += 1
     }
     guard let truePath, let scorePath else { fail("--true and --score are required\n\(calibrationUsage)") }
     let truth = try NPYArray(contentsOf: truePath)

@@ -33,46 +33,25 @@ struct ThresholdOptions {
 
 func parseThresholds(_ arguments: [String]) -> ThresholdOptions {
     var o = ThresholdOptions()
-    var i = 1
-    func value(_ flag: String) -> String {
-        i += 1
-        guard i < arguments.count else { fail("\(flag) needs a value") }
-        return arguments[i]
-    }
-    func number(_ flag: String) -> Double {
-        let v = value(flag)
-        guard let x = Double(v), !x.isNaN else { fail("\(flag) expects a number, but got '\(v)'") }
-        return x
-    }
-    while i < arguments.count {
-        let flag = arguments[i]
+    let flags = Flags(arguments)
+    flags.forEach { flag in
         switch flag {
-        case "--true": o.truePath = value(flag)
-        case "--score": o.scorePath = value(flag)
-        case "--weights": o.weightsPath = value(flag)
-        case "--labels": o.labelsPath = value(flag)
-        case "--out": o.outPath = value(flag)
-        case "--objective": o.objective = value(flag)
-        case "--beta": o.beta = number(flag)
-        case "--min-precision": o.minPrecision = number(flag)
-        case "--min-recall": o.minRecall = number(flag)
-        case "--rate": o.rate = number(flag)
-        case "--digits":
-            let v = value(flag)
-            guard let d = Int(v), (0...15).contains(d) else { fail("--digits expects 0 to 15, but got '\(v)'") }
-            o.digits = d
-        case "--folds":
-            let v = value(flag)
-            guard let k = Int(v) else { fail("--folds expects an integer, but got '\(v)'") }
-            o.folds = k
-        case "--seed":
-            let v = value(flag)
-            guard let s = Int(v), s >= 0 else { fail("--seed expects an integer >= 0, but got '\(v)'") }
-            o.seed = s
+        case "--true": o.truePath = flags.value(flag)
+        case "--score": o.scorePath = flags.value(flag)
+        case "--weights": o.weightsPath = flags.value(flag)
+        case "--labels": o.labelsPath = flags.value(flag)
+        case "--out": o.outPath = flags.value(flag)
+        case "--objective": o.objective = flags.value(flag)
+        case "--beta": o.beta = flags.number(flag)
+        case "--min-precision": o.minPrecision = flags.number(flag)
+        case "--min-recall": o.minRecall = flags.number(flag)
+        case "--rate": o.rate = flags.number(flag)
+        case "--digits": o.digits = flags.integer(flag, 0...15)
+        case "--folds": o.folds = flags.parsed(flag, expects: "an integer") { Int($0) }
+        case "--seed": o.seed = flags.parsed(flag, expects: "an integer >= 0") { Int($0).flatMap { $0 >= 0 ? $0 : nil } }
         case "-h", "--help": print(thresholdsUsage); exit(0)
         default: fail("unknown option '\(flag)'\n\(thresholdsUsage)")
         }
-        i += 1
     }
     return o
 }

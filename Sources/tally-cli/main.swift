@@ -50,48 +50,26 @@ func parse(_ arguments: [String]) throws -> Options {
     if command == "-h" || command == "--help" { print(usage); exit(0) }
     guard command == "report" else { fail("unknown command '\(command)' (expected 'report', 'thresholds' or 'calibration')") }
     var o = Options()
-    var i = 1
-    func value(_ flag: String) -> String {
-        i += 1
-        guard i < arguments.count else { fail("\(flag) needs a value") }
-        return arguments[i]
-    }
-    while i < arguments.count {
-        let flag = arguments[i]
+    let flags = Flags(arguments)
+    try flags.forEach { flag in
         switch flag {
-        case "--true": o.truePath = value(flag)
-        case "--score": o.scorePath = value(flag)
-        case "--threshold":
-            let v = value(flag)
-            guard let t = Double(v), !t.isNaN else { fail("--threshold expects a number, but got '\(v)'") }
-            o.threshold = t
-        case "--thresholds": o.thresholdsPath = value(flag)
-        case "--labels": o.labelsPath = value(flag)
-        case "--weights": o.weightsPath = value(flag)
-        case "--format":
-            o.format = try ReportFormat(parsing: value(flag))
-        case "--digits":
-            let v = value(flag)
-            guard let d = Int(v), (0...15).contains(d) else { fail("--digits expects 0 to 15, but got '\(v)'") }
-            o.digits = d
-        case "--zero-division": o.zeroDivision = try ZeroDivision(parsing: value(flag))
-        case "--ci": o.intervalMethod = try IntervalMethod(parsing: value(flag))
-        case "--level":
-            let v = value(flag)
-            guard let l = Double(v) else { fail("--level expects a number, but got '\(v)'") }
-            o.level = l
-        case "--bootstrap":
-            let v = value(flag)
-            guard let b = Int(v) else { fail("--bootstrap expects a number of replicates, but got '\(v)'") }
-            o.replicates = b
-        case "--seed":
-            let v = value(flag)
-            guard let seed = UInt64(v) else { fail("--seed expects an int >= 0, but got '\(v)'") }
-            o.seed = seed
+        case "--true": o.truePath = flags.value(flag)
+        case "--score": o.scorePath = flags.value(flag)
+        case "--threshold": o.threshold = flags.number(flag)
+        case "--thresholds": o.thresholdsPath = flags.value(flag)
+        case "--labels": o.labelsPath = flags.value(flag)
+        case "--weights": o.weightsPath = flags.value(flag)
+        case "--format": o.format = try ReportFormat(parsing: flags.value(flag))
+        case "--digits": o.digits = flags.integer(flag, 0...15)
+        case "--zero-division": o.zeroDivision = try ZeroDivision(parsing: flags.value(flag))
+        case "--ci": o.intervalMethod = try IntervalMethod(parsing: flags.value(flag))
+        // nan passes here and is refused by the interval code, as in the Python script.
+        case "--level": o.level = flags.parsed(flag, expects: "a number") { Double($0) }
+        case "--bootstrap": o.replicates = flags.parsed(flag, expects: "a number of replicates") { Int($0) }
+        case "--seed": o.seed = flags.parsed(flag, expects: "an int >= 0") { UInt64($0) }
         case "-h", "--help": print(usage); exit(0)
         default: fail("unknown option '\(flag)'\n\(usage)")
         }
-        i += 1
     }
     return o
 }

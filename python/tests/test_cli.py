@@ -107,6 +107,24 @@ def test_errors_are_clear_in_both(swift_cli, recorded, args, message):
         assert err.startswith("tally: error: ") and message in err, err
 
 
+@pytest.mark.parametrize("args, message", [
+    (["report", "--digits", "99"], "--digits expects 0 to 15, but got '99'"),
+    (["report", "--threshold", "nan"], "--threshold expects a number, but got 'nan'"),
+    (["report", "--threshold", "x"], "--threshold expects a number, but got 'x'"),
+    (["report", "--level", "x"], "--level expects a number, but got 'x'"),
+    (["report", "--bootstrap", "1.5"], "--bootstrap expects a number of replicates, but got '1.5'"),
+    (["report", "--seed", "-3"], "--seed expects an int >= 0, but got '-3'"),
+    (["report", "--true"], "--true needs a value"),
+    (["thresholds", "--beta", "x"], "--beta expects a number, but got 'x'"),
+    (["thresholds", "--digits", "16"], "--digits expects 0 to 15, but got '16'"),
+    (["calibration", "--bins", "0"], "--bins expects 1 to 1048576, but got '0'"),
+    (["calibration", "--digits", "-1"], "--digits expects 0 to 15, but got '-1'"),
+])
+def test_swift_flag_errors_name_the_flag_what_it_expects_and_what_came(swift_cli, args, message):
+    rc, out, err = run([swift_cli] + args)
+    assert (rc, out, err) == (2, "", f"tally: error: {message}\n")
+
+
 # -- tally thresholds ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("extra", [
