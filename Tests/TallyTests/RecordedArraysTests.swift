@@ -14,29 +14,11 @@ final class RecordedArraysTests: XCTestCase {
         let weights = (try? NPYArray(contentsOf: weightPath))?.doubles()
         let perLabel = try NPYArray(contentsOf: fixtures + "case\(k)_per_label.npy")
         let averaged = try NPYArray(contentsOf: fixtures + "case\(k)_averaged.npy")
-        let (rows, labels) = (truth.shape[0], truth.shape[1])
-        XCTAssertEqual(truth.elementType, .bool)
-        XCTAssertEqual(scores.elementType, .float32)
-
+        let labels = truth.shape[1]
         var counts = try ConfusionCounts(labelCount: labels)
         // Feed the recorded rows in batches, straight from the .npy bytes.
-        try truth.bytes.withUnsafeBytes { t in
-            try scores.bytes.withUnsafeBytes { s in
-                var start = 0
-                while start < rows {
-                    let n = min(batchSize, rows - start)
-                    let tv = MatrixView(base: t.baseAddress! + start * labels, elementType: .bool, rows: n, columns: labels)
-                    let sv = MatrixView(base: s.baseAddress! + 4 * start * labels, elementType: .float32, rows: n, columns: labels)
-                    if let weights {
-                        try Array(weights[start..<(start + n)]).withUnsafeBufferPointer {
-                            try counts.update(truth: tv, prediction: sv, sampleWeight: $0)
-                        }
-                    } else {
-                        try counts.update(truth: tv, prediction: sv)
-                    }
-                    start += n
-                }
-            }
+        try forEachRecordedBatch(truth: truth, scores: scores, weights: weights, batchSize: batchSize) { t, s, w in
+            try counts.update(truth: t, prediction: s, sampleWeight: w)
         }
         let expectedPerLabel = perLabel.doubles()
         let expectedAveraged = averaged.doubles()
