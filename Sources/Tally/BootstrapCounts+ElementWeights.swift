@@ -48,7 +48,7 @@ extension BootstrapCounts {
             let id = rowIDs?[r] ?? UInt64(rowCount) &+ UInt64(r)
             draws.withUnsafeMutableBufferPointer { self.draws.weights(row: id, into: $0.baseAddress!, count: B) }
             var rowTP = 0, rowPredicted = 0, rowActual = 0
-            var unmasked = 0, total = 0.0, common = 0.0, allEqual = true
+            var row = RowWeight()
             for j in 0..<n where w[j] != 0 {
                 let (a, b, weight) = (Int(t[j]), Int(p[j]), w[j])
                 scale(draws, by: weight, into: &scaled)
@@ -62,13 +62,10 @@ extension BootstrapCounts {
                     labelWeightSums.withUnsafeMutableBufferPointer { add(source, to: $0.baseAddress! + j &* B, B) }
                 }
                 rowTP &+= a & b; rowPredicted &+= b; rowActual &+= a
-                if unmasked == 0 { common = weight } else if weight != common { allEqual = false }
-                unmasked &+= 1
-                total += weight
+                row.add(weight)
             }
-            if unmasked > 0 && unmasked < n { hasPartlyMaskedRows = true }
-            // The counts' row weight: the common value of the unmasked weights (their mean when they differ).
-            let rowWeight = unmasked == 0 ? 0 : (allEqual ? common : total / Double(unmasked))
+            if row.known > 0 && row.known < n { hasPartlyMaskedRows = true }
+            let rowWeight = row.value
             scale(draws, by: rowWeight, into: &scaled)
             let slot = rowSlot(RowKey(tp: rowTP, fp: rowPredicted - rowTP, fn: rowActual - rowTP))
             scaled.withUnsafeBufferPointer { s in

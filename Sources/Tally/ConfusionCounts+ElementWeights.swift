@@ -60,7 +60,7 @@ extension ConfusionCounts {
                 }
                 let w = weights.baseAddress! + r &* n
                 var rowTP = 0, rowPredicted = 0, rowActual = 0
-                var unmasked = 0, total = 0.0, common = 0.0, allEqual = true
+                var row = RowWeight()
                 for j in 0..<n {
                     let weight = w[j]
                     guard weight != 0 else { continue }
@@ -75,12 +75,10 @@ extension ConfusionCounts {
                     c[3 &* j &+ 2] += weight * Double(a)
                     labelTotals[j] += weight
                     rowTP &+= Int(a & b); rowPredicted &+= Int(b); rowActual &+= Int(a)
-                    if unmasked == 0 { common = weight } else if weight != common { allEqual = false }
-                    unmasked &+= 1
-                    total += weight
+                    row.add(weight)
                 }
-                if unmasked > 0 && unmasked < n { partlyMasked = true }
-                let rowWeight = unmasked == 0 ? 0 : (allEqual ? common : total / Double(unmasked))
+                if row.known > 0 && row.known < n { partlyMasked = true }
+                let rowWeight = row.value
                 rowWeightSum += rowWeight
                 rowTable.add(RowKey(tp: rowTP, fp: rowPredicted - rowTP, fn: rowActual - rowTP),
                              RowTally(rows: 1, weight: rowWeight))

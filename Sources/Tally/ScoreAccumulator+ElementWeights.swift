@@ -58,18 +58,29 @@ struct ElementWeightedBatch {
                 throw TallyError.invalidValue("Expected `y_score` to hold finite numbers where `sample_weight` is not 0, but got \(self.scores[i]) at row \(i / n), column \(i % n)")
             }
         }
-        for r in 0..<rows { rowWeights[r] = Self.rowWeight(weights, from: r * n, count: n) }
+        for r in 0..<rows {
+            var row = RowWeight()
+            for j in (r * n)..<(r * n + n) { row.add(weights[j]) }
+            rowWeights[r] = row.value
+        }
+    }
+}
+
+/// The weight of a row's own counts or score under element weights: the common
+/// value of its nonzero element weights, their mean when they differ, 0 when all
+/// are 0 (no known label). Fed one element weight at a time, so that each counting
+/// loop finds it in its own pass over the row.
+struct RowWeight {
+    /// How many of the row's weights were nonzero (its known labels).
+    private(set) var known = 0
+    private var total = 0.0, common = 0.0, allEqual = true
+
+    @inline(__always) mutating func add(_ w: Double) {
+        guard w != 0 else { return }
+        if known == 0 { common = w } else if w != common { allEqual = false }
+        known &+= 1
+        total += w
     }
 
-    /// The weight of a row's own score: the common value of its nonzero element
-    /// weights, their mean when they differ, 0 when all are 0 (no known label).
-    static func rowWeight(_ w: [Double], from start: Int, count n: Int) -> Double {
-        var known = 0, total = 0.0, common = 0.0, allEqual = true
-        for j in start..<(start + n) where w[j] != 0 {
-            if known == 0 { common = w[j] } else if w[j] != common { allEqual = false }
-            known += 1
-            total += w[j]
-        }
-        return known == 0 ? 0 : (allEqual ? common : total / Double(known))
-    }
+    var value: Double { known == 0 ? 0 : (allEqual ? common : total / Double(known)) }
 }
