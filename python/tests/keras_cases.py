@@ -585,9 +585,10 @@ def case_counting():
     rows = spec.offsets["rows"]
     assert float(np.asarray(h)[rows]) + float(np.asarray(l)[rows]) == 35
 
-    # One bad-value check per step for all metrics given the same batch.
-    calls = {"check": 0, "count": 0}
-    check, accumulate = _device._batch_check, _device._device_accumulate
+    # One bad-value check per step for all metrics given the same batch, and one batch
+    # state for the metrics that read the same entries at the same thresholds.
+    calls = {"check": 0, "count": 0, "state": 0}
+    check, accumulate, state = _device._batch_check, _device._device_accumulate, _device._device_batch_state
 
     def spy_check(*a, **k):
         calls["check"] += 1
@@ -597,7 +598,11 @@ def case_counting():
         calls["count"] += 1
         return accumulate(*a, **k)
 
-    _device._batch_check, _device._device_accumulate = spy_check, spy_count
+    def spy_state(*a, **k):
+        calls["state"] += 1
+        return state(*a, **k)
+
+    _device._batch_check, _device._device_accumulate, _device._device_batch_state = spy_check, spy_count, spy_state
     try:
         x, y = data(64, 22)
         model = model_for(x.shape[1])
@@ -605,8 +610,11 @@ def case_counting():
                       weighted_metrics=[tk.Recall(), tk.JaccardScore()])
         model.fit(x, y, sample_weight=np.ones(64, "float32"), batch_size=32, epochs=1, verbose=0)
     finally:
-        _device._batch_check, _device._device_accumulate = check, accumulate
+        _device._batch_check, _device._device_accumulate, _device._device_batch_state = check, accumulate, state
+    # Per trace: 5 metrics; 2 batches (unweighted, weighted); 3 states (F1 + precision,
+    # subset accuracy's exact matches, recall + Jaccard weighted).
     assert calls["count"] > 0 and calls["check"] * 5 == calls["count"] * 2, calls
+    assert calls["state"] * 5 == calls["count"] * 3, calls
     print("device counting equals the core's;", calls)
 
 

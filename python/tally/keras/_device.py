@@ -196,45 +196,62 @@ def _batch_check(spec, y_true, y_pred, sample_weight, bad, host_reachable):
     return ops.where(bad, np.float32(np.nan), np.float32(0.0))
 
 
-class _SharedCheck:
-    """The last step's batch check, reused by every Tally metric that is handed the
-    same (y_true, y_pred, sample_weight) objects in the same trace — as Keras hands
-    all compiled metrics one batch. Identity through weak references: nothing of a
-    finished trace is kept alive, and a new object can never match a dead one. XLA
-    merges the metrics' identical counting ops by itself, but not their conditional
-    host checks (each one costs ≈15 µs per step on JAX/CPU)."""
+class _SharedStep:
+    """Values computed from the last batch, reused by every Tally metric that is handed
+    the same (y_true, y_pred, sample_weight) objects in the same trace — as Keras hands
+    all compiled metrics one batch: the conditional host check (XLA merges identical
+    counting ops by itself, but not these checks, each ≈15 µs per step on JAX/CPU) and
+    the batch's state for metrics with the same thresholds and per-row entries (a
+    TensorFlow graph without XLA pays for every op; F1 + precision count once).
+    Identity through weak references: nothing of a finished trace is kept alive, and a
+    new object can never match a dead one."""
 
     key = None
-    value = None
+    values = {}
 
     @classmethod
-    def get(cls, batch, host_reachable):
-        if cls.key is None or cls.key[0] != host_reachable or len(cls.key[1]) != len(batch):
-            return None
-        if not all(ref() is obj for ref, obj in zip(cls.key[1], batch)):
-            return None
-        return cls.value()
+    def _matches(cls, batch, host_reachable):
+        return (cls.key is not None and cls.key[0] == host_reachable and len(cls.key[1]) == len(batch)
+                and all(ref() is obj for ref, obj in zip(cls.key[1], batch)))
 
     @classmethod
-    def put(cls, batch, host_reachable, value):
+    def get(cls, batch, host_reachable, what):
+        if batch is None or not cls._matches(batch, host_reachable):
+            return None
+        ref = cls.values.get(what)
+        return None if ref is None else ref()
+
+    @classmethod
+    def put(cls, batch, host_reachable, what, value):
         import weakref
 
+        if batch is None:
+            return
         try:
-            cls.key = (host_reachable, [weakref.ref(obj) for obj in batch])
-            cls.value = weakref.ref(value)
+            if not cls._matches(batch, host_reachable):
+                cls.key, cls.values = (host_reachable, [weakref.ref(obj) for obj in batch]), {}
+            cls.values[what] = weakref.ref(value)
         except TypeError:  # an object without weak references: do not share
-            cls.key = cls.value = None
+            cls.key, cls.values = None, {}
 
 
 def _device_accumulate(spec, y_true, y_pred, sample_weight, hi, lo, host_reachable=True, batch_key=None,
                        row_scores=None):
     """The new (hi, lo) state with the batch counted in backend ops (see `_batch_check`
-    for bad values). `batch_key`: the objects the metric was handed, for sharing the check;
-    `row_scores`: the per-row entries to fill (see `_device_batch_state`)."""
-    batch, bad = _device_batch_state(spec, y_true, y_pred, sample_weight, row_scores)
-    poison = None if batch_key is None else _SharedCheck.get(batch_key, host_reachable)
-    if poison is None:
-        poison = _batch_check(spec, y_true, y_pred, sample_weight, bad, host_reachable)
-        if batch_key is not None:
-            _SharedCheck.put(batch_key, host_reachable, poison)
+    for bad values). `batch_key`: the objects the metric was handed, for sharing the check
+    and the batch's state with the other metrics of the step; `row_scores`: the per-row
+    entries to fill (see `_device_batch_state`)."""
+    wanted = None if row_scores is None else frozenset(row_scores)
+    # The batch's state depends on the thresholds, the per-row entries and (for the
+    # F-beta entries) beta; the check on the batch alone.
+    state_key = ("state", spec.n_labels, spec.thresholds.tobytes(), wanted,
+                 spec.beta if wanted is None or "fbeta" in wanted else None)
+    batch = _SharedStep.get(batch_key, host_reachable, state_key)
+    poison = _SharedStep.get(batch_key, host_reachable, "check")
+    if batch is None or poison is None:
+        batch, bad = _device_batch_state(spec, y_true, y_pred, sample_weight, row_scores)
+        _SharedStep.put(batch_key, host_reachable, state_key, batch)
+        if poison is None:
+            poison = _batch_check(spec, y_true, y_pred, sample_weight, bad, host_reachable)
+            _SharedStep.put(batch_key, host_reachable, "check", poison)
     return _two_sum_add(hi, lo, batch + poison)
