@@ -80,7 +80,7 @@ extension ConfusionCounts {
             integerCounts.withUnsafeMutableBufferPointer { c in
                 for i in 0..<stride { c[i] &+= sums[i] }
             }
-            for i in 0..<out.large_count { rowHistogram.add(RowKey(packed: Int(keys[i])), RowTally(rows: 1, weight: 1)) }
+            rowHistogram.addUnitRows(UnsafePointer(keys), count: out.large_count)
             return true
         }
         guard clean else {
@@ -317,12 +317,15 @@ struct BatchCounts {
         let f32 = (thresholds ?? UnsafeBufferPointer(start: nil, count: 0)).map(float32Threshold)
         let slices = rows &* n >= 1 << 18 ? min(coreProcessorCount(), max(1, rows / 4096)) : 1
         let stride = ConfusionCounts.stride * n
-        // Small batches list every row's key (no 4096-slot table to clear); large ones
-        // count the common small triples in a table per slice.
-        let smallSlots = rows >= 2048 ? 4096 : 0
+        // Small batches list every row's key (no table to clear); large ones count the
+        // rows' triples in a table per slice: for up to 64 labels one slot per possible
+        // triple (every row), above that the common small triples (the rest listed).
+        let tableSlots = tk_row_slots(n)
+        let smallSlots = rows >= 2048 && (n > 64 || rows &* 4 >= tableSlots) ? tableSlots : 0
+        let listsRows = smallSlots == 0 || n > 64
         var counts = [Int64](repeating: 0, count: stride * slices)
         var small = [Int64](repeating: 0, count: smallSlots * slices)
-        let large = UnsafeMutablePointer<Int64>.allocate(capacity: rows)  // written before read
+        let large = UnsafeMutablePointer<Int64>.allocate(capacity: listsRows ? rows : 1)  // written before read
         defer { large.deallocate() }
         var largeCounts = [Int](repeating: 0, count: slices)
         var status = [Int32](repeating: 0, count: slices)
@@ -336,7 +339,7 @@ struct BatchCounts {
                             forEachChunk(rows, threads: slices) { slice, range in
                                 var out = tk_count_out(counts: cb.baseAddress! + stride &* slice,
                                                        small: smallSlots == 0 ? nil : sb.baseAddress! + smallSlots &* slice,
-                                                       large: large + range.lowerBound, large_count: 0)
+                                                       large: listsRows ? large + range.lowerBound : large, large_count: 0)
                                 let first = range.lowerBound &* n
                                 if isScores {
                                     let s = prediction.base!.assumingMemoryBound(to: Float.self)
@@ -354,20 +357,27 @@ struct BatchCounts {
         }
         guard !status.contains(where: { $0 != 0 }) else { return false }
         var sums = [Int64](repeating: 0, count: stride)
-        for slice in 0..<slices {
-            for i in 0..<stride { sums[i] &+= counts[slice &* stride &+ i] }
-            for i in 0..<smallSlots {
-                let c = small[slice &* smallSlots &+ i]
-                // c rows of weight 1: their weight sum is exactly c.
-                if c > 0 { rowTable.add(RowKey(tp: i & 15, fp: (i >> 4) & 15, fn: i >> 8), RowTally(rows: c, weight: Double(c))) }
+        sums.withUnsafeMutableBufferPointer { sums in
+            counts.withUnsafeBufferPointer { counts in
+                for slice in 0..<slices {
+                    for i in 0..<stride { sums[i] &+= counts[slice &* stride &+ i] }
+                }
             }
         }
-        var slice = 0
-        forEachChunkRange(rows, slices) { range in
-            for i in range.lowerBound..<(range.lowerBound + largeCounts[slice]) {
-                rowTable.add(RowKey(packed: Int(large[i])), RowTally(rows: 1, weight: 1))
+        if smallSlots > 0 {
+            withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 &* smallSlots) { entries in
+                let keys = entries.baseAddress!, tallies = keys + smallSlots
+                let found = small.withUnsafeMutableBufferPointer { tk_row_entries(n, $0.baseAddress!, slices, keys, tallies) }
+                // c rows of weight 1: their weight sum is exactly c.
+                for i in 0..<found { rowTable.add(RowKey(packed: Int(keys[i])), RowTally(rows: tallies[i], weight: Double(tallies[i]))) }
             }
-            slice += 1
+        }
+        if listsRows {
+            var slice = 0
+            forEachChunkRange(rows, slices) { range in
+                rowTable.addUnitRows(UnsafePointer(large + range.lowerBound), count: largeCounts[slice])
+                slice += 1
+            }
         }
         if weighted { weightedSums = sums.map(Double.init) } else { integerSums = sums }
         return true

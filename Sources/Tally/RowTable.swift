@@ -25,6 +25,42 @@ public struct RowTable: Equatable, Sendable {
         }
     }
 
+    /// Adds one row of weight 1 for each packed key (`RowKey.packed`): the kernels' list,
+    /// in one pass over the table's storage (no per-row uniqueness checks).
+    mutating func addUnitRows(_ packed: UnsafePointer<Int64>, count n: Int) {
+        var start = 0
+        while start < n {
+            // Room for a chunk of new triples at most, so a long list of few triples
+            // does not grow the table.
+            let chunk = min(n &- start, 256)
+            while (count &+ chunk) &* 2 >= keys.count { grow() }
+            let shift = UInt64(self.shift)
+            var added = 0
+            keys.withUnsafeMutableBufferPointer { keys in
+                tallies.withUnsafeMutableBufferPointer { tallies in
+                    let mask = keys.count &- 1
+                    for r in start..<(start &+ chunk) {
+                        let key = Int(packed[r])
+                        var i = Int(truncatingIfNeeded: (UInt64(bitPattern: Int64(key)) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+                        while true {
+                            let k = keys[i]
+                            if k == key { tallies[i].rows &+= 1; tallies[i].weight += 1; break }
+                            if k == -1 {
+                                keys[i] = key
+                                tallies[i] = RowTally(rows: 1, weight: 1)
+                                added &+= 1
+                                break
+                            }
+                            i = (i &+ 1) & mask
+                        }
+                    }
+                }
+            }
+            count &+= added
+            start &+= chunk
+        }
+    }
+
     mutating func merge(_ other: RowTable) {
         other.forEach { add($0, $1) }
     }

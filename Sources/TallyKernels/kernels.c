@@ -10,9 +10,76 @@
 #include "TallyKernels.h"
 
 #define TK_MAX_LANES 1024
+#define TK_TABLE_LABELS 64
 
 static inline int tk_isfinite_f32(float x) { return (x - x) == (x - x); }
 static inline int tk_isfinite_f64(double x) { return (x - x) == (x - x); }
+
+// Each row's own (tp, fp, fn), kept as `tk_count_out` describes: every row in the table of
+// every triple (n <= TK_TABLE_LABELS), or the triples below 16 in the 4096-slot table and
+// the others' keys listed, or every key listed. Branch-free but for the mode, which
+// never changes within a call: a random mix of small and large rows costs no mispredicts.
+typedef struct {
+    int64_t *table, *large;
+    size_t count;
+    int full;
+    int32_t off[(TK_TABLE_LABELS + 1) * (TK_TABLE_LABELS + 1)];  // first slot of (fn, fp), when full
+} tk_rows;
+
+static inline __attribute__((always_inline)) void tk_rows_begin(tk_rows *rt, size_t n, const tk_count_out *out) {
+    rt->table = out->small;
+    rt->large = out->large;
+    rt->count = out->large_count;
+    rt->full = out->small && n <= TK_TABLE_LABELS;
+    if (rt->full) {
+        int32_t slot = 0;
+        for (size_t fn = 0; fn <= n; fn++)
+            for (size_t fp = 0; fp + fn <= n; fp++) {
+                rt->off[fn * (TK_TABLE_LABELS + 1) + fp] = slot;
+                slot += (int32_t)(n - fn - fp + 1);
+            }
+    }
+}
+
+static inline __attribute__((always_inline)) void tk_rows_add(tk_rows *rt, uint32_t tp, uint32_t fp, uint32_t fn) {
+    if (rt->full) {
+        rt->table[rt->off[fn * (TK_TABLE_LABELS + 1) + fp] + tp]++;
+        return;
+    }
+    rt->large[rt->count] = (int64_t)tp | (int64_t)fp << 21 | (int64_t)fn << 42;  // kept when listed
+    int listed = !rt->table || (tp | fp | fn) >= 16;
+    rt->count += (size_t)listed;
+    if (rt->table) rt->table[listed ? 0 : (tp | fp << 4 | fn << 8)] += !listed;
+}
+
+static inline __attribute__((always_inline)) void tk_rows_end(const tk_rows *rt, tk_count_out *out) {
+    out->large_count = rt->count;
+}
+
+size_t tk_row_slots(size_t n) { return n <= TK_TABLE_LABELS ? (n + 1) * (n + 2) * (n + 3) / 6 : 4096; }
+
+size_t tk_row_entries(size_t n, int64_t *tables, size_t slices, int64_t *keys, int64_t *rows) {
+    size_t slots = tk_row_slots(n), found = 0;
+    for (size_t s = 1; s < slices; s++)
+        for (size_t i = 0; i < slots; i++) tables[i] += tables[s * slots + i];
+    if (n <= TK_TABLE_LABELS) {
+        size_t slot = 0;
+        for (size_t fn = 0; fn <= n; fn++)
+            for (size_t fp = 0; fp + fn <= n; fp++)
+                for (size_t tp = 0; tp + fp + fn <= n; tp++, slot++) {
+                    if (!tables[slot]) continue;
+                    keys[found] = (int64_t)tp | (int64_t)fp << 21 | (int64_t)fn << 42;
+                    rows[found++] = tables[slot];
+                }
+    } else {
+        for (size_t i = 0; i < slots; i++) {
+            if (!tables[i]) continue;
+            keys[found] = (int64_t)(i & 15) | (int64_t)((i >> 4) & 15) << 21 | (int64_t)(i >> 8) << 42;
+            rows[found++] = tables[i];
+        }
+    }
+    return found;
+}
 
 #define TK_FN(name) name##_baseline
 #define TK_ATTR
@@ -49,15 +116,14 @@ TK_AVX512 static inline void flush64(__m512i *acc, size_t n, int64_t *counts) {
     }
 }
 
-TK_AVX512 static inline void row64(__m512i ta, __m512i pa, __m512i *acc, tk_count_out *out) {
+TK_AVX512 static inline __attribute__((always_inline)) void row64(__m512i ta, __m512i pa, __m512i *acc, tk_rows *rt) {
     __mmask64 mt = _mm512_test_epi8_mask(ta, ta), mp = _mm512_test_epi8_mask(pa, pa), mx = mt & mp;
     acc[0] = _mm512_add_epi8(acc[0], _mm512_and_si512(ta, pa));
     acc[1] = _mm512_add_epi8(acc[1], pa);
     acc[2] = _mm512_add_epi8(acc[2], ta);
     uint32_t tp = (uint32_t)_mm_popcnt_u64(mx), fp = (uint32_t)_mm_popcnt_u64(mp) - tp,
              fn = (uint32_t)_mm_popcnt_u64(mt) - tp;
-    if (out->small && (tp | fp | fn) < 16) out->small[tp | fp << 4 | fn << 8]++;
-    else out->large[out->large_count++] = (int64_t)tp | (int64_t)fp << 21 | (int64_t)fn << 42;
+    tk_rows_add(rt, tp, fp, fn);
 }
 
 TK_AVX512 static int count_bytes_64_avx512(const uint8_t *truth, const uint8_t *pred, size_t rows, size_t n,
@@ -66,18 +132,38 @@ TK_AVX512 static int count_bytes_64_avx512(const uint8_t *truth, const uint8_t *
     __m512i acc[3] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
     __m512i bad = _mm512_setzero_si512();
     size_t pending = 0;
+    tk_rows rt;
+    tk_rows_begin(&rt, n, out);
     for (size_t r = 0; r < rows; r++) {
         __m512i ta = _mm512_maskz_loadu_epi8(row, truth + r * n), pa = _mm512_maskz_loadu_epi8(row, pred + r * n);
         bad = _mm512_or_si512(bad, _mm512_or_si512(ta, pa));
-        row64(ta, pa, acc, out);
+        row64(ta, pa, acc, &rt);
         if (++pending == 255) { flush64(acc, n, out->counts); pending = 0; }
     }
     flush64(acc, n, out->counts);
+    tk_rows_end(&rt, out);
     return _mm512_test_epi8_mask(bad, _mm512_set1_epi8((char)0xFE)) != 0;
 }
 
-TK_AVX512 static int count_scores_f32_64_avx512(const uint8_t *truth, const float *scores, const float *threshold,
-                                                size_t rows, size_t n, tk_count_out *out) {
+// One row of float32 scores (`chunks` masked loads of 16, a constant once inlined) as a
+// predicted mask: score >= threshold, ordered, so nan is never predicted. Nan is found
+// without mask registers (the scarce resource here): the largest |bits| seen, kept in
+// `*top`, is above 0x7F800000 (inf) exactly when some score was nan.
+TK_AVX512 static inline __attribute__((always_inline)) __mmask64
+predicted64(const float *s, const __m512 *th, const __mmask16 *part, int chunks, __m512i *top) {
+    __mmask16 p[4] = {0, 0, 0, 0};
+    const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);
+    for (int c = 0; c < chunks; c++) {
+        __m512 v = _mm512_maskz_loadu_ps(part[c], s + 16 * c);
+        p[c] = _mm512_mask_cmp_ps_mask(part[c], v, th[c], _CMP_GE_OQ);
+        *top = _mm512_max_epu32(*top, _mm512_and_si512(_mm512_castps_si512(v), magnitude));
+    }
+    return _mm512_kunpackd((__mmask64)_mm512_kunpackw(p[3], p[2]), (__mmask64)_mm512_kunpackw(p[1], p[0]));
+}
+
+TK_AVX512 static inline __attribute__((always_inline)) int
+scores64(const uint8_t *truth, const float *scores, const float *threshold, size_t rows, size_t n,
+         tk_count_out *out, const int chunks) {
     __mmask64 row = n == 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
     __m512 th[4];
     __mmask16 part[4];
@@ -85,27 +171,39 @@ TK_AVX512 static int count_scores_f32_64_avx512(const uint8_t *truth, const floa
         part[c] = (__mmask16)(row >> (16 * c));
         th[c] = _mm512_maskz_loadu_ps(part[c], threshold + 16 * c);
     }
-    const __m512i one = _mm512_set1_epi8(1);
+    const __m512i minus_one = _mm512_set1_epi8(-1);
     __m512i acc[3] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
-    __m512i bad = _mm512_setzero_si512();
-    __mmask16 nan = 0;
+    __m512i bad = _mm512_setzero_si512(), nan = _mm512_setzero_si512();
     size_t pending = 0;
+    tk_rows rt;
+    tk_rows_begin(&rt, n, out);
     for (size_t r = 0; r < rows; r++) {
-        const float *s = scores + r * n;
-        uint64_t predicted = 0;
-        for (int c = 0; c < 4; c++) {
-            if (!part[c]) break;
-            __m512 v = _mm512_maskz_loadu_ps(part[c], s + 16 * c);
-            predicted |= (uint64_t)_mm512_mask_cmp_ps_mask(part[c], v, th[c], _CMP_GE_OQ) << (16 * c);
-            nan |= _mm512_mask_cmp_ps_mask(part[c], v, v, _CMP_UNORD_Q);
-        }
+        __mmask64 mp = predicted64(scores + r * n, th, part, chunks, &nan);
         __m512i ta = _mm512_maskz_loadu_epi8(row, truth + r * n);
         bad = _mm512_or_si512(bad, ta);
-        row64(ta, _mm512_maskz_mov_epi8((__mmask64)predicted, one), acc, out);
+        __mmask64 mt = _mm512_test_epi8_mask(ta, ta);
+        acc[0] = _mm512_mask_add_epi8(acc[0], mp, acc[0], ta);
+        acc[1] = _mm512_mask_sub_epi8(acc[1], mp, acc[1], minus_one);
+        acc[2] = _mm512_add_epi8(acc[2], ta);
+        uint32_t tp = (uint32_t)_mm_popcnt_u64(_kand_mask64(mt, mp)), fp = (uint32_t)_mm_popcnt_u64(mp) - tp,
+                 fn = (uint32_t)_mm_popcnt_u64(mt) - tp;
+        tk_rows_add(&rt, tp, fp, fn);
         if (++pending == 255) { flush64(acc, n, out->counts); pending = 0; }
     }
     flush64(acc, n, out->counts);
-    return _mm512_test_epi8_mask(bad, _mm512_set1_epi8((char)0xFE)) != 0 || nan != 0;
+    tk_rows_end(&rt, out);
+    return _mm512_test_epi8_mask(bad, _mm512_set1_epi8((char)0xFE)) != 0 ||
+           _mm512_cmpgt_epu32_mask(nan, _mm512_set1_epi32(0x7F800000)) != 0;
+}
+
+TK_AVX512 static int count_scores_f32_64_avx512(const uint8_t *truth, const float *scores, const float *threshold,
+                                                size_t rows, size_t n, tk_count_out *out) {
+    switch ((n + 15) / 16) {
+    case 1: return scores64(truth, scores, threshold, rows, n, out, 1);
+    case 2: return scores64(truth, scores, threshold, rows, n, out, 2);
+    case 3: return scores64(truth, scores, threshold, rows, n, out, 3);
+    default: return scores64(truth, scores, threshold, rows, n, out, 4);
+    }
 }
 #endif
 

@@ -54,7 +54,7 @@ TK_ROW_RANK(f32, float, uint32_t, int32_t, 31, 0x80000000u, tk_isfinite_f32)
 TK_ROW_RANK(f64, double, uint64_t, int64_t, 63, 0x8000000000000000ull, tk_isfinite_f64)
 
 // Label sums in byte lanes (flushed every 255 rows, before a lane could wrap) and each
-// row's own counts, from predictions that `PRED(j)` reads as 0/1 bytes.
+// row's own counts (tk_rows_*), from predictions that `PRED(j)` reads as 0/1 bytes.
 #define TK_COUNT(NAME, PARAMS, PRED, CHECK)                                                                    \
     TK_ATTR static int TK_FN(NAME) PARAMS {                                                                    \
         uint8_t lanes[3 * TK_MAX_LANES];                                                                      \
@@ -62,19 +62,19 @@ TK_ROW_RANK(f64, double, uint64_t, int64_t, 63, 0x8000000000000000ull, tk_isfini
         memset(lanes, 0, sizeof lanes);                                                                       \
         uint8_t bad = 0;                                                                                      \
         size_t pending = 0;                                                                                   \
+        tk_rows rt;                                                                                           \
+        tk_rows_begin(&rt, n, out);                                                                           \
         for (size_t r = 0; r < rows; r++) {                                                                   \
             const uint8_t *t = truth + r * n;                                                                 \
             uint32_t rtp = 0, rpr = 0, rac = 0;                                                               \
             for (size_t j = 0; j < n; j++) {                                                                  \
-                uint8_t a = t[j], b = PRED;                                                                \
+                uint8_t a = t[j], b = PRED;                                                                   \
                 CHECK;                                                                                        \
                 uint8_t x = a & b;                                                                            \
                 ltp[j] += x; lpr[j] += b; lac[j] += a;                                                        \
                 rtp += x; rpr += b; rac += a;                                                                 \
             }                                                                                                 \
-            uint32_t fp = rpr - rtp, fn = rac - rtp;                                                          \
-            if (out->small && (rtp | fp | fn) < 16) out->small[rtp | fp << 4 | fn << 8]++;                                \
-            else out->large[out->large_count++] = (int64_t)rtp | (int64_t)fp << 21 | (int64_t)fn << 42;       \
+            tk_rows_add(&rt, rtp, rpr - rtp, rac - rtp);                                                      \
             if (++pending == 255 || r + 1 == rows) {                                                          \
                 for (size_t j = 0; j < n; j++) {                                                              \
                     out->counts[3 * j] += ltp[j]; out->counts[3 * j + 1] += lpr[j]; out->counts[3 * j + 2] += lac[j]; \
@@ -83,6 +83,7 @@ TK_ROW_RANK(f64, double, uint64_t, int64_t, 63, 0x8000000000000000ull, tk_isfini
                 pending = 0;                                                                                  \
             }                                                                                                 \
         }                                                                                                     \
+        tk_rows_end(&rt, out);                                                                                \
         return bad != 0;                                                                                      \
     }
 

@@ -22,15 +22,25 @@ const char *tk_level_name(void);
 void tk_reset_level(void);
 
 /// Per-row results of a count: label sums go to `counts` (tp, predicted, actual per
-/// label, added); rows whose (tp, fp, fn) are all below 16 are counted in `small`
-/// (4096 slots, index tp | fp << 4 | fn << 8; NULL: none); the others' keys (tp | fp << 21 | fn << 42)
-/// are appended to `large` (room for every row), `*large_count` advanced.
+/// label, added). Each row's own (tp, fp, fn): with `small` NULL, its key
+/// (tp | fp << 21 | fn << 42) is appended to `large` (room for every row), `large_count`
+/// advanced; else `small` has `tk_row_slots(n)` slots: for n <= 64 one per possible triple,
+/// every row counted there (`large` unused); above, 4096 slots (index tp | fp << 4 | fn << 8)
+/// for the rows whose counts are all below 16, the others' keys appended to `large`.
+/// `tk_row_entries` reads the table.
 typedef struct {
     int64_t *counts;
     int64_t *small;
     int64_t *large;
     size_t large_count;
 } tk_count_out;
+
+/// Slots of the row table for `n` labels (see `tk_count_out`).
+size_t tk_row_slots(size_t n);
+/// Adds the `slices` row tables at `tables` (each `tk_row_slots(n)` slots) into the first
+/// and lists its nonzero slots: keys (tp | fp << 21 | fn << 42) and row counts, in key
+/// order of the layout (room for `tk_row_slots(n)` each); returns how many.
+size_t tk_row_entries(size_t n, int64_t *tables, size_t slices, int64_t *keys, int64_t *rows);
 
 /// Counts `rows` rows of `n` labels of 0/1 bytes. Returns nonzero when a byte is not 0/1
 /// (the counts are then meaningless).
