@@ -63,6 +63,21 @@ func countsFromBytes(_ args: Arguments) throws -> PyPtr? {
 
 /// update(y_true, y_pred, sample_weight=None, labels=False); sample_weight 1-D or 2-D.
 func countsUpdate(_ target: CountsBox, _ args: Arguments) throws -> PyPtr? {
+    // A training step's batch: two contiguous matrices, no weights, read in place with
+    // nothing allocated. Small batches are counted without dropping the GIL when the
+    // counts' lock is free (never waiting for it with the GIL held).
+    if args.optional(2) == nil {
+        let kind: PredictionKind = args.bool(3) ? .labels : .scores
+        let done = try withMatrixBuffers(args[0]!, args[1]!) { t, p -> Bool in
+            if t.rows &* t.columns <= 1 << 14,
+               try target.mutex.lockedIfFree({ try target.counts.update(truth: t, prediction: p, kind: kind) }) != nil {
+                return true
+            }
+            try withoutGIL { try target.mutex.locked { try target.counts.update(truth: t, prediction: p, kind: kind) } }
+            return true
+        }
+        if done != nil { return tally_none() }
+    }
     let truth = try HeldBuffer(args[0]!, name: "y_true", dimensions: 2...2)
     let prediction = try HeldBuffer(args[1]!, name: "y_pred", dimensions: 2...2)
     // 1-D: one weight per row (scikit-learn); 2-D: one per element (a mask for missing labels).

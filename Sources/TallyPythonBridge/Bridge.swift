@@ -221,6 +221,40 @@ package final class HeldBuffer {
     }
 }
 
+/// Runs `body` with two objects' buffers read in place as matrices, allocating nothing:
+/// the hot path of a training step's update. Nil (nothing held, no exception set) unless
+/// both are C-contiguous 2-D buffers of a supported element type; the caller then takes
+/// the general path (`HeldBuffer`), which explains what is wrong.
+@inlinable package func withMatrixBuffers<R>(_ a: PyPtr, _ b: PyPtr, _ body: (MatrixView, MatrixView) throws -> R) rethrows -> R? {
+    try withUnsafeTemporaryAllocation(of: Py_buffer.self, capacity: 2) { views -> R? in
+        let va = views.baseAddress!, vb = va + 1
+        guard let ma = takeMatrixBuffer(a, va) else { return nil }
+        defer { PyBuffer_Release(va) }
+        guard let mb = takeMatrixBuffer(b, vb) else { return nil }
+        defer { PyBuffer_Release(vb) }
+        return try body(ma, mb)
+    }
+}
+
+/// Takes `object`'s buffer into `view` when it is a C-contiguous 2-D matrix of a
+/// supported type; else holds nothing (and clears any error) and returns nil.
+@usableFromInline package func takeMatrixBuffer(_ object: PyPtr, _ view: UnsafeMutablePointer<Py_buffer>) -> MatrixView? {
+    guard PyObject_CheckBuffer(object) != 0 else { return nil }
+    guard PyObject_GetBuffer(object, view, PyBUF_RECORDS_RO) == 0 else {
+        PyErr_Clear()
+        return nil
+    }
+    let v = view.pointee
+    if v.ndim == 2, let shape = v.shape,
+       let type = v.format.map({ ElementType(bufferFormat: UnsafePointer($0)) }) ?? .uint8, type.size == v.itemsize,
+       PyBuffer_IsContiguous(view, CChar(UInt8(ascii: "C"))) != 0 {
+        let (rows, columns) = (shape[0], shape[1])
+        return MatrixView(base: rows * columns == 0 ? nil : UnsafeRawPointer(v.buf), elementType: type, rows: rows, columns: columns)
+    }
+    PyBuffer_Release(view)
+    return nil
+}
+
 /// Bytes object holding a copy of `values`' memory.
 @inlinable package func bytesObject<T>(_ values: [T]) throws -> PyPtr {
     try values.withUnsafeBytes { raw in
@@ -263,6 +297,14 @@ package final class Mutex: @unchecked Sendable {
     }
     @inlinable package func locked<R>(_ body: () throws -> R) rethrows -> R {
         pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+
+    /// Runs `body` under the mutex when it is free right now, else returns nil without
+    /// waiting (so a caller holding the GIL never blocks on it).
+    @inlinable package func lockedIfFree<R>(_ body: () throws -> R) rethrows -> R? {
+        guard pthread_mutex_trylock(mutex) == 0 else { return nil }
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }

@@ -12,6 +12,8 @@ from .metrics import check_average, check_beta, prfs_from_counts
 
 __all__ = ["Tally"]
 
+_ndarray = np.ndarray
+
 
 
 class Tally:
@@ -107,17 +109,17 @@ class Tally:
 
         Raises ValueError/TypeError, leaving the counts unchanged, on bad input.
         """
-        if self._bootstrap is not None or row_ids is not None:
-            return self._update_with_replicates(y_true, y_score, sample_weight, row_ids)
-        if (sample_weight is None and self.ignore_value is None and type(y_true) is np.ndarray
-                and type(y_score) is np.ndarray):
+        if (sample_weight is None and row_ids is None and type(y_true) is _ndarray and type(y_score) is _ndarray
+                and self._bootstrap is None and self.ignore_value is None):
             # Fast path: arrays the core reads in place go straight through
             # (a training loop calls this once per batch).
             try:
-                self._counts.update(y_true, y_score, None, False)
+                self._counts.update(y_true, y_score)
                 return self
             except (TypeError, ValueError):
                 pass  # convert below; a real error is raised again from there
+        if self._bootstrap is not None or row_ids is not None:
+            return self._update_with_replicates(y_true, y_score, sample_weight, row_ids)
         yt = as_matrix(y_true, "y_true")
         ys = as_matrix(y_score, "y_score")
         w = as_sample_weight(sample_weight, yt.shape[0], element_shape=yt.shape)
