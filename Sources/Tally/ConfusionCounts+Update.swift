@@ -192,6 +192,10 @@ struct BatchCounts {
         if weights == nil, let clean = countWithKernel(truth: truth, prediction: prediction, thresholds: thresholds) {
             return clean
         }
+        if let weights, let clean = countWeightedWithKernel(truth: truth, prediction: prediction, thresholds: thresholds,
+                                                            weights: weights) {
+            return clean
+        }
         let n = labels
         let words = (n + 7) / 8
         let truthIsBytes = truth.elementType.size == 1 && truth.elementType != .int8
@@ -380,6 +384,50 @@ struct BatchCounts {
             }
         }
         if weighted { weightedSums = sums.map(Double.init) } else { integerSums = sums }
+        return true
+    }
+
+    /// Weighted rows of up to 64 labels, bool/uint8 truth and bool/uint8 predictions or
+    /// float32 scores, through the C kernel: on one thread, in row order, so every float64
+    /// sum (per label, and per row triple) adds the same weights in the same order as the
+    /// row-by-row loop. Nil when it does not apply.
+    mutating func countWeightedWithKernel(truth: MatrixView, prediction: MatrixView, thresholds: UnsafeBufferPointer<Double>?,
+                                          weights: UnsafeBufferPointer<Double>) -> Bool? {
+        let n = labels, rows = truth.rows
+        guard n <= 64, weighted, truth.elementType == .bool || truth.elementType == .uint8 else { return nil }
+        let isScores = thresholds != nil
+        if isScores {
+            guard prediction.elementType == .float32 else { return nil }
+        } else {
+            guard prediction.elementType == .bool || prediction.elementType == .uint8 else { return nil }
+        }
+        let f32 = (thresholds ?? UnsafeBufferPointer(start: nil, count: 0)).map(float32Threshold)
+        let slots = tk_row_slots(n)
+        var rowSlots = [Int64](repeating: 0, count: slots)
+        var weightSlots = [Double](repeating: -0.0, count: slots)
+        let t = truth.base!.assumingMemoryBound(to: UInt8.self)
+        let status = f32.withUnsafeBufferPointer { th in
+            weightedSums.withUnsafeMutableBufferPointer { sums in
+                rowSlots.withUnsafeMutableBufferPointer { rs in
+                    weightSlots.withUnsafeMutableBufferPointer { ws in
+                        isScores
+                            ? tk_count_scores_f32_weighted(t, prediction.base!.assumingMemoryBound(to: Float.self), th.baseAddress!,
+                                                           weights.baseAddress!, rows, n, sums.baseAddress!, rs.baseAddress!,
+                                                           ws.baseAddress!)
+                            : tk_count_bytes_weighted(t, prediction.base!.assumingMemoryBound(to: UInt8.self), weights.baseAddress!,
+                                                      rows, n, sums.baseAddress!, rs.baseAddress!, ws.baseAddress!)
+                    }
+                }
+            }
+        }
+        guard status == 0 else { return false }
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 &* slots) { entries in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: slots) { entryWeights in
+                let keys = entries.baseAddress!, counts = keys + slots, w = entryWeights.baseAddress!
+                let found = tk_row_entries_weighted(n, rowSlots, weightSlots, keys, counts, w)
+                for i in 0..<found { rowTable.add(RowKey(packed: Int(keys[i])), RowTally(rows: counts[i], weight: w[i])) }
+            }
+        }
         return true
     }
 

@@ -26,19 +26,23 @@ typedef struct {
     int32_t off[(TK_TABLE_LABELS + 1) * (TK_TABLE_LABELS + 1)];  // first slot of (fn, fp), when full
 } tk_rows;
 
+// The table of every triple (n <= TK_TABLE_LABELS): fn major, then fp, then tp; `off`
+// holds the first slot of each (fn, fp), at fn * (TK_TABLE_LABELS + 1) + fp.
+static inline void tk_row_offsets(size_t n, int32_t *off) {
+    int32_t slot = 0;
+    for (size_t fn = 0; fn <= n; fn++)
+        for (size_t fp = 0; fp + fn <= n; fp++) {
+            off[fn * (TK_TABLE_LABELS + 1) + fp] = slot;
+            slot += (int32_t)(n - fn - fp + 1);
+        }
+}
+
 static inline __attribute__((always_inline)) void tk_rows_begin(tk_rows *rt, size_t n, const tk_count_out *out) {
     rt->table = out->small;
     rt->large = out->large;
     rt->count = out->large_count;
     rt->full = out->small && n <= TK_TABLE_LABELS;
-    if (rt->full) {
-        int32_t slot = 0;
-        for (size_t fn = 0; fn <= n; fn++)
-            for (size_t fp = 0; fp + fn <= n; fp++) {
-                rt->off[fn * (TK_TABLE_LABELS + 1) + fp] = slot;
-                slot += (int32_t)(n - fn - fp + 1);
-            }
-    }
+    if (rt->full) tk_row_offsets(n, rt->off);
 }
 
 static inline __attribute__((always_inline)) void tk_rows_add(tk_rows *rt, uint32_t tp, uint32_t fp, uint32_t fn) {
@@ -78,6 +82,21 @@ size_t tk_row_entries(size_t n, int64_t *tables, size_t slices, int64_t *keys, i
             rows[found++] = tables[i];
         }
     }
+    return found;
+}
+
+size_t tk_row_entries_weighted(size_t n, const int64_t *row_table, const double *weight_table, int64_t *keys,
+                               int64_t *rows, double *weights) {
+    size_t slot = 0, found = 0;
+    if (n > TK_TABLE_LABELS) return 0;
+    for (size_t fn = 0; fn <= n; fn++)
+        for (size_t fp = 0; fp + fn <= n; fp++)
+            for (size_t tp = 0; tp + fp + fn <= n; tp++, slot++) {
+                if (!row_table[slot]) continue;
+                keys[found] = (int64_t)tp | (int64_t)fp << 21 | (int64_t)fn << 42;
+                rows[found] = row_table[slot];
+                weights[found++] = weight_table[slot];
+            }
     return found;
 }
 
@@ -205,6 +224,112 @@ TK_AVX512 static int count_scores_f32_64_avx512(const uint8_t *truth, const floa
     default: return scores64(truth, scores, threshold, rows, n, out, 4);
     }
 }
+
+// Weighted rows of up to 64 labels: the row's masks (truth, predicted) as for the
+// unweighted rows, then the weight added to the label sums of 8 labels at a time with
+// masked adds (a lane left alone equals a lane given w * 0: the sums never are -0), in row
+// order, in registers; the row table as the portable kernel keeps it.
+TK_AVX512 static inline __attribute__((always_inline)) void
+weighted64(__m512d *acc, int chunks, uint64_t mx, uint64_t mp, uint64_t mt, double w) {
+    const __m512d wv = _mm512_set1_pd(w);
+    for (int c = 0; c < chunks; c++) {
+        acc[3 * c] = _mm512_mask_add_pd(acc[3 * c], (__mmask8)(mx >> (8 * c)), acc[3 * c], wv);
+        acc[3 * c + 1] = _mm512_mask_add_pd(acc[3 * c + 1], (__mmask8)(mp >> (8 * c)), acc[3 * c + 1], wv);
+        acc[3 * c + 2] = _mm512_mask_add_pd(acc[3 * c + 2], (__mmask8)(mt >> (8 * c)), acc[3 * c + 2], wv);
+    }
+}
+
+TK_AVX512 static inline __attribute__((always_inline)) void
+weighted64_row(const int32_t *off, uint64_t mx, uint64_t mp, uint64_t mt, double w, int64_t *row_table, double *weight_table) {
+    uint32_t tp = (uint32_t)_mm_popcnt_u64(mx), fp = (uint32_t)_mm_popcnt_u64(mp) - tp, fn = (uint32_t)_mm_popcnt_u64(mt) - tp;
+    int32_t slot = off[fn * (TK_TABLE_LABELS + 1) + fp] + (int32_t)tp;
+    slot = w == 0 ? 0 : slot;
+    row_table[slot]++;
+    weight_table[slot] += w;
+}
+
+TK_AVX512 static inline __attribute__((always_inline)) void weighted64_store(const __m512d *acc, int chunks, size_t n, double *sums) {
+    double lanes[3][64];
+    for (int c = 0; c < chunks; c++)
+        for (int k = 0; k < 3; k++) _mm512_storeu_pd(lanes[k] + 8 * c, acc[3 * c + k]);
+    for (size_t j = 0; j < n; j++) { sums[3 * j] = lanes[0][j]; sums[3 * j + 1] = lanes[1][j]; sums[3 * j + 2] = lanes[2][j]; }
+}
+
+TK_AVX512 static inline __attribute__((always_inline)) int
+bytes64_weighted(const uint8_t *truth, const uint8_t *pred, const double *weights, size_t rows, size_t n, double *sums,
+                 int64_t *row_table, double *weight_table, const int chunks) {
+    __mmask64 row = n == 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+    __m512d acc[24];
+    for (int i = 0; i < 3 * chunks; i++) acc[i] = _mm512_setzero_pd();
+    __m512i bad = _mm512_setzero_si512();
+    int32_t off[(TK_TABLE_LABELS + 1) * (TK_TABLE_LABELS + 1)];
+    tk_row_offsets(n, off);
+    for (size_t r = 0; r < rows; r++) {
+        __m512i ta = _mm512_maskz_loadu_epi8(row, truth + r * n), pa = _mm512_maskz_loadu_epi8(row, pred + r * n);
+        bad = _mm512_or_si512(bad, _mm512_or_si512(ta, pa));
+        uint64_t mt = _mm512_test_epi8_mask(ta, ta), mp = _mm512_test_epi8_mask(pa, pa), mx = mt & mp;
+        weighted64(acc, chunks, mx, mp, mt, weights[r]);
+        weighted64_row(off, mx, mp, mt, weights[r], row_table, weight_table);
+    }
+    weighted64_store(acc, chunks, n, sums);
+    return _mm512_test_epi8_mask(bad, _mm512_set1_epi8((char)0xFE)) != 0;
+}
+
+TK_AVX512 static inline __attribute__((always_inline)) int
+scores64_weighted(const uint8_t *truth, const float *scores, const float *threshold, const double *weights, size_t rows,
+                  size_t n, double *sums, int64_t *row_table, double *weight_table, const int chunks) {
+    __mmask64 row = n == 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+    __m512 th[4];
+    __mmask16 part[4];
+    for (int c = 0; c < 4; c++) {
+        part[c] = (__mmask16)(row >> (16 * c));
+        th[c] = _mm512_maskz_loadu_ps(part[c], threshold + 16 * c);
+    }
+    __m512d acc[24];
+    for (int i = 0; i < 3 * chunks; i++) acc[i] = _mm512_setzero_pd();
+    __m512i bad = _mm512_setzero_si512(), nan = _mm512_setzero_si512();
+    int32_t off[(TK_TABLE_LABELS + 1) * (TK_TABLE_LABELS + 1)];
+    tk_row_offsets(n, off);
+    for (size_t r = 0; r < rows; r++) {
+        uint64_t mp = predicted64(scores + r * n, th, part, (chunks + 1) / 2, &nan);
+        __m512i ta = _mm512_maskz_loadu_epi8(row, truth + r * n);
+        bad = _mm512_or_si512(bad, ta);
+        uint64_t mt = _mm512_test_epi8_mask(ta, ta), mx = mt & mp;
+        weighted64(acc, chunks, mx, mp, mt, weights[r]);
+        weighted64_row(off, mx, mp, mt, weights[r], row_table, weight_table);
+    }
+    weighted64_store(acc, chunks, n, sums);
+    return _mm512_test_epi8_mask(bad, _mm512_set1_epi8((char)0xFE)) != 0 ||
+           _mm512_cmpgt_epu32_mask(nan, _mm512_set1_epi32(0x7F800000)) != 0;
+}
+
+#define TK_CHUNKS8(CALL)                                                                                       \
+    switch ((n + 7) / 8) {                                                                                     \
+    case 1: return CALL(1);                                                                                    \
+    case 2: return CALL(2);                                                                                    \
+    case 3: return CALL(3);                                                                                    \
+    case 4: return CALL(4);                                                                                    \
+    case 5: return CALL(5);                                                                                    \
+    case 6: return CALL(6);                                                                                    \
+    case 7: return CALL(7);                                                                                    \
+    default: return CALL(8);                                                                                   \
+    }
+
+TK_AVX512 static int count_bytes_weighted_64_avx512(const uint8_t *truth, const uint8_t *pred, const double *weights,
+                                                    size_t rows, size_t n, double *sums, int64_t *row_table,
+                                                    double *weight_table) {
+#define TK_CALL(C) bytes64_weighted(truth, pred, weights, rows, n, sums, row_table, weight_table, C)
+    TK_CHUNKS8(TK_CALL)
+#undef TK_CALL
+}
+
+TK_AVX512 static int count_scores_f32_weighted_64_avx512(const uint8_t *truth, const float *scores, const float *threshold,
+                                                         const double *weights, size_t rows, size_t n, double *sums,
+                                                         int64_t *row_table, double *weight_table) {
+#define TK_CALL(C) scores64_weighted(truth, scores, threshold, weights, rows, n, sums, row_table, weight_table, C)
+    TK_CHUNKS8(TK_CALL)
+#undef TK_CALL
+}
 #endif
 
 typedef long (*rank_f32_fn)(const uint8_t *, const float *, size_t, int, uint32_t *, int32_t *, int32_t *, int32_t *);
@@ -213,6 +338,9 @@ typedef int (*coverage_f32_fn)(const uint8_t *, const float *, size_t, size_t, u
 typedef int (*coverage_f64_fn)(const uint8_t *, const double *, size_t, size_t, uint64_t *, int64_t *);
 typedef int (*count_bytes_fn)(const uint8_t *, const uint8_t *, size_t, size_t, tk_count_out *);
 typedef int (*count_f32_fn)(const uint8_t *, const float *, const float *, size_t, size_t, tk_count_out *);
+typedef int (*count_bytes_w_fn)(const uint8_t *, const uint8_t *, const double *, size_t, size_t, double *, int64_t *, double *);
+typedef int (*count_f32_w_fn)(const uint8_t *, const float *, const float *, const double *, size_t, size_t, double *,
+                              int64_t *, double *);
 
 static struct {
     int level;
@@ -222,6 +350,8 @@ static struct {
     coverage_f64_fn coverage_f64;
     count_bytes_fn count_bytes;
     count_f32_fn count_f32;
+    count_bytes_w_fn count_bytes_weighted;
+    count_f32_w_fn count_f32_weighted;
 } table;
 static pthread_once_t chosen = PTHREAD_ONCE_INIT;
 
@@ -251,7 +381,8 @@ static void choose(void) {
 #define TK_USE(L)                                                                                              \
     (table.rank_f32 = rank_row_f32_##L, table.rank_f64 = rank_row_f64_##L, table.coverage_f32 = coverage_rows_f32_##L, \
      table.coverage_f64 = coverage_rows_f64_##L, table.count_bytes = count_bytes_small_##L,                    \
-     table.count_f32 = count_scores_f32_small_##L)
+     table.count_f32 = count_scores_f32_small_##L, table.count_bytes_weighted = count_bytes_weighted_##L,      \
+     table.count_f32_weighted = count_scores_f32_weighted_##L)
     TK_USE(baseline);
 #ifdef TK_X86
     if (level == 3) TK_USE(avx2);
@@ -296,6 +427,27 @@ int tk_count_scores_f32(const uint8_t *truth, const float *scores, const float *
     if (table.level == 4 && n <= 64) return count_scores_f32_64_avx512(truth, scores, threshold, rows, n, out);
 #endif
     return table.count_f32(truth, scores, threshold, rows, n, out);
+}
+
+int tk_count_bytes_weighted(const uint8_t *truth, const uint8_t *pred, const double *weights, size_t rows, size_t n,
+                           double *sums, int64_t *row_table, double *weight_table) {
+    ensure();
+    if (n > TK_TABLE_LABELS) return -1;
+#ifdef TK_X86
+    if (table.level == 4) return count_bytes_weighted_64_avx512(truth, pred, weights, rows, n, sums, row_table, weight_table);
+#endif
+    return table.count_bytes_weighted(truth, pred, weights, rows, n, sums, row_table, weight_table);
+}
+
+int tk_count_scores_f32_weighted(const uint8_t *truth, const float *scores, const float *threshold, const double *weights,
+                                 size_t rows, size_t n, double *sums, int64_t *row_table, double *weight_table) {
+    ensure();
+    if (n > TK_TABLE_LABELS) return -1;
+#ifdef TK_X86
+    if (table.level == 4)
+        return count_scores_f32_weighted_64_avx512(truth, scores, threshold, weights, rows, n, sums, row_table, weight_table);
+#endif
+    return table.count_f32_weighted(truth, scores, threshold, weights, rows, n, sums, row_table, weight_table);
 }
 
 long tk_rank_row_f32(const uint8_t *truth, const float *scores, size_t n, int coverage_only, uint32_t *keys,

@@ -50,6 +50,21 @@ int tk_count_bytes(const uint8_t *truth, const uint8_t *pred, size_t rows, size_
 int tk_count_scores_f32(const uint8_t *truth, const float *scores, const float *threshold, size_t rows, size_t n,
                         tk_count_out *out);
 
+/// Weighted rows of n <= 64 labels (bool/uint8 truth and predictions, or float32 scores
+/// against `threshold`): writes, per label, the float64 sums in row order of the weights of
+/// the rows where it is a true positive, predicted, actual (`sums`, 3 per label, from +0,
+/// bit for bit `sum += w * x` row by row); counts each row in `row_table` at its triple's
+/// slot ((0, 0, 0) for weight 0) and adds its weight to `weight_table` there (both
+/// `tk_row_slots(n)` slots; start the weights at -0.0, which adding w turns into w exactly).
+/// Returns nonzero on a bad value as above, -1 when n > 64.
+int tk_count_bytes_weighted(const uint8_t *truth, const uint8_t *pred, const double *weights, size_t rows, size_t n,
+                           double *sums, int64_t *row_table, double *weight_table);
+int tk_count_scores_f32_weighted(const uint8_t *truth, const float *scores, const float *threshold, const double *weights,
+                                 size_t rows, size_t n, double *sums, int64_t *row_table, double *weight_table);
+/// The nonzero slots of a weighted row table: keys, row counts and weight sums; returns how many.
+size_t tk_row_entries_weighted(size_t n, const int64_t *row_table, const double *weight_table, int64_t *keys,
+                               int64_t *rows, double *weights);
+
 /// One row of the ranking metrics with 0/1 truth bytes. Keys the scores (order keys,
 /// -0 = +0) into `keys` (n slots), lists the relevant labels, and for each relevant
 /// label q writes above[q] = #{j: s_j > s_i}, at[q] = #{j: s_j >= s_i},
