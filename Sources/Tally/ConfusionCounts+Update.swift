@@ -202,6 +202,7 @@ struct BatchCounts {
         let predictionIsBytes = prediction.elementType.size == 1 && prediction.elementType != .int8 && thresholds == nil
         var bad: UInt64 = 0
         var sawNaN = false
+        var unweightedSums = [Int64](repeating: 0, count: weights == nil ? ConfusionCounts.stride * n : 0)
         let float32Thresholds = (thresholds ?? UnsafeBufferPointer(start: nil, count: 0)).map(float32Threshold)
         return float32Thresholds.withUnsafeBufferPointer { f32Buffer in
         // Scratch: decoded rows (padded to whole words) and the byte-lane accumulators.
@@ -285,20 +286,17 @@ struct BatchCounts {
                 }
                 pending &+= 1
                 if pending == 255 {
-                    integerSums.withUnsafeMutableBufferPointer { flush($0.baseAddress!) }
+                    // Into the integer sums of this batch, also when it joins weighted counts
+                    // (the batch then has no integer sums of its own).
+                    unweightedSums.withUnsafeMutableBufferPointer { flush($0.baseAddress!) }
                     pending = 0
                 }
                 // Unweighted rows (also when added to weighted counts) weigh 1 each.
                 rowTable.add(RowKey(tp: rowTP, fp: rowPredicted - rowTP, fn: rowActual - rowTP), RowTally(rows: 1, weight: 1))
             }
             if weights == nil {
-                if weighted {
-                    var sums = [Int64](repeating: 0, count: ConfusionCounts.stride * n)
-                    sums.withUnsafeMutableBufferPointer { flush($0.baseAddress!) }
-                    weightedSums = sums.map(Double.init)
-                } else {
-                    integerSums.withUnsafeMutableBufferPointer { flush($0.baseAddress!) }
-                }
+                unweightedSums.withUnsafeMutableBufferPointer { flush($0.baseAddress!) }
+                if weighted { weightedSums = unweightedSums.map(Double.init) } else { integerSums = unweightedSums }
             }
             return bad == 0 && !sawNaN
         }

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import sklearn.metrics as sk
 
+from tally import Tally
 from tally.scores import ScoreTally
 
 from conftest import assert_same
@@ -113,3 +114,20 @@ def test_kernel_levels_agree_with_references_and_each_other():
         assert r["level"] == asked  # a level the CPU has is used when asked for
         assert r["failures"] == [], (asked, r["failures"])
     assert len({r["digest"] for r in results.values()}) == 1  # identical states and values at every level
+
+
+def test_unweighted_rows_after_weighted_ones_count_every_row():
+    """An unweighted batch of more than 255 rows that takes the row loop (int8 truth) into
+    weighted counts: every row counted (the loop used to flush its first blocks into the
+    weighted batch's empty integer sums, losing them)."""
+    r = np.random.default_rng(5)
+    t = r.random((600, 5)) < 0.4
+    s = r.random((600, 5), dtype=np.float32)
+    for truth in (t.astype(np.int8), t):
+        acc = Tally(5).update(t[:1], s[:1], np.array([2.0])).update(truth, s)
+        cm = acc.confusion_matrix()
+        p = s >= 0.5
+        assert np.array_equal(cm[:, 1, 1], (t & p).sum(0) + 2.0 * (t[0] & p[0]))
+        assert np.array_equal(cm[:, 0, 1], (~t & p).sum(0) + 2.0 * (~t[0] & p[0]))
+        assert np.array_equal(cm[:, 1, 0], (t & ~p).sum(0) + 2.0 * (t[0] & ~p[0]))
+        assert acc.n_samples == 601
