@@ -43,6 +43,48 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Rows of many predicted labels (triples above 15, which the table of every triple
+    /// takes for up to 64 labels) and weighted rows (weights 0, -0 and negative among
+    /// them): the kernels' state equals the row loop's bit for bit (serialized), on label
+    /// counts around the 16-lane and 64-label edges and row counts past the 255-row flush,
+    /// the 2048-row table and the two-thread split.
+    func testCountingKernelsEqualRowLoopBitForBit() throws {
+        for labels in [1, 15, 16, 17, 63, 64, 65, 100] {
+            for rows in [1, 300, 2100, 7000] {
+                var g = SeededGenerator(seed: UInt64(labels * 100_000 + rows))
+                let truth = (0..<(rows * labels)).map { _ in UInt8(Double.random(in: 0..<1, using: &g) < 0.4 ? 1 : 0) }
+                let scores = (0..<(rows * labels)).map { _ in Float(Int.random(in: 2...10, using: &g)) / 10 }
+                let predictions = scores.map { $0 >= 0.5 ? UInt8(1) : 0 }
+                let weights = (0..<rows).map { r -> Double in
+                    r % 7 == 0 ? 0 : r % 7 == 3 ? -0.0 : Double.random(in: -1..<3, using: &g)
+                }
+                let slowTruth = truth.map { Int8($0) }  // takes the row loop
+                for weighted in [false, true] {
+                    var kernel = try ConfusionCounts(labelCount: labels), viaScores = kernel, rowLoop = kernel
+                    try weights.withUnsafeBufferPointer { wb in
+                        let w = weighted ? wb : nil
+                        try truth.withMatrixView(rows: rows, columns: labels) { t in
+                            try predictions.withMatrixView(rows: rows, columns: labels) {
+                                try kernel.update(truth: t, prediction: $0, sampleWeight: w)
+                            }
+                            try scores.withMatrixView(rows: rows, columns: labels) {
+                                try viaScores.update(truth: t, prediction: $0, sampleWeight: w)
+                            }
+                        }
+                        try slowTruth.withMatrixView(rows: rows, columns: labels) { t in
+                            try predictions.withMatrixView(rows: rows, columns: labels) {
+                                try rowLoop.update(truth: t, prediction: $0, sampleWeight: w)
+                            }
+                        }
+                    }
+                    let what = "labels \(labels), rows \(rows), weighted \(weighted)"
+                    XCTAssertEqual(kernel.serialized(), rowLoop.serialized(), what)
+                    XCTAssertEqual(viaScores.serialized(), rowLoop.serialized(), what + ", float32")
+                }
+            }
+        }
+    }
+
     func testCountingKernelRefusesBadValuesAndChangesNothing() throws {
         var counts = try ConfusionCounts(labelCount: 3)
         let before = counts
