@@ -131,3 +131,32 @@ def test_unweighted_rows_after_weighted_ones_count_every_row():
         assert np.array_equal(cm[:, 0, 1], (~t & p).sum(0) + 2.0 * (~t[0] & p[0]))
         assert np.array_equal(cm[:, 1, 0], (t & ~p).sum(0) + 2.0 * (t[0] & ~p[0]))
         assert acc.n_samples == 601
+
+
+def test_small_updates_from_threads_and_other_layouts():
+    """The in-place path of small batches (counted under the GIL when the lock is free):
+    threads updating one Tally, with a large batch among them, count every row exactly;
+    strided, Fortran-ordered and list inputs take the general path to the same counts."""
+    import threading
+    r = np.random.default_rng(6)
+    t = r.random((6000, 39)) < 0.3
+    s = r.random((6000, 39), dtype=np.float32)
+    shared = Tally(39)
+
+    def small(part):
+        for a in range(part * 1000, part * 1000 + 1000, 32):
+            shared.update(t[a:min(a + 32, part * 1000 + 1000)], s[a:min(a + 32, part * 1000 + 1000)])
+
+    threads = [threading.Thread(target=small, args=(i,)) for i in range(4)]
+    threads.append(threading.Thread(target=lambda: shared.update(t[4000:], s[4000:])))
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert shared.to_bytes() == Tally(39).update(t, s).to_bytes()
+    wide = np.repeat(s[:64], 2, axis=1)
+    for truth, score in ((np.asfortranarray(t[:64]), np.asfortranarray(s[:64])), (t[:64], wide[:, ::2]),
+                         (t[:64].tolist(), s[:64].tolist())):
+        assert Tally(39).update(truth, score).to_bytes() == Tally(39).update(t[:64], s[:64]).to_bytes()
+    with pytest.raises(ValueError, match="Expected `y_true` to have 39 columns, but got 38"):
+        Tally(39).update(t[:32, :38], s[:32, :38])
