@@ -329,8 +329,15 @@ struct BatchCounts {
         var small = [Int64](repeating: 0, count: smallSlots * slices)
         let large = UnsafeMutablePointer<Int64>.allocate(capacity: listsRows ? rows : 1)  // written before read
         defer { large.deallocate() }
-        var largeCounts = [Int](repeating: 0, count: slices)
-        var status = [Int32](repeating: 0, count: slices)
+        // Rows are handed out in blocks from a shared counter: a thread that gets its core
+        // late (a shared machine) delays the batch by one block, not by its half.
+        let blockRows = slices > 1 ? max(4096, rows / (slices &* 8)) : rows
+        let blocks = (rows &+ blockRows &- 1) / blockRows
+        var largeCounts = [Int](repeating: 0, count: blocks)
+        var status = [Int32](repeating: 0, count: blocks)
+        let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        next.initialize(to: 0)
+        defer { next.deallocate() }
         let t = truth.base!.assumingMemoryBound(to: UInt8.self)
         f32.withUnsafeBufferPointer { th in
             counts.withUnsafeMutableBufferPointer { cb in
@@ -338,19 +345,24 @@ struct BatchCounts {
                     largeCounts.withUnsafeMutableBufferPointer { lc in
                         status.withUnsafeMutableBufferPointer { st in
                             let (cb, sb, lc, st) = (cb, sb, lc, st)
-                            forEachChunk(rows, threads: slices) { slice, range in
-                                var out = tk_count_out(counts: cb.baseAddress! + stride &* slice,
-                                                       small: smallSlots == 0 ? nil : sb.baseAddress! + smallSlots &* slice,
-                                                       large: listsRows ? large + range.lowerBound : large, large_count: 0)
-                                let first = range.lowerBound &* n
-                                if isScores {
-                                    let s = prediction.base!.assumingMemoryBound(to: Float.self)
-                                    st[slice] = tk_count_scores_f32(t + first, s + first, th.baseAddress!, range.count, n, &out)
-                                } else {
-                                    let p = prediction.base!.assumingMemoryBound(to: UInt8.self)
-                                    st[slice] = tk_count_bytes(t + first, p + first, range.count, n, &out)
+                            forkJoin(slices) { slice in
+                                while true {
+                                    let block = tk_claim(next)
+                                    guard block < blocks else { break }
+                                    let range = (block &* blockRows)..<min(rows, (block &+ 1) &* blockRows)
+                                    var out = tk_count_out(counts: cb.baseAddress! + stride &* slice,
+                                                           small: smallSlots == 0 ? nil : sb.baseAddress! + smallSlots &* slice,
+                                                           large: listsRows ? large + range.lowerBound : large, large_count: 0)
+                                    let first = range.lowerBound &* n
+                                    if isScores {
+                                        let s = prediction.base!.assumingMemoryBound(to: Float.self)
+                                        st[block] = tk_count_scores_f32(t + first, s + first, th.baseAddress!, range.count, n, &out)
+                                    } else {
+                                        let p = prediction.base!.assumingMemoryBound(to: UInt8.self)
+                                        st[block] = tk_count_bytes(t + first, p + first, range.count, n, &out)
+                                    }
+                                    lc[block] = out.large_count
                                 }
-                                lc[slice] = out.large_count
                             }
                         }
                     }
@@ -375,11 +387,7 @@ struct BatchCounts {
             }
         }
         if listsRows {
-            var slice = 0
-            forEachChunkRange(rows, slices) { range in
-                rowTable.addUnitRows(UnsafePointer(large + range.lowerBound), count: largeCounts[slice])
-                slice += 1
-            }
+            for block in 0..<blocks { rowTable.addUnitRows(UnsafePointer(large + block &* blockRows), count: largeCounts[block]) }
         }
         if weighted { weightedSums = sums.map(Double.init) } else { integerSums = sums }
         return true
@@ -442,12 +450,6 @@ struct BatchCounts {
         for i in 0..<tail { word |= UInt64(row.load(fromByteOffset: i, as: UInt8.self)) << UInt64(8 * i) }
         return word
     }
-}
-
-/// The ranges `forEachChunk(count, threads: parts)` hands out, in order.
-private func forEachChunkRange(_ count: Int, _ parts: Int, _ body: (Range<Int>) -> Void) {
-    let t = min(max(parts, 1), count)
-    for i in 0..<t { body((count &* i / t)..<(count &* (i &+ 1) / t)) }
 }
 
 /// Decodes row `r` of a 0/1 matrix into bytes; returns nonzero when a value is not 0/1.

@@ -60,6 +60,8 @@ static inline __attribute__((always_inline)) void tk_rows_end(const tk_rows *rt,
     out->large_count = rt->count;
 }
 
+long tk_claim(long *next) { return __atomic_fetch_add(next, 1, __ATOMIC_RELAXED); }
+
 size_t tk_row_slots(size_t n) { return n <= TK_TABLE_LABELS ? (n + 1) * (n + 2) * (n + 3) / 6 : 4096; }
 
 size_t tk_row_entries(size_t n, int64_t *tables, size_t slices, int64_t *keys, int64_t *rows) {

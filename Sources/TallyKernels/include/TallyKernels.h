@@ -35,6 +35,9 @@ typedef struct {
     size_t large_count;
 } tk_count_out;
 
+/// Returns `*next` and adds 1, atomically: threads claiming blocks of work.
+long tk_claim(long *next);
+
 /// Slots of the row table for `n` labels (see `tk_count_out`).
 size_t tk_row_slots(size_t n);
 /// Adds the `slices` row tables at `tables` (each `tk_row_slots(n)` slots) into the first
