@@ -125,6 +125,152 @@ size_t tk_row_entries_weighted(size_t n, const int64_t *row_table, const double 
 #ifdef TK_X86
 #include <immintrin.h>
 
+#define TK_CHUNKS8(CALL)                                                                                       \
+    switch ((n + 7) / 8) {                                                                                     \
+    case 1: return CALL(1);                                                                                    \
+    case 2: return CALL(2);                                                                                    \
+    case 3: return CALL(3);                                                                                    \
+    case 4: return CALL(4);                                                                                    \
+    case 5: return CALL(5);                                                                                    \
+    case 6: return CALL(6);                                                                                    \
+    case 7: return CALL(7);                                                                                    \
+    default: return CALL(8);                                                                                   \
+    }
+
+// AVX2 rows of up to 64 labels: two 32-byte loads per row (rows whose 64 bytes lie inside
+// the matrix are read in place, the last few copied into a zeroed buffer; bytes past the row
+// belong to later rows, which are checked as their own), label sums in byte lanes of six
+// registers, each row's counts from movemask popcounts of the row's n bits.
+#define TK_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt")))
+
+TK_AVX2 static inline __attribute__((always_inline)) uint64_t bits64_avx2(__m256i lo, __m256i hi) {
+    // Bit 0 of each 0/1 byte moved to its bit 7 (a 16-bit shift carries no other bit there).
+    return (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(lo, 7)) |
+           (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(hi, 7)) << 32;
+}
+
+TK_AVX2 static inline void flush64_avx2(__m256i *acc, size_t n, int64_t *counts) {
+    uint8_t lanes[3][64];
+    for (int k = 0; k < 3; k++) {
+        _mm256_storeu_si256((__m256i *)lanes[k], acc[2 * k]);
+        _mm256_storeu_si256((__m256i *)(lanes[k] + 32), acc[2 * k + 1]);
+        acc[2 * k] = acc[2 * k + 1] = _mm256_setzero_si256();
+    }
+    for (size_t j = 0; j < n; j++) {
+        counts[3 * j] += lanes[0][j]; counts[3 * j + 1] += lanes[1][j]; counts[3 * j + 2] += lanes[2][j];
+    }
+}
+
+// The row's 64 bytes at `p`, or (past `safe`) its n bytes copied into a zeroed buffer.
+TK_AVX2 static inline __attribute__((always_inline)) const uint8_t *row_bytes_avx2(const uint8_t *p, size_t r, size_t safe,
+                                                                                   size_t n, uint8_t *pad) {
+    if (r < safe) return p;
+    memset(pad, 0, 64);
+    memcpy(pad, p, n);
+    return pad;
+}
+
+TK_AVX2 static inline __attribute__((always_inline)) void
+row64_avx2(__m256i tl, __m256i th, __m256i pl, __m256i ph, uint64_t mt, uint64_t mp, __m256i *acc, tk_rows *rt) {
+    acc[0] = _mm256_add_epi8(acc[0], _mm256_and_si256(tl, pl));
+    acc[1] = _mm256_add_epi8(acc[1], _mm256_and_si256(th, ph));
+    acc[2] = _mm256_add_epi8(acc[2], pl);
+    acc[3] = _mm256_add_epi8(acc[3], ph);
+    acc[4] = _mm256_add_epi8(acc[4], tl);
+    acc[5] = _mm256_add_epi8(acc[5], th);
+    uint32_t tp = (uint32_t)_mm_popcnt_u64(mt & mp), fp = (uint32_t)_mm_popcnt_u64(mp) - tp,
+             fn = (uint32_t)_mm_popcnt_u64(mt) - tp;
+    tk_rows_add(rt, tp, fp, fn);
+}
+
+TK_AVX2 static int count_bytes_64_avx2(const uint8_t *truth, const uint8_t *pred, size_t rows, size_t n,
+                                       tk_count_out *out) {
+    const uint64_t row = n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1);
+    const size_t safe = rows * n >= 64 ? (rows * n - 64) / n + 1 : 0;
+    __m256i acc[6];
+    for (int k = 0; k < 6; k++) acc[k] = _mm256_setzero_si256();
+    __m256i bad = _mm256_setzero_si256();
+    uint8_t pad_t[64], pad_p[64];
+    size_t pending = 0;
+    tk_rows rt;
+    tk_rows_begin(&rt, n, out);
+    for (size_t r = 0; r < rows; r++) {
+        const uint8_t *t = row_bytes_avx2(truth + r * n, r, safe, n, pad_t), *p = row_bytes_avx2(pred + r * n, r, safe, n, pad_p);
+        __m256i tl = _mm256_loadu_si256((const __m256i *)t), th = _mm256_loadu_si256((const __m256i *)(t + 32));
+        __m256i pl = _mm256_loadu_si256((const __m256i *)p), ph = _mm256_loadu_si256((const __m256i *)(p + 32));
+        bad = _mm256_or_si256(bad, _mm256_or_si256(_mm256_or_si256(tl, th), _mm256_or_si256(pl, ph)));
+        row64_avx2(tl, th, pl, ph, bits64_avx2(tl, th) & row, bits64_avx2(pl, ph) & row, acc, &rt);
+        if (++pending == 255) { flush64_avx2(acc, n, out->counts); pending = 0; }
+    }
+    flush64_avx2(acc, n, out->counts);
+    tk_rows_end(&rt, out);
+    return !_mm256_testz_si256(bad, _mm256_set1_epi8((char)0xFE));
+}
+
+// A 64-bit mask as 64 bytes of 0xFF / 0x00.
+TK_AVX2 static inline __attribute__((always_inline)) void expand64_avx2(uint64_t m, __m256i *lo, __m256i *hi) {
+    const __m256i v = _mm256_set1_epi64x((long long)m), bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    const __m256i pick_lo = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                             2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i pick_hi = _mm256_setr_epi8(4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5,
+                                             6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
+    *lo = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, pick_lo), bit), bit);
+    *hi = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, pick_hi), bit), bit);
+}
+
+TK_AVX2 static inline __attribute__((always_inline)) int
+scores64_avx2(const uint8_t *truth, const float *scores, const float *threshold, size_t rows, size_t n,
+              tk_count_out *out, const int chunks) {
+    const uint64_t row = n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1);
+    const size_t safe = rows * n >= 64 ? (rows * n - 64) / n + 1 : 0;
+    __m256 th[8];
+    __m256i part[8];
+    for (int c = 0; c < 8; c++) {
+        int32_t lane[8];
+        for (int k = 0; k < 8; k++) lane[k] = (size_t)(8 * c + k) < n ? -1 : 0;
+        part[c] = _mm256_loadu_si256((const __m256i *)lane);
+        th[c] = _mm256_maskload_ps(threshold + 8 * c, part[c]);
+    }
+    const int full = (int)(n / 8);  // chunks read whole
+    __m256i acc[6];
+    for (int k = 0; k < 6; k++) acc[k] = _mm256_setzero_si256();
+    __m256i bad = _mm256_setzero_si256();
+    __m256 nan = _mm256_setzero_ps();
+    uint8_t pad_t[64];
+    size_t pending = 0;
+    tk_rows rt;
+    tk_rows_begin(&rt, n, out);
+    for (size_t r = 0; r < rows; r++) {
+        const float *s = scores + r * n;
+        uint64_t mp = 0;
+        for (int c = 0; c < chunks; c++) {
+            __m256 v = c < full ? _mm256_loadu_ps(s + 8 * c) : _mm256_maskload_ps(s + 8 * c, part[c]);
+            mp |= (uint64_t)(uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(v, th[c], _CMP_GE_OQ)) << (8 * c);
+            nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        }
+        mp &= row;  // lanes past the row (0 >= 0 there) predict nothing
+        const uint8_t *t = row_bytes_avx2(truth + r * n, r, safe, n, pad_t);
+        __m256i tl = _mm256_loadu_si256((const __m256i *)t), thi = _mm256_loadu_si256((const __m256i *)(t + 32));
+        bad = _mm256_or_si256(bad, _mm256_or_si256(tl, thi));
+        __m256i pl, ph;
+        expand64_avx2(mp, &pl, &ph);
+        pl = _mm256_and_si256(pl, _mm256_set1_epi8(1));
+        ph = _mm256_and_si256(ph, _mm256_set1_epi8(1));
+        row64_avx2(tl, thi, pl, ph, bits64_avx2(tl, thi) & row, mp, acc, &rt);
+        if (++pending == 255) { flush64_avx2(acc, n, out->counts); pending = 0; }
+    }
+    flush64_avx2(acc, n, out->counts);
+    tk_rows_end(&rt, out);
+    return !_mm256_testz_si256(bad, _mm256_set1_epi8((char)0xFE)) || _mm256_movemask_ps(nan) != 0;
+}
+
+TK_AVX2 static int count_scores_f32_64_avx2(const uint8_t *truth, const float *scores, const float *threshold,
+                                            size_t rows, size_t n, tk_count_out *out) {
+#define TK_CALL(C) scores64_avx2(truth, scores, threshold, rows, n, out, C)
+    TK_CHUNKS8(TK_CALL)
+#undef TK_CALL
+}
+
 // AVX-512BW rows of up to 64 labels: one masked load per row (no read past the row), label
 // sums in byte lanes of three registers, each row's counts from mask popcounts.
 #define TK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,bmi,bmi2,popcnt")))
@@ -305,18 +451,6 @@ scores64_weighted(const uint8_t *truth, const float *scores, const float *thresh
            _mm512_cmpgt_epu32_mask(nan, _mm512_set1_epi32(0x7F800000)) != 0;
 }
 
-#define TK_CHUNKS8(CALL)                                                                                       \
-    switch ((n + 7) / 8) {                                                                                     \
-    case 1: return CALL(1);                                                                                    \
-    case 2: return CALL(2);                                                                                    \
-    case 3: return CALL(3);                                                                                    \
-    case 4: return CALL(4);                                                                                    \
-    case 5: return CALL(5);                                                                                    \
-    case 6: return CALL(6);                                                                                    \
-    case 7: return CALL(7);                                                                                    \
-    default: return CALL(8);                                                                                   \
-    }
-
 TK_AVX512 static int count_bytes_weighted_64_avx512(const uint8_t *truth, const uint8_t *pred, const double *weights,
                                                     size_t rows, size_t n, double *sums, int64_t *row_table,
                                                     double *weight_table) {
@@ -417,6 +551,7 @@ int tk_count_bytes(const uint8_t *truth, const uint8_t *pred, size_t rows, size_
     if (n > TK_MAX_LANES) return -1;
 #ifdef TK_X86
     if (table.level == 4 && n <= 64) return count_bytes_64_avx512(truth, pred, rows, n, out);
+    if (table.level == 3 && n <= 64) return count_bytes_64_avx2(truth, pred, rows, n, out);
 #endif
     return table.count_bytes(truth, pred, rows, n, out);
 }
@@ -427,6 +562,7 @@ int tk_count_scores_f32(const uint8_t *truth, const float *scores, const float *
     if (n > TK_MAX_LANES) return -1;
 #ifdef TK_X86
     if (table.level == 4 && n <= 64) return count_scores_f32_64_avx512(truth, scores, threshold, rows, n, out);
+    if (table.level == 3 && n <= 64) return count_scores_f32_64_avx2(truth, scores, threshold, rows, n, out);
 #endif
     return table.count_f32(truth, scores, threshold, rows, n, out);
 }
