@@ -57,35 +57,55 @@ public struct ScoreStore: Equatable, Sendable {
     ///   - scores: (rows × labelCount) float32 or float64 finite scores.
     ///   - sampleWeight: one finite weight ≥ 0 per row, or nil.
     public mutating func update(truth: MatrixView, scores: MatrixView, sampleWeight: UnsafeBufferPointer<Double>? = nil) throws {
-        try checkScoreBatch(truth: truth, scores: scores, sampleWeight: sampleWeight, labelCount: labelCount)
+        try checkScoreShapes(truth: truth, scores: scores, sampleWeight: sampleWeight, labelCount: labelCount)
         let rows = truth.rows
         guard rows > 0 else { return }
-        guard rowCount + rows < Int(UInt32.max) else {
-            throw TallyError.overflow("Expected at most \(UInt32.max - 1) rows in a score store, but adding \(rows) to \(rowCount) exceeds it")
-        }
-        // Truth first, as checked 0/1 bytes: a bad value found here leaves the store
-        // untouched. Bool and uint8 truth is read in place.
-        let n = labelCount
         let inPlace = truth.elementType == .bool || truth.elementType == .uint8
-        let decoded = inPlace ? try checkBinaryBytes(truth) : try decodeTruth(truth)
-        if !isWide && scores.elementType == .float64 && !fitsFloat32(scores) { widen() }
-        let start = rowCount
-        let newWords = (start + rows + 63) / 64
-        for j in 0..<n {
-            truthBits[j].append(contentsOf: repeatElement(0, count: newWords - truthBits[j].count))
-            if isWide { wideKeys[j].append(contentsOf: repeatElement(0, count: rows)) }
-            else { narrowKeys[j].append(contentsOf: repeatElement(0, count: rows)) }
-        }
-        decoded.withUnsafeBufferPointer { d in
-            let t = inPlace ? truth.base!.assumingMemoryBound(to: UInt8.self) : d.baseAddress!
-            if isWide {
-                fillWide(truth: t, scores: scores, start: start)
-            } else {
-                // Large batches on every core, split at 64-row words of the truth bits.
-                let threads = rows &* n >= 1 << 18 ? coreProcessorCount() : 1
-                fillNarrow(truth: t, scores: scores, start: start, threads: threads)
+        // 32-bit keys: the C kernel checks the scores (finite) and the truth bytes (0/1)
+        // while it stores them, and the batch is taken back when one is bad.
+        if !isWide && labelCount <= 1024 && (scores.elementType == .float32 || fitsFloat32(scores)) {
+            var decoded: [UInt8] = []
+            if !inPlace {
+                do { decoded = try decodeTruth(truth) } catch {
+                    try checkFiniteScores(scores)  // a bad score is reported first, as below
+                    throw error
+                }
+            }
+            guard rowCount + rows < Int(UInt32.max) else {
+                throw TallyError.overflow("Expected at most \(UInt32.max - 1) rows in a score store, but adding \(rows) to \(rowCount) exceeds it")
+            }
+            let status = decoded.withUnsafeBufferPointer { d in
+                appendNarrow(truth: inPlace ? truth.base!.assumingMemoryBound(to: UInt8.self) : d.baseAddress!, scores: scores)
+            }
+            if status & 1 != 0 { try checkFiniteScores(scores) }
+            if status != 0 { _ = try decodeTruth(truth); throw TallyError.invalidValue("Expected `y_true` to hold only 0 and 1") }
+        } else {
+            try checkFiniteScores(scores)
+            guard rowCount + rows < Int(UInt32.max) else {
+                throw TallyError.overflow("Expected at most \(UInt32.max - 1) rows in a score store, but adding \(rows) to \(rowCount) exceeds it")
+            }
+            // Truth first, as checked 0/1 bytes: a bad value found here leaves the store
+            // untouched. Bool and uint8 truth is read in place.
+            let n = labelCount
+            let decoded = inPlace ? try checkBinaryBytes(truth) : try decodeTruth(truth)
+            if !isWide && scores.elementType == .float64 && !fitsFloat32(scores) { widen() }
+            let start = rowCount
+            let newWords = (start + rows + 63) / 64
+            for j in 0..<n {
+                truthBits[j].append(contentsOf: repeatElement(0, count: newWords - truthBits[j].count))
+                if isWide { wideKeys[j].append(contentsOf: repeatElement(0, count: rows)) }
+                else { narrowKeys[j].append(contentsOf: repeatElement(0, count: rows)) }
+            }
+            decoded.withUnsafeBufferPointer { d in
+                let t = inPlace ? truth.base!.assumingMemoryBound(to: UInt8.self) : d.baseAddress!
+                if isWide {
+                    fillWide(truth: t, scores: scores, start: start)
+                } else {
+                    fillNarrow(truth: t, scores: scores, start: start, threads: 1)
+                }
             }
         }
+        let start = rowCount
         if let w = sampleWeight {
             if weights.isEmpty { weights = Array(repeating: 1, count: start) }
             weights.append(contentsOf: w)
@@ -461,8 +481,13 @@ func checkScoreShapes(truth: MatrixView, scores: MatrixView, sampleWeight: Unsaf
 func checkScoreBatch(truth: MatrixView, scores: MatrixView, sampleWeight: UnsafeBufferPointer<Double>?,
                      labelCount: Int) throws {
     try checkScoreShapes(truth: truth, scores: scores, sampleWeight: sampleWeight, labelCount: labelCount)
-    guard truth.count > 0 else { return }
+    try checkFiniteScores(scores)
+}
+
+/// Throws naming the first score (row-major) that is nan or infinite.
+func checkFiniteScores(_ scores: MatrixView) throws {
     let n = scores.count
+    guard n > 0 else { return }
     func firstBad<T: BinaryFloatingPoint>(_: T.Type) -> Int? {
         let p = scores.base!.assumingMemoryBound(to: T.self)
         var ok = true

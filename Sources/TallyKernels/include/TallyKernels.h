@@ -87,4 +87,7 @@ int tk_coverage_rows_f64(const uint8_t *truth, const double *scores, size_t rows
 }
 #endif
 
+// The score store's kernels (store.c).
+#include "TallyStoreKernels.h"
+
 #endif

@@ -1,0 +1,99 @@
+internal import TallyKernels
+internal import TallyThreads
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Appending a batch of 32-bit keys through the C kernel `tk_store_fill_*`, which keys and
+// transposes the row-major batch into the labels' arrays and checks it on the way.
+
+extension ScoreStore {
+    /// Stores a batch (0/1 truth bytes unless the kernel finds otherwise) as 32-bit keys,
+    /// on every core for large batches, split at 64-row words of the truth bits. Returns
+    /// the kernel's status: 0, or bit 0 (a score not finite) and bit 1 (a truth byte not
+    /// 0/1), in which case the store is as it was. `rowCount` is left to the caller.
+    mutating func appendNarrow(truth t: UnsafePointer<UInt8>, scores: MatrixView) -> Int32 {
+        let n = labelCount, rows = scores.rows, start = rowCount
+        let total = start &+ rows, newWords = (total &+ 63) >> 6
+        // A batch at least as large as the store gets new key arrays of the final size,
+        // the old keys copied in (amortised: the store at least doubles) and the new ones
+        // written once by the kernel; a smaller one is appended in place (zeros first).
+        let rebuild = rows >= start
+        var keys: [[UInt32]] = []
+        if rebuild {
+            keys.reserveCapacity(n)
+            for j in 0..<n {
+                keys.append(narrowKeys[j].withUnsafeBufferPointer { old in
+                    // Every slot past `start` is written by the kernel before it is read.
+                    [UInt32](unsafeUninitializedCapacity: total) { b, count in
+                        if start > 0 { b.baseAddress!.initialize(from: old.baseAddress!, count: start) }
+                        adviseHugePages(b.baseAddress! + start, count: rows)
+                        count = total
+                    }
+                })
+            }
+        } else {
+            for j in 0..<n { narrowKeys[j].append(contentsOf: repeatElement(0, count: rows)) }
+        }
+        // The last word of old rows gets the batch's first bits OR-ed in: kept for a rollback.
+        let oldWords = (start &+ 63) >> 6
+        let shared = start & 63 != 0 ? truthBits.map { $0[oldWords - 1] } : []
+        for j in 0..<n { truthBits[j].append(contentsOf: repeatElement(0, count: newWords &- oldWords)) }
+
+        let threads = rows &* n >= 1 << 18 ? min(coreProcessorCount(), max(1, rows / 4096)) : 1
+        // Slice boundaries at whole words of the bit arrays: no word is shared.
+        var bounds = [0]
+        for i in 1..<max(threads, 1) {
+            let global = (start &+ rows &* i / threads &+ 63) & ~63
+            bounds.append(min(rows, max(bounds[bounds.count - 1], global &- start)))
+        }
+        bounds.append(rows)
+        let isFloat32 = scores.elementType == .float32
+        let base = scores.base!
+        func fill(_ keyBases: [UnsafeMutablePointer<UInt32>]) -> Int32 {
+            withMutableBases(&truthBits) { bitBases in
+                let k = keyBases.map { Optional($0) }, w = bitBases.map { Optional($0) }
+                return k.withUnsafeBufferPointer { kp in
+                    w.withUnsafeBufferPointer { wp in
+                        let (kb, wb, b) = (kp.baseAddress!, wp.baseAddress!, bounds)
+                        var status = [Int32](repeating: 0, count: b.count - 1)
+                        status.withUnsafeMutableBufferPointer { st in
+                            forkJoin(b.count - 1) { slice in
+                                let (r0, r1) = (b[slice], b[slice + 1])
+                                st[slice] = isFloat32
+                                    ? tk_store_fill_f32(t, base.assumingMemoryBound(to: Float.self), n, start, r0, r1, kb, wb)
+                                    : tk_store_fill_f64(t, base.assumingMemoryBound(to: Double.self), n, start, r0, r1, kb, wb)
+                            }
+                        }
+                        return status.reduce(0, |)
+                    }
+                }
+            }
+        }
+        let status = rebuild ? withMutableBases(&keys, fill) : withMutableBases(&narrowKeys, fill)
+        if status != 0 {
+            for j in 0..<n {
+                truthBits[j].removeLast(newWords &- oldWords)
+                if !shared.isEmpty { truthBits[j][oldWords - 1] = shared[j] }
+                if !rebuild { narrowKeys[j].removeLast(rows) }
+            }
+            return status
+        }
+        if rebuild { narrowKeys = keys }
+        return 0
+    }
+}
+
+/// Asks for huge pages on the 2 MiB-aligned part of `count` values not yet touched (large
+/// arrays only): the kernel then takes one fault per 2 MiB when they are first written,
+/// instead of one per 4 KiB.
+func adviseHugePages<T>(_ p: UnsafeMutablePointer<T>, count: Int) {
+    #if canImport(Glibc)
+    let huge = 2 << 20
+    let bytes = count &* MemoryLayout<T>.stride
+    guard bytes >= huge else { return }
+    let first = (Int(bitPattern: p) + huge - 1) & ~(huge - 1)
+    let last = (Int(bitPattern: p) + bytes) & ~(huge - 1)
+    if last > first { _ = madvise(UnsafeMutableRawPointer(bitPattern: first), last - first, MADV_HUGEPAGE) }
+    #endif
+}

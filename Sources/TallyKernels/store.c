@@ -1,0 +1,158 @@
+// The score store's kernels (TallyStoreKernels.h): store_body.h compiled for the same three
+// instruction-set levels as kernels.c, plus AVX-512 versions written with intrinsics, chosen
+// per call by `tk_level()`.
+#include <stdlib.h>
+#include <string.h>
+#include "TallyKernels.h"
+#include "TallyStoreKernels.h"
+
+#define TK_FN(name) name##_baseline
+#define TK_ATTR
+#include "store_body.h"
+#undef TK_FN
+#undef TK_ATTR
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define TK_X86 1
+#define TK_FN(name) name##_avx2
+#define TK_ATTR __attribute__((target("avx2,bmi,bmi2,popcnt")))
+#include "store_body.h"
+#undef TK_FN
+#undef TK_ATTR
+#endif
+
+/// Transposes a 64 × 64 bit matrix in place: bit c of a[k] goes to bit k of a[c].
+static inline void tk_transpose64(uint64_t a[64]) {
+    uint64_t m = 0x00000000FFFFFFFFull;
+    for (unsigned j = 32; j != 0; j >>= 1, m ^= m << j) {
+        for (unsigned k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+            uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
+            a[k] ^= t << j;
+            a[k | j] ^= t;
+        }
+    }
+}
+
+#ifdef TK_X86
+#include <immintrin.h>
+#define TK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,bmi,bmi2,popcnt")))
+
+/// Transposes 16 rows of 16 dwords: r[c][i] becomes r[i][c].
+TK_AVX512 static inline void tk_transpose16(__m512i r[16]) {
+    __m512i t[16];
+    for (int k = 0; k < 8; k++) {
+        t[2 * k] = _mm512_unpacklo_epi32(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm512_unpackhi_epi32(r[2 * k], r[2 * k + 1]);
+    }
+    for (int k = 0; k < 4; k++) {
+        r[4 * k] = _mm512_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
+        r[4 * k + 1] = _mm512_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
+        r[4 * k + 2] = _mm512_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
+        r[4 * k + 3] = _mm512_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
+    }
+    // r[4k + c] now holds, in its 128-bit lane L, column 4L + c of rows 4k..4k+3.
+    for (int c = 0; c < 4; c++) {
+        __m512i v = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x88), v1 = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xDD);
+        __m512i w = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0x88), w1 = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0xDD);
+        t[c] = _mm512_shuffle_i32x4(v, w, 0x88);
+        t[8 + c] = _mm512_shuffle_i32x4(v, w, 0xDD);
+        t[4 + c] = _mm512_shuffle_i32x4(v1, w1, 0x88);
+        t[12 + c] = _mm512_shuffle_i32x4(v1, w1, 0xDD);
+    }
+    for (int k = 0; k < 16; k++) r[k] = t[k];
+}
+
+static inline uint32_t tk_key32(float f, uint32_t *infinite) {
+    float x = f + 0.0f;  // -0 becomes +0
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    *infinite |= (b & 0x7F800000u) == 0x7F800000u;
+    return b ^ ((uint32_t)((int32_t)b >> 31) | 0x80000000u);
+}
+
+/// 16 labels of one row as float32 (masked lanes are 0).
+TK_AVX512 static inline __m512 tk_load16(const void *scores, int wide, size_t at, __mmask16 lanes) {
+    if (!wide) return _mm512_maskz_loadu_ps(lanes, (const float *)scores + at);
+    const double *d = (const double *)scores + at;
+    __m256 lo = _mm512_cvtpd_ps(_mm512_maskz_loadu_pd((__mmask8)lanes, d));
+    __m256 hi = _mm512_cvtpd_ps(_mm512_maskz_loadu_pd((__mmask8)(lanes >> 8), d + 8));
+    return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+}
+
+/// Each 64-row word: the truth bytes of every row as 64-label masks, transposed to one
+/// word per label; the scores keyed and transposed 16 rows × 16 labels in registers.
+TK_AVX512 static int store_fill_avx512(const uint8_t *truth, const void *scores, int wide, size_t n, size_t start,
+                                       size_t r0, size_t r1, uint32_t *const *keys, uint64_t *const *bits) {
+    const __m512i exponent = _mm512_set1_epi32(0x7F800000), top = _mm512_set1_epi32((int)0x80000000u);
+    const __m512 zero = _mm512_setzero_ps();
+    __mmask16 infinite = 0;
+    uint32_t infiniteTail = 0;
+    __m512i bad = _mm512_setzero_si512();
+    uint64_t rm[64];
+    size_t r = r0;
+    while (r < r1) {
+        size_t g = start + r, end = r + (64 - (g & 63));
+        if (end > r1) end = r1;
+        size_t first = g & 63;
+        int partial = first != 0 || end - r != 64;
+        for (size_t j0 = 0; j0 < n; j0 += 64) {
+            size_t m = n - j0 < 64 ? n - j0 : 64;
+            __mmask64 lanes = m == 64 ? ~(__mmask64)0 : (((__mmask64)1 << m) - 1);
+            if (partial) memset(rm, 0, sizeof rm);
+            for (size_t i = r; i < end; i++) {
+                __m512i v = _mm512_maskz_loadu_epi8(lanes, truth + i * n + j0);
+                bad = _mm512_or_si512(bad, v);
+                rm[first + (i - r)] = _mm512_test_epi8_mask(v, v);
+            }
+            tk_transpose64(rm);
+            for (size_t j = 0; j < m; j++) bits[j0 + j][g >> 6] |= rm[j];
+        }
+        size_t i = r;
+        for (; i + 16 <= end; i += 16) {
+            for (size_t j0 = 0; j0 < n; j0 += 16) {
+                size_t m = n - j0 < 16 ? n - j0 : 16;
+                __mmask16 lanes = m == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << m) - 1);
+                __m512i a[16];
+                for (int q = 0; q < 16; q++) {
+                    __m512i b = _mm512_castps_si512(_mm512_add_ps(tk_load16(scores, wide, (i + q) * n + j0, lanes), zero));
+                    infinite |= _mm512_cmpeq_epi32_mask(_mm512_and_si512(b, exponent), exponent);
+                    a[q] = _mm512_xor_si512(b, _mm512_or_si512(_mm512_srai_epi32(b, 31), top));
+                }
+                tk_transpose16(a);
+                for (size_t c = 0; c < m; c++) _mm512_storeu_si512((void *)(keys[j0 + c] + start + i), a[c]);
+            }
+        }
+        for (; i < end; i++) {
+            for (size_t j = 0; j < n; j++) {
+                float f = wide ? (float)((const double *)scores)[i * n + j] : ((const float *)scores)[i * n + j];
+                keys[j][start + i] = tk_key32(f, &infiniteTail);
+            }
+        }
+        r = end;
+    }
+    int badTruth = _mm512_test_epi8_mask(bad, _mm512_set1_epi8((char)0xFE)) != 0;
+    return (infinite || infiniteTail ? 1 : 0) | (badTruth ? 2 : 0);
+}
+#endif
+
+int tk_store_fill_f32(const uint8_t *truth, const float *scores, size_t n, size_t start, size_t r0, size_t r1,
+                      uint32_t *const *keys, uint64_t *const *bits) {
+    switch (tk_level()) {
+#ifdef TK_X86
+    case 4: return store_fill_avx512(truth, scores, 0, n, start, r0, r1, keys, bits);
+    case 3: return store_fill_f32_avx2(truth, scores, n, start, r0, r1, keys, bits);
+#endif
+    default: return store_fill_f32_baseline(truth, scores, n, start, r0, r1, keys, bits);
+    }
+}
+
+int tk_store_fill_f64(const uint8_t *truth, const double *scores, size_t n, size_t start, size_t r0, size_t r1,
+                      uint32_t *const *keys, uint64_t *const *bits) {
+    switch (tk_level()) {
+#ifdef TK_X86
+    case 4: return store_fill_avx512(truth, scores, 1, n, start, r0, r1, keys, bits);
+    case 3: return store_fill_f64_avx2(truth, scores, n, start, r0, r1, keys, bits);
+#endif
+    default: return store_fill_f64_baseline(truth, scores, n, start, r0, r1, keys, bits);
+    }
+}
