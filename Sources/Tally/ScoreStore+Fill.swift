@@ -15,25 +15,11 @@ extension ScoreStore {
     mutating func appendNarrow(truth t: UnsafePointer<UInt8>, scores: MatrixView) -> Int32 {
         let n = labelCount, rows = scores.rows, start = rowCount
         let total = start &+ rows, newWords = (total &+ 63) >> 6
-        // A batch at least as large as the store gets new key arrays of the final size,
-        // the old keys copied in (amortised: the store at least doubles) and the new ones
-        // written once by the kernel; a smaller one is appended in place (zeros first).
-        let rebuild = rows >= start
-        var keys: [[UInt32]] = []
-        if rebuild {
-            keys.reserveCapacity(n)
-            for j in 0..<n {
-                keys.append(narrowKeys[j].withUnsafeBufferPointer { old in
-                    // Every slot past `start` is written by the kernel before it is read.
-                    [UInt32](unsafeUninitializedCapacity: total) { b, count in
-                        if start > 0 { b.baseAddress!.initialize(from: old.baseAddress!, count: start) }
-                        adviseHugePages(b.baseAddress! + start, count: rows)
-                        count = total
-                    }
-                })
-            }
-        } else {
-            for j in 0..<n { narrowKeys[j].append(contentsOf: repeatElement(0, count: rows)) }
+        // The keys grow in place (amortised, like any append) by slots the kernel writes.
+        for j in 0..<n {
+            narrowKeys[j].append(contentsOf: UnwrittenElements(count: rows))
+            precondition(narrowKeys[j].count == total, "the key array did not grow by the batch")
+            if rows &* 4 >= 2 << 20 { narrowKeys[j].withUnsafeMutableBufferPointer { adviseHugePages($0.baseAddress! + start, count: rows) } }
         }
         // The last word of old rows gets the batch's first bits OR-ed in: kept for a rollback.
         let oldWords = (start &+ 63) >> 6
@@ -70,23 +56,34 @@ extension ScoreStore {
                 }
             }
         }
-        let status = rebuild ? withMutableBases(&keys, fill) : withMutableBases(&narrowKeys, fill)
+        let status = withMutableBases(&narrowKeys, fill)
         if status != 0 {
             for j in 0..<n {
                 truthBits[j].removeLast(newWords &- oldWords)
                 if !shared.isEmpty { truthBits[j][oldWords - 1] = shared[j] }
-                if !rebuild { narrowKeys[j].removeLast(rows) }
+                narrowKeys[j].removeLast(rows)
             }
-            return status
         }
-        if rebuild { narrowKeys = keys }
-        return 0
+        return status
     }
 }
 
-/// Asks for huge pages on the 2 MiB-aligned part of `count` values not yet touched (large
-/// arrays only): the kernel then takes one fault per 2 MiB when they are first written,
-/// instead of one per 4 KiB.
+/// `count` values that `Array.append(contentsOf:)` takes without writing them: the array
+/// grows by `count` slots (trivial values, left as the memory held them) that the caller
+/// then writes, sparing a store the zero fill of every key before the kernel writes it.
+struct UnwrittenElements<Element: BitwiseCopyable>: Sequence {
+    let count: Int
+    var underestimatedCount: Int { count }
+    func makeIterator() -> EmptyCollection<Element>.Iterator { EmptyCollection<Element>().makeIterator() }
+    func _copyContents(initializing buffer: UnsafeMutableBufferPointer<Element>) -> (EmptyCollection<Element>.Iterator, Int) {
+        precondition(buffer.count >= count, "no room for the unwritten elements")
+        return (makeIterator(), count)
+    }
+}
+
+/// Asks for huge pages on the 2 MiB-aligned part of `count` values (large arrays only):
+/// where they are not touched yet, the kernel then takes one fault per 2 MiB when they are
+/// first written, instead of one per 4 KiB.
 func adviseHugePages<T>(_ p: UnsafeMutablePointer<T>, count: Int) {
     #if canImport(Glibc)
     let huge = 2 << 20

@@ -1,3 +1,5 @@
+internal import TallyThreads
+
 /// Every (score, truth) pair of every label, kept compactly so that ROC AUC,
 /// average precision and their curves come out exactly as scikit-learn computes
 /// them on the concatenated batches, ties included.
@@ -47,7 +49,20 @@ public struct ScoreStore: Equatable, Sendable {
             + cellWeights.count * rowCount * 8
     }
 
-    public mutating func reset() { self = try! ScoreStore(labelCount: labelCount) }
+    /// Empties the store. The 32-bit key and bit arrays keep their capacity, so that the
+    /// next epoch of a streaming metric stores its scores without asking the system for
+    /// fresh memory (pages the kernel would fault in and clear again).
+    public mutating func reset() {
+        var keys = narrowKeys, bits = truthBits
+        narrowKeys = []
+        truthBits = []
+        for j in 0..<labelCount {
+            keys[j].removeAll(keepingCapacity: true)
+            bits[j].removeAll(keepingCapacity: true)
+        }
+        self = try! ScoreStore(labelCount: labelCount)
+        (narrowKeys, truthBits) = (keys, bits)
+    }
 
     // MARK: Updating
 
@@ -101,7 +116,7 @@ public struct ScoreStore: Equatable, Sendable {
                 if isWide {
                     fillWide(truth: t, scores: scores, start: start)
                 } else {
-                    fillNarrow(truth: t, scores: scores, start: start, threads: 1)
+                    fillNarrow(truth: t, scores: scores, start: start)
                 }
             }
         }
@@ -188,13 +203,13 @@ public struct ScoreStore: Equatable, Sendable {
     /// highest first, with the cumulative positive and negative weight; returns
     /// whether any cell (weight 0 included) is positive, and negative.
     /// - Parameter threads: the sort of a large pool of cells (micro) may use this many.
-    func walk<Sink: GroupSink>(labels: [Int], into c: inout Sink, threads: Int = 1) -> (Bool, Bool) {
+    /// - Parameter buffers: the sort's buffers, reused from walk to walk by one thread.
+    func walk<Sink: GroupSink>(labels: [Int], into c: inout Sink, threads: Int = 1, buffers: RankBuffers? = nil) -> (Bool, Bool) {
         let classes = classPresence(labels)
         let total = labels.count * rowCount
         guard total > 0 else { return classes }
         if !isWide && !isWeighted {
-            let positives = labels.reduce(0) { $0 + positiveCount($1) }
-            walkNarrowUnweighted(labels: labels, into: &c, positives: positives, threads: threads)
+            walkNarrowUnweighted(labels: labels, into: &c, threads: threads, buffers: buffers)
             return classes
         }
         // Weighted or wide: sort (key, cell) and look truth and weight up by cell,
@@ -298,12 +313,12 @@ extension ScoreStore {
             throw TallyError.invalidValue("Expected `max_fpr` in range (0, 1], but got \(m)")
         }
         let partial = maxFPR != nil && maxFPR != 1
-        return try averaged(average: average, labels: labels, threads: threads, pooled: { cells, sortThreads, warnings in
+        return try averaged(average: average, labels: labels, threads: threads, pooled: { cells, sortThreads, buffers, warnings in
             if !partial {
                 // One pass over the sorted cells; the curve is built only for the
                 // degenerate cases, whose warnings it reproduces.
                 var sink = AreaSink(countsAreExact: !isWeighted && cells.count * rowCount <= 1 << 26)
-                let (hasPositive, hasNegative) = walk(labels: cells, into: &sink, threads: sortThreads)
+                let (hasPositive, hasNegative) = walk(labels: cells, into: &sink, threads: sortThreads, buffers: buffers)
                 if hasPositive && hasNegative && sink.tp > 0 && sink.fp > 0 { return sink.value / (sink.tp * sink.fp) }
             }
             return curve(labels: cells).rocAUC(maxFPR: maxFPR, warnings: &warnings)
@@ -315,9 +330,9 @@ extension ScoreStore {
     /// `average_precision_score` on multi-label targets.
     public func averagePrecision(average: Average? = .macro, labels: [Int]? = nil,
                                  threads: Int = coreProcessorCount()) throws -> RankedScores {
-        try averaged(average: average, labels: labels, threads: threads, pooled: { cells, sortThreads, warnings in
+        try averaged(average: average, labels: labels, threads: threads, pooled: { cells, sortThreads, buffers, warnings in
             var sink = PrecisionSumSink()
-            _ = walk(labels: cells, into: &sink, threads: sortThreads)
+            _ = walk(labels: cells, into: &sink, threads: sortThreads, buffers: buffers)
             if sink.tp > 0 { return max(0, sink.precisionSum.value / sink.tp) }
             return curve(labels: cells).averagePrecision(warnings: &warnings)
         }) { curve, warnings in
@@ -328,10 +343,10 @@ extension ScoreStore {
     /// scikit-learn's `_average_binary_score` over this store's labels.
     /// - Parameters:
     ///   - pooled: the metric of the cells of some labels pooled into one binary problem,
-    ///     sorted on the given number of threads.
+    ///     sorted on the given number of threads, with the calling thread's sort buffers.
     ///   - metric: the metric of one row's curve (`.samples`).
     func averaged(average: Average?, labels: [Int]?, threads: Int,
-                  pooled: ([Int], Int, inout [MetricWarning]) -> Double,
+                  pooled: ([Int], Int, RankBuffers?, inout [MetricWarning]) -> Double,
                   _ metric: (ThresholdCurve, inout [MetricWarning]) -> Double) throws -> RankedScores {
         guard rowCount > 0 else {
             throw TallyError.invalidValue("Expected at least one row of scores, but got none")
@@ -342,7 +357,7 @@ extension ScoreStore {
                 throw TallyError.invalidValue("Expected fewer than 2^32 cells for average='micro', but got \(selected.count * rowCount)")
             }
             var warnings: [MetricWarning] = []
-            let value = pooled(selected, threads, &warnings)
+            let value = pooled(selected, threads, nil, &warnings)
             return RankedScores(values: [value], undefined: value.isNaN ? [0] : [], warnings: warnings)
         }
         if average == .samples {
@@ -380,8 +395,12 @@ extension ScoreStore {
         perLabel.withUnsafeMutableBufferPointer { values in
             perLabelWarnings.withUnsafeMutableBufferPointer { found in
                 let (v, f) = (values, found)
-                parallelFor(selected.count, threads: threads) { i in
-                    v[i] = pooled([selected[i]], 1, &f[i])
+                // Thread `stripe` takes labels stripe, stripe + t, … with one set of buffers.
+                let t = min(max(threads, 1), selected.count)
+                forkJoin(t) { stripe in
+                    let buffers = RankBuffers()
+                    var i = stripe
+                    while i < selected.count { v[i] = pooled([selected[i]], 1, buffers, &f[i]); i += t }
                 }
             }
         }

@@ -30,6 +30,13 @@ protocol GroupSink {
     /// `key` is the group's order key (64-bit when `wide`), `tp` and `fp` the
     /// cumulative positive and negative weight at or above it.
     mutating func group(key: UInt64, wide: Bool, tp: Double, fp: Double)
+    /// Whether the sink reads groups without positives (false: it may be handed only the
+    /// groups that hold a positive, with their cumulative counts).
+    static var readsGroupsWithoutPositives: Bool { get }
+}
+
+extension GroupSink {
+    static var readsGroupsWithoutPositives: Bool { true }
 }
 
 extension ThresholdCurve: GroupSink {
@@ -68,6 +75,7 @@ struct AreaSink: GroupSink {
 struct PrecisionSumSink: GroupSink {
     var precisionSum = CompensatedSum()  // Σ Δtp · precision, unnormalised
     var tp = 0.0, fp = 0.0
+    static var readsGroupsWithoutPositives: Bool { false }
     @inline(__always)
     mutating func group(key: UInt64, wide: Bool, tp newTP: Double, fp newFP: Double) {
         // A group without positives adds +0, which leaves a compensated sum as it is.

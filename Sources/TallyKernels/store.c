@@ -156,3 +156,168 @@ int tk_store_fill_f64(const uint8_t *truth, const double *scores, size_t n, size
     default: return store_fill_f64_baseline(truth, scores, n, start, r0, r1, keys, bits);
     }
 }
+
+// MARK: The ranking sort
+
+/// Buckets above this many cells are split again by their top digit before the sort.
+#define TK_RANK_BIG 8192
+
+void tk_rank_bounds(const uint32_t *keys, size_t count, uint32_t *and_, uint32_t *or_) {
+    uint32_t a = *and_, o = *or_;
+    for (size_t i = 0; i < count; i++) { a &= keys[i]; o |= keys[i]; }
+    *and_ = a;
+    *or_ = o;
+}
+
+tk_rank_plan tk_rank_make_plan(uint32_t and_, uint32_t or_) {
+    uint32_t diff = and_ ^ or_;
+    unsigned top = diff ? 32 - (unsigned)__builtin_clz(diff) : 0;
+    tk_rank_plan plan;
+    plan.shift = top > 11 ? top - 11 : 0;
+    plan.buckets = 1u << (top - plan.shift);
+    plan.high = top >= 32 ? 0 : and_ & ~((1u << top) - 1);
+    return plan;
+}
+
+void tk_rank_histogram(const uint32_t *keys, const uint64_t *bits, size_t r0, size_t r1, tk_rank_plan plan,
+                       uint64_t *histogram) {
+    unsigned s = plan.shift;
+    uint32_t m = plan.buckets - 1;
+    for (size_t r = r0; r < r1; r++) {
+        uint64_t t = (bits[r >> 6] >> (r & 63)) & 1;
+        histogram[(keys[r] >> s) & m] += 1 | t << 32;
+    }
+}
+
+void tk_rank_scatter(const uint32_t *keys, const uint64_t *bits, size_t r0, size_t r1, tk_rank_plan plan,
+                     size_t *offsets, uint32_t *out) {
+    unsigned s = plan.shift;
+    uint32_t m = plan.buckets - 1, low = (1u << s) - 1;
+    for (size_t r = r0; r < r1; r++) {
+        uint32_t k = keys[r], t = (uint32_t)(bits[r >> 6] >> (r & 63)) & 1;
+        out[offsets[(k >> s) & m]++] = (k & low) << 1 | t;
+    }
+}
+
+struct tk_rank_emitter {
+    tk_group_fn emit;
+    void *context;
+    size_t count;
+    uint32_t all;  // 1: every group; 0: the groups with a positive
+    uint32_t keys[4096], tp[4096], fp[4096];
+};
+
+tk_rank_emitter *tk_rank_emitter_new(void) {
+    tk_rank_emitter *em = malloc(sizeof *em);
+    if (em) tk_rank_emitter_reset(em, NULL, NULL, 0);
+    return em;
+}
+
+void tk_rank_emitter_free(tk_rank_emitter *em) { free(em); }
+
+void tk_rank_emitter_reset(tk_rank_emitter *em, tk_group_fn emit, void *context, int positive_only) {
+    em->all = !positive_only;
+    em->emit = emit;
+    em->context = context;
+    em->count = 0;
+}
+
+void tk_rank_flush(tk_rank_emitter *em) {
+    if (em->count) em->emit(em->context, em->keys, em->tp, em->fp, em->count);
+    em->count = 0;
+}
+
+/// Walks ascending cells from the top: one group per distinct key (every cell writes its
+/// group's slot, the last one of the group leaves the slot's final counts).
+static void rank_scan(const uint32_t *e, size_t m, uint32_t high, uint32_t *ptp, uint32_t *pfp, tk_rank_emitter *em) {
+    uint32_t tp = *ptp, fp = *pfp, start = tp, all = em->all;
+    size_t g = em->count;
+    for (size_t i = m; i-- > 0;) {
+        uint32_t x = e[i], t = x & 1;
+        tp += t;
+        fp += t ^ 1;
+        em->keys[g] = high | (x >> 1);
+        em->tp[g] = tp;
+        em->fp[g] = fp;
+        uint32_t boundary = i == 0 || (e[i - 1] >> 1) != (x >> 1);
+        g += boundary & (all | (tp != start));
+        start = boundary ? tp : start;
+        if (g == 4096) { em->count = g; tk_rank_flush(em); g = 0; }
+    }
+    em->count = g;
+    *ptp = tp;
+    *pfp = fp;
+}
+
+/// LSD radix sort of e[0..<m) on its low `bits` bits, in digits sized to m (in cache).
+static void rank_lsd(uint32_t *e, uint32_t *tmp, size_t m, unsigned bits) {
+    unsigned d = 64 - (unsigned)__builtin_clzll((unsigned long long)m);  // about log2(m) + 1
+    if (d > 11) d = 11;
+    if (d < 4) d = 4;
+    unsigned passes = (bits + d - 1) / d;
+    d = (bits + passes - 1) / passes;
+    uint32_t counts[2048];
+    uint32_t *src = e, *dst = tmp, mask = (1u << d) - 1;
+    for (unsigned p = 0, shift = 0; p < passes; p++, shift += d) {
+        memset(counts, 0, sizeof(uint32_t) << d);
+        for (size_t i = 0; i < m; i++) counts[(src[i] >> shift) & mask]++;
+        uint32_t sum = 0;
+        for (uint32_t b = 0; b <= mask; b++) { uint32_t c = counts[b]; counts[b] = sum; sum += c; }
+        for (size_t i = 0; i < m; i++) { uint32_t x = src[i]; dst[counts[(x >> shift) & mask]++] = x; }
+        uint32_t *t = src; src = dst; dst = t;
+    }
+    if (src != e) memcpy(e, src, m * sizeof *e);
+}
+
+static void rank_sort_walk(uint32_t *e, uint32_t *scratch, size_t m, uint32_t high, uint32_t *tp, uint32_t *fp,
+                           tk_rank_emitter *em) {
+    if (m == 0) return;
+    uint32_t a = ~0u, o = 0;
+    for (size_t i = 0; i < m; i++) { a &= e[i]; o |= e[i]; }
+    uint32_t diff = a ^ o;
+    if (diff <= 1) {  // one key: one group
+        uint32_t positives = 0;
+        for (size_t i = 0; i < m; i++) positives += e[i] & 1;
+        *tp += positives;
+        *fp += (uint32_t)m - positives;
+        size_t g = em->count;
+        em->keys[g] = high | (a >> 1);
+        em->tp[g] = *tp;
+        em->fp[g] = *fp;
+        em->count = g + (em->all | (positives != 0));
+        if (em->count == 4096) tk_rank_flush(em);
+        return;
+    }
+    unsigned bits = 32 - (unsigned)__builtin_clz(diff);
+    if (m > TK_RANK_BIG && bits > 12) {
+        // Split by the top 11 varying bits (never the truth bit: a key stays in one part).
+        unsigned shift = bits - 11;
+        size_t counts[2048];
+        memset(counts, 0, sizeof counts);
+        for (size_t i = 0; i < m; i++) counts[(e[i] >> shift) & 2047]++;
+        size_t starts[2048], sum = 0;
+        for (unsigned b = 0; b < 2048; b++) { starts[b] = sum; sum += counts[b]; }
+        for (size_t i = 0; i < m; i++) { uint32_t x = e[i]; scratch[starts[(x >> shift) & 2047]++] = x; }
+        for (unsigned b = 2048; b-- > 0;) {
+            size_t first = starts[b] - counts[b];
+            rank_sort_walk(scratch + first, e + first, counts[b], high, tp, fp, em);
+        }
+        return;
+    }
+    if (m <= 32) {
+        for (size_t i = 1; i < m; i++) {
+            uint32_t x = e[i];
+            size_t j = i;
+            while (j > 0 && e[j - 1] > x) { e[j] = e[j - 1]; j--; }
+            e[j] = x;
+        }
+    } else {
+        rank_lsd(e, scratch, m, bits);
+    }
+    rank_scan(e, m, high, tp, fp, em);
+}
+
+void tk_rank_bucket(uint32_t *cells, uint32_t *scratch, size_t count, tk_rank_plan plan, unsigned bucket,
+                    uint32_t *tp, uint32_t *fp, tk_rank_emitter *emitter) {
+    rank_sort_walk(cells, scratch, count, plan.high | (uint32_t)bucket << plan.shift, tp, fp, emitter);
+}
