@@ -27,10 +27,12 @@ extension ScoreStore {
         for j in 0..<n { truthBits[j].append(contentsOf: repeatElement(0, count: newWords &- oldWords)) }
 
         let threads = rows &* n >= 1 << 18 ? min(coreProcessorCount(), max(1, rows / 4096)) : 1
-        // Slice boundaries at whole words of the bit arrays: no word is shared.
+        // Slices (four per thread, taken in turn) end at whole words of the bit arrays: no
+        // word is shared.
+        let slices = threads > 1 ? 4 &* threads : 1
         var bounds = [0]
-        for i in 1..<max(threads, 1) {
-            let global = (start &+ rows &* i / threads &+ 63) & ~63
+        for i in 1..<slices {
+            let global = (start &+ rows &* i / slices &+ 63) & ~63
             bounds.append(min(rows, max(bounds[bounds.count - 1], global &- start)))
         }
         bounds.append(rows)
@@ -44,7 +46,7 @@ extension ScoreStore {
                         let (kb, wb, b) = (kp.baseAddress!, wp.baseAddress!, bounds)
                         var status = [Int32](repeating: 0, count: b.count - 1)
                         status.withUnsafeMutableBufferPointer { st in
-                            forkJoin(b.count - 1) { slice in
+                            forEachTaken(b.count - 1, threads: threads) { _, slice in
                                 let (r0, r1) = (b[slice], b[slice + 1])
                                 st[slice] = isFloat32
                                     ? tk_store_fill_f32(t, base.assumingMemoryBound(to: Float.self), n, start, r0, r1, kb, wb)

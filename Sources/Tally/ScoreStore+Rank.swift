@@ -44,6 +44,27 @@ final class RankBuffers {
     }
 }
 
+/// Runs `body(thread, item)` for every item in `0..<count` on up to `threads` threads, each
+/// thread taking the next item when it is done with one: a thread that the system runs
+/// less (a busy machine) takes fewer. Items must write disjoint memory.
+func forEachTaken(_ count: Int, threads: Int, _ body: (Int, Int) -> Void) {
+    let t = min(max(threads, 1), count)
+    guard t > 1 else {
+        for i in 0..<count { body(0, i) }
+        return
+    }
+    let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    next.initialize(to: 0)
+    defer { next.deallocate() }
+    forkJoin(t) { thread in
+        while true {
+            let i = tk_take(next)
+            if i >= count { break }
+            body(thread, i)
+        }
+    }
+}
+
 /// The body that receives a chunk of groups (keys, cumulative positives, negatives, count).
 typealias GroupChunk = (UnsafePointer<UInt32>, UnsafePointer<UInt32>, UnsafePointer<UInt32>, Int) -> Void
 
@@ -51,17 +72,6 @@ typealias GroupChunk = (UnsafePointer<UInt32>, UnsafePointer<UInt32>, UnsafePoin
 private func forwardGroups(_ context: UnsafeMutableRawPointer?, _ keys: UnsafePointer<UInt32>?,
                            _ tp: UnsafePointer<UInt32>?, _ fp: UnsafePointer<UInt32>?, _ count: Int) {
     context!.assumingMemoryBound(to: GroupChunk.self).pointee(keys!, tp!, fp!, count)
-}
-
-/// Sinks whose walk may be split at bucket boundaries and summed (`AreaSink` on exact counts).
-extension AreaSink {
-    /// The sink after the groups of `parts`, each started at the counts above it, in any order.
-    static func sum(_ parts: [AreaSink], tp: Double, fp: Double) -> AreaSink {
-        var s = AreaSink(countsAreExact: true)
-        for p in parts { s.twiceArea += p.twiceArea }
-        (s.tp, s.fp) = (tp, fp)
-        return s
-    }
 }
 
 extension ScoreStore {
@@ -74,23 +84,25 @@ extension ScoreStore {
         let rows = rowCount, total = labels.count &* rows
         guard total > 0 else { return }
         let t = total >= 1 << 20 ? max(1, min(threads, 8)) : 1
-        // The cells of thread slice i: [total * i / t, total * (i + 1) / t), label by label.
+        // Work items on t threads: c slices of the cells, then c runs of buckets.
+        let c = t > 1 ? 4 &* t : 1
+        // The cells of slice i: [total * i / c, total * (i + 1) / c), label by label.
         func forEachSegment(_ slice: Int, _ body: (UnsafePointer<UInt32>, UnsafePointer<UInt64>, Int, Int) -> Void) {
-            var c = total &* slice / t
-            let end = total &* (slice &+ 1) / t
-            while c < end {
-                let li = c / rows, r0 = c % rows, r1 = min(rows, r0 &+ (end &- c))
+            var c0 = total &* slice / c
+            let end = total &* (slice &+ 1) / c
+            while c0 < end {
+                let li = c0 / rows, r0 = c0 % rows, r1 = min(rows, r0 &+ (end &- c0))
                 narrowKeys[labels[li]].withUnsafeBufferPointer { k in
                     truthBits[labels[li]].withUnsafeBufferPointer { b in body(k.baseAddress!, b.baseAddress!, r0, r1) }
                 }
-                c &+= r1 &- r0
+                c0 &+= r1 &- r0
             }
         }
         // The bits every key shares, then a histogram per slice.
-        var bounds = [(UInt32, UInt32)](repeating: (~0, 0), count: t)
+        var bounds = [(UInt32, UInt32)](repeating: (~0, 0), count: c)
         bounds.withUnsafeMutableBufferPointer { bp in
             let b = bp
-            forkJoin(t) { slice in
+            forEachTaken(c, threads: t) { _, slice in
                 var (a, o) = b[slice]
                 forEachSegment(slice) { k, _, r0, r1 in tk_rank_bounds(k + r0, r1 &- r0, &a, &o) }
                 b[slice] = (a, o)
@@ -98,12 +110,12 @@ extension ScoreStore {
         }
         let plan = tk_rank_make_plan(bounds.reduce(~0) { $0 & $1.0 }, bounds.reduce(0) { $0 | $1.1 })
         let nb = Int(plan.buckets)
-        let histograms = UnsafeMutablePointer<UInt64>.allocate(capacity: t &* nb)
-        histograms.initialize(repeating: 0, count: t &* nb)
-        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: t &* nb)
+        let histograms = UnsafeMutablePointer<UInt64>.allocate(capacity: c &* nb)
+        histograms.initialize(repeating: 0, count: c &* nb)
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: c &* nb)
         let starts = UnsafeMutablePointer<Int>.allocate(capacity: nb &+ 1)
         defer { histograms.deallocate(); offsets.deallocate(); starts.deallocate() }
-        forkJoin(t) { slice in
+        forEachTaken(c, threads: t) { _, slice in
             forEachSegment(slice) { k, b, r0, r1 in tk_rank_histogram(k, b, r0, r1, plan, histograms + slice &* nb) }
         }
         // Buckets side by side in key order; each slice writes after the earlier slices' cells.
@@ -111,7 +123,7 @@ extension ScoreStore {
         for bucket in 0..<nb {
             starts[bucket] = sum
             var inBucket = 0
-            for slice in 0..<t {
+            for slice in 0..<c {
                 offsets[slice &* nb &+ bucket] = sum &+ inBucket
                 inBucket &+= Int(truncatingIfNeeded: histograms[slice &* nb &+ bucket] & 0xFFFF_FFFF)
             }
@@ -119,21 +131,22 @@ extension ScoreStore {
             largest = max(largest, inBucket)
         }
         starts[nb] = sum
-        // An exact ROC area splits over the threads at bucket boundaries; other sinks walk in order.
-        let areaInParts: Bool
-        if t > 1, let area = sink as? AreaSink, area.countsAreExact, area.tp == 0, area.fp == 0 { areaInParts = true }
-        else { areaInParts = false }
+        // An exact ROC area is summed in C as an integer, split over the threads at bucket
+        // boundaries (integer sums in any order); other sinks get the groups in order.
+        let exactArea: Bool
+        if let area = sink as? AreaSink, area.countsAreExact, area.tp == 0, area.fp == 0 { exactArea = true }
+        else { exactArea = false }
         let own = buffers ?? RankBuffers()
-        own.reserve(cells: total, scratch: areaInParts ? 0 : largest)
+        own.reserve(cells: total, scratch: largest)
         let cells = own.cells!
-        forkJoin(t) { slice in
+        forEachTaken(c, threads: t) { _, slice in
             forEachSegment(slice) { k, b, r0, r1 in tk_rank_scatter(k, b, r0, r1, plan, offsets + slice &* nb, cells) }
         }
         // Cells and positives above each bucket.
         var positivesAbove = [UInt32](repeating: 0, count: nb &+ 1)
         for bucket in stride(from: nb &- 1, through: 0, by: -1) {
             var p: UInt64 = 0
-            for slice in 0..<t { p &+= histograms[slice &* nb &+ bucket] >> 32 }
+            for slice in 0..<c { p &+= histograms[slice &* nb &+ bucket] >> 32 }
             positivesAbove[bucket] = positivesAbove[bucket &+ 1] &+ UInt32(truncatingIfNeeded: p)
         }
         // One slice of buckets [lo, hi), walked from the top into `s`.
@@ -163,35 +176,39 @@ extension ScoreStore {
                 }
             }
         }
-        if areaInParts {
+        if exactArea {
             var cut = [nb]
-            for slice in 1..<t {
-                let target = total &* (t &- slice) / t
+            for slice in 1..<c {
+                let target = total &* (c &- slice) / c
                 var b = cut[cut.count - 1]
                 while b > 0 && starts[b] > target { b &-= 1 }
                 cut.append(b)
             }
             cut.append(0)  // slice i walks buckets [cut[i + 1], cut[i])
-            var parts = [AreaSink](repeating: AreaSink(countsAreExact: true), count: t)
+            var parts = [UInt64](repeating: 0, count: c)
+            // Thread 0 sorts in the buffers' scratch, each other thread in its own.
+            let scratches = [own.scratch!] + (1..<t).map { _ in allocateLarge(UInt32.self, count: largest) }
+            defer { for p in scratches.dropFirst() { free(p) } }
             parts.withUnsafeMutableBufferPointer { pp in
                 let p = pp
-                forkJoin(t) { slice in
-                    guard let emitter = tk_rank_emitter_new() else { fatalError("out of memory allocating a group buffer") }
-                    defer { tk_rank_emitter_free(emitter) }
-                    var part = AreaSink(countsAreExact: true)
+                forEachTaken(c, threads: t) { thread, slice in
                     let hi = cut[slice], lo = cut[slice &+ 1]
-                    part.tp = Double(positivesAbove[hi])
-                    part.fp = Double(starts[nb] &- starts[hi]) - part.tp
-                    var most = 0
-                    for b in lo..<hi { most = max(most, starts[b &+ 1] &- starts[b]) }
-                    let scratch = allocateLarge(UInt32.self, count: most)
-                    defer { free(scratch) }
-                    walkBuckets(&part, lo, hi, scratch: scratch, emitter: emitter)
-                    p[slice] = part
+                    let scratch = scratches[thread]
+                    var tp = positivesAbove[hi], fp = UInt32(truncatingIfNeeded: starts[nb] &- starts[hi]) &- positivesAbove[hi]
+                    var twice: UInt64 = 0
+                    for bucket in stride(from: hi &- 1, through: lo, by: -1) {
+                        let first = starts[bucket], count = starts[bucket &+ 1] &- first
+                        if count > 0 { tk_rank_bucket_area(cells + first, scratch, count, plan, UInt32(bucket), &tp, &fp, &twice) }
+                    }
+                    p[slice] = twice
                 }
             }
-            let positives = Double(positivesAbove[0])
-            sink = AreaSink.sum(parts, tp: positives, fp: Double(total) - positives) as! Sink
+            // Below 2^53 (`countsAreExact`), so the float64 is the integer itself.
+            var area = AreaSink(countsAreExact: true)
+            area.twiceArea = Double(parts.reduce(0, &+))
+            area.tp = Double(positivesAbove[0])
+            area.fp = Double(total) - area.tp
+            sink = area as! Sink
             return
         }
         walkBuckets(&sink, 0, nb, scratch: own.scratch!, emitter: own.emitter)

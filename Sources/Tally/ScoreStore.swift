@@ -395,12 +395,11 @@ extension ScoreStore {
         perLabel.withUnsafeMutableBufferPointer { values in
             perLabelWarnings.withUnsafeMutableBufferPointer { found in
                 let (v, f) = (values, found)
-                // Thread `stripe` takes labels stripe, stripe + t, … with one set of buffers.
+                // Each thread takes the next label when done, with its own sort buffers.
                 let t = min(max(threads, 1), selected.count)
-                forkJoin(t) { stripe in
-                    let buffers = RankBuffers()
-                    var i = stripe
-                    while i < selected.count { v[i] = pooled([selected[i]], 1, buffers, &f[i]); i += t }
+                let buffers = (0..<t).map { _ in RankBuffers() }
+                forEachTaken(selected.count, threads: t) { thread, i in
+                    v[i] = pooled([selected[i]], 1, buffers[thread], &f[i])
                 }
             }
         }

@@ -249,6 +249,27 @@ static void rank_scan(const uint32_t *e, size_t m, uint32_t high, uint32_t *ptp,
     *pfp = fp;
 }
 
+/// The exact ROC area of ascending cells walked from the top, as an integer: twice the
+/// area is the sum over groups of Δnegatives · (positives above + positives through the
+/// group), here 2 · (positives above the group) for each negative plus Δneg · Δpos per group.
+static void rank_scan_area(const uint32_t *e, size_t m, uint32_t *ptp, uint32_t *pfp, uint64_t *area) {
+    uint32_t tp = *ptp, fp = *pfp, tps = tp, fps = fp;
+    uint64_t a = 0;
+    for (size_t i = m; i-- > 0;) {
+        uint32_t x = e[i], t = x & 1;
+        tp += t;
+        fp += t ^ 1;
+        a += (uint64_t)(t ^ 1) * 2 * tps;
+        uint64_t boundary = i == 0 || (e[i - 1] >> 1) != (x >> 1);
+        a += boundary * ((uint64_t)(fp - fps) * (tp - tps));
+        tps = boundary ? tp : tps;
+        fps = boundary ? fp : fps;
+    }
+    *area += a;
+    *ptp = tp;
+    *pfp = fp;
+}
+
 /// LSD radix sort of e[0..<m) on its low `bits` bits, in digits sized to m (in cache).
 static void rank_lsd(uint32_t *e, uint32_t *tmp, size_t m, unsigned bits) {
     unsigned d = 64 - (unsigned)__builtin_clzll((unsigned long long)m);  // about log2(m) + 1
@@ -269,8 +290,9 @@ static void rank_lsd(uint32_t *e, uint32_t *tmp, size_t m, unsigned bits) {
     if (src != e) memcpy(e, src, m * sizeof *e);
 }
 
+/// Sorts and walks one bucket into `em`, or (em NULL) adds its twice-area to *area.
 static void rank_sort_walk(uint32_t *e, uint32_t *scratch, size_t m, uint32_t high, uint32_t *tp, uint32_t *fp,
-                           tk_rank_emitter *em) {
+                           tk_rank_emitter *em, uint64_t *area) {
     if (m == 0) return;
     uint32_t a = ~0u, o = 0;
     for (size_t i = 0; i < m; i++) { a &= e[i]; o |= e[i]; }
@@ -278,6 +300,12 @@ static void rank_sort_walk(uint32_t *e, uint32_t *scratch, size_t m, uint32_t hi
     if (diff <= 1) {  // one key: one group
         uint32_t positives = 0;
         for (size_t i = 0; i < m; i++) positives += e[i] & 1;
+        if (!em) {
+            *area += (uint64_t)((uint32_t)m - positives) * (2 * (uint64_t)*tp + positives);
+            *tp += positives;
+            *fp += (uint32_t)m - positives;
+            return;
+        }
         *tp += positives;
         *fp += (uint32_t)m - positives;
         size_t g = em->count;
@@ -300,7 +328,7 @@ static void rank_sort_walk(uint32_t *e, uint32_t *scratch, size_t m, uint32_t hi
         for (size_t i = 0; i < m; i++) { uint32_t x = e[i]; scratch[starts[(x >> shift) & 2047]++] = x; }
         for (unsigned b = 2048; b-- > 0;) {
             size_t first = starts[b] - counts[b];
-            rank_sort_walk(scratch + first, e + first, counts[b], high, tp, fp, em);
+            rank_sort_walk(scratch + first, e + first, counts[b], high, tp, fp, em, area);
         }
         return;
     }
@@ -314,10 +342,18 @@ static void rank_sort_walk(uint32_t *e, uint32_t *scratch, size_t m, uint32_t hi
     } else {
         rank_lsd(e, scratch, m, bits);
     }
-    rank_scan(e, m, high, tp, fp, em);
+    if (em) rank_scan(e, m, high, tp, fp, em);
+    else rank_scan_area(e, m, tp, fp, area);
 }
 
 void tk_rank_bucket(uint32_t *cells, uint32_t *scratch, size_t count, tk_rank_plan plan, unsigned bucket,
                     uint32_t *tp, uint32_t *fp, tk_rank_emitter *emitter) {
-    rank_sort_walk(cells, scratch, count, plan.high | (uint32_t)bucket << plan.shift, tp, fp, emitter);
+    rank_sort_walk(cells, scratch, count, plan.high | (uint32_t)bucket << plan.shift, tp, fp, emitter, NULL);
 }
+
+void tk_rank_bucket_area(uint32_t *cells, uint32_t *scratch, size_t count, tk_rank_plan plan, unsigned bucket,
+                         uint32_t *tp, uint32_t *fp, uint64_t *twice_area) {
+    rank_sort_walk(cells, scratch, count, plan.high | (uint32_t)bucket << plan.shift, tp, fp, NULL, twice_area);
+}
+
+size_t tk_take(size_t *next) { return __atomic_fetch_add(next, 1, __ATOMIC_RELAXED); }

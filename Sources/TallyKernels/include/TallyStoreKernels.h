@@ -67,8 +67,16 @@ void tk_rank_emitter_reset(tk_rank_emitter *emitter, tk_group_fn emit, void *con
 /// until `tk_rank_flush`.
 void tk_rank_bucket(uint32_t *cells, uint32_t *scratch, size_t count, tk_rank_plan plan, unsigned bucket,
                     uint32_t *tp, uint32_t *fp, tk_rank_emitter *emitter);
+/// The same walk for the exact ROC area: adds to *twice_area the sum over the bucket's
+/// groups of Δnegatives · (positives above the group + positives through it), an integer
+/// (fewer than 2^32 cells).
+void tk_rank_bucket_area(uint32_t *cells, uint32_t *scratch, size_t count, tk_rank_plan plan, unsigned bucket,
+                         uint32_t *tp, uint32_t *fp, uint64_t *twice_area);
 /// Hands over the groups still buffered.
 void tk_rank_flush(tk_rank_emitter *emitter);
+
+/// Returns *next and advances it by one, atomically (threads taking work items in turn).
+size_t tk_take(size_t *next);
 
 #ifdef __cplusplus
 }
