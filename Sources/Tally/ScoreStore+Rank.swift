@@ -58,7 +58,7 @@ func forEachTaken(_ count: Int, threads: Int, _ body: (Int, Int) -> Void) {
     defer { next.deallocate() }
     forkJoin(t) { thread in
         while true {
-            let i = tk_take(next)
+            let i = tk_claim(next)
             if i >= count { break }
             body(thread, i)
         }

@@ -355,5 +355,3 @@ void tk_rank_bucket_area(uint32_t *cells, uint32_t *scratch, size_t count, tk_ra
                          uint32_t *tp, uint32_t *fp, uint64_t *twice_area) {
     rank_sort_walk(cells, scratch, count, plan.high | (uint32_t)bucket << plan.shift, tp, fp, NULL, twice_area);
 }
-
-size_t tk_take(size_t *next) { return __atomic_fetch_add(next, 1, __ATOMIC_RELAXED); }

@@ -75,9 +75,6 @@ void tk_rank_bucket_area(uint32_t *cells, uint32_t *scratch, size_t count, tk_ra
 /// Hands over the groups still buffered.
 void tk_rank_flush(tk_rank_emitter *emitter);
 
-/// Returns *next and advances it by one, atomically (threads taking work items in turn).
-size_t tk_take(size_t *next);
-
 #ifdef __cplusplus
 }
 #endif
