@@ -87,6 +87,19 @@ final class ScoreStoreKernelTests: XCTestCase {
         }
     }
 
+    func testPooledWalkOfManyCellsOnSeveralThreads() throws {
+        // 2^20 cells and more: the pooled (micro) walk splits its cells and buckets over threads.
+        let (rows, labels) = (17_000, 63)
+        let (truth, scores) = batch(rows: rows, labels: labels, seed: 21)
+        let fast = try store(truth, scores, rows: rows, labels: labels, cuts: [])
+        let slow = try store(truth, scores, rows: rows, labels: labels, cuts: [], weighted: true)
+        let one = try fast.rocAUC(average: .micro, threads: 1).values, two = try fast.rocAUC(average: .micro, threads: 2).values
+        XCTAssertEqual(one.map(\.bitPattern), two.map(\.bitPattern))
+        XCTAssertEqual(two.map(\.bitPattern), try slow.rocAUC(average: .micro).values.map(\.bitPattern))
+        XCTAssertEqual(try fast.averagePrecision(average: .micro, threads: 2).values.map(\.bitPattern),
+                       try slow.averagePrecision(average: .micro).values.map(\.bitPattern))
+    }
+
     func testBucketsLargerThanTheCacheSplitAgain() throws {
         // One outlier and a dense cluster: nearly every cell lands in one top-level bucket.
         let rows = 40_000
