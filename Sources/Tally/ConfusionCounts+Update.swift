@@ -303,19 +303,21 @@ struct BatchCounts {
         }
     }
 
+    /// Whether the C counting kernels read these matrices: bool/uint8 truth, and
+    /// bool/uint8 predictions or (`isScores`) float32 scores.
+    @inline(__always) func kernelReads(truth: MatrixView, prediction: MatrixView, isScores: Bool) -> Bool {
+        @inline(__always) func isBytes(_ t: ElementType) -> Bool { t == .bool || t == .uint8 }
+        return isBytes(truth.elementType) && (isScores ? prediction.elementType == .float32 : isBytes(prediction.elementType))
+    }
+
     /// Unweighted rows of bool/uint8 truth and bool/uint8 predictions or float32 scores
     /// through the C kernel of the CPU's level (`tk_count_*`), on every core for large
     /// batches: each slice of rows counts apart and the integer results are added, so
     /// the counts and row triples equal the row-by-row loop's. Nil when it does not apply.
     mutating func countWithKernel(truth: MatrixView, prediction: MatrixView, thresholds: UnsafeBufferPointer<Double>?) -> Bool? {
         let n = labels, rows = truth.rows
-        guard n <= 1024, truth.elementType == .bool || truth.elementType == .uint8 else { return nil }
         let isScores = thresholds != nil
-        if isScores {
-            guard prediction.elementType == .float32 else { return nil }
-        } else {
-            guard prediction.elementType == .bool || prediction.elementType == .uint8 else { return nil }
-        }
+        guard n <= 1024, kernelReads(truth: truth, prediction: prediction, isScores: isScores) else { return nil }
         let f32 = (thresholds ?? UnsafeBufferPointer(start: nil, count: 0)).map(float32Threshold)
         let slices = rows &* n >= 1 << 18 ? min(coreProcessorCount(), max(1, rows / 4096)) : 1
         let stride = ConfusionCounts.stride * n
@@ -400,13 +402,8 @@ struct BatchCounts {
     mutating func countWeightedWithKernel(truth: MatrixView, prediction: MatrixView, thresholds: UnsafeBufferPointer<Double>?,
                                           weights: UnsafeBufferPointer<Double>) -> Bool? {
         let n = labels, rows = truth.rows
-        guard n <= 64, weighted, truth.elementType == .bool || truth.elementType == .uint8 else { return nil }
         let isScores = thresholds != nil
-        if isScores {
-            guard prediction.elementType == .float32 else { return nil }
-        } else {
-            guard prediction.elementType == .bool || prediction.elementType == .uint8 else { return nil }
-        }
+        guard n <= 64, weighted, kernelReads(truth: truth, prediction: prediction, isScores: isScores) else { return nil }
         let f32 = (thresholds ?? UnsafeBufferPointer(start: nil, count: 0)).map(float32Threshold)
         let slots = tk_row_slots(n)
         var rowSlots = [Int64](repeating: 0, count: slots)

@@ -293,9 +293,21 @@ TK_AVX512 static inline __attribute__((always_inline)) void row64(__m512i ta, __
     tk_rows_add(rt, tp, fp, fn);
 }
 
+/// The byte lanes of a row of n ≤ 64 labels.
+static inline __mmask64 row_mask(size_t n) { return n == 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1); }
+
+/// The row's thresholds in four vectors of 16 floats, and each vector's lanes (`part`).
+TK_AVX512 static inline __attribute__((always_inline)) void
+load_thresholds(const float *threshold, __mmask64 row, __m512 th[4], __mmask16 part[4]) {
+    for (int c = 0; c < 4; c++) {
+        part[c] = (__mmask16)(row >> (16 * c));
+        th[c] = _mm512_maskz_loadu_ps(part[c], threshold + 16 * c);
+    }
+}
+
 TK_AVX512 static int count_bytes_64_avx512(const uint8_t *truth, const uint8_t *pred, size_t rows, size_t n,
                                            tk_count_out *out) {
-    __mmask64 row = n == 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+    __mmask64 row = row_mask(n);
     __m512i acc[3] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
     __m512i bad = _mm512_setzero_si512();
     size_t pending = 0;
@@ -331,13 +343,10 @@ predicted64(const float *s, const __m512 *th, const __mmask16 *part, int chunks,
 TK_AVX512 static inline __attribute__((always_inline)) int
 scores64(const uint8_t *truth, const float *scores, const float *threshold, size_t rows, size_t n,
          tk_count_out *out, const int chunks) {
-    __mmask64 row = n == 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+    __mmask64 row = row_mask(n);
     __m512 th[4];
     __mmask16 part[4];
-    for (int c = 0; c < 4; c++) {
-        part[c] = (__mmask16)(row >> (16 * c));
-        th[c] = _mm512_maskz_loadu_ps(part[c], threshold + 16 * c);
-    }
+    load_thresholds(threshold, row, th, part);
     const __m512i minus_one = _mm512_set1_epi8(-1);
     __m512i acc[3] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
     __m512i bad = _mm512_setzero_si512(), nan = _mm512_setzero_si512();
@@ -406,7 +415,7 @@ TK_AVX512 static inline __attribute__((always_inline)) void weighted64_store(con
 TK_AVX512 static inline __attribute__((always_inline)) int
 bytes64_weighted(const uint8_t *truth, const uint8_t *pred, const double *weights, size_t rows, size_t n, double *sums,
                  int64_t *row_table, double *weight_table, const int chunks) {
-    __mmask64 row = n == 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+    __mmask64 row = row_mask(n);
     __m512d acc[24];
     for (int i = 0; i < 3 * chunks; i++) acc[i] = _mm512_setzero_pd();
     __m512i bad = _mm512_setzero_si512();
@@ -426,13 +435,10 @@ bytes64_weighted(const uint8_t *truth, const uint8_t *pred, const double *weight
 TK_AVX512 static inline __attribute__((always_inline)) int
 scores64_weighted(const uint8_t *truth, const float *scores, const float *threshold, const double *weights, size_t rows,
                   size_t n, double *sums, int64_t *row_table, double *weight_table, const int chunks) {
-    __mmask64 row = n == 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+    __mmask64 row = row_mask(n);
     __m512 th[4];
     __mmask16 part[4];
-    for (int c = 0; c < 4; c++) {
-        part[c] = (__mmask16)(row >> (16 * c));
-        th[c] = _mm512_maskz_loadu_ps(part[c], threshold + 16 * c);
-    }
+    load_thresholds(threshold, row, th, part);
     __m512d acc[24];
     for (int i = 0; i < 3 * chunks; i++) acc[i] = _mm512_setzero_pd();
     __m512i bad = _mm512_setzero_si512(), nan = _mm512_setzero_si512();
