@@ -60,9 +60,10 @@ extension CalibrationSums {
                       let (s, o) = sum.addingReportingOverflow(binCounts[k])
                       (sum, overflow) = (s, overflow || o)
                   }
-                  return !overflow && sum == rowCount
+                  // Element weights leave unknown entries uncounted: a label then counts at most every row.
+                  return !overflow && (isWeighted ? sum <= rowCount : sum == rowCount)
               }) else { throw reader.fail("its bin counts do not add up to its rows") }
     }
 }
 
-extension CalibrationSums: ScoreAccumulator {}
+extension CalibrationSums: ElementWeightedScoreAccumulator {}

@@ -73,38 +73,112 @@ public struct CalibrationSums: Equatable, Sendable {
     ///   - sampleWeight: one finite weight ≥ 0 per row, or nil.
     public mutating func update(truth: MatrixView, scores: MatrixView, sampleWeight: UnsafeBufferPointer<Double>? = nil) throws {
         try checkProbabilityBatch(truth: truth, scores: scores, sampleWeight: sampleWeight, labelCount: labelCount)
-        let (rows, n, bins) = (truth.rows, labelCount, self.bins)
+        let rows = truth.rows
         guard rows > 0 else { return }
         let decoded = try decodeTruth(truth)
+        let total = try rowsAfter(rows, heaviest: sampleWeight?.max())
+        let n = labelCount
+        accumulate(rows: rows, isFloat32: scores.elementType == .float32, weighting: sampleWeight == nil ? .unit : .rows) {
+            r0, count, values, bits, cellWeights, rowWeights in
+            readDoubles(scores, fromRow: r0, rows: count, into: &values)
+            for i in 0..<(count * n) { bits[i] = decoded[r0 &* n &+ i] }
+            if let w = sampleWeight {
+                for r in 0..<count {
+                    rowWeights[r] = w[r0 &+ r]
+                    for j in 0..<n { cellWeights[r &* n &+ j] = w[r0 &+ r] }
+                }
+            }
+        }
+        if sampleWeight != nil { isWeighted = true }
+        rowCount = total
+    }
+
+    /// Adds one batch with a weight per (row, label), as `ScoreStore`'s element weights:
+    /// an entry of weight 0 is unknown (a missing label) and is neither read nor
+    /// counted; label j is scored on the rows where `W[:, j] != 0`, weighted by
+    /// `W[:, j]`; average="samples" takes each row's mean over its known labels,
+    /// weighted by the common value of its nonzero weights, and skips a row with none.
+    /// - Parameters:
+    ///   - elementWeights: float64 (rows × labelCount), finite and ≥ 0.
+    public mutating func update(truth: MatrixView, scores: MatrixView, elementWeights: MatrixView) throws {
+        let batch = try ElementWeightedBatch(truth: truth, scores: scores, elementWeights: elementWeights,
+                                             labelCount: labelCount)
+        let n = labelCount
+        for i in 0..<batch.scores.count where batch.weights[i] != 0 {
+            let p = batch.scores[i]
+            guard p >= 0 && p <= 1 else {
+                throw TallyError.invalidValue("Expected `y_prob` to hold probabilities in [0, 1] where `sample_weight` is not 0, but got \(p) at row \(i / n), column \(i % n)")
+            }
+        }
+        guard batch.rows > 0 else { return }
+        let total = try rowsAfter(batch.rows, heaviest: batch.weights.max())
+        accumulate(rows: batch.rows, isFloat32: scores.elementType == .float32, weighting: .cells) {
+            r0, count, values, bits, cellWeights, rowWeights in
+            let (lo, hi) = (r0 &* n, (r0 &+ count) &* n)
+            for i in lo..<hi {
+                values[i &- lo] = batch.scores[i]
+                bits[i &- lo] = batch.truth[i] != 0 ? 1 : 0
+                cellWeights[i &- lo] = batch.weights[i]
+            }
+            for r in 0..<count { rowWeights[r] = batch.rowWeights[r0 &+ r] }
+        }
+        isWeighted = true
+        rowCount = total
+    }
+
+    /// The row count after adding `rows` rows whose heaviest weight is `heaviest`, or an
+    /// error. Each term is at most 2 (Brier) or 37 (log loss) times its weight: a bound on
+    /// every sum after the batch, so that none can leave the finite doubles.
+    private func rowsAfter(_ rows: Int, heaviest: Double?) throws -> Int64 {
         let (total, overflow) = rowCount.addingReportingOverflow(Int64(rows))
         guard !overflow else { throw TallyError.overflow("Adding \(rows) rows would overflow the Int64 row count") }
-        // Each term is at most 2 (Brier) or 37 (log loss) times its weight: a bound on every
-        // sum after this batch, so that none can leave the finite doubles.
-        if let w = sampleWeight, let heaviest = w.max(), heaviest * 64 * Double(total) > Double.greatestFiniteMagnitude {
+        if let heaviest, heaviest * 64 * Double(total) > Double.greatestFiniteMagnitude {
             throw TallyError.invalidValue("Expected `sample_weight` small enough for finite calibration sums (at most \(Double.greatestFiniteMagnitude / 64 / Double(total)) here), but got \(heaviest)")
         }
-        let isFloat32 = scores.elementType == .float32
+        return total
+    }
+
+    /// How a batch weighs its cells: all 1 (the bins count integers, added once per batch),
+    /// one weight per row, or one per cell with 0 marking an unknown entry.
+    private enum Weighting { case unit, rows, cells }
+
+    /// The one accumulation loop of every update, over blocks of rows whose scores (as
+    /// float64) stay in cache. `fill(r0, count, values, bits, cellWeights, rowWeights)`
+    /// writes the block's scores, 0/1 truth and (unless `.unit`) weights, row-major;
+    /// every input is valid by then, so the loop adds straight into the state.
+    private mutating func accumulate(
+        rows: Int, isFloat32: Bool, weighting: Weighting,
+        fill: (Int, Int, inout [Double], UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Double>,
+               UnsafeMutablePointer<Double>) -> Void
+    ) {
+        let (n, bins) = (labelCount, self.bins)
         let innerEdges = Array(uniformEdges(bins).dropFirst().dropLast())
-        // Everything is valid from here on: the loop adds straight into the state.
+        let weighted = weighting != .unit, masked = weighting == .cells
         let brierScratch = ExactSumScratch(slots: n), logScratch = ExactSumScratch(slots: n)
         let scoreScratch = ExactSumScratch(slots: n * bins)
-        let weightScratch = sampleWeight.map { _ in ExactSumScratch(slots: n * bins) }
-        let positiveScratch = sampleWeight.map { _ in ExactSumScratch(slots: n * bins) }
+        let weightScratch = weighted ? ExactSumScratch(slots: n * bins) : nil
+        let positiveScratch = weighted ? ExactSumScratch(slots: n * bins) : nil
         let rowScratch = ExactSumScratch(slots: 3)
         var rowSums = [rowWeight, rowBrier, rowLogLoss]
         var binRows = [Int64](repeating: 0, count: n * bins), binPositiveRows = binRows
-        // Blocks of rows whose scores (as float64) stay in cache.
         let block = max(1, 4096 / n)
         var values = [Double](repeating: 0, count: block * n)
+        let bits = UnsafeMutablePointer<UInt8>.allocate(capacity: block * n)
+        let cellWeights = UnsafeMutablePointer<Double>.allocate(capacity: block * n)
+        let rowWeights = UnsafeMutablePointer<Double>.allocate(capacity: block)
+        defer { bits.deallocate(); cellWeights.deallocate(); rowWeights.deallocate() }
         innerEdges.withUnsafeBufferPointer { edges in
             for r0 in stride(from: 0, to: rows, by: block) {
                 let count = min(block, rows - r0)
-                readDoubles(scores, fromRow: r0, rows: count, into: &values)
-                for r in r0..<(r0 + count) {
-                    let w = sampleWeight?[r] ?? 1
-                    var rowBrierSum = 0.0, rowLogSum = 0.0
+                fill(r0, count, &values, bits, cellWeights, rowWeights)
+                for r in 0..<count {
+                    var rowBrierSum = 0.0, rowLogSum = 0.0, known = 0
                     for j in 0..<n {
-                        let p = values[(r &- r0) &* n &+ j], positive = decoded[r &* n &+ j] != 0
+                        let c = r &* n &+ j
+                        let w = weighted ? cellWeights[c] : 1
+                        if masked && w == 0 { continue }
+                        known &+= 1
+                        let p = values[c], positive = bits[c] != 0
                         // scikit-learn's two-column Brier terms, in float64 for both dtypes.
                         let a = (positive ? 1 : 0) - p, b = (positive ? 0 : 1) - (1 - p)
                         let brier = a * a + b * b
@@ -122,10 +196,13 @@ public struct CalibrationSums: Equatable, Sendable {
                             if positive { positiveScratch.add(k, w, spill: &binPositives) }
                         }
                     }
-                    // The row's means over its labels (average="samples"), the same bits in any batching.
+                    // The row's means over its (known) labels (average="samples"), the same
+                    // bits in any batching; a row with no known label is skipped.
+                    guard known > 0 else { continue }
+                    let w = weighted ? rowWeights[r] : 1
                     rowScratch.add(0, w, spill: &rowSums)
-                    rowScratch.add(1, w * (rowBrierSum / Double(n)), spill: &rowSums)
-                    rowScratch.add(2, w * (rowLogSum / Double(n)), spill: &rowSums)
+                    rowScratch.add(1, w * (rowBrierSum / Double(known)), spill: &rowSums)
+                    rowScratch.add(2, w * (rowLogSum / Double(known)), spill: &rowSums)
                 }
             }
         }
@@ -145,8 +222,6 @@ public struct CalibrationSums: Equatable, Sendable {
             }
         }
         for k in 0..<(n * bins) { binCounts[k] &+= binRows[k] }
-        if sampleWeight != nil { isWeighted = true }
-        rowCount = total
     }
 
     /// Adds another state with the same labels and bins.

@@ -19,11 +19,12 @@ extension ScoreStore {
                                  labels: [Int]? = nil) throws -> [Double] {
         let selected = try selectLabels(labels, labelCount: labelCount)
         try checkEqualMassBins(bins)
-        let w = rowWeights
         return try averagedCalibrationError(metric, average: average, labels: selected,
                                             bins: { equalMassBins([$0], bins: bins) },
                                             pooled: { equalMassBins(selected, bins: bins) },
-                                            support: { j in (0..<rowCount).reduce(0.0) { truthBit(j, $1) ? $0 + w[$1] : $0 } })
+                                            support: { j in
+                                                (0..<rowCount).reduce(0.0) { truthBit(j, $1) ? $0 + weight(label: j, row: $1) : $0 }
+                                            })
     }
 
     func checkEqualMassBins(_ bins: Int) throws {
@@ -33,13 +34,16 @@ extension ScoreStore {
         guard rowCount > 0 else { throw TallyError.invalidValue("Expected at least one row of scores, but got none") }
     }
 
-    /// The bins of the labels' cells (rows of weight 0 left out), edges at their quantiles.
+    /// The bins of the labels' cells (cells of weight 0 left out: rows weighing nothing and,
+    /// under element weights, unknown entries), edges at their quantiles.
     func equalMassBins(_ labels: [Int], bins: Int) -> ReliabilityBins {
-        let w = rowWeights
         var cells: [(score: Double, truth: Bool, weight: Double)] = []
         for j in labels {
             let s = scores(label: j)
-            for r in 0..<rowCount where w[r] != 0 { cells.append((s[r], truthBit(j, r), w[r])) }
+            for r in 0..<rowCount {
+                let w = weight(label: j, row: r)
+                if w != 0 { cells.append((s[r], truthBit(j, r), w)) }
+            }
         }
         let edges = percentileEdges(cells.map(\.score).sorted(), bins: bins)
         let inner = Array(edges.dropFirst().dropLast())

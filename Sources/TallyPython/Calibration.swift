@@ -22,13 +22,8 @@ nonisolated(unsafe) let calibrationFunctions: [Declaration] = [
         let bytes = try bytesArgument(a, 0)
         return try makeHandle(CalibrationBox(try withoutGIL { try CalibrationSums(serialized: bytes) }))
     },
-    Declaration("calibration_update", 3...4, "calibration_update(handle, y_true, y_prob, sample_weight=None)") { a in
-        let target = try a.handle(0, as: CalibrationBox.self, "calibration")
-        let truth = try HeldBuffer(a[1]!, name: "y_true", dimensions: 2...2)
-        let prob = try HeldBuffer(a[2]!, name: "y_prob", dimensions: 2...2)
-        let weights = try a.optional(3).map { try HeldBuffer($0, name: "sample_weight", dimensions: 1...1) }
-        let (t, p, w) = (truth.matrix, prob.matrix, try weights?.float64Elements(name: "sample_weight"))
-        try target.mutate { try $0.update(truth: t, scores: p, sampleWeight: w) }
+    Declaration("calibration_update", 3...4, "calibration_update(handle, y_true, y_prob, sample_weight=None (1-D or 2-D))") { a in
+        try ScoreBatch(a, from: 1, scoresName: "y_prob").add(to: try a.handle(0, as: CalibrationBox.self, "calibration"))
         return tally_none()
     },
     Declaration("calibration_merge", 2...2, "calibration_merge(handle, other)") { a in

@@ -40,9 +40,9 @@ func labelScores(_ r: LabelScores) throws -> PyPtr {
 /// 2-D (one per element, 0 marking an unknown entry).
 struct ScoreBatch {
     let truth: HeldBuffer, scores: HeldBuffer, weights: HeldBuffer?
-    init(_ args: Arguments, from i: Int) throws {
+    init(_ args: Arguments, from i: Int, scoresName: String = "y_score") throws {
         truth = try HeldBuffer(args[i]!, name: "y_true", dimensions: 2...2)
-        scores = try HeldBuffer(args[i + 1]!, name: "y_score", dimensions: 2...2)
+        scores = try HeldBuffer(args[i + 1]!, name: scoresName, dimensions: 2...2)
         weights = try args.optional(i + 2).map { try HeldBuffer($0, name: "sample_weight", dimensions: 1...2) }
     }
 

@@ -10,16 +10,18 @@ import Glibc
 
 let calibrationUsage = """
 usage: tally calibration --true Y_TRUE.npy --score Y_PROB.npy [--bins N] [--weights W.npy]
-                         [--labels NAMES.txt] [--digits N]
+                         [--ignore-value V] [--labels NAMES.txt] [--digits N]
 
 Per label: the Brier score and log loss (scikit-learn's brier_score_loss and log_loss,
 column by column), ECE and MCE over N equal-width bins of [0, 1] (default 15), and
 their micro, macro, weighted and samples averages. Y_PROB holds probabilities in [0, 1].
+--ignore-value V marks the entries of Y_TRUE equal to V (and nan) unknown: each label is
+scored on the rows where it is known.
 """
 
 func runCalibration(_ arguments: [String]) throws {
     var truePath: String?, scorePath: String?, weightsPath: String?, labelsPath: String?
-    var bins = 15, digits = 2
+    var bins = 15, digits = 2, ignoreValue: Double?
     let flags = Flags(arguments)
     flags.forEach { flag in
         switch flag {
@@ -27,6 +29,7 @@ func runCalibration(_ arguments: [String]) throws {
         case "--score": scorePath = flags.value(flag)
         case "--weights": weightsPath = flags.value(flag)
         case "--labels": labelsPath = flags.value(flag)
+        case "--ignore-value": ignoreValue = flags.parsed(flag, expects: "a number") { Double($0) }
         case "--bins": bins = flags.integer(flag, 1...(1 << 20))
         case "--digits": digits = flags.integer(flag, 0...15)
         case "-h", "--help": print(calibrationUsage); exit(0)
@@ -34,17 +37,9 @@ func runCalibration(_ arguments: [String]) throws {
         }
     }
     guard let truePath, let scorePath else { fail("--true and --score are required\n\(calibrationUsage)") }
-    let truth = try NPYArray(contentsOf: truePath)
-    let scores = try NPYArray(contentsOf: scorePath)
-    guard truth.shape.count == 2 else {
-        throw TallyError.invalidValue("Expected y_true to be 2-D (n, labels), but got shape \(truth.shape)")
-    }
-    var sums = try CalibrationSums(labelCount: truth.shape[1], bins: bins)
-    let weights = try weightsPath.map { try NPYArray(contentsOf: $0).doubles() }
-    try truth.withMatrixView { t in
-        try scores.withMatrixView { s in
-            try weights.withOptionalBuffer { try sums.update(truth: t, scores: s, sampleWeight: $0) }
-        }
-    }
+    let batch = try RecordedBatch(truePath: truePath, scorePath: scorePath, weightsPath: weightsPath,
+                                  ignoreValue: ignoreValue)
+    var sums = try CalibrationSums(labelCount: batch.labelCount, bins: bins)
+    try batch.add(to: &sums)
     print(try sums.table(names: try labelsPath.map(readLines), digits: digits), terminator: "")
 }

@@ -29,6 +29,7 @@ struct ThresholdOptions {
     var beta: Double?, minPrecision: Double?, minRecall: Double?, rate: Double?
     var digits = 2
     var folds: Int?, seed = 0
+    var ignoreValue: Double?
 }
 
 func parseThresholds(_ arguments: [String]) -> ThresholdOptions {
@@ -39,6 +40,7 @@ func parseThresholds(_ arguments: [String]) -> ThresholdOptions {
         case "--true": o.truePath = flags.value(flag)
         case "--score": o.scorePath = flags.value(flag)
         case "--weights": o.weightsPath = flags.value(flag)
+        case "--ignore-value": o.ignoreValue = flags.parsed(flag, expects: "a number") { Double($0) }
         case "--labels": o.labelsPath = flags.value(flag)
         case "--out": o.outPath = flags.value(flag)
         case "--objective": o.objective = flags.value(flag)
@@ -64,18 +66,10 @@ func runThresholds(_ arguments: [String]) throws {
     }
     let objective = try ThresholdObjective(parsing: o.objective, beta: o.beta, minPrecision: o.minPrecision,
                                            minRecall: o.minRecall, rate: o.rate)
-    let truth = try NPYArray(contentsOf: truePath)
-    let scores = try NPYArray(contentsOf: scorePath)
-    guard truth.shape.count == 2 else {
-        throw TallyError.invalidValue("Expected y_true to be 2-D (n, labels), but got shape \(truth.shape)")
-    }
-    var store = try ScoreStore(labelCount: truth.shape[1])
-    let weights = try o.weightsPath.map { try NPYArray(contentsOf: $0).doubles() }
-    try truth.withMatrixView { t in
-        try scores.withMatrixView { s in
-            try weights.withOptionalBuffer { try store.update(truth: t, scores: s, sampleWeight: $0) }
-        }
-    }
+    let batch = try RecordedBatch(truePath: truePath, scorePath: scorePath, weightsPath: o.weightsPath,
+                                  ignoreValue: o.ignoreValue)
+    var store = try ScoreStore(labelCount: batch.labelCount)
+    try batch.add(to: &store)
     let names = try o.labelsPath.map(readLines)
     var tuned: TunedThresholds, estimate = ""
     if let folds = o.folds {

@@ -11,7 +11,7 @@ import Glibc
 let usage = """
 usage: tally report --true Y_TRUE.npy --score Y_SCORE.npy [--threshold T | --thresholds T.npy|T.json]
                     [--labels NAMES.txt] [--format text|json|markdown|html] [--digits N]
-                    [--zero-division warn|0|1|nan] [--weights W.npy]
+                    [--zero-division warn|0|1|nan] [--weights W.npy] [--ignore-value V]
                     [--ci wilson|clopper_pearson|bootstrap [--level L] [--bootstrap B] [--seed S]]
 
 Scores every label of recorded arrays exactly as scikit-learn's classification_report on
@@ -20,6 +20,8 @@ scores (or 0/1 predictions); NAMES.txt has one label name per line. T.json is wr
 `tally thresholds` (see `tally thresholds --help`). --ci adds interval columns at level L
 (0.95): Wilson or Clopper-Pearson for precision and recall (labels, micro average), or a
 Poisson bootstrap of B replicates (200) seeded with S (0) for precision, recall and F1.
+--ignore-value V marks the entries of Y_TRUE equal to V (and nan) unknown: each label is
+scored on the rows where it is known, and a row on its known labels.
 """
 
 func printError(_ text: String) { _ = text.withCString { write(2, $0, strlen($0)) } }
@@ -43,6 +45,7 @@ struct Options {
     var level = 0.95
     var replicates = BootstrapCounts.defaultReplicates
     var seed: UInt64 = 0
+    var ignoreValue: Double?
 }
 
 func parse(_ arguments: [String]) throws -> Options {
@@ -59,6 +62,7 @@ func parse(_ arguments: [String]) throws -> Options {
         case "--thresholds": o.thresholdsPath = flags.value(flag)
         case "--labels": o.labelsPath = flags.value(flag)
         case "--weights": o.weightsPath = flags.value(flag)
+        case "--ignore-value": o.ignoreValue = flags.parsed(flag, expects: "a number") { Double($0) }
         case "--format": o.format = try ReportFormat(parsing: flags.value(flag))
         case "--digits": o.digits = flags.integer(flag, 0...15)
         case "--zero-division": o.zeroDivision = try ZeroDivision(parsing: flags.value(flag))
@@ -97,23 +101,22 @@ func run() throws {
     }
     let o = try parse(Array(CommandLine.arguments.dropFirst()))
     guard let truePath = o.truePath, let scorePath = o.scorePath else { fail("--true and --score are required\n\(usage)") }
-    let truth = try NPYArray(contentsOf: truePath)
-    let scores = try NPYArray(contentsOf: scorePath)
-    guard truth.shape.count == 2 else {
-        throw TallyError.invalidValue("Expected y_true to be 2-D (n, labels), but got shape \(truth.shape)")
-    }
-    let labelCount = truth.shape[1]
+    let batch = try RecordedBatch(truePath: truePath, scorePath: scorePath, weightsPath: o.weightsPath,
+                                  ignoreValue: o.ignoreValue)
+    let labelCount = batch.labelCount
     var threshold = Threshold.scalar(o.threshold)
     if let path = o.thresholdsPath { threshold = .perLabel(try TunedThresholds.thresholds(contentsOf: path)) }
     let names = try o.labelsPath.map(readLines)
     var counts = try ConfusionCounts(labelCount: labelCount, threshold: threshold)
-    let weights = try o.weightsPath.map { try NPYArray(contentsOf: $0).doubles() }
     var replicates: BootstrapCounts?
     if o.intervalMethod == .bootstrap {
-        replicates = try BootstrapCounts(labelCount: labelCount, replicates: o.replicates, seed: o.seed, threshold: threshold)
-        try replicates!.update(truth: truth, prediction: scores, sampleWeight: weights)
+        var r = try BootstrapCounts(labelCount: labelCount, replicates: o.replicates, seed: o.seed, threshold: threshold)
+        try batch.apply(rows: { try r.update(truth: $0, prediction: $1, sampleWeight: $2) },
+                        elements: { try r.update(truth: $0, prediction: $1, elementWeights: $2) })
+        replicates = r
     }
-    try counts.update(truth: truth, prediction: scores, sampleWeight: weights)
+    try batch.apply(rows: { try counts.update(truth: $0, prediction: $1, sampleWeight: $2) },
+                    elements: { try counts.update(truth: $0, prediction: $1, elementWeights: $2) })
     let report = try ClassificationReport(counts, names: names, zeroDivision: o.zeroDivision,
                                           intervalMethod: o.intervalMethod, level: o.level, replicates: replicates)
     for warning in report.warnings { printError("tally: warning: \(warning.message)\n") }

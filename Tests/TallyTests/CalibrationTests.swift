@@ -56,6 +56,38 @@ final class CalibrationTests: XCTestCase {
                     tolerance: 1e-15)
     }
 
+    func testElementWeightsScoreEachLabelOnItsKnownRows() throws {
+        // Unknown entries (weight 0) hold -1 and a score outside [0, 1]: neither is read.
+        //   row 0: y (1, ?)   p (0.8, 7)    row 1: y (0, 1) p (0.4, 0.5)    row 2: y (?, ?) p (9, 9)
+        // Label 0 on rows 0, 1: Brier (0.2² + 0.4²)/2 = 0.1; label 1 on row 1: 0.5² = 0.25.
+        // micro (0.04 + 0.16 + 0.25)/3 = 0.15; samples: row 0 0.04, row 1 (0.16 + 0.25)/2, row 2
+        // skipped: (0.04 + 0.205)/2 = 0.1225. Log loss of label 1: −ln 0.5.
+        var c = try CalibrationSums(labelCount: 2, bins: 10)
+        let truth: [Double] = [1, -1, 0, 1, -1, -1], scores: [Double] = [0.8, 7, 0.4, 0.5, 9, 9]
+        let weights: [Double] = [1, 0, 1, 1, 0, 0]
+        try truth.withMatrixView(rows: 3, columns: 2) { t in
+            try scores.withMatrixView(rows: 3, columns: 2) { s in
+                try weights.withMatrixView(rows: 3, columns: 2) { try c.update(truth: t, scores: s, elementWeights: $0) }
+            }
+        }
+        assertClose(try c.score(.brier), [0.1, 0.25], tolerance: 1e-16)
+        assertClose(try c.score(.brier, average: .micro), [0.15], tolerance: 1e-16)
+        assertClose(try c.score(.brier, average: .samples), [0.1225], tolerance: 1e-16)
+        assertClose([try c.score(.logLoss)[1]], [0.6931471805599453], tolerance: 1e-16)
+        XCTAssertEqual(try c.reliability(label: 0).counts.reduce(0, +), 2)  // unknown entries are not counted
+        XCTAssertEqual(try c.reliability(label: 1).counts, [0, 0, 0, 0, 1, 0, 0, 0, 0, 0])  // 0.5 on an inner edge: lower bin
+        XCTAssertEqual(c.rowCount, 3)
+        XCTAssertEqual(try CalibrationSums(serialized: c.serialized()), c)
+        // A known score outside [0, 1] is refused and changes nothing.
+        let before = c
+        XCTAssertThrowsError(try truth.withMatrixView(rows: 3, columns: 2) { t in
+            try [0.8, 7, 1.5, 0.5, 9, 9].withMatrixView(rows: 3, columns: 2) { s in
+                try weights.withMatrixView(rows: 3, columns: 2) { try c.update(truth: t, scores: s, elementWeights: $0) }
+            }
+        }) { XCTAssertTrue("\($0)".contains("where `sample_weight` is not 0, but got 1.5 at row 1, column 0"), "\($0)") }
+        XCTAssertEqual(c, before)
+    }
+
     func testFloat32ScoresClipAtFloat32Epsilon() throws {
         // (y=1, p=0) as float32 clips to 2^-23: log loss 23·ln 2.
         var c = try CalibrationSums(labelCount: 1)

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _tally
-from ._convert import as_matrix, as_sample_weight
+from ._convert import as_matrix, as_sample_weight, known_weights
 from .scores import ScoreTally, _Handle, _labels, check_average
 
 __all__ = [
@@ -105,22 +105,34 @@ class CalibrationTally(_Handle):
     Scores must be probabilities in [0, 1] (float32 or float64); ``y_true`` 0/1.
     The log loss clips as scikit-learn does, with the machine epsilon of the
     scores' dtype. Bad input raises and changes nothing.
+
+    Missing labels: with ``ignore_value`` (nan, or e.g. -1) the entries of
+    ``y_true`` equal to it are unknown, and each label is scored on the rows where
+    it is known (a 2-D ``sample_weight`` with 0 at unknown entries does the same):
+    the bins count only known entries, and ``average="samples"`` takes each row's
+    mean over its known labels.
     """
 
     _prefix = "calibration"
 
-    def __init__(self, n_labels, n_bins=15):
+    def __init__(self, n_labels, n_bins=15, *, ignore_value=None):
         if isinstance(n_labels, bool) or not isinstance(n_labels, (int, np.integer)):
             raise TypeError(f"Expected `n_labels` to be an int, but got {type(n_labels).__name__}")
+        self._set_ignore_value(ignore_value)
         self._handle = _tally.calibration_new(int(n_labels), _n_bins(n_bins))
 
     def update(self, y_true, y_prob, sample_weight=None):
-        """Add a batch: 0/1 ``y_true`` and probabilities ``y_prob`` of shape (n, n_labels)."""
+        """Add a batch: 0/1 ``y_true`` and probabilities ``y_prob`` of shape (n, n_labels);
+        ``sample_weight`` (n,) per row or (n, n_labels) per entry, 0 meaning unknown."""
+        return self._update(y_true, y_prob, sample_weight, one_shot=False)
+
+    def _update(self, y_true, y_prob, sample_weight, *, one_shot):
         yt = as_matrix(y_true, "y_true")
         yp = _probabilities(y_prob)
         if yt.shape != yp.shape:
             raise ValueError(f"Expected `y_prob` to have shape {yt.shape} like `y_true`, but got {yp.shape}")
-        self._call("update", yt, yp, as_sample_weight(sample_weight, yt.shape[0]))
+        w = as_sample_weight(sample_weight, yt.shape[0], allow_all_zero=not one_shot, element_shape=yt.shape)
+        self._call("update", yt, yp, known_weights(yt, w, self.ignore_value, one_shot=one_shot))
         return self
 
     @property
@@ -188,70 +200,79 @@ def calibration_error_from_scores(scores: ScoreTally, metric="ece", *, n_bins=10
 
 # -- one-shot functions ------------------------------------------------------------------
 
-def _one_shot(y_true, y_prob, sample_weight, n_bins=15):
+def _one_shot(y_true, y_prob, sample_weight, n_bins=15, ignore_value=None):
     yt = as_matrix(y_true, "y_true")
-    cal = CalibrationTally(yt.shape[1], n_bins)
-    return cal.update(yt, y_prob, as_sample_weight(sample_weight, yt.shape[0], allow_all_zero=False))
+    cal = CalibrationTally(yt.shape[1], n_bins, ignore_value=ignore_value)
+    return cal._update(yt, y_prob, sample_weight, one_shot=True)
 
 
-def brier_score(y_true, y_prob, *, average="macro", sample_weight=None, labels=None):
+def _one_shot_store(y_true, y_prob, sample_weight, ignore_value):
+    """A ScoreTally of probabilities for the equal-mass bins (known entries checked to lie in [0, 1])."""
+    yt = as_matrix(y_true, "y_true")
+    yp = _probabilities(y_prob)
+    if yt.shape != yp.shape:
+        raise ValueError(f"Expected `y_prob` to have shape {yt.shape} like `y_true`, but got {yp.shape}")
+    w = as_sample_weight(sample_weight, yt.shape[0], allow_all_zero=False, element_shape=yt.shape)
+    w = known_weights(yt, w, ignore_value, one_shot=True)
+    _check_probabilities(yp, None if w is None or w.ndim == 1 else w != 0)
+    return ScoreTally(yt.shape[1]).update(yt, yp, w)
+
+
+def brier_score(y_true, y_prob, *, average="macro", sample_weight=None, labels=None, ignore_value=None):
     """The Brier score per label of a multi-label (n, n_labels) target: column j is
-    `sklearn.metrics.brier_score_loss(y_true[:, j], y_prob[:, j])`; averages as
-    `CalibrationTally.brier_score`."""
-    return _one_shot(y_true, y_prob, sample_weight).brier_score(average, labels=labels)
+    `sklearn.metrics.brier_score_loss(y_true[:, j], y_prob[:, j])` (on the rows where
+    label j is known, with ``ignore_value``); averages as `CalibrationTally.brier_score`."""
+    return _one_shot(y_true, y_prob, sample_weight, ignore_value=ignore_value).brier_score(average, labels=labels)
 
 
-def binary_log_loss(y_true, y_prob, *, average="macro", sample_weight=None, labels=None):
+def binary_log_loss(y_true, y_prob, *, average="macro", sample_weight=None, labels=None, ignore_value=None):
     """The log loss per label: column j is `sklearn.metrics.log_loss(y_true[:, j],
     y_prob[:, j], labels=[0, 1])` (clipped with the dtype's machine epsilon)."""
-    return _one_shot(y_true, y_prob, sample_weight).log_loss(average, labels=labels)
+    return _one_shot(y_true, y_prob, sample_weight, ignore_value=ignore_value).log_loss(average, labels=labels)
 
 
-def _calibration_error(metric, y_true, y_prob, n_bins, strategy, average, sample_weight, labels):
+def _calibration_error(metric, y_true, y_prob, n_bins, strategy, average, sample_weight, labels, ignore_value):
     if strategy == "uniform":
-        cal = _one_shot(y_true, y_prob, sample_weight, _n_bins(n_bins))
+        cal = _one_shot(y_true, y_prob, sample_weight, _n_bins(n_bins), ignore_value)
         return getattr(cal, {"ece": "expected", "mce": "maximum"}[metric] + "_calibration_error")(average, labels=labels)
     if strategy != "quantile":
         raise ValueError(f"Expected `strategy` to be one of 'uniform', 'quantile', but got {strategy!r}")
-    yt = as_matrix(y_true, "y_true")
-    yp = _probabilities(y_prob)
-    _check_probabilities(yp)
-    store = ScoreTally(yt.shape[1]).update(yt, yp, as_sample_weight(sample_weight, yt.shape[0], allow_all_zero=False))
+    store = _one_shot_store(y_true, y_prob, sample_weight, ignore_value)
     return calibration_error_from_scores(store, metric, n_bins=n_bins, average=average, labels=labels)
 
 
-def _check_probabilities(p):
+def _check_probabilities(p, known=None):
     bad = ~((p >= 0) & (p <= 1))
+    if known is not None:
+        bad &= known
     if bad.any():
         r, c = (int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"Expected `y_prob` to hold probabilities in [0, 1], but got {p[r, c]} at row {r}, column {c}")
 
 
 def expected_calibration_error(y_true, y_prob, *, n_bins=15, strategy="uniform", average="macro",
-                               sample_weight=None, labels=None):
+                               sample_weight=None, labels=None, ignore_value=None):
     """ECE per label: Σ_b (weight_b / weight) · |mean score_b − fraction positive_b| over
     ``n_bins`` bins of `sklearn.calibration.calibration_curve`'s ``strategy`` ("uniform":
     equal width, streamed; "quantile": equal mass, from every score)."""
-    return _calibration_error("ece", y_true, y_prob, n_bins, strategy, average, sample_weight, labels)
+    return _calibration_error("ece", y_true, y_prob, n_bins, strategy, average, sample_weight, labels, ignore_value)
 
 
 def maximum_calibration_error(y_true, y_prob, *, n_bins=15, strategy="uniform", average="macro",
-                              sample_weight=None, labels=None):
+                              sample_weight=None, labels=None, ignore_value=None):
     """MCE per label: the largest |mean score − fraction positive| over non-empty bins."""
-    return _calibration_error("mce", y_true, y_prob, n_bins, strategy, average, sample_weight, labels)
+    return _calibration_error("mce", y_true, y_prob, n_bins, strategy, average, sample_weight, labels, ignore_value)
 
 
-def reliability_curve(y_true, y_prob, *, label=0, n_bins=10, strategy="uniform", sample_weight=None):
+def reliability_curve(y_true, y_prob, *, label=0, n_bins=10, strategy="uniform", sample_weight=None,
+                      ignore_value=None):
     """One label's `Reliability` (every bin; `calibration_curve` is its non-empty
-    ``fraction_positive`` and ``mean_score``)."""
-    yt = as_matrix(y_true, "y_true")
+    ``fraction_positive`` and ``mean_score``), over the rows where it is known."""
     if strategy == "uniform":
-        return _one_shot(yt, y_prob, sample_weight, _n_bins(n_bins)).reliability(label)
+        return _one_shot(y_true, y_prob, sample_weight, _n_bins(n_bins), ignore_value).reliability(label)
     if strategy != "quantile":
         raise ValueError(f"Expected `strategy` to be one of 'uniform', 'quantile', but got {strategy!r}")
-    yp = _probabilities(y_prob)
-    _check_probabilities(yp)
-    store = ScoreTally(yt.shape[1]).update(yt, yp, as_sample_weight(sample_weight, yt.shape[0]))
+    store = _one_shot_store(y_true, y_prob, sample_weight, ignore_value)
     return reliability_from_scores(store, label, n_bins=n_bins)
 
 

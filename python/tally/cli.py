@@ -25,6 +25,7 @@ def _parser():
     g.add_argument("--thresholds", help=".npy with one threshold per label, or .json from `tally thresholds`")
     r.add_argument("--labels", help="text file with one label name per line")
     r.add_argument("--weights", help=".npy with one sample weight per row")
+    r.add_argument("--ignore-value", metavar="V", help="mark the entries of y_true equal to V (and nan) unknown: each label is scored on its known rows")
     r.add_argument("--format", choices=["text", "json", "markdown", "html"], default="text")
     r.add_argument("--digits", type=int, default=2)
     r.add_argument("--zero-division", default="warn", choices=["warn", "0", "1", "nan"])
@@ -41,6 +42,7 @@ def _parser():
     t.add_argument("--min-recall", type=float)
     t.add_argument("--rate", type=float)
     t.add_argument("--weights", help=".npy with one sample weight per row")
+    t.add_argument("--ignore-value", metavar="V", help="mark the entries of y_true equal to V (and nan) unknown: each label is scored on its known rows")
     t.add_argument("--labels", help="text file with one label name per line")
     t.add_argument("--digits", type=int, default=2)
     t.add_argument("--out", help="write the result: .json (all of it) or .npy (the thresholds)")
@@ -52,6 +54,7 @@ def _parser():
     c.add_argument("--score", dest="score_path", required=True, help="(n, labels) probabilities .npy")
     c.add_argument("--bins", type=int, default=15, help="equal-width bins of [0, 1] for ECE and MCE (15)")
     c.add_argument("--weights", help=".npy with one sample weight per row")
+    c.add_argument("--ignore-value", metavar="V", help="mark the entries of y_true equal to V (and nan) unknown: each label is scored on its known rows")
     c.add_argument("--labels", help="text file with one label name per line")
     c.add_argument("--digits", type=int, default=2)
     return p
@@ -94,6 +97,17 @@ def _integer(text, expects):
     return int(text)
 
 
+def _ignore_value(args):
+    """--ignore-value as a number, as Swift's `Double(text)` reads it (nan and inf included)."""
+    text = args.ignore_value
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        _usage_error(f"--ignore-value expects a number, but got '{text}'")
+
+
 def _thresholds(args):
     """`tally thresholds`: the core's table, and the result written to --out."""
     from . import _tally
@@ -110,7 +124,7 @@ def _thresholds(args):
     if y_true.ndim != 2:
         raise ValueError(f"Expected y_true to be 2-D (n, labels), but got shape {list(y_true.shape)}")
     weights = _load(args.weights) if args.weights else None
-    store = ScoreTally(y_true.shape[1]).update(y_true, y_score, weights)
+    store = ScoreTally(y_true.shape[1], ignore_value=_ignore_value(args)).update(y_true, y_score, weights)
     result = store.tune_thresholds(args.objective, beta=args.beta, min_precision=args.min_precision,
                                    min_recall=args.min_recall, rate=args.rate, folds=folds, seed=seed)
     names = _names(args.labels) if args.labels else None
@@ -132,7 +146,8 @@ def _calibration(args):
     if y_true.ndim != 2:
         raise ValueError(f"Expected y_true to be 2-D (n, labels), but got shape {list(y_true.shape)}")
     weights = _load(args.weights) if args.weights else None
-    cal = CalibrationTally(y_true.shape[1], args.bins).update(y_true, _load(args.score_path), weights)
+    cal = CalibrationTally(y_true.shape[1], args.bins, ignore_value=_ignore_value(args))
+    cal.update(y_true, _load(args.score_path), weights)
     return cal.table(label_names=_names(args.labels) if args.labels else None, digits=args.digits)
 
 
@@ -166,7 +181,8 @@ def main(argv=None):
                 names.pop()
         weights = _load(args.weights) if args.weights else None
         bootstrap = (True if args.bootstrap is None else args.bootstrap) if args.ci == "bootstrap" else False
-        acc = Tally(y_true.shape[1], threshold=threshold, bootstrap=bootstrap, seed=args.seed)
+        acc = Tally(y_true.shape[1], threshold=threshold, bootstrap=bootstrap, seed=args.seed,
+                    ignore_value=_ignore_value(args))
         acc.update(y_true, y_score, weights)
         # "0", "1", "nan" as numbers; the core checks the value.
         zd = args.zero_division if args.zero_division == "warn" else float(args.zero_division)

@@ -58,6 +58,8 @@ def _references(y, known, pred):
                                          average="samples", zero_division=0)
         out["subset_accuracy"] = skm.accuracy_score(np.where(known, t, 0)[live], np.where(known, hard, 0)[live])
         out["auc"] = [skm.roc_auc_score(t[known[:, j], j], pred[known[:, j], j]) for j in range(4)]
+        out["brier"] = [skm.brier_score_loss(t[known[:, j], j], pred[known[:, j], j].astype(np.float64))
+                        for j in range(4)]
     return out
 
 
@@ -83,7 +85,7 @@ def case_missing(jit="auto"):
                                     name=f"{counting}_weighted_precision"))
         metrics.append(tk.SubsetAccuracy(ignore_value=-1, counting=counting, name=f"{counting}_subset_accuracy"))
     report = tk.PerLabelReport((x_val, y_val), label_names=NAMES, print_every=0, ranking=True, ignore_value=-1,
-                               zero_division=0)
+                               zero_division=0, calibration=("brier", "ece"))
 
     class Predictions(keras.callbacks.Callback):
         preds = []
@@ -114,8 +116,9 @@ def case_missing(jit="auto"):
         for j, n in enumerate(NAMES):
             assert abs(row[f"val_f1/{n}"] - ref[f"f1/{n}"]) < 1e-12, (n, row[f"val_f1/{n}"], ref[f"f1/{n}"])
             assert abs(row[f"val_roc_auc/{n}"] - ref["auc"][j]) < 1e-12, (n, row[f"val_roc_auc/{n}"], ref["auc"][j])
+            assert abs(row[f"val_brier/{n}"] - ref["brier"][j]) < 1e-12, (n, row[f"val_brier/{n}"], ref["brier"][j])
         assert abs(row["val_samples_f1"] - ref["samples_f1"]) < 1e-12
-        checked += 2 * len(NAMES) + 1
+        checked += 3 * len(NAMES) + 1
     assert not any(math.isnan(v) for v in history.history["val_host_macro_f1"])
     # Refusals: a label value as the mark; metrics whose state cannot hold a mask.
     for bad in (0, 1.0, "x"):

@@ -103,6 +103,101 @@ def quantile_edges(p, n_bins):
     return np.percentile(p, np.linspace(0, 1, n_bins + 1) * 100)
 
 
+# -- missing labels ----------------------------------------------------------------------
+
+def masked(rng, n=400, labels=5, dtype=np.float64, weighted=False):
+    """y_true with -1 at unknown entries: a label with no known row, a row with none."""
+    y, p, w = make(rng, n, labels, dtype, weighted)
+    unknown = rng.random(y.shape) < 0.3
+    unknown[:, labels - 1] = True
+    unknown[7] = True
+    return np.where(unknown, -1.0, y), p, w, y, ~unknown
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_missing_labels_score_each_label_on_its_known_rows_as_scikit_learn(rng, weighted, dtype):
+    marked, p, w, y, known = masked(rng, dtype=dtype, weighted=weighted)
+    cal = CalibrationTally(5, n_bins=10, ignore_value=-1)
+    for rows in np.array_split(np.arange(len(y)), 3):  # streamed
+        cal.update(marked[rows], p[rows], None if w is None else w[rows])
+    ww = np.ones(len(y)) if w is None else w
+    brier, loss = cal.brier_score(None), cal.log_loss(None)
+    ece, mce = cal.expected_calibration_error(None), cal.maximum_calibration_error(None)
+    edges = np.linspace(0, 1, 11)
+    for j in range(4):
+        k = known[:, j]
+        yy, pp = y[k, j], p[k, j]
+        np.testing.assert_allclose(brier[j], brier_score_loss(yy, pp.astype(np.float64), sample_weight=ww[k]), rtol=1e-12)
+        ref_loss = (np.average(float32_log_loss_cells(yy, pp), weights=ww[k]) if dtype == np.float32
+                    else log_loss(yy, pp, labels=[0, 1], sample_weight=ww[k]))
+        np.testing.assert_allclose(loss[j], ref_loss, rtol=1e-12)
+        np.testing.assert_allclose((ece[j], mce[j]), reference_errors(pp, yy, ww[k], edges), rtol=1e-12)
+        r = cal.reliability(j)
+        count, weight, _, _ = reference_bins(pp.astype(np.float64), yy, ww[k], edges)
+        assert np.array_equal(r.count, count)  # unknown entries are not counted
+        np.testing.assert_allclose(r.weight, weight, rtol=1e-12)
+    # The label with no known row: nan (scikit-learn would raise on no rows), no counts.
+    assert np.isnan([brier[4], loss[4], ece[4], mce[4]]).all() and cal.reliability(4).count.sum() == 0
+    # Averages: micro pools the known cells, macro/weighted skip the label without rows,
+    # samples averages each row's mean over its known labels and skips row 7.
+    cells = np.broadcast_to(ww[:, None], y.shape)[known]
+    np.testing.assert_allclose(cal.brier_score("micro"),
+                               brier_score_loss(y[known], p[known].astype(np.float64), sample_weight=cells), rtol=1e-12)
+    np.testing.assert_allclose(cal.brier_score("macro"), brier[:4].mean(), rtol=1e-12)
+    support = np.array([(ww * y[:, j])[known[:, j]].sum() for j in range(5)])
+    np.testing.assert_allclose(cal.brier_score("weighted"), np.average(brier[:4], weights=support[:4]), rtol=1e-12)
+    live = known.any(axis=1)
+    assert not live[7]
+    row_means = np.array([np.mean((y[r, known[r]] - p[r, known[r]].astype(np.float64)) ** 2) for r in np.flatnonzero(live)])
+    np.testing.assert_allclose(cal.brier_score("samples"), np.average(row_means, weights=ww[live]), rtol=1e-12)
+
+
+def test_missing_labels_nan_marks_two_d_weights_and_nothing_unknown(rng):
+    marked, p, w, y, known = masked(rng, weighted=True)
+    by_mark = CalibrationTally(5, ignore_value=-1).update(marked, p, w)
+    by_nan = CalibrationTally(5, ignore_value=np.nan).update(np.where(known, y, np.nan), p, w)
+    by_weight = CalibrationTally(5).update(y, p, known * w[:, None])  # a 2-D weight of 0 is unknown
+    assert by_mark.to_bytes() == by_nan.to_bytes() == by_weight.to_bytes()
+    # Nothing unknown: the unmasked path, the same bytes.
+    assert (CalibrationTally(5, ignore_value=-1).update(y, p, w).to_bytes()
+            == CalibrationTally(5).update(y, p, w).to_bytes())
+    # The one-shot functions and the pickled accumulator keep the mark.
+    np.testing.assert_allclose(metrics.brier_score(marked, p, average=None, sample_weight=w, ignore_value=-1)[:4],
+                               by_mark.brier_score(None)[:4], rtol=0)
+    again = pickle.loads(pickle.dumps(by_mark)).update(marked[:3], p[:3])
+    assert again.ignore_value == -1 and again.n_samples == 403
+
+
+def test_missing_labels_equal_mass_bins_and_bad_input(rng):
+    marked, p, _, y, known = masked(rng)
+    # Equal-mass bins from every known score: calibration_curve on each label's known rows.
+    for j in range(4):
+        k = known[:, j]
+        r = metrics.reliability_curve(marked, p, label=j, n_bins=6, strategy="quantile", ignore_value=-1)
+        prob_true, prob_pred = calibration_curve(y[k, j], p[k, j], n_bins=6, strategy="quantile")
+        full = r.count > 0
+        np.testing.assert_allclose(r.fraction_positive[full], prob_true, rtol=1e-12)
+        np.testing.assert_allclose(r.mean_score[full], prob_pred, rtol=1e-12)
+        assert r.count.sum() == k.sum()
+    # A score outside [0, 1] where the label is unknown is never read; where it is known it is refused.
+    q = p.copy()
+    q[~known] = 7.0
+    ok = CalibrationTally(5, ignore_value=-1).update(marked, q)
+    assert ok.to_bytes() == CalibrationTally(5, ignore_value=-1).update(marked, p).to_bytes()
+    r, c = np.argwhere(known)[3]
+    q[r, c] = 1.5
+    before = ok.to_bytes()
+    with pytest.raises(ValueError, match=rf"Expected `y_prob` to hold probabilities in \[0, 1\] where `sample_weight` "
+                                         rf"is not 0, but got 1.5 at row {r}, column {c}"):
+        ok.update(marked, q)
+    with pytest.raises(ValueError, match="Expected `y_true` to hold only 0 and 1 where `sample_weight` is not 0"):
+        ok.update(np.where(known, 2.0, -1.0), p)
+    with pytest.raises(ValueError, match="Expected at least one known entry in `y_true`"):
+        metrics.brier_score(np.full((3, 5), -1.0), p[:3], ignore_value=-1)
+    assert ok.to_bytes() == before
+
+
 # -- Brier score and log loss ------------------------------------------------------------
 
 @pytest.mark.parametrize("weighted", [False, True])

@@ -38,6 +38,10 @@ def recorded(tmp_path_factory):
     np.save(d / "t.npy", np.array([0.5, 0.4, 0.6, 0.5, 0.3, 0.5]))
     np.save(d / "w.npy", rng.random(300) * 2)
     (d / "names.txt").write_text("cat\ndog\nbird\nfish\nfrog\nnewt\n")
+    known = rng.random((300, 6)) < 0.7
+    known[:4] = False  # rows with no known label
+    np.save(d / "y_marked.npy", np.where(known, y_true, -1).astype(np.int8))
+    np.save(d / "known.npy", known)
     return d, y_true, y_score
 
 
@@ -97,6 +101,9 @@ def test_json_equals_sklearn_output_dict(swift_cli, recorded):
     (["report", "--true", "{d}/y_true.npy", "--score", "{d}/t.npy"], "Expected `y_pred` to have shape"),
     (["report", "--true", "{d}/y_true.npy", "--score", "{d}/y_score.npy", "--thresholds", "{d}/w.npy"],
      "Expected `threshold` to have 6 values"),
+    (["report", "--true", "{d}/y_marked.npy", "--score", "{d}/y_score.npy"], "Expected `y_true` to hold only 0 and 1"),
+    (["calibration", "--true", "{d}/y_marked.npy", "--score", "{d}/y_score.npy", "--ignore-value", "1"],
+     "Expected `ignore_value` to differ from the labels 0 and 1, but got 1.0"),
 ])
 def test_errors_are_clear_in_both(swift_cli, recorded, args, message):
     d, _, _ = recorded
@@ -119,10 +126,38 @@ def test_errors_are_clear_in_both(swift_cli, recorded, args, message):
     (["thresholds", "--digits", "16"], "--digits expects 0 to 15, but got '16'"),
     (["calibration", "--bins", "0"], "--bins expects 1 to 1048576, but got '0'"),
     (["calibration", "--digits", "-1"], "--digits expects 0 to 15, but got '-1'"),
+    (["report", "--ignore-value", "x"], "--ignore-value expects a number, but got 'x'"),
+    (["thresholds", "--ignore-value", ""], "--ignore-value expects a number, but got ''"),
 ])
 def test_swift_flag_errors_name_the_flag_what_it_expects_and_what_came(swift_cli, args, message):
     rc, out, err = run([swift_cli] + args)
     assert (rc, out, err) == (2, "", f"tally: error: {message}\n")
+
+
+@pytest.mark.parametrize("command, extra", [
+    ("report", ["--format", "json"]),
+    ("report", ["--weights", "{d}/w.npy", "--labels", "{d}/names.txt"]),
+    ("report", ["--ci", "bootstrap", "--bootstrap", "20"]),
+    ("thresholds", ["--objective", "youden"]),
+    ("calibration", ["--weights", "{d}/w.npy"]),
+])
+def test_ignore_value_prints_the_same_bytes_in_both_and_scores_known_rows(swift_cli, recorded, command, extra):
+    d, y_true, y_score = recorded
+    args = [command, "--true", f"{d}/y_marked.npy", "--score", f"{d}/y_score.npy", "--ignore-value", "-1"]
+    args += [a.format(d=d) for a in extra]
+    rc1, out1, err1 = run([swift_cli] + args)
+    rc2, out2, err2 = run([sys.executable, "-m", "tally.cli"] + args)
+    assert rc1 == rc2 == 0, (err1, err2)
+    assert (out1, err1) == (out2, err2)
+    if extra == ["--format", "json"]:
+        import json
+
+        known = np.load(d / "known.npy")
+        ours = json.loads(out1)
+        for j in range(5):  # label 5 has no positives
+            k = known[:, j]
+            assert ours[str(j)]["f1-score"] == pytest.approx(sk.f1_score(y_true[k, j], y_score[k, j] >= 0.5), rel=1e-15)
+            assert ours[str(j)]["support"] == y_true[k, j].sum()
 
 
 # -- tally thresholds ---------------------------------------------------------------------

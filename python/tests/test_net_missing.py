@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.metrics import f1_score
+from sklearn.metrics import brier_score_loss, f1_score
 
 import tally.net as tn
 
@@ -60,6 +60,23 @@ def test_masked_loss_and_metrics_against_numpy_and_sklearn():
         for j in range(4):
             m_j = known[:, j]
             assert logs[f"f1/{j}"] == pytest.approx(f1_score(y[m_j, j], p[m_j, j] >= 0.5, zero_division=0), abs=1e-12)
+
+
+def test_calibration_metrics_under_a_mask_equal_sklearn_on_the_known_rows():
+    x, y, known = data(40, 4)
+    m = model()
+    logs = m.evaluate(x, np.where(known, y, -1), batch_size=40, ignore_value=-1, return_dict=True, verbose=0,
+                      metrics=["brier"])
+    p = m.predict(x, batch_size=40).astype(np.float64)
+    per = [brier_score_loss(y[known[:, j], j], p[known[:, j], j]) for j in range(4)]
+    for j in range(4):
+        assert logs[f"brier/{j}"] == pytest.approx(per[j], rel=1e-12)
+    assert logs["brier"] == pytest.approx(np.mean(per), rel=1e-12)
+    # Soft targets are still refused where the label is known.
+    soft = np.where(known, y, -1)
+    soft[np.argwhere(known)[0][0], np.argwhere(known)[0][1]] = 0.5
+    with pytest.raises(ValueError, match="hold 0/1 labels for calibration metrics"):
+        m.evaluate(x, soft, ignore_value=-1, metrics=["brier"], verbose=0)
 
 
 def test_bad_masks_raise_clear_errors():

@@ -168,9 +168,6 @@ class PerLabelReport(keras.callbacks.Callback):
             raise ValueError("Invalid `calibration` argument value: calibration reads probabilities, "
                              f"but from_logits=True. Received: calibration={calibration!r}")
         self.calibration = keras_argument("calibration", calibration, check_metrics) if calibration else ()
-        if self.calibration and ignore_value is not None:  # CalibrationTally takes no element weights yet
-            raise ValueError("Invalid `calibration` argument value: calibration is not scored with `ignore_value` "
-                             f"(missing labels) yet. Received: calibration={calibration!r}")
         if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
             raise ValueError(f"Invalid `n_bins` argument value. Expected an int >= 1. Received: n_bins={n_bins!r}")
         self.n_bins = n_bins
@@ -212,7 +209,7 @@ class PerLabelReport(keras.callbacks.Callback):
         if self.ranking or self.tune is not None:
             self._store = ScoreTally(n_labels, ignore_value=self.ignore_value)
         if self.calibration:
-            self.calibration_tally = CalibrationTally(n_labels, self.n_bins)
+            self.calibration_tally = CalibrationTally(n_labels, self.n_bins, ignore_value=self.ignore_value)
         return Tally(n_labels, self.threshold, from_logits=self.from_logits, label_names=self.label_names,
                      ignore_value=self.ignore_value)
 

@@ -28,9 +28,13 @@ def parse(spec):
     return None
 
 
-def check_binary(y, where):
-    """Calibration scores 0/1 targets: soft ones are refused before training starts."""
-    if not np.isin(y, (0, 1)).all():
+def check_binary(y, where, weights=None):
+    """Calibration scores 0/1 targets: soft ones are refused before training starts
+    (entries a 2-D weight marks unknown, weight 0, are not read)."""
+    binary = np.isin(y, (0, 1))
+    if weights is not None and np.ndim(weights) == 2:
+        binary |= weights == 0
+    if not binary.all():
         raise ValueError(f"Expected `{where}` to hold 0/1 labels for calibration metrics ({', '.join(METRICS)}), "
                          "but got soft targets")
 

@@ -309,7 +309,7 @@ class Sequential:
                                     "validation sample_weight")
             self._check_validation(xv, yv, vweights)
             if any(m.calibration for m in metrics):
-                _calibration.check_binary(yv, "validation y")
+                _calibration.check_binary(yv, "validation y", vweights)
         names = self._label_keys(int(np.prod(self._info()[1])), label_names)
         steps = -(-x.shape[0] // batch_size)
         history = History()
@@ -402,7 +402,7 @@ class Sequential:
         x, y = _samples(x, "x"), _labels(y, "y")
         weights = _weights(sample_weight, y, ignore_value)
         if any(m.calibration for m in metrics):
-            _calibration.check_binary(y, "y")
+            _calibration.check_binary(y, "y", weights)
         loss, counts = _tallynet.net_evaluate(self._handle, x, y, batch_size, threshold, weights)
         logs, _ = self._logs(loss, counts, metrics, threshold, names, scores=(x, y, weights))
         if return_dict:
