@@ -25,6 +25,9 @@ public enum SummedCounts {
     ///     3L + 2 + 4m   for m in RowScore (precision, recall, F-beta, Jaccard), over the
     ///                   rows where the row's own score is defined: [Σ w·score, Σ w, Σ score, rows]
     ///     3L + 18       Σ w over rows predicted exactly (subset accuracy)
+    ///     [3L + 19, 4L + 19)  Σ w over the rows where each label is known: the weight sum
+    ///                   for every label, or under element weights each label's own
+    ///                   (label accuracy and Hamming loss with missing labels)
     public struct Layout: Equatable, Sendable {
         public let labelCount: Int
         public init(labelCount: Int) { self.labelCount = labelCount }
@@ -39,14 +42,16 @@ public enum SummedCounts {
             3 * labelCount + 2 + 4 * RowScore.allCases.firstIndex(of: score)!
         }
         public var exactMatchWeight: Int { 3 * labelCount + 2 + 4 * RowScore.allCases.count }
-        public var size: Int { exactMatchWeight + 1 }
+        /// The first of the per-label known-row weights.
+        public var labelWeights: Int { exactMatchWeight + 1 }
+        public var size: Int { labelWeights + labelCount }
 
         /// Every offset by name, for layers that read the vector (the Python package).
         public var offsets: [(name: String, offset: Int)] {
             [("true_positives", truePositives), ("false_positives", falsePositives),
              ("false_negatives", falseNegatives), ("rows", rows), ("weight_sum", weightSum)]
                 + RowScore.allCases.map { ($0.rawValue, rowSums($0)) }
-                + [("exact_match_weight", exactMatchWeight), ("size", size)]
+                + [("exact_match_weight", exactMatchWeight), ("label_weight", labelWeights), ("size", size)]
         }
     }
 
@@ -66,6 +71,7 @@ public enum SummedCounts {
                 s[layout.truePositives + j] = tp[j]
                 s[layout.falsePositives + j] = fp[j]
                 s[layout.falseNegatives + j] = fn[j]
+                s[layout.labelWeights + j] = counts.labelWeightAt(j)
             }
             s[layout.rows] = Double(counts.rowCount)
             s[layout.weightSum] = counts.weightSum

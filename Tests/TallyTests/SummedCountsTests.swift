@@ -7,16 +7,17 @@ import XCTest
 final class SummedCountsTests: XCTestCase {
     func testLayoutOffsets() {
         // 2 labels: tp [0, 2), fp [2, 4), fn [4, 6), rows 6, weight 7, four blocks of
-        // four row sums from 8, exact-match weight 24, size 25.
+        // four row sums from 8, exact-match weight 24, known-row weight per label [25, 27), size 27.
         let layout = SummedCounts.Layout(labelCount: 2)
         XCTAssertEqual([layout.truePositives, layout.falsePositives, layout.falseNegatives, layout.rows, layout.weightSum],
                        [0, 2, 4, 6, 7])
         XCTAssertEqual(SummedCounts.RowScore.allCases.map(layout.rowSums), [8, 12, 16, 20])
         XCTAssertEqual(layout.exactMatchWeight, 24)
-        XCTAssertEqual(layout.size, 25)
+        XCTAssertEqual(layout.labelWeights, 25)
+        XCTAssertEqual(layout.size, 27)
         XCTAssertEqual(layout.offsets.map(\.name), ["true_positives", "false_positives", "false_negatives", "rows",
                                                      "weight_sum", "precision", "recall", "fbeta", "jaccard",
-                                                     "exact_match_weight", "size"])
+                                                     "exact_match_weight", "label_weight", "size"])
     }
 
     func testContributionsOfHandCheckedRows() throws {
@@ -40,6 +41,26 @@ final class SummedCountsTests: XCTestCase {
         assertClose(Array(s[j..<(j + 4)]), [1.0 / 3 + 1.5, 4, 1.0 / 3 + 0.5, 2])
         // only the empty row is predicted exactly (weight 2)
         XCTAssertEqual(s[layout.exactMatchWeight], 2)
+        XCTAssertEqual(Array(s[layout.labelWeights...]), [6, 6, 6])  // every label known on every row
+    }
+
+    func testLabelWeightsUnderElementWeights() throws {
+        // Weights [[1, 0], [2, 3]]: label 0 is known on both rows (1 + 2), label 1 on row 2 (3).
+        // Truth [[1, -1], [0, 1]], predicted [[1, 1], [1, 0]]: label 0 tp 1, fp 2; label 1 fn 3.
+        var counts = try ConfusionCounts(labelCount: 2)
+        try [1.0, -1, 0, 1].withMatrixView(rows: 2, columns: 2) { t in
+            try [1.0, 1, 1, 0].withMatrixView(rows: 2, columns: 2) { p in
+                try [1.0, 0, 2, 3].withMatrixView(rows: 2, columns: 2) {
+                    try counts.update(truth: t, prediction: p, elementWeights: $0)
+                }
+            }
+        }
+        let s = SummedCounts.contributions(of: counts, fBeta: try FBeta(beta: 1))
+        let layout = SummedCounts.Layout(labelCount: 2)
+        XCTAssertEqual(Array(s[layout.labelWeights...]), [3, 3])
+        XCTAssertEqual(Array(s[0..<6]), [1, 0, 2, 0, 0, 3])
+        // Label accuracy (known weight − fp − fn) / known weight, as the core's.
+        XCTAssertEqual(try counts.labelAccuracy(), [(3.0 - 2) / 3, 0])
     }
 
     func testSamplesAverageFromTheStateMatchesScikitLearn() throws {

@@ -564,7 +564,8 @@ def case_counting():
             got = got_hi.astype(np.float64) + got_lo
             o = spec.offsets  # the core's layout, by name
             exact = (list(range(3 * labels)) + [o["rows"], o["weight_sum"]]
-                     + [o[m] + 3 for m in ("precision", "recall", "fbeta", "jaccard")] + [o["exact_match_weight"]])
+                     + [o[m] + 3 for m in ("precision", "recall", "fbeta", "jaccard")] + [o["exact_match_weight"]]
+                     + list(range(o["label_weight"], o["size"])))
             if not weighted:  # counts, rows, defined-row counts, exact-match rows
                 assert np.array_equal(got[exact], ref[exact]), (trial, how, got[exact] - ref[exact])
                 assert np.array_equal(got_hi[exact], ref_hi[exact]) and np.array_equal(got_lo[exact], ref_lo[exact])

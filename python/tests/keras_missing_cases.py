@@ -57,6 +57,10 @@ def _references(y, known, pred):
         out["samples_f1"] = skm.f1_score(np.where(known, t, 0)[live], np.where(known, hard, 0)[live],
                                          average="samples", zero_division=0)
         out["subset_accuracy"] = skm.accuracy_score(np.where(known, t, 0)[live], np.where(known, hard, 0)[live])
+        out["label_accuracy"] = [skm.accuracy_score(t[known[:, j], j], hard[known[:, j], j]) for j in range(4)]
+        out["macro_label_accuracy"] = np.mean(out["label_accuracy"])
+        out["micro_label_accuracy"] = skm.accuracy_score(t[known], hard[known])  # the known cells pooled
+        out["hamming_loss"] = skm.hamming_loss(t[known], hard[known])
         out["auc"] = [skm.roc_auc_score(t[known[:, j], j], pred[known[:, j], j]) for j in range(4)]
         out["brier"] = [skm.brier_score_loss(t[known[:, j], j], pred[known[:, j], j].astype(np.float64))
                         for j in range(4)]
@@ -84,6 +88,10 @@ def case_missing(jit="auto"):
         metrics.append(tk.Precision(average="weighted", ignore_value=-1, per_label=False, counting=counting,
                                     name=f"{counting}_weighted_precision"))
         metrics.append(tk.SubsetAccuracy(ignore_value=-1, counting=counting, name=f"{counting}_subset_accuracy"))
+        for a in ("micro", "macro"):
+            metrics.append(tk.LabelAccuracy(average=a, ignore_value=-1, counting=counting, label_names=NAMES,
+                                            per_label=a == "macro", name=f"{counting}_{a}_label_accuracy"))
+        metrics.append(tk.HammingLoss(ignore_value=-1, counting=counting, name=f"{counting}_hamming_loss"))
     report = tk.PerLabelReport((x_val, y_val), label_names=NAMES, print_every=0, ranking=True, ignore_value=-1,
                                zero_division=0, calibration=("brier", "ece"))
 
@@ -108,9 +116,15 @@ def case_missing(jit="auto"):
             assert abs(logs[f"val_f1/{n}"] - ref[f"f1/{n}"]) < TOL, (n, logs[f"val_f1/{n}"], ref[f"f1/{n}"])
             checked += 1
         for counting in ("host", "device"):
-            for key in ("micro_f1", "macro_f1", "weighted_f1", "samples_f1", "weighted_precision", "subset_accuracy"):
+            for key in ("micro_f1", "macro_f1", "weighted_f1", "samples_f1", "weighted_precision", "subset_accuracy",
+                        "micro_label_accuracy", "macro_label_accuracy", "hamming_loss"):
                 got = logs[f"val_{counting}_{key}"]
                 assert abs(got - ref[key]) < TOL, (counting, key, got, ref[key])
+                checked += 1
+        for counting in ("host", "device"):
+            for j, n in enumerate(NAMES):
+                got = logs[f"val_{counting}_macro_label_accuracy/{n}"]
+                assert abs(got - ref["label_accuracy"][j]) < TOL, (counting, n, got, ref["label_accuracy"][j])
                 checked += 1
         row = report.history[epoch]
         for j, n in enumerate(NAMES):
@@ -128,13 +142,14 @@ def case_missing(jit="auto"):
             assert "Invalid `ignore_value` argument value" in str(exc), exc
         else:
             raise AssertionError(f"ignore_value={bad!r} accepted")
-    for cls in (tk.LabelAccuracy, tk.HammingLoss):
+    for kwargs in (dict(ignore_value=-1), dict()):
         try:
-            cls(ignore_value=-1)
+            m = tk.LabelAccuracy(average="samples", **kwargs)
+            m.update_state(np.ones((2, 4)), np.ones((2, 4), "float32"), np.ones((2, 4), "float32"))
         except ValueError as exc:
-            assert "known rows" in str(exc), exc
+            assert "LabelAccuracy(average='samples') cannot score missing labels" in str(exc), exc
         else:
-            raise AssertionError(f"{cls.__name__} accepted ignore_value")
+            raise AssertionError(f"LabelAccuracy(average='samples', {kwargs}) accepted a mask")
     config = metrics[1].get_config()
     assert config["ignore_value"] == -1 and tk.F1Score.from_config(config).get_config() == config
     print(f"missing labels checked ({checked} values, jit={jit})")

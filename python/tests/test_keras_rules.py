@@ -79,9 +79,28 @@ def test_samples_average_and_device_state_are_the_cores(weighted, beta):
     np.testing.assert_allclose(ops.convert_to_numpy(device), state, rtol=1e-5, atol=1e-5)
 
 
+def test_device_state_under_element_weights_is_the_cores():
+    """A mask (2-D weights with zeros, unequal weights in a row too): every entry of the
+    device state, the known-row weight per label included, is the core's."""
+    y_true, y_pred, weights = batch(5, True)
+    rng = np.random.default_rng(6)
+    cells = np.where(rng.random(y_true.shape) < 0.3, 0.0, weights[:, None] * (1 + (rng.random(y_true.shape) < 0.2)))
+    cells[9] = 0.0  # a row with no known label
+    spec = _Spec(4, np.full(4, 0.5), 1.0)
+    zeros = np.zeros(spec.size, np.float32)
+    hi, lo = spec.accumulate(y_true, y_pred, cells, zeros, zeros)
+    state = hi.astype(np.float64) + lo.astype(np.float64)
+    o = spec.offsets
+    np.testing.assert_allclose(state[o["label_weight"]:], cells.sum(axis=0), rtol=1e-6)
+    device, bad = _device._device_batch_state(spec, ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred),
+                                              ops.convert_to_tensor(cells, "float32"))
+    assert not bool(ops.convert_to_numpy(bad))
+    np.testing.assert_allclose(ops.convert_to_numpy(device), state, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("row_scores", [(), ("precision",), ("fbeta", "jaccard"), ("exact_match_weight",),
-                                        ("recall", "exact_match_weight")])
+                                        ("recall", "exact_match_weight"), ("label_weight",)])
 def test_device_state_fills_only_the_row_scores_asked_for(weighted, row_scores):
     y_true, y_pred, weights = batch(4, weighted)
     y_true[0, 0] = 2.0  # a bad value is still seen with no per-row score asked for
@@ -91,7 +110,8 @@ def test_device_state_fills_only_the_row_scores_asked_for(weighted, row_scores):
     full, full_bad = (ops.convert_to_numpy(x) for x in _device._device_batch_state(*args))
     lean, lean_bad = (ops.convert_to_numpy(x) for x in _device._device_batch_state(*args, row_scores=row_scores))
     assert bool(full_bad) and bool(lean_bad)
-    o, widths = spec.offsets, {"precision": 4, "recall": 4, "fbeta": 4, "jaccard": 4, "exact_match_weight": 1}
+    o, widths = spec.offsets, {"precision": 4, "recall": 4, "fbeta": 4, "jaccard": 4, "exact_match_weight": 1,
+                               "label_weight": 4}
     kept = list(range(o["weight_sum"] + 1)) + [o[m] + i for m in row_scores for i in range(widths[m])]
     assert lean.shape == full.shape == (spec.size,)
     if weighted:  # float32 sums of weights: the reduction's order may differ with the number of columns
@@ -106,10 +126,10 @@ def test_layout_offsets_come_from_the_core():
     spec = _Spec(3, np.full(3, 0.5), 1.0)
     assert spec.offsets == _tally.summed_layout(3)
     # Hand-checked for 3 labels: tp [0, 3), fp [3, 6), fn [6, 9), rows 9, weight 10,
-    # four row-score blocks of 4 from 11, exact match 27, size 28.
+    # four row-score blocks of 4 from 11, exact match 27, known-row weight per label [28, 31), size 31.
     assert spec.offsets == {"true_positives": 0, "false_positives": 3, "false_negatives": 6, "rows": 9,
                             "weight_sum": 10, "precision": 11, "recall": 15, "fbeta": 19, "jaccard": 23,
-                            "exact_match_weight": 27, "size": 28}
+                            "exact_match_weight": 27, "label_weight": 28, "size": 31}
 
 
 def test_every_metric_refuses_a_batch_of_the_wrong_shape_naming_it():

@@ -80,8 +80,9 @@ def _device_batch_state(spec, y_true, y_pred, sample_weight, row_scores=None):
     a TensorFlow step pays per op, XLA on TensorFlow per fused reduction.
 
     `row_scores`: None fills every entry; a set of names among "precision", "recall",
-    "fbeta", "jaccard" and "exact_match_weight" fills only those per-row entries (and
-    the per-label counts, rows and weight_sum), leaving the others 0. A metric that
+    "fbeta", "jaccard", "exact_match_weight" and "label_weight" (each label's known-row
+    weight, per label rather than per row) fills only those entries (and the per-label
+    counts, rows and weight_sum), leaving the others 0. A metric that
     reads no per-row score (every average but "samples") then pays no per-row work
     but the bad-value check: on a small model that is the difference to Keras's own
     metrics (bench/bench_keras.py)."""
@@ -102,7 +103,8 @@ def _device_batch_state(spec, y_true, y_pred, sample_weight, row_scores=None):
         odd = odd * known + ops.cast(ops.logical_not(ops.isfinite(cell_weight)), "float32")
     hit = t * p
     wanted = {"precision", "recall", "fbeta", "jaccard", "exact_match_weight"} if row_scores is None \
-        else set(row_scores)
+        else set(row_scores) - {"label_weight"}
+    label_weight = row_scores is None or "label_weight" in row_scores
     if wanted:
         # Per row: tp, predicted, actual (exact integers), and how many values are bad.
         row_tp, row_predicted, row_actual, row_bad = ops.unstack(
@@ -114,6 +116,9 @@ def _device_batch_state(spec, y_true, y_pred, sample_weight, row_scores=None):
     offsets = spec.offsets
     label_blocks = sorted(("true_positives", "false_positives", "false_negatives"), key=offsets.get)
     cells = {"true_positives": hit, "false_positives": p - hit, "false_negatives": t - hit}
+    if label_weight:  # the known entries, weighted below as the counts are (last in the layout)
+        label_blocks.append("label_weight")
+        cells["label_weight"] = known if element else ops.ones_like(t)
     stacked = ops.stack([cells[b] for b in label_blocks], axis=1)
     if sample_weight is None:
         w = one
@@ -152,13 +157,14 @@ def _device_batch_state(spec, y_true, y_pred, sample_weight, row_scores=None):
     names = sorted(list(scalar) + [m for m in widths if m not in scalar], key=offsets.get)
     columns = [c for name in names if name in scalar for c in scalar[name]] + [row_bad]
     sums = ops.sum(ops.stack(columns, axis=1), axis=0)
-    pieces, at = [ops.reshape(per_label, (-1,))], 0
+    pieces, at = [ops.reshape(per_label[:3] if label_weight else per_label, (-1,))], 0
     for name in names:
         if name in scalar:
             pieces.append(sums[at: at + len(scalar[name])])
             at += len(scalar[name])
         else:
             pieces.append(ops.zeros((widths[name],), dtype="float32"))
+    pieces.append(per_label[3] if label_weight else ops.zeros((spec.n_labels,), dtype="float32"))
     return ops.concatenate(pieces, axis=0), ops.greater(sums[-1], 0.0)
 
 

@@ -24,13 +24,14 @@ class _Spec:
         # or 4 values in offset order; a layout it could not fill contiguously is refused.
         sizes = {"true_positives": self.n_labels, "false_positives": self.n_labels,
                  "false_negatives": self.n_labels, "rows": 1, "weight_sum": 1, "precision": 4, "recall": 4,
-                 "fbeta": 4, "jaccard": 4, "exact_match_weight": 1}
+                 "fbeta": 4, "jaccard": 4, "exact_match_weight": 1, "label_weight": self.n_labels}
         end = 0
         for name in sorted(sizes, key=self.offsets.get):
             if self.offsets[name] != end:
                 raise RuntimeError(f"tally.keras cannot fill the core's state layout {self.offsets}")
             end += sizes[name]
-        if end != self.size:
+        # The device path also writes the known-row weights per label last.
+        if end != self.size or self.offsets["label_weight"] + self.n_labels != self.size:
             raise RuntimeError(f"tally.keras cannot fill the core's state layout {self.offsets}")
 
     def __getstate__(self):

@@ -65,9 +65,6 @@ class _TallyMetric(keras.metrics.Metric):
     _has_average = True
     _default_average = "macro"
     _jaccard = False  # the Jaccard score takes no nan zero_division (scikit-learn)
-    # Whether the score reads only tp, fp, fn and row sums, which a mask leaves exact
-    # (label accuracy and Hamming loss would need each label's own known-row total).
-    _maskable = True
 
     def __init__(self, threshold=0.5, average="__default__", zero_division=0.0, from_logits=False,
                  label_names=None, per_label=True, n_labels=None, counting="auto", name=None, dtype=None,
@@ -108,10 +105,6 @@ class _TallyMetric(keras.metrics.Metric):
                                      f"but got {size}")
                 n_labels = size
         if ignore_value is not None:
-            if not self._maskable:
-                raise ValueError(f"Invalid `ignore_value` argument value: {type(self).__name__} needs each label's "
-                                 "own count of known rows, which its summed state does not keep; use "
-                                 f"tally.Tally or PerLabelReport. Received: ignore_value={ignore_value!r}")
             keras_argument("ignore_value", ignore_value, lambda v: known_weights(np.zeros((0, 1)), None, v))
         default_name = self._base_name if average is None else f"{average}_{self._base_name}"
         # Per-label keys use the base name ("f1/cat") unless the metric was renamed;
@@ -164,9 +157,6 @@ class _TallyMetric(keras.metrics.Metric):
             elif len(sample_weight.shape) == 2 and sample_weight.shape[-1] == 1:
                 sample_weight = ops.reshape(sample_weight, (-1,))
             element = len(sample_weight.shape) == 2 and tuple(sample_weight.shape[1:]) == (self.n_labels,)
-            if element and not self._maskable:
-                raise ValueError(f"{type(self).__name__} expects one sample weight per row, shape (batch_size,): "
-                                 "it cannot score 2-D (per-label) weights exactly")
             if len(sample_weight.shape) != 1 and not element:
                 raise ValueError(f"{type(self).__name__} expects one sample weight per row, shape (batch_size,), "
                                  f"or one per element, shape (batch_size, {self.n_labels}), "
@@ -223,9 +213,15 @@ class _TallyMetric(keras.metrics.Metric):
         raise NotImplementedError
 
     def _row_scores(self):
-        """The per-row entries of the state that `_scores` reads: the device path fills
-        only these (the host path fills all; the others are never read)."""
+        """The entries of the state beyond the per-label counts, rows and weight sum that
+        `_scores` reads: the device path fills only these (the host path fills all; the
+        others are never read)."""
         return ()
+
+    def _label_weights(self, s):
+        """Per label, the weight of the rows where it is known (every row without a mask)."""
+        at = self._spec.offsets["label_weight"]
+        return s[at: at + self.n_labels]
 
     def result(self):
         if self._spec is None:
@@ -397,20 +393,46 @@ class JaccardScore(_TallyMetric):
 class LabelAccuracy(_TallyMetric):
     """Per-label accuracy (tp + tn) / n over the epoch (Keras's `BinaryAccuracy`
     per column, but with `score >= threshold`). "micro", "macro" and "samples" all
-    equal 1 - hamming loss; "weighted" weighs labels by support. Default "macro"."""
+    equal 1 - hamming loss; "weighted" weighs labels by support. Default "macro".
+
+    With missing labels (`ignore_value`, 2-D weights) each label's accuracy is over
+    its known rows, "micro" pools the known cells (1 - hamming loss) and "macro"
+    averages the labels; "samples" (each row over its known labels) is refused: the
+    summed state keeps no per-row accuracy."""
 
     _base_name = "label_accuracy"
-    _maskable = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.average == "samples" and self.ignore_value is not None:
+            raise ValueError(self._samples_refusal(f"Received: ignore_value={self.ignore_value!r}"))
+
+    def _samples_refusal(self, received):
+        return ("LabelAccuracy(average='samples') cannot score missing labels: a row's accuracy over its known "
+                "labels needs per-row state; use average='micro' (the known cells pooled) or "
+                f"tally.keras.PerLabelReport. {received}")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if self.average == "samples" and sample_weight is not None:
+            shape = tuple(ops.convert_to_tensor(sample_weight).shape)
+            if len(shape) == 2 and shape[-1] != 1:
+                raise ValueError(self._samples_refusal(f"Received: sample_weight of shape {shape}"))
+        super().update_state(y_true, y_pred, sample_weight)
 
     def _scores(self):
         s, tp, fp, fn = self._state()
-        weight = s[self._spec.offsets["weight_sum"]]
+        weight = self._label_weights(s)
         per_label = (weight - fp - fn) / weight
         if self.average is None:
             return per_label, None
         if self.average == "weighted":
             return per_label, _nan_average(per_label, tp + fn)
+        if self.average in ("micro", "samples"):  # samples: every label known on every row
+            return per_label, 1 - ops.sum(fp + fn) / ops.sum(weight)
         return per_label, ops.mean(per_label)
+
+    def _row_scores(self):
+        return ("label_weight",)
 
 
 @keras.saving.register_keras_serializable(package="tally")
@@ -441,12 +463,16 @@ class HammingLoss(_TallyMetric):
 
     _base_name = "hamming_loss"
     _has_average = False
-    _maskable = False
 
     def __init__(self, per_label=False, **kwargs):
         super().__init__(per_label=per_label, **kwargs)
 
     def _scores(self):
         s, tp, fp, fn = self._state()
-        per_label = (fp + fn) / s[self._spec.offsets["weight_sum"]]
-        return per_label, ops.mean(per_label)
+        weight = self._label_weights(s)
+        # Wrong cells over all (known) cells: the mean of the per-label rates when every
+        # label is known on every row, scikit-learn's stacked known cells under a mask.
+        return (fp + fn) / weight, ops.sum(fp + fn) / ops.sum(weight)
+
+    def _row_scores(self):
+        return ("label_weight",)
