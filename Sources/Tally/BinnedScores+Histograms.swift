@@ -9,8 +9,10 @@ extension BinnedScores {
     /// A histogram state from its parts, as a framework keeps them in its own
     /// variables (e.g. `tally.keras.BinnedROCAUC`): per label, `bins` values each
     /// of positive and negative weight and count (label-major). Checked as an
-    /// update would leave them: counts `>= 0`, every label's counts summing to the
-    /// same row count, weights finite.
+    /// update would leave them: counts `>= 0`, weights finite, every label's counts
+    /// summing to the same row count — or, weighted, to at most the largest label's
+    /// (element weights leave each label's unknown entries out; the row count is then
+    /// that largest sum, the rows that are known somewhere as far as the histograms tell).
     public init(labelCount: Int, bins: Int, low: Double, high: Double, positiveWeight: [Double],
                 negativeWeight: [Double], positiveCount: [Int64], negativeCount: [Int64], isWeighted: Bool) throws {
         _ = try BinnedScores(labelCount: labelCount, bins: bins, low: low, high: high)  // checks the shape first
@@ -27,6 +29,7 @@ extension BinnedScores {
             throw TallyError.invalidValue("Expected histogram counts >= 0, but got \(bad)")
         }
         var rows: Int64 = 0
+        var sums: [Int64] = []
         for j in 0..<labelCount {
             var sum: Int64 = 0
             for i in (j * bins)..<((j + 1) * bins) {
@@ -35,11 +38,13 @@ extension BinnedScores {
                 guard !o1, !o2 else { throw TallyError.overflow("Label \(j)'s histogram counts overflow Int64") }
                 sum = b
             }
+            sums.append(sum)
             if j == 0 { rows = sum }
-            guard sum == rows else {
+            guard isWeighted || sum == rows else {
                 throw TallyError.invalidValue("Expected every label's counts to sum to the same number of rows, but label 0 sums to \(rows) and label \(j) to \(sum)")
             }
         }
+        rows = sums.max() ?? 0
         // The serialized layout is this type's own; its parser sets the fields.
         var words: [UInt64] = [0x3153_4E49_4253_5454, UInt64(labelCount), UInt64(bins), low.bitPattern, high.bitPattern,
                                UInt64(bitPattern: rows), isWeighted ? 1 : 0]

@@ -207,7 +207,8 @@ public struct BinnedScores: Equatable, Sendable {
         negativeWeight = words[i..<(i + size)].map { Double(bitPattern: $0) }; i += size
         positiveCount = words[i..<(i + size)].map { Int64(bitPattern: $0) }; i += size
         negativeCount = words[i..<(i + size)].map { Int64(bitPattern: $0) }
-        // Only states an update could reach: every row lands in one bin per label.
+        // Only states an update could reach: every row lands in one bin per label (at most
+        // one under element weights, which leave unknown entries out and set the weighted flag).
         guard rowCount >= 0, words[6] <= 1,
               positiveCount.allSatisfy({ $0 >= 0 }), negativeCount.allSatisfy({ $0 >= 0 }),
               (0..<labelCount).allSatisfy({ j in
@@ -217,7 +218,7 @@ public struct BinnedScores: Equatable, Sendable {
                       let (c, o2) = a.addingReportingOverflow(negativeCount[b])
                       (sum, overflow) = (c, overflow || o1 || o2)
                   }
-                  return !overflow && sum == rowCount
+                  return !overflow && (isWeighted ? sum <= rowCount : sum == rowCount)
               }) else { throw fail }
     }
 }

@@ -92,6 +92,10 @@ def case_missing(jit="auto"):
             metrics.append(tk.LabelAccuracy(average=a, ignore_value=-1, counting=counting, label_names=NAMES,
                                             per_label=a == "macro", name=f"{counting}_{a}_label_accuracy"))
         metrics.append(tk.HammingLoss(ignore_value=-1, counting=counting, name=f"{counting}_hamming_loss"))
+    binned = [tk.BinnedROCAUC(bins=50, average=None, ignore_value=-1, label_names=NAMES, name="binned_auc"),
+              tk.BinnedAveragePrecision(bins=50, average="micro", ignore_value=-1, per_label=False,
+                                        name="binned_micro_ap")]
+    metrics += binned
     report = tk.PerLabelReport((x_val, y_val), label_names=NAMES, print_every=0, ranking=True, ignore_value=-1,
                                zero_division=0, calibration=("brier", "ece"))
 
@@ -126,6 +130,17 @@ def case_missing(jit="auto"):
                 got = logs[f"val_{counting}_macro_label_accuracy/{n}"]
                 assert abs(got - ref["label_accuracy"][j]) < TOL, (counting, n, got, ref["label_accuracy"][j])
                 checked += 1
+        # Binned ROC AUC / AP on the known entries: the core's BinnedScoreTally with the same mark.
+        from tally import BinnedScoreTally
+
+        ref_binned = BinnedScoreTally(4, 50, ignore_value=-1).update(y_val, Predictions.preds[epoch])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            auc, ap = ref_binned.roc_auc(average=None), ref_binned.average_precision(average="micro")
+        for j, n in enumerate(NAMES):
+            assert abs(logs[f"val_binned_auc/{n}"] - auc[j]) < TOL, (n, logs[f"val_binned_auc/{n}"], auc[j])
+        assert abs(logs["val_binned_micro_ap"] - ap) < TOL, (logs["val_binned_micro_ap"], ap)
+        checked += len(NAMES) + 1
         row = report.history[epoch]
         for j, n in enumerate(NAMES):
             assert abs(row[f"val_f1/{n}"] - ref[f"f1/{n}"]) < 1e-12, (n, row[f"val_f1/{n}"], ref[f"f1/{n}"])

@@ -26,6 +26,7 @@ import numpy as np
 from keras import ops
 
 from .. import _tally
+from .._convert import known_weights
 from . import _device, _host
 from ._scores import binary_score_average, binned_average_precision, binned_roc_auc
 from .metrics import as_batch, keras_argument
@@ -54,8 +55,10 @@ class _BinnedMetric(keras.metrics.Metric):
     _base_name = None
 
     def __init__(self, bins=200, low=0.0, high=1.0, average="macro", label_names=None, per_label=True,
-                 n_labels=None, name=None, dtype=None):
+                 n_labels=None, name=None, dtype=None, ignore_value=None):
         edges = keras_argument("bins", bins, lambda b: _tally.binned_edges(int(b), float(low), float(high)))
+        if ignore_value is not None:
+            keras_argument("ignore_value", ignore_value, lambda v: known_weights(np.zeros((0, 1)), None, v))
         keras_argument("average", average, lambda a: _tally.check_average(a, ("micro", "macro", "weighted")))
         if label_names is not None:
             if isinstance(label_names, str):
@@ -74,6 +77,7 @@ class _BinnedMetric(keras.metrics.Metric):
         self.average = average
         self.label_names = label_names
         self.per_label = bool(per_label)
+        self.ignore_value = ignore_value
         self.n_labels = None
         self._edges64 = np.frombuffer(edges, dtype=np.float64).copy()
         if n_labels is not None:
@@ -91,7 +95,14 @@ class _BinnedMetric(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred = as_batch(self, y_true, y_pred, self._build)
         if sample_weight is not None:
-            sample_weight = ops.reshape(ops.convert_to_tensor(sample_weight, dtype="float32"), (-1,))
+            sample_weight = ops.convert_to_tensor(sample_weight, dtype="float32")
+            element = len(sample_weight.shape) == 2 and sample_weight.shape[-1] == self.n_labels != 1
+            if not element:
+                sample_weight = ops.reshape(sample_weight, (-1,))
+        if self.ignore_value is not None or (sample_weight is not None and len(sample_weight.shape) == 2):
+            # Unknown entries become element weights of 0 (README "Missing labels"): a label's
+            # histograms then hold its known rows only, as BinnedScoreTally's element weights.
+            y_true, sample_weight = _device.known_entries(y_true, sample_weight, self.ignore_value)
         kind = _host._step_kind(y_pred)
         batch, bad = self._batch(y_true, y_pred, sample_weight)
         poison = _device._batch_check(self._check, y_true, y_pred, sample_weight, bad, kind != "xla")
@@ -113,10 +124,16 @@ class _BinnedMetric(keras.metrics.Metric):
         index = ops.reshape(index + ops.arange(n, dtype="int32") * bins, (-1,))
         t = ops.cast(y_true, "float32")
         positive, negative = t, 1.0 - t
+        element = sample_weight is not None and len(sample_weight.shape) == 2
+        if element:  # an entry of weight 0 is unknown: in no histogram, its values not read
+            known = ops.cast(ops.not_equal(sample_weight, 0.0), "float32")
+            t = t * known
+            positive, negative = t, known - t
+            y_pred = ops.where(known > 0, y_pred, ops.zeros_like(y_pred))
         if sample_weight is None:
             weighted_pos, weighted_neg = positive, negative
         else:
-            w = ops.expand_dims(sample_weight, 1)
+            w = sample_weight if element else ops.expand_dims(sample_weight, 1)
             weighted_pos, weighted_neg = w * positive, w * negative
         cells = n * bins
         parts = [ops.segment_sum(ops.reshape(v, (-1,)), index, num_segments=cells)
@@ -180,7 +197,8 @@ class _BinnedMetric(keras.metrics.Metric):
     def get_config(self):
         config = super().get_config()
         config.update({"bins": self.bins, "low": self.low, "high": self.high, "average": self.average,
-                       "label_names": self.label_names, "per_label": self.per_label, "n_labels": self.n_labels})
+                       "label_names": self.label_names, "per_label": self.per_label, "n_labels": self.n_labels,
+                       "ignore_value": self.ignore_value})
         return config
 
 
