@@ -23,10 +23,16 @@ test -f "$OUT/libTallyThreads.a"
 # The core's C kernels (TallyKernels): compiled alike, imported through a module map.
 CLANG=${CLANG:-$(dirname "$SWIFTC")/clang}
 mkdir -p "$OUT/TallyKernels"
-printf 'module TallyKernels {\n  header "%s/Sources/TallyKernels/include/TallyKernels.h"\n  export *\n}\n' "$PWD" \
+# Every header of the include folder and every .c file, as SwiftPM builds the target
+# (a kernel file added later is then fuzzed too, not left undefined at link time).
+printf 'module TallyKernels {\n  umbrella "%s/Sources/TallyKernels/include"\n  export *\n}\n' "$PWD" \
   > "$OUT/TallyKernels/module.modulemap"
-"$CLANG" -O2 -g -fsanitize=fuzzer-no-link,address -ISources/TallyKernels/include -c Sources/TallyKernels/kernels.c \
-  -o "$OUT/TallyKernels.o"
+kernel_objects=()
+for c in Sources/TallyKernels/*.c; do
+  o="$OUT/TallyKernels-$(basename "$c" .c).o"
+  "$CLANG" -O2 -g -fsanitize=fuzzer-no-link,address -ISources/TallyKernels/include -c "$c" -o "$o"
+  kernel_objects+=("$o")
+done
 # A crash report, not an interactive backtrace (the Swift runtime's backtracer
 # otherwise holds the process for a long time).
 export SWIFT_BACKTRACE=enable=no
@@ -42,7 +48,7 @@ for t in "${targets[@]}"; do
   echo "== fuzz-$t: build"
   # -O keeps Swift's bounds and overflow checks and runs ~5x more inputs than -Onone.
   "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -module-name TallyFuzz -package-name tally -O -g -use-ld=lld \
-    -I "$OUT" -I "$OUT/TallyKernels" "$OUT/libTallyThreads.a" "$OUT/TallyKernels.o" \
+    -I "$OUT" -I "$OUT/TallyKernels" "$OUT/libTallyThreads.a" "${kernel_objects[@]}" \
     Sources/Tally/*.swift Fuzz/FuzzSupport.swift "$source" -o "$OUT/fuzz-$t" 2>&1 \
     | { grep -E "error" || true; }
   test -x "$OUT/fuzz-$t"
