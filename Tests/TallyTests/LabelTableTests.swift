@@ -73,17 +73,22 @@ final class LabelTableTests: XCTestCase {
                                        negativeCount: b.negativeCount, isWeighted: true)
         XCTAssertEqual(rebuilt, b)
         XCTAssertEqual(try rebuilt.rocAUC(average: nil).values, try b.rocAUC(average: nil).values)
-        func rebuild(pc: [Int64], pw: [Double]? = nil) throws -> BinnedScores {
+        func rebuild(pc: [Int64], pw: [Double]? = nil, weighted: Bool = true) throws -> BinnedScores {
             try BinnedScores(labelCount: 2, bins: 4, low: 0, high: 1, positiveWeight: pw ?? b.positiveWeight,
                              negativeWeight: b.negativeWeight, positiveCount: pc, negativeCount: b.negativeCount,
-                             isWeighted: true)
+                             isWeighted: weighted)
         }
         var unequal = b.positiveCount
         unequal[0] += 1  // label 0 now sums to 6 rows, label 1 to 5
-        XCTAssertThrowsError(try rebuild(pc: unequal)) {
+        XCTAssertThrowsError(try rebuild(pc: unequal, weighted: false)) {
             XCTAssertEqual(($0 as? TallyError)?.message,
                            "Expected every label's counts to sum to the same number of rows, but label 0 sums to 6 and label 1 to 5")
         }
+        // Weighted, unequal sums are what element weights (missing labels) leave: the rows
+        // are the largest label's, and the bytes restore.
+        let masked = try rebuild(pc: unequal)
+        XCTAssertEqual(masked.rowCount, 6)
+        XCTAssertEqual(try BinnedScores(serialized: masked.serialized()), masked)
         XCTAssertThrowsError(try rebuild(pc: Array(b.positiveCount.dropLast()))) {
             XCTAssertEqual(($0 as? TallyError)?.message,
                            "Expected `positive_count` to hold 8 values (2 labels × 4 bins), but got 7")
