@@ -154,11 +154,12 @@ public struct CalibrationSums: Equatable, Sendable {
         let (n, bins) = (labelCount, self.bins)
         let innerEdges = Array(uniformEdges(bins).dropFirst().dropLast())
         let weighted = weighting != .unit, masked = weighting == .cells
-        let brierScratch = ExactSumScratch(slots: n), logScratch = ExactSumScratch(slots: n)
-        let scoreScratch = ExactSumScratch(slots: n * bins)
-        let weightScratch = weighted ? ExactSumScratch(slots: n * bins) : nil
-        let positiveScratch = weighted ? ExactSumScratch(slots: n * bins) : nil
-        let rowScratch = ExactSumScratch(slots: 3)
+        // Every term is ≥ 0 and almost all lie on the fixed-point grid (FixedSumScratch).
+        let brierScratch = FixedSumScratch(slots: n), logScratch = FixedSumScratch(slots: n)
+        let scoreScratch = FixedSumScratch(slots: n * bins)
+        let weightScratch = weighted ? FixedSumScratch(slots: n * bins) : nil
+        let positiveScratch = weighted ? FixedSumScratch(slots: n * bins) : nil
+        let rowScratch = FixedSumScratch(slots: 3)
         var rowSums = [rowWeight, rowBrier, rowLogLoss]
         var binRows = [Int64](repeating: 0, count: n * bins), binPositiveRows = binRows
         let block = max(1, 4096 / n)

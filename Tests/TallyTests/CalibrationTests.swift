@@ -31,18 +31,33 @@ final class CalibrationTests: XCTestCase {
         XCTAssertThrowsError(try ExactSum(partials: [1, .nan]))
     }
 
-    func testScratchSpillsAFullSlotAndStaysExact() throws {
-        // Powers of two 57 binades apart never share a double: each is its own partial,
-        // so 36 of them overflow the scratch room (32) and must spill.
-        var sums = [ExactSum()]
-        let scratch = ExactSumScratch(slots: 1)
-        let powers = (0..<36).map { Double(sign: .plus, exponent: 57 * $0 - 1000, significand: 1) }
-        for p in powers { scratch.add(0, p, spill: &sums) }
-        scratch.flush(into: &sums)
+    func testFixedPointScratchIsExactOnAndOffItsGrid() throws {
+        // On the grid [2^-108, 2^63) and off it (tiny, subnormal, huge, negative, zero), in
+        // two orders and with carry passes every 3 additions: the value is the exact sum's.
+        var values: [Double] = [0.1, 0.2, 0.3, 1e-300, 3.5, 1e18, 9.2e18, 2e-33, 2e-32, 0, -0.0, -4.25,
+                                Double.leastNonzeroMagnitude, 0x1p-108, 0x1.fffffffffffffp62, 0x1p63, 1 / 3]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 { values.append(Double.random(in: 0..<1, using: &generator) * 0x1p-40) }
+        for _ in 0..<500 { values.append(Double.random(in: 0..<37, using: &generator)) }
         var direct = ExactSum()
-        for p in powers { direct.add(p) }
-        XCTAssertEqual(sums[0].value, direct.value)
-        XCTAssertEqual(sums[0].partials.count, 36)
+        for x in values { direct.add(x) }
+        for (order, interval) in [(values, 1 << 31), (values.reversed(), 3)] {
+            var sums = [ExactSum(), ExactSum()]
+            let scratch = FixedSumScratch(slots: 2, carryInterval: interval)
+            for x in order { scratch.add(1, x, spill: &sums) }
+            scratch.flush(into: &sums)
+            XCTAssertEqual(sums[1].value, direct.value)
+            XCTAssertTrue(sums[0].isZero)
+            // Flushed means cleared: a second flush adds nothing.
+            scratch.flush(into: &sums)
+            XCTAssertEqual(sums[1].value, direct.value)
+        }
+        // Ten 0.1s: the exact sum rounds to 1.0 (math.fsum), a running sum to 0.9999999999999999.
+        var tenths = [ExactSum()]
+        let scratch = FixedSumScratch(slots: 1)
+        for _ in 0..<10 { scratch.add(0, 0.1, spill: &tenths) }
+        scratch.flush(into: &tenths)
+        XCTAssertEqual(tenths[0].value, 1.0)
     }
 
     // MARK: Brier score and log loss
