@@ -157,11 +157,23 @@ final class FixedSumScratch {
         normalize()
         for slot in 0..<slots {
             let w = words + slot &* Self.digits
-            for i in 0..<Self.digits where w[i] != 0 {
+            // From the top digit down, digits join one double while the join is exact (TwoSum's
+            // error is 0): a total spanning fewer than 53 bits reaches the ExactSum as one
+            // addition, which is what a small batch's flush costs.
+            var pending = 0.0
+            for i in stride(from: Self.digits - 1, through: 0, by: -1) where w[i] != 0 {
                 // A 32-bit digit times a power of two in [2^-160, 2^64]: an exact double.
-                sums[slot].add(Double(w[i]) * Double(sign: .plus, exponent: 32 * i - 160, significand: 1))
+                let x = Double(w[i]) * Double(sign: .plus, exponent: 32 * i - 160, significand: 1)
                 w[i] = 0
+                let sum = pending + x, v = sum - pending
+                if (pending - (sum - v)) + (x - v) == 0 {
+                    pending = sum
+                } else {
+                    sums[slot].add(pending)
+                    pending = x
+                }
             }
+            if pending != 0 { sums[slot].add(pending) }
         }
     }
 }
