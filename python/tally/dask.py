@@ -2,7 +2,7 @@
 and the partial states merge in a tree reduction.
 
 A partition's rows go to fresh copies of the accumulators given (`Tally`,
-`ScoreTally`, `BinnedScoreTally`, `RankingTally`) in one task; partial accumulators
+`ScoreTally`, `BinnedScoreTally`, `RankingTally`, `CalibrationTally`) in one task; partial accumulators
 travel as their pickled state (bytes of counts, or of the compact score store) and
 merge by addition, ``split_every`` at a time, up to one. The result is the same object
 a local run gives (`report()`, averages, per-label arrays), with the values of
@@ -29,12 +29,13 @@ import dask.dataframe as dd
 import numpy as np
 from dask.sizeof import sizeof
 
+from .calibration import CalibrationTally
 from .scores import BinnedScoreTally, RankingTally, ScoreTally
 from .streaming import Tally
 
 __all__ = ["update", "to_delayed"]
 
-ACCUMULATORS = (Tally, ScoreTally, BinnedScoreTally, RankingTally)
+ACCUMULATORS = (Tally, ScoreTally, BinnedScoreTally, RankingTally, CalibrationTally)
 
 
 @sizeof.register(ScoreTally)
@@ -52,8 +53,8 @@ def _as_accumulators(accumulators):
             not all(isinstance(a, ACCUMULATORS) for a in accs):
         got = type(accumulators).__name__ if single or not isinstance(accs, (tuple, list)) else \
             f"[{', '.join(type(a).__name__ for a in accs)}]"
-        raise TypeError("Expected a Tally, ScoreTally, BinnedScoreTally or RankingTally (or a non-empty "
-                        f"tuple of them), but got {got}")
+        raise TypeError("Expected a Tally, ScoreTally, BinnedScoreTally, RankingTally or CalibrationTally (or a "
+                        f"non-empty tuple of them), but got {got}")
     return tuple(accs), single
 
 
@@ -196,13 +197,13 @@ def update(accumulators, y_true, y_score, sample_weight=None, *, split_every=8):
 
     Parameters
     ----------
-    accumulators : Tally, ScoreTally, BinnedScoreTally, RankingTally, or a tuple of them
+    accumulators : Tally, ScoreTally, BinnedScoreTally, RankingTally, CalibrationTally, or a tuple of them
         Updated in place (their earlier state is kept, as with ``update``); several are
         updated in one pass over the data.
     y_true : dask.array.Array (n, n_labels) or dask.dataframe.DataFrame
         0/1 truth; a frame's columns in order are the labels.
     y_score : dask.array.Array or dask.dataframe.DataFrame
-        Scores (or 0/1 predictions) of the same shape; frames must be columns of the same
+        Scores (or 0/1 predictions; probabilities for a `CalibrationTally`) of the same shape; frames must be columns of the same
         frame as ``y_true`` (same partitions), arrays are rechunked to ``y_true``'s rows.
     sample_weight : dask array / Series (n,) or (n, n_labels) array / DataFrame, optional
     split_every : int, default 8

@@ -126,12 +126,32 @@ def test_update_keeps_earlier_state_and_to_delayed_leaves_it(client, data):
                                                                    zero_division=0))
 
 
+def test_calibration_and_missing_labels_on_the_workers_equal_a_local_run(client, data):
+    """A CalibrationTally (exact sums: the same bits in any partitioning) and masked
+    accumulators (marks become element weights on the worker) merge to the local result."""
+    y_true, y_score, weight = data
+    marked = np.where(np.random.default_rng(3).random(y_true.shape) < 0.25, -1.0, y_true)
+    local = (tally.CalibrationTally(N_LABELS, ignore_value=-1).update(marked, y_score, weight),
+             tally.BinnedScoreTally(N_LABELS, bins=20, ignore_value=-1).update(marked, y_score, weight),
+             tally.Tally(N_LABELS, ignore_value=-1).update(marked, y_score, weight))
+    accs = (tally.CalibrationTally(N_LABELS, ignore_value=-1), tally.BinnedScoreTally(N_LABELS, bins=20, ignore_value=-1),
+            tally.Tally(N_LABELS, ignore_value=-1))
+    tally.dask.update(accs, da.from_array(marked, chunks=700), da.from_array(y_score, chunks=700),
+                      da.from_array(weight, chunks=700), split_every=2)
+    for name in ("brier_score", "log_loss", "expected_calibration_error"):
+        for average in (None, "micro", "macro"):
+            assert_same(getattr(accs[0], name)(average), getattr(local[0], name)(average), tol=0)
+    assert_same(accs[0].brier_score("samples"), local[0].brier_score("samples"), tol=0)
+    assert_same(accs[1].roc_auc(average=None), local[1].roc_auc(average=None), tol=0)
+    assert_same(accs[2].f1(average=None, zero_division=0), local[2].f1(average=None, zero_division=0), tol=0)
+
+
 def test_bad_input_raises_and_changes_nothing(client, data):
     y_true, y_score, _ = data
     acc = tally.Tally(N_LABELS).update(y_true[:10], y_score[:10])
     before = acc.to_bytes()
     yt = da.from_array(y_true, chunks=1000)
-    with pytest.raises(TypeError, match="Expected a Tally, ScoreTally, BinnedScoreTally or RankingTally"):
+    with pytest.raises(TypeError, match="Expected a Tally, ScoreTally, BinnedScoreTally, RankingTally or CalibrationTally"):
         tally.dask.update("tally", yt, yt)
     with pytest.raises(TypeError, match="Expected `y_score` to be a dask.array.Array or a dask.dataframe"):
         tally.dask.update(acc, yt, y_score)
