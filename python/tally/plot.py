@@ -104,7 +104,8 @@ def precision_recall_curves(y_true, y_score, label_names=None, *, title="Precisi
 
 
 def reliability(y_true=None, y_prob=None, labels=None, *, calibration=None, scores=None, label_names=None,
-                n_bins=10, strategy="uniform", sample_weight=None, ncols=4, title="Reliability per label"):
+                n_bins=10, strategy="uniform", sample_weight=None, ignore_value=None, ncols=4,
+                title="Reliability per label"):
     """Reliability diagrams, one panel per chosen label: the fraction of positives
     against the mean score of each non-empty bin (the diagonal is perfect
     calibration), the bins' row counts as bars, and the label's ECE in its title.
@@ -115,24 +116,20 @@ def reliability(y_true=None, y_prob=None, labels=None, *, calibration=None, scor
     gid ``"reliability/<label>"``.
 
     labels : column indices to draw (default: all, at most 16)
+    ignore_value : marks unknown entries of ``y_true`` (README "Missing labels"): each
+        label's bins hold its known rows
     """
-    from .calibration import CalibrationTally, reliability_from_scores
+    from .calibration import _n_bins, _one_shot, _one_shot_store, reliability_from_scores
 
     given = sum(x is not None for x in (y_prob, calibration, scores))
     if given != 1:
         raise ValueError("Expected exactly one of (`y_true`, `y_prob`), `calibration=` or `scores=`, "
                          f"but got {given}")
-    if y_prob is not None:
+    if y_prob is not None:  # the one-shot functions' rules (checks, weights, marks)
         if strategy == "uniform":
-            calibration = CalibrationTally(np.shape(y_prob)[1] if np.ndim(y_prob) == 2 else 1, n_bins)
-            calibration.update(y_true, y_prob, sample_weight)
+            calibration = _one_shot(y_true, y_prob, sample_weight, _n_bins(n_bins), ignore_value)
         elif strategy == "quantile":
-            from .scores import ScoreTally
-
-            p = np.asarray(y_prob)
-            if not ((p >= 0) & (p <= 1)).all():
-                raise ValueError("Expected `y_prob` to hold probabilities in [0, 1]")
-            scores = ScoreTally(p.shape[1] if p.ndim == 2 else 1).update(y_true, p, sample_weight)
+            scores = _one_shot_store(y_true, y_prob, sample_weight, ignore_value)
         else:
             raise ValueError(f"Expected `strategy` to be one of 'uniform', 'quantile', but got {strategy!r}")
     if calibration is not None:

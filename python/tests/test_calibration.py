@@ -501,6 +501,12 @@ def test_reliability_plot_draws_one_panel_per_label_with_calibration_curves_poin
         plot.reliability(y, p, calibration=cal)
     with pytest.raises(ValueError, match="labels"):
         plot.reliability(calibration=cal, labels=[7])
+    # Missing labels: each panel is calibration_curve on the label's known rows.
+    known = rng.random(y.shape) < 0.7
+    fig = plot.reliability(np.where(known, y, -1.0), p, labels=[1], n_bins=8, strategy=strategy, ignore_value=-1)
+    prob_true, prob_pred = calibration_curve(y[known[:, 1], 1], p[known[:, 1], 1], n_bins=8, strategy=strategy)
+    np.testing.assert_allclose(_curve(fig, 1), (prob_pred, prob_true), rtol=1e-14)
+    plt.close(fig)
 
 
 # -- the command line (Swift and Python print the core's table) ----------------------------
