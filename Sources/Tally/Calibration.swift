@@ -209,12 +209,15 @@ public struct CalibrationSums: Equatable, Sendable {
         }
         brierScratch.flush(into: &brierSums)
         logScratch.flush(into: &logLossSums)
-        scoreScratch.flush(into: &binScores)
+        // A bin's scratch holds something only if a cell landed in it: with many bins, the
+        // flush reads only those (binRows counts every cell added).
+        let landed: (Int) -> Bool = { binRows[$0] > 0 }
+        scoreScratch.flush(into: &binScores, touched: landed)
         rowScratch.flush(into: &rowSums)
         (rowWeight, rowBrier, rowLogLoss) = (rowSums[0], rowSums[1], rowSums[2])
         if let weightScratch, let positiveScratch {
-            weightScratch.flush(into: &binWeights)
-            positiveScratch.flush(into: &binPositives)
+            weightScratch.flush(into: &binWeights, touched: landed)
+            positiveScratch.flush(into: &binPositives, touched: landed)
         } else {
             // Unit weights: the bins' integer counts, added once per batch.
             for k in 0..<(n * bins) where binRows[k] > 0 {

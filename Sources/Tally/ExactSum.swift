@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A sum of doubles kept exactly, as non-overlapping partials (Shewchuk's
 /// algorithm, the one behind Python's `math.fsum`). `value` is the exact sum
 /// rounded once, so it does not depend on the order of the additions: batches,
@@ -106,11 +112,15 @@ final class FixedSumScratch {
         precondition(carryInterval >= 1 && carryInterval <= 1 << 31, "carryInterval \(carryInterval) outside 1...2^31")
         self.carryInterval = carryInterval
         self.slots = slots
-        words = .allocate(capacity: max(1, slots) * Self.digits)
-        words.initialize(repeating: 0, count: max(1, slots) * Self.digits)
+        // Zeroed by calloc: a large scratch (many bins) maps zero pages lazily, so an update
+        // pays only for the slots it touches.
+        guard let raw = calloc(max(1, slots) * Self.digits, MemoryLayout<UInt64>.stride) else {
+            fatalError("FixedSumScratch: out of memory for \(slots) slots")
+        }
+        words = raw.bindMemory(to: UInt64.self, capacity: max(1, slots) * Self.digits)
     }
 
-    deinit { words.deallocate() }
+    deinit { free(words) }
 
     /// Adds `x` to slot `slot`; a value off the grid goes straight into `sums[slot]`.
     @inline(__always) func add(_ slot: Int, _ x: Double, spill sums: inout [ExactSum]) {
@@ -136,26 +146,29 @@ final class FixedSumScratch {
 
     /// Propagates every slot's carries, so each word holds one 32-bit digit again.
     private func normalize() {
-        for slot in 0..<slots {
-            let w = words + slot &* Self.digits
-            var carry: UInt64 = 0
-            for i in 0..<Self.digits {
-                let v = w[i] &+ carry
-                w[i] = v & 0xFFFF_FFFF
-                carry = v &>> 32
-            }
-            // Every value added is < 2^63 and at most 2^31 of them since the last pass:
-            // the total stays below 2^94, inside the top digit (2^64 ... 2^96).
-            assert(carry == 0, "fixed-point sum overflowed its digits")
-        }
+        for slot in 0..<slots { carry(slot) }
         additions = 0
     }
 
-    /// Adds every slot into `sums[slot]` and clears the scratch.
-    func flush(into sums: inout [ExactSum]) {
+    @inline(__always) private func carry(_ slot: Int) {
+        let w = words + slot &* Self.digits
+        var carry: UInt64 = 0
+        for i in 0..<Self.digits {
+            let v = w[i] &+ carry
+            w[i] = v & 0xFFFF_FFFF
+            carry = v &>> 32
+        }
+        // Every value added is < 2^63 and at most 2^31 of them since the last pass:
+        // the total stays below 2^94, inside the top digit (2^64 ... 2^96).
+        assert(carry == 0, "fixed-point sum overflowed its digits")
+    }
+
+    /// Adds every slot into `sums[slot]` and clears the scratch. `touched`, when given,
+    /// names every slot that may hold something (the others are skipped unread).
+    func flush(into sums: inout [ExactSum], touched: ((Int) -> Bool)? = nil) {
         assert(sums.count >= slots, "\(sums.count) sums for \(slots) slots")
-        normalize()
-        for slot in 0..<slots {
+        for slot in 0..<slots where touched?(slot) ?? true {
+            carry(slot)
             let w = words + slot &* Self.digits
             // From the top digit down, digits join one double while the join is exact (TwoSum's
             // error is 0): a total spanning fewer than 53 bits reaches the ExactSum as one
@@ -175,5 +188,6 @@ final class FixedSumScratch {
             }
             if pending != 0 { sums[slot].add(pending) }
         }
+        additions = 0
     }
 }
