@@ -102,25 +102,8 @@ size_t tk_row_entries_weighted(size_t n, const int64_t *row_table, const double 
     return found;
 }
 
-#define TK_FN(name) name##_baseline
-#define TK_ATTR
-#include "kernels_body.h"
-#undef TK_FN
-#undef TK_ATTR
-
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#define TK_X86 1
-#define TK_FN(name) name##_avx2
-#define TK_ATTR __attribute__((target("avx2,bmi,bmi2,popcnt")))
-#include "kernels_body.h"
-#undef TK_FN
-#undef TK_ATTR
-#define TK_FN(name) name##_avx512
-#define TK_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,bmi,bmi2,popcnt")))
-#include "kernels_body.h"
-#undef TK_FN
-#undef TK_ATTR
-#endif
+#define TK_BODY "kernels_body.h"
+#include "levels.h"
 
 #ifdef TK_X86
 #include <immintrin.h>
@@ -141,7 +124,6 @@ size_t tk_row_entries_weighted(size_t n, const int64_t *row_table, const double 
 // the matrix are read in place, the last few copied into a zeroed buffer; bytes past the row
 // belong to later rows, which are checked as their own), label sums in byte lanes of six
 // registers, each row's counts from movemask popcounts of the row's n bits.
-#define TK_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt")))
 
 TK_AVX2 static inline __attribute__((always_inline)) uint64_t bits64_avx2(__m256i lo, __m256i hi) {
     // Bit 0 of each 0/1 byte moved to its bit 7 (a 16-bit shift carries no other bit there).
@@ -273,7 +255,6 @@ TK_AVX2 static int count_scores_f32_64_avx2(const uint8_t *truth, const float *s
 
 // AVX-512BW rows of up to 64 labels: one masked load per row (no read past the row), label
 // sums in byte lanes of three registers, each row's counts from mask popcounts.
-#define TK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,bmi,bmi2,popcnt")))
 
 TK_AVX512 static inline void flush64(__m512i *acc, size_t n, int64_t *counts) {
     uint8_t lanes[3][64];

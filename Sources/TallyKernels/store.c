@@ -6,20 +6,9 @@
 #include "TallyKernels.h"
 #include "TallyStoreKernels.h"
 
-#define TK_FN(name) name##_baseline
-#define TK_ATTR
-#include "store_body.h"
-#undef TK_FN
-#undef TK_ATTR
-
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#define TK_X86 1
-#define TK_FN(name) name##_avx2
-#define TK_ATTR __attribute__((target("avx2,bmi,bmi2,popcnt")))
-#include "store_body.h"
-#undef TK_FN
-#undef TK_ATTR
-#endif
+#define TK_BODY "store_body.h"
+#define TK_BODY_NO_AVX512 1
+#include "levels.h"
 
 /// Transposes a 64 × 64 bit matrix in place: bit c of a[k] goes to bit k of a[c].
 static inline void tk_transpose64(uint64_t a[64]) {
@@ -35,7 +24,6 @@ static inline void tk_transpose64(uint64_t a[64]) {
 
 #ifdef TK_X86
 #include <immintrin.h>
-#define TK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,bmi,bmi2,popcnt")))
 
 /// Transposes 16 rows of 16 dwords: r[c][i] becomes r[i][c].
 TK_AVX512 static inline void tk_transpose16(__m512i r[16]) {

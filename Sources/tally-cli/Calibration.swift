@@ -29,7 +29,7 @@ func runCalibration(_ arguments: [String]) throws {
         case "--score": scorePath = flags.value(flag)
         case "--weights": weightsPath = flags.value(flag)
         case "--labels": labelsPath = flags.value(flag)
-        case "--ignore-value": ignoreValue = flags.parsed(flag, expects: "a number") { Double($0) }
+        case "--ignore-value": ignoreValue = flags.number(flag, allowingNaN: true)
         case "--bins": bins = flags.integer(flag, 1...(1 << 20))
         case "--digits": digits = flags.integer(flag, 0...15)
         case "-h", "--help": print(calibrationUsage); exit(0)

@@ -35,9 +35,9 @@ final class Flags {
         return x
     }
 
-    /// A number other than nan.
-    func number(_ flag: String) -> Double {
-        parsed(flag, expects: "a number") { Double($0).flatMap { $0.isNaN ? nil : $0 } }
+    /// A number; nan only when `allowingNaN` (an ignore value, or one the core refuses itself).
+    func number(_ flag: String, allowingNaN: Bool = false) -> Double {
+        parsed(flag, expects: "a number") { Double($0).flatMap { $0.isNaN && !allowingNaN ? nil : $0 } }
     }
 
     /// An integer in `range`.

@@ -40,7 +40,7 @@ func parseThresholds(_ arguments: [String]) -> ThresholdOptions {
         case "--true": o.truePath = flags.value(flag)
         case "--score": o.scorePath = flags.value(flag)
         case "--weights": o.weightsPath = flags.value(flag)
-        case "--ignore-value": o.ignoreValue = flags.parsed(flag, expects: "a number") { Double($0) }
+        case "--ignore-value": o.ignoreValue = flags.number(flag, allowingNaN: true)
         case "--labels": o.labelsPath = flags.value(flag)
         case "--out": o.outPath = flags.value(flag)
         case "--objective": o.objective = flags.value(flag)

@@ -62,13 +62,13 @@ func parse(_ arguments: [String]) throws -> Options {
         case "--thresholds": o.thresholdsPath = flags.value(flag)
         case "--labels": o.labelsPath = flags.value(flag)
         case "--weights": o.weightsPath = flags.value(flag)
-        case "--ignore-value": o.ignoreValue = flags.parsed(flag, expects: "a number") { Double($0) }
+        case "--ignore-value": o.ignoreValue = flags.number(flag, allowingNaN: true)
         case "--format": o.format = try ReportFormat(parsing: flags.value(flag))
         case "--digits": o.digits = flags.integer(flag, 0...15)
         case "--zero-division": o.zeroDivision = try ZeroDivision(parsing: flags.value(flag))
         case "--ci": o.intervalMethod = try IntervalMethod(parsing: flags.value(flag))
         // nan passes here and is refused by the interval code, as in the Python script.
-        case "--level": o.level = flags.parsed(flag, expects: "a number") { Double($0) }
+        case "--level": o.level = flags.number(flag, allowingNaN: true)
         case "--bootstrap": o.replicates = flags.parsed(flag, expects: "a number of replicates") { Int($0) }
         case "--seed": o.seed = flags.parsed(flag, expects: "an int >= 0") { UInt64($0) }
         case "-h", "--help": print(usage); exit(0)
