@@ -26,10 +26,9 @@ import numpy as np
 from keras import ops
 
 from .. import _tally
-from .._convert import known_weights
 from . import _device, _host
 from ._scores import binary_score_average, binned_average_precision, binned_roc_auc
-from .metrics import as_batch, keras_argument
+from .metrics import as_batch, batch_weights, check_ignore_value, keras_argument
 
 
 class _Check:
@@ -57,8 +56,7 @@ class _BinnedMetric(keras.metrics.Metric):
     def __init__(self, bins=200, low=0.0, high=1.0, average="macro", label_names=None, per_label=True,
                  n_labels=None, name=None, dtype=None, ignore_value=None):
         edges = keras_argument("bins", bins, lambda b: _tally.binned_edges(int(b), float(low), float(high)))
-        if ignore_value is not None:
-            keras_argument("ignore_value", ignore_value, lambda v: known_weights(np.zeros((0, 1)), None, v))
+        check_ignore_value(ignore_value)
         keras_argument("average", average, lambda a: _tally.check_average(a, ("micro", "macro", "weighted")))
         if label_names is not None:
             if isinstance(label_names, str):
@@ -94,15 +92,8 @@ class _BinnedMetric(keras.metrics.Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred = as_batch(self, y_true, y_pred, self._build)
-        if sample_weight is not None:
-            sample_weight = ops.convert_to_tensor(sample_weight, dtype="float32")
-            element = len(sample_weight.shape) == 2 and sample_weight.shape[-1] == self.n_labels != 1
-            if not element:
-                sample_weight = ops.reshape(sample_weight, (-1,))
-        if self.ignore_value is not None or (sample_weight is not None and len(sample_weight.shape) == 2):
-            # Unknown entries become element weights of 0 (README "Missing labels"): a label's
-            # histograms then hold its known rows only, as BinnedScoreTally's element weights.
-            y_true, sample_weight = _device.known_entries(y_true, sample_weight, self.ignore_value)
+        # Under a mask a label's histograms hold its known rows only, as BinnedScoreTally's.
+        y_true, sample_weight = batch_weights(self, y_true, y_pred, sample_weight)
         kind = _host._step_kind(y_pred)
         batch, bad = self._batch(y_true, y_pred, sample_weight)
         poison = _device._batch_check(self._check, y_true, y_pred, sample_weight, bad, kind != "xla")

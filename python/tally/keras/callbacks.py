@@ -16,7 +16,7 @@ from ..epoch_scores import ThresholdFile, mean_of_defined, ranking_per_label, tu
 from ..metrics import parse_zero_division
 from ..scores import ScoreTally
 from ..streaming import Tally
-from .metrics import keras_argument
+from .metrics import check_ignore_value, keras_argument
 
 
 def _batches(data, steps):
@@ -158,7 +158,7 @@ class PerLabelReport(keras.callbacks.Callback):
         self._thresholds_file = None if thresholds_path is None else ThresholdFile(thresholds_path, thresholds_monitor,
                                                                                    thresholds_mode)
         self.thresholds_path = thresholds_path
-        keras_argument("ignore_value", ignore_value, lambda v: Tally(1, ignore_value=v))
+        check_ignore_value(ignore_value)
         self.ignore_value = ignore_value
         self.tuned = None
         self._store = None

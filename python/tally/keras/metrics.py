@@ -58,6 +58,35 @@ def as_batch(metric, y_true, y_pred, build):
     return y_true, y_pred
 
 
+def check_ignore_value(ignore_value):
+    """`ignore_value` checked once, at construction, in Keras's error form (the core
+    refuses 0 and 1 and anything not a number)."""
+    if ignore_value is not None:
+        keras_argument("ignore_value", ignore_value, lambda v: known_weights(np.zeros((0, 1)), None, v))
+    return ignore_value
+
+
+def batch_weights(metric, y_true, y_pred, sample_weight):
+    """(y_true, weights) for a batch built by `as_batch`: `sample_weight` as float32, one
+    per row (a scalar broadcast, (batch_size, 1) flattened) or one per element, any other
+    shape refused; with `metric.ignore_value` or 2-D weights, the unknown entries of
+    y_true become element weights of 0 and y_true 0 there (README "Missing labels")."""
+    if sample_weight is not None:
+        sample_weight = ops.convert_to_tensor(sample_weight, dtype="float32")
+        if len(sample_weight.shape) == 0:
+            sample_weight = ops.ones_like(y_pred[:, 0], dtype="float32") * sample_weight
+        elif len(sample_weight.shape) == 2 and sample_weight.shape[-1] == 1:
+            sample_weight = ops.reshape(sample_weight, (-1,))
+        element = len(sample_weight.shape) == 2 and tuple(sample_weight.shape[1:]) == (metric.n_labels,)
+        if len(sample_weight.shape) != 1 and not element:
+            raise ValueError(f"{type(metric).__name__} expects one sample weight per row, shape (batch_size,), "
+                             f"or one per element, shape (batch_size, {metric.n_labels}), "
+                             f"but got shape {tuple(sample_weight.shape)}")
+    if metric.ignore_value is not None or (sample_weight is not None and len(sample_weight.shape) == 2):
+        y_true, sample_weight = _device.known_entries(y_true, sample_weight, metric.ignore_value)
+    return y_true, sample_weight
+
+
 class _TallyMetric(keras.metrics.Metric):
     """Shared state and update of every Tally Keras metric; subclasses define `_scores`."""
 
@@ -104,8 +133,7 @@ class _TallyMetric(keras.metrics.Metric):
                     raise ValueError(f"Invalid `{what}` argument value: expected {n_labels} values (one per label), "
                                      f"but got {size}")
                 n_labels = size
-        if ignore_value is not None:
-            keras_argument("ignore_value", ignore_value, lambda v: known_weights(np.zeros((0, 1)), None, v))
+        check_ignore_value(ignore_value)
         default_name = self._base_name if average is None else f"{average}_{self._base_name}"
         # Per-label keys use the base name ("f1/cat") unless the metric was renamed;
         # a config round trip passes the default name back, which keeps the base.
@@ -150,22 +178,9 @@ class _TallyMetric(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         batch_key = (y_true, y_pred) + (() if sample_weight is None else (sample_weight,))
         y_true, y_pred = as_batch(self, y_true, y_pred, self._build)
-        if sample_weight is not None:
-            sample_weight = ops.convert_to_tensor(sample_weight, dtype="float32")
-            if len(sample_weight.shape) == 0:
-                sample_weight = ops.ones_like(y_pred[:, 0], dtype="float32") * sample_weight
-            elif len(sample_weight.shape) == 2 and sample_weight.shape[-1] == 1:
-                sample_weight = ops.reshape(sample_weight, (-1,))
-            element = len(sample_weight.shape) == 2 and tuple(sample_weight.shape[1:]) == (self.n_labels,)
-            if len(sample_weight.shape) != 1 and not element:
-                raise ValueError(f"{type(self).__name__} expects one sample weight per row, shape (batch_size,), "
-                                 f"or one per element, shape (batch_size, {self.n_labels}), "
-                                 f"but got shape {tuple(sample_weight.shape)}")
-        if self.ignore_value is not None or (sample_weight is not None and len(sample_weight.shape) == 2):
-            # Unknown entries become element weights of 0 (README "Missing labels").
-            y_true, sample_weight = _device.known_entries(y_true, sample_weight, self.ignore_value)
-            if self.ignore_value is not None:
-                batch_key = None  # checked apart from metrics that read the raw y_true
+        y_true, sample_weight = batch_weights(self, y_true, y_pred, sample_weight)
+        if self.ignore_value is not None:
+            batch_key = None  # checked apart from metrics that read the raw y_true
         hi, lo = self.state_hi.value, self.state_lo.value
         kind = _host._step_kind(y_pred)
         if self._counts_on_device(kind):
