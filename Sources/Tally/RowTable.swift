@@ -72,6 +72,14 @@ public struct RowTable: Equatable, Sendable {
 
     private mutating func grow() { resize(to: max(64, keys.count * 2)) }
 
+    /// Room for `n` more triples in one resize: a batch's table of a few thousand
+    /// triples would otherwise double its way up, each step a fresh zeroed allocation.
+    mutating func reserve(_ n: Int) {
+        let needed = (count &+ n) &* 2 &+ 1
+        guard needed > keys.count else { return }
+        resize(to: max(64, 1 << (Int.bitWidth - (needed - 1).leadingZeroBitCount)))
+    }
+
     private mutating func resize(to capacity: Int) {
         let (oldKeys, oldTallies) = (keys, tallies)
         keys = [Int](repeating: -1, count: capacity)
