@@ -397,12 +397,9 @@ struct BatchCounts {
     }
 
     /// Weighted rows of up to 64 labels, bool/uint8 truth and bool/uint8 predictions or
-    /// float32 scores, through the C kernel, in row order, so every float64 sum (per
-    /// label, and per row triple) adds the same weights in the same order as the
-    /// row-by-row loop. A large batch is shared among threads by labels, blocks of 8
-    /// (each label's sum is one sequential chain; splitting the rows instead would change
-    /// how the sums round): every thread reads every row, the last one also keeps the
-    /// row table. Nil when it does not apply.
+    /// float32 scores, through the C kernel: on one thread, in row order, so every float64
+    /// sum (per label, and per row triple) adds the same weights in the same order as the
+    /// row-by-row loop. Nil when it does not apply.
     mutating func countWeightedWithKernel(truth: MatrixView, prediction: MatrixView, thresholds: UnsafeBufferPointer<Double>?,
                                           weights: UnsafeBufferPointer<Double>) -> Bool? {
         let n = labels, rows = truth.rows
@@ -413,39 +410,21 @@ struct BatchCounts {
         var rowSlots = [Int64](repeating: 0, count: slots)
         var weightSlots = [Double](repeating: -0.0, count: slots)
         let t = truth.base!.assumingMemoryBound(to: UInt8.self)
-        // Shares of 8-label blocks; the first ones take the odd blocks, the last (which
-        // also keeps the row table) the fewest.
-        let blocks = (n &+ 7) / 8
-        let shares = rows &* n >= 1 << 18 ? min(coreProcessorCount(), blocks, 4) : 1
-        let ends: [Int] = (0..<shares).map { k in
-            let done = (k &+ 1) &* (blocks / shares) &+ min(k &+ 1, blocks % shares)
-            return min(8 &* done, n)
-        }
-        var status = [Int32](repeating: 0, count: shares)
-        f32.withUnsafeBufferPointer { th in
+        let status = f32.withUnsafeBufferPointer { th in
             weightedSums.withUnsafeMutableBufferPointer { sums in
                 rowSlots.withUnsafeMutableBufferPointer { rs in
                     weightSlots.withUnsafeMutableBufferPointer { ws in
-                        status.withUnsafeMutableBufferPointer { st in
-                            let (sums, rs, ws, st) = (sums, rs, ws, st)
-                            forkJoin(shares) { k in
-                                let first = k == 0 ? 0 : ends[k &- 1], end = ends[k]
-                                let table = k == shares &- 1
-                                let rowTable = table ? rs.baseAddress : nil, weightTable = table ? ws.baseAddress : nil
-                                st[k] = isScores
-                                    ? tk_count_scores_f32_weighted(t, prediction.base!.assumingMemoryBound(to: Float.self),
-                                                                   th.baseAddress!, weights.baseAddress!, rows, n, first, end,
-                                                                   sums.baseAddress!, rowTable, weightTable)
-                                    : tk_count_bytes_weighted(t, prediction.base!.assumingMemoryBound(to: UInt8.self),
-                                                              weights.baseAddress!, rows, n, first, end, sums.baseAddress!,
-                                                              rowTable, weightTable)
-                            }
-                        }
+                        isScores
+                            ? tk_count_scores_f32_weighted(t, prediction.base!.assumingMemoryBound(to: Float.self), th.baseAddress!,
+                                                           weights.baseAddress!, rows, n, sums.baseAddress!, rs.baseAddress!,
+                                                           ws.baseAddress!)
+                            : tk_count_bytes_weighted(t, prediction.base!.assumingMemoryBound(to: UInt8.self), weights.baseAddress!,
+                                                      rows, n, sums.baseAddress!, rs.baseAddress!, ws.baseAddress!)
                     }
                 }
             }
         }
-        guard !status.contains(where: { $0 != 0 }) else { return false }
+        guard status == 0 else { return false }
         withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 &* slots) { entries in
             withUnsafeTemporaryAllocation(of: Double.self, capacity: slots) { entryWeights in
                 let keys = entries.baseAddress!, counts = keys + slots, w = entryWeights.baseAddress!

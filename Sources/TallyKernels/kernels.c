@@ -366,9 +366,7 @@ TK_AVX512 static int count_scores_f32_64_avx512(const uint8_t *truth, const floa
 // Weighted rows of up to 64 labels: the row's masks (truth, predicted) as for the
 // unweighted rows, then the weight added to the label sums of 8 labels at a time with
 // masked adds (a lane left alone equals a lane given w * 0: the sums never are -0), in row
-// order, in registers; the row table as the portable kernel keeps it. A call sums the
-// `chunks` blocks of 8 labels from label 8 * c0 on (a thread's share; the masks are
-// shifted down to them) and keeps the row table unless it is NULL.
+// order, in registers; the row table as the portable kernel keeps it.
 TK_AVX512 static inline __attribute__((always_inline)) void
 weighted64(__m512d *acc, int chunks, uint64_t mx, uint64_t mp, uint64_t mt, double w) {
     const __m512d wv = _mm512_set1_pd(w);
@@ -388,41 +386,36 @@ weighted64_row(const int32_t *off, uint64_t mx, uint64_t mp, uint64_t mt, double
     weight_table[slot] += w;
 }
 
-TK_AVX512 static inline __attribute__((always_inline)) void
-weighted64_store(const __m512d *acc, int chunks, size_t c0, size_t n, double *sums) {
+TK_AVX512 static inline __attribute__((always_inline)) void weighted64_store(const __m512d *acc, int chunks, size_t n, double *sums) {
     double lanes[3][64];
     for (int c = 0; c < chunks; c++)
         for (int k = 0; k < 3; k++) _mm512_storeu_pd(lanes[k] + 8 * c, acc[3 * c + k]);
-    size_t first = 8 * c0, end = first + 8 * (size_t)chunks < n ? first + 8 * (size_t)chunks : n;
-    for (size_t j = first; j < end; j++) {
-        sums[3 * j] = lanes[0][j - first]; sums[3 * j + 1] = lanes[1][j - first]; sums[3 * j + 2] = lanes[2][j - first];
-    }
+    for (size_t j = 0; j < n; j++) { sums[3 * j] = lanes[0][j]; sums[3 * j + 1] = lanes[1][j]; sums[3 * j + 2] = lanes[2][j]; }
 }
 
 TK_AVX512 static inline __attribute__((always_inline)) int
-bytes64_weighted(const uint8_t *truth, const uint8_t *pred, const double *weights, size_t rows, size_t n, size_t c0,
-                 double *sums, int64_t *row_table, double *weight_table, const int chunks) {
+bytes64_weighted(const uint8_t *truth, const uint8_t *pred, const double *weights, size_t rows, size_t n, double *sums,
+                 int64_t *row_table, double *weight_table, const int chunks) {
     __mmask64 row = row_mask(n);
     __m512d acc[24];
     for (int i = 0; i < 3 * chunks; i++) acc[i] = _mm512_setzero_pd();
     __m512i bad = _mm512_setzero_si512();
     int32_t off[(TK_TABLE_LABELS + 1) * (TK_TABLE_LABELS + 1)];
-    if (row_table) tk_row_offsets(n, off);
-    const unsigned shift = (unsigned)(8 * c0);
+    tk_row_offsets(n, off);
     for (size_t r = 0; r < rows; r++) {
         __m512i ta = _mm512_maskz_loadu_epi8(row, truth + r * n), pa = _mm512_maskz_loadu_epi8(row, pred + r * n);
         bad = _mm512_or_si512(bad, _mm512_or_si512(ta, pa));
         uint64_t mt = _mm512_test_epi8_mask(ta, ta), mp = _mm512_test_epi8_mask(pa, pa), mx = mt & mp;
-        weighted64(acc, chunks, mx >> shift, mp >> shift, mt >> shift, weights[r]);
-        if (row_table) weighted64_row(off, mx, mp, mt, weights[r], row_table, weight_table);
+        weighted64(acc, chunks, mx, mp, mt, weights[r]);
+        weighted64_row(off, mx, mp, mt, weights[r], row_table, weight_table);
     }
-    weighted64_store(acc, chunks, c0, n, sums);
+    weighted64_store(acc, chunks, n, sums);
     return _mm512_test_epi8_mask(bad, _mm512_set1_epi8((char)0xFE)) != 0;
 }
 
 TK_AVX512 static inline __attribute__((always_inline)) int
 scores64_weighted(const uint8_t *truth, const float *scores, const float *threshold, const double *weights, size_t rows,
-                  size_t n, size_t c0, double *sums, int64_t *row_table, double *weight_table, const int chunks) {
+                  size_t n, double *sums, int64_t *row_table, double *weight_table, const int chunks) {
     __mmask64 row = row_mask(n);
     __m512 th[4];
     __mmask16 part[4];
@@ -431,50 +424,33 @@ scores64_weighted(const uint8_t *truth, const float *scores, const float *thresh
     for (int i = 0; i < 3 * chunks; i++) acc[i] = _mm512_setzero_pd();
     __m512i bad = _mm512_setzero_si512(), nan = _mm512_setzero_si512();
     int32_t off[(TK_TABLE_LABELS + 1) * (TK_TABLE_LABELS + 1)];
-    if (row_table) tk_row_offsets(n, off);
-    const unsigned shift = (unsigned)(8 * c0);
+    tk_row_offsets(n, off);
     for (size_t r = 0; r < rows; r++) {
-        // Every label's score is read (lanes past the row load nothing): the predicted mask
-        // feeds the row table and the nan check, whatever this call's share of the sums.
-        uint64_t mp = predicted64(scores + r * n, th, part, 4, &nan);
+        uint64_t mp = predicted64(scores + r * n, th, part, (chunks + 1) / 2, &nan);
         __m512i ta = _mm512_maskz_loadu_epi8(row, truth + r * n);
         bad = _mm512_or_si512(bad, ta);
         uint64_t mt = _mm512_test_epi8_mask(ta, ta), mx = mt & mp;
-        weighted64(acc, chunks, mx >> shift, mp >> shift, mt >> shift, weights[r]);
-        if (row_table) weighted64_row(off, mx, mp, mt, weights[r], row_table, weight_table);
+        weighted64(acc, chunks, mx, mp, mt, weights[r]);
+        weighted64_row(off, mx, mp, mt, weights[r], row_table, weight_table);
     }
-    weighted64_store(acc, chunks, c0, n, sums);
+    weighted64_store(acc, chunks, n, sums);
     return _mm512_test_epi8_mask(bad, _mm512_set1_epi8((char)0xFE)) != 0 ||
            _mm512_cmpgt_epu32_mask(nan, _mm512_set1_epi32(0x7F800000)) != 0;
 }
 
-// The chunk count of a share as a constant (the accumulators stay in registers).
-#define TK_SHARE_CHUNKS(CALL)                                                                                  \
-    switch ((end - first + 7) / 8) {                                                                           \
-    case 1: return CALL(1);                                                                                    \
-    case 2: return CALL(2);                                                                                    \
-    case 3: return CALL(3);                                                                                    \
-    case 4: return CALL(4);                                                                                    \
-    case 5: return CALL(5);                                                                                    \
-    case 6: return CALL(6);                                                                                    \
-    case 7: return CALL(7);                                                                                    \
-    default: return CALL(8);                                                                                   \
-    }
-
 TK_AVX512 static int count_bytes_weighted_64_avx512(const uint8_t *truth, const uint8_t *pred, const double *weights,
-                                                    size_t rows, size_t n, size_t first, size_t end, double *sums,
-                                                    int64_t *row_table, double *weight_table) {
-#define TK_CALL(C) bytes64_weighted(truth, pred, weights, rows, n, first / 8, sums, row_table, weight_table, C)
-    TK_SHARE_CHUNKS(TK_CALL)
+                                                    size_t rows, size_t n, double *sums, int64_t *row_table,
+                                                    double *weight_table) {
+#define TK_CALL(C) bytes64_weighted(truth, pred, weights, rows, n, sums, row_table, weight_table, C)
+    TK_CHUNKS8(TK_CALL)
 #undef TK_CALL
 }
 
 TK_AVX512 static int count_scores_f32_weighted_64_avx512(const uint8_t *truth, const float *scores, const float *threshold,
-                                                         const double *weights, size_t rows, size_t n, size_t first,
-                                                         size_t end, double *sums, int64_t *row_table,
-                                                         double *weight_table) {
-#define TK_CALL(C) scores64_weighted(truth, scores, threshold, weights, rows, n, first / 8, sums, row_table, weight_table, C)
-    TK_SHARE_CHUNKS(TK_CALL)
+                                                         const double *weights, size_t rows, size_t n, double *sums,
+                                                         int64_t *row_table, double *weight_table) {
+#define TK_CALL(C) scores64_weighted(truth, scores, threshold, weights, rows, n, sums, row_table, weight_table, C)
+    TK_CHUNKS8(TK_CALL)
 #undef TK_CALL
 }
 #endif
@@ -485,10 +461,9 @@ typedef int (*coverage_f32_fn)(const uint8_t *, const float *, size_t, size_t, u
 typedef int (*coverage_f64_fn)(const uint8_t *, const double *, size_t, size_t, uint64_t *, int64_t *);
 typedef int (*count_bytes_fn)(const uint8_t *, const uint8_t *, size_t, size_t, tk_count_out *);
 typedef int (*count_f32_fn)(const uint8_t *, const float *, const float *, size_t, size_t, tk_count_out *);
-typedef int (*count_bytes_w_fn)(const uint8_t *, const uint8_t *, const double *, size_t, size_t, size_t, size_t,
-                                double *, int64_t *, double *);
-typedef int (*count_f32_w_fn)(const uint8_t *, const float *, const float *, const double *, size_t, size_t, size_t,
-                              size_t, double *, int64_t *, double *);
+typedef int (*count_bytes_w_fn)(const uint8_t *, const uint8_t *, const double *, size_t, size_t, double *, int64_t *, double *);
+typedef int (*count_f32_w_fn)(const uint8_t *, const float *, const float *, const double *, size_t, size_t, double *,
+                              int64_t *, double *);
 
 static struct {
     int level;
@@ -579,33 +554,25 @@ int tk_count_scores_f32(const uint8_t *truth, const float *scores, const float *
     return table.count_f32(truth, scores, threshold, rows, n, out);
 }
 
-// A share [first, end) of the labels: first a multiple of 8, end one too or n.
-static int weighted_share_ok(size_t n, size_t first, size_t end) {
-    return n <= TK_TABLE_LABELS && first % 8 == 0 && first < end && end <= n && (end % 8 == 0 || end == n);
-}
-
 int tk_count_bytes_weighted(const uint8_t *truth, const uint8_t *pred, const double *weights, size_t rows, size_t n,
-                           size_t first, size_t end, double *sums, int64_t *row_table, double *weight_table) {
+                           double *sums, int64_t *row_table, double *weight_table) {
     ensure();
-    if (!weighted_share_ok(n, first, end)) return -1;
+    if (n > TK_TABLE_LABELS) return -1;
 #ifdef TK_X86
-    if (table.level == 4)
-        return count_bytes_weighted_64_avx512(truth, pred, weights, rows, n, first, end, sums, row_table, weight_table);
+    if (table.level == 4) return count_bytes_weighted_64_avx512(truth, pred, weights, rows, n, sums, row_table, weight_table);
 #endif
-    return table.count_bytes_weighted(truth, pred, weights, rows, n, first, end, sums, row_table, weight_table);
+    return table.count_bytes_weighted(truth, pred, weights, rows, n, sums, row_table, weight_table);
 }
 
 int tk_count_scores_f32_weighted(const uint8_t *truth, const float *scores, const float *threshold, const double *weights,
-                                 size_t rows, size_t n, size_t first, size_t end, double *sums, int64_t *row_table,
-                                 double *weight_table) {
+                                 size_t rows, size_t n, double *sums, int64_t *row_table, double *weight_table) {
     ensure();
-    if (!weighted_share_ok(n, first, end)) return -1;
+    if (n > TK_TABLE_LABELS) return -1;
 #ifdef TK_X86
     if (table.level == 4)
-        return count_scores_f32_weighted_64_avx512(truth, scores, threshold, weights, rows, n, first, end, sums, row_table,
-                                                   weight_table);
+        return count_scores_f32_weighted_64_avx512(truth, scores, threshold, weights, rows, n, sums, row_table, weight_table);
 #endif
-    return table.count_f32_weighted(truth, scores, threshold, weights, rows, n, first, end, sums, row_table, weight_table);
+    return table.count_f32_weighted(truth, scores, threshold, weights, rows, n, sums, row_table, weight_table);
 }
 
 long tk_rank_row_f32(const uint8_t *truth, const float *scores, size_t n, int coverage_only, uint32_t *keys,

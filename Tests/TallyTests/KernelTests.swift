@@ -47,11 +47,10 @@ final class KernelTests: XCTestCase {
     /// takes for up to 64 labels) and weighted rows (weights 0, -0 and negative among
     /// them): the kernels' state equals the row loop's bit for bit (serialized), on label
     /// counts around the 16-lane and 64-label edges and row counts past the 255-row flush,
-    /// the 2048-row table, the two-thread split of rows and (weighted, 7000 rows of 39, 63
-    /// or 64 labels, 14000 of 20) the split of labels among threads.
+    /// the 2048-row table and the two-thread split.
     func testCountingKernelsEqualRowLoopBitForBit() throws {
-        for labels in [1, 15, 16, 17, 20, 39, 63, 64, 65, 100] {
-            for rows in [1, 300, 2100, 7000] + (labels == 20 ? [14000] : []) {
+        for labels in [1, 15, 16, 17, 63, 64, 65, 100] {
+            for rows in [1, 300, 2100, 7000] {
                 var g = SeededGenerator(seed: UInt64(labels * 100_000 + rows))
                 let truth = (0..<(rows * labels)).map { _ in UInt8(Double.random(in: 0..<1, using: &g) < 0.4 ? 1 : 0) }
                 let scores = (0..<(rows * labels)).map { _ in Float(Int.random(in: 2...10, using: &g)) / 10 }

@@ -59,15 +59,11 @@ int tk_count_scores_f32(const uint8_t *truth, const float *scores, const float *
 /// bit for bit `sum += w * x` row by row); counts each row in `row_table` at its triple's
 /// slot ((0, 0, 0) for weight 0) and adds its weight to `weight_table` there (both
 /// `tk_row_slots(n)` slots; start the weights at -0.0, which adding w turns into w exactly).
-/// Only the labels [first, end) get sums (first a multiple of 8, end one too or n), and
-/// a NULL `row_table` keeps no table: threads share a batch by labels, each sum still added
-/// in row order. Every label is checked. Returns nonzero on a bad value as above, -1 when
-/// n > 64 or the share is not one of those.
+/// Returns nonzero on a bad value as above, -1 when n > 64.
 int tk_count_bytes_weighted(const uint8_t *truth, const uint8_t *pred, const double *weights, size_t rows, size_t n,
-                           size_t first, size_t end, double *sums, int64_t *row_table, double *weight_table);
+                           double *sums, int64_t *row_table, double *weight_table);
 int tk_count_scores_f32_weighted(const uint8_t *truth, const float *scores, const float *threshold, const double *weights,
-                                 size_t rows, size_t n, size_t first, size_t end, double *sums, int64_t *row_table,
-                                 double *weight_table);
+                                 size_t rows, size_t n, double *sums, int64_t *row_table, double *weight_table);
 /// The nonzero slots of a weighted row table: keys, row counts and weight sums; returns how many.
 size_t tk_row_entries_weighted(size_t n, const int64_t *row_table, const double *weight_table, int64_t *keys,
                                int64_t *rows, double *weights);
