@@ -60,6 +60,16 @@ def main():
     t_bool = median_seconds(run(acc, y_pred), args.repeats)
     t_float = median_seconds(run(acc, y_score), args.repeats)
     t_per_label = median_seconds(run(per_label, y_score), args.repeats)
+    weights = rng.uniform(0.5, 2.0, size=n)
+
+    def run_weighted(a, x):
+        def f():
+            a.reset()
+            a.update(y_true, x, weights)
+        return f
+
+    # One thread, row order: each label's float64 sum is the row loop's, bit for bit.
+    t_weighted = median_seconds(run_weighted(acc, y_pred), args.repeats)
     t_sum_bool = numpy_sum_seconds([y_true, y_pred], args.repeats)
     t_sum_float = numpy_sum_seconds([y_true, y_score], args.repeats)
     t_numpy_bool = median_seconds(lambda: numpy_counts(y_true, y_pred), args.repeats)
@@ -88,6 +98,8 @@ def main():
         f"{t_sum_float / t_float:.2f}x numpy.sum's GB/s ({target(t_sum_float / t_float, 1.0)})")
     row("tally update, float32, per-label thresholds", t_per_label, bytes_float,
         f"{t_sum_float / t_per_label:.2f}x numpy.sum's GB/s")
+    row("tally update, bool, weighted (one thread)", t_weighted, bytes_bool + weights.nbytes,
+        f"{t_sum_bool / t_weighted * (bytes_bool + weights.nbytes) / bytes_bool:.2f}x numpy.sum's GB/s")
     row("numpy vectorized count, bool", t_numpy_bool, bytes_bool, f"tally {t_numpy_bool / t_bool:.1f}x faster")
     row("numpy threshold + count, float32", t_numpy_float, bytes_float, f"tally {t_numpy_float / t_float:.1f}x faster")
     row("sklearn precision_recall_fscore_support", t_sklearn, bytes_bool,
