@@ -85,6 +85,25 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// A row table that reserved room first holds what one that grew step by step holds,
+    /// whether the keys are new or already there, and keeps growing past the reservation.
+    func testRowTableReserveKeepsEveryTriple() {
+        var grown = RowTable(), reserved = RowTable()
+        let keys = (0..<3000).map { RowKey(tp: $0 % 40, fp: ($0 / 40) % 40, fn: $0 / 1600) }
+        reserved.add(keys[0], RowTally(rows: 5, weight: 2.5))
+        grown.add(keys[0], RowTally(rows: 5, weight: 2.5))
+        reserved.reserve(keys.count)
+        for (i, k) in keys.enumerated() {
+            grown.add(k, RowTally(rows: Int64(i), weight: Double(i) / 4))
+            reserved.add(k, RowTally(rows: Int64(i), weight: Double(i) / 4))
+        }
+        XCTAssertEqual(reserved.count, 3000)
+        XCTAssertEqual(reserved, grown)
+        reserved.reserve(0)
+        for i in 0..<5000 { reserved.add(RowKey(tp: 50 + i % 50, fp: i / 50, fn: 7), RowTally(rows: 1, weight: 1)) }
+        XCTAssertEqual(reserved.count, 8000)
+    }
+
     func testCountingKernelRefusesBadValuesAndChangesNothing() throws {
         var counts = try ConfusionCounts(labelCount: 3)
         let before = counts
