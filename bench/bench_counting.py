@@ -99,7 +99,7 @@ def main():
     row("tally update, float32, per-label thresholds", t_per_label, bytes_float,
         f"{t_sum_float / t_per_label:.2f}x numpy.sum's GB/s")
     row("tally update, bool, weighted (one thread)", t_weighted, bytes_bool + weights.nbytes,
-        f"{t_sum_bool / t_weighted * (bytes_bool + weights.nbytes) / bytes_bool:.2f}x numpy.sum's GB/s")
+        f"{gbps(bytes_bool + weights.nbytes, t_weighted) / gbps(bytes_bool, t_sum_bool):.2f}x numpy.sum's GB/s")
     row("numpy vectorized count, bool", t_numpy_bool, bytes_bool, f"tally {t_numpy_bool / t_bool:.1f}x faster")
     row("numpy threshold + count, float32", t_numpy_float, bytes_float, f"tally {t_numpy_float / t_float:.1f}x faster")
     row("sklearn precision_recall_fscore_support", t_sklearn, bytes_bool,

@@ -33,7 +33,7 @@ public struct RowTable: Equatable, Sendable {
             // Room for a chunk of new triples at most, so a long list of few triples
             // does not grow the table.
             let chunk = min(n &- start, 256)
-            while (count &+ chunk) &* 2 >= keys.count { grow() }
+            reserve(chunk)
             let shift = UInt64(self.shift)
             var added = 0
             keys.withUnsafeMutableBufferPointer { keys in
@@ -67,17 +67,20 @@ public struct RowTable: Equatable, Sendable {
 
     /// An empty table with room for `capacity` / 2 triples before it grows.
     init(capacity: Int = 0) {
-        if capacity > 0 { resize(to: 1 << (Int.bitWidth - (capacity - 1).leadingZeroBitCount)) }
+        if capacity > 0 { resize(to: Self.powerOfTwo(atLeast: capacity)) }
     }
 
     private mutating func grow() { resize(to: max(64, keys.count * 2)) }
 
-    /// Room for `n` more triples in one resize: a batch's table of a few thousand
-    /// triples would otherwise double its way up, each step a fresh zeroed allocation.
+    /// The table's sizes: powers of two (the hash keeps the top bits), `n` ≥ 1.
+    private static func powerOfTwo(atLeast n: Int) -> Int { 1 << (Int.bitWidth - (n - 1).leadingZeroBitCount) }
+
+    /// Room for `n` more triples in one resize (the size doubling would reach, without the
+    /// steps between: each a fresh zeroed allocation and a rehash of the table so far).
     mutating func reserve(_ n: Int) {
         let needed = (count &+ n) &* 2 &+ 1
         guard needed > keys.count else { return }
-        resize(to: max(64, 1 << (Int.bitWidth - (needed - 1).leadingZeroBitCount)))
+        resize(to: max(64, Self.powerOfTwo(atLeast: needed)))
     }
 
     private mutating func resize(to capacity: Int) {
