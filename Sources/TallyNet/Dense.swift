@@ -1,4 +1,5 @@
 import Tally
+internal import TallyNetKernels
 internal import TallyThreads
 
 /// Keras `Dense` over flat inputs: `y = act(x W + b)`, W of shape (in, units).
@@ -10,6 +11,9 @@ internal import TallyThreads
 /// the optimizer's target, the optimizer's update of the block and its max-norm column
 /// sums; a max-norm rescale is kept pending as per-column factors of the kernel
 /// (`y = (x·W)·diag(s)`) and applied to each block at the start of the next backward.
+///
+/// The forward and dX products run on TallyNet's own AVX-512 loops where the CPU has them
+/// (`Backend.denseKernels`; dense.c says why), else on BLIS; the weight gradient stays on BLIS.
 final class Dense: ActivatedLayer {
     let name: String
     let inputShape: [Int]
@@ -22,9 +26,14 @@ final class Dense: ActivatedLayer {
     var blockRows: Int
     /// Kernels with fewer values stay on the calling thread (a var so tests can force threads).
     var parallelThreshold = 1 << 16
+    /// Whether the forward and dX products run on TallyNet's own loops (dense.c) rather than
+    /// BLIS: the backend's choice, a var so tests can run both on one CPU.
+    var usesOwnKernels = Backend.current.usesOwnDenseKernels
 
     private var partials: [FloatBuffer] = []
     private var scaledGradient = FloatBuffer(count: 0)
+    /// dyᵀ packed for the own dX loops (units × batch rounded up to 16).
+    private var packedGradient = FloatBuffer(count: 0)
     /// Per-thread block gradients (blockRows × units).
     private var blockGradients: [FloatBuffer] = []
 
@@ -60,8 +69,15 @@ final class Dense: ActivatedLayer {
         let parts = partials.map(\.base)
         let w = UnsafePointer(kernel.value.base)
         BLAS.setThreads(1)
+        let own = usesOwnKernels
         forEachChunk(blocks, threads: threads) { t, range in
             let out = t == 0 ? y : parts[t]
+            if own {
+                // One call over the thread's rows: its loops prefetch the kernel ahead across blocks.
+                let r0 = range.lowerBound &* blockRows, r1 = min(range.upperBound &* blockRows, n)
+                tk_dense_forward(x + r0, n, w + r0 &* u, r1 &- r0, u, batch, out, 0)
+                return
+            }
             for k in range {
                 let r0 = k &* blockRows, r1 = min(r0 &+ blockRows, n)
                 BLAS.gemm(m: batch, n: u, k: r1 &- r0, a: x + r0, lda: n, b: w + r0 &* u, ldb: u,
@@ -118,6 +134,13 @@ final class Dense: ActivatedLayer {
             }
             dyForInput = UnsafePointer(g)
         }
+        let own = usesOwnKernels && dx != nil
+        if own {
+            let width = (batch + 15) / 16 * 16
+            if packedGradient.count < u * width { packedGradient = FloatBuffer(count: u * width) }
+            tk_dense_pack_gradient(dyForInput, batch, u, packedGradient.base)
+        }
+        let packed = UnsafePointer(packedGradient.base)
         let rowUpdate = kernel.rowUpdate.flatMap { $0.slots >= threads ? $0 : nil }
         // A target that keeps part of its value (the velocity: beta = momentum) gets the block's
         // gradient through a small per-thread buffer and one pass of ours: faster than letting
@@ -132,7 +155,9 @@ final class Dense: ActivatedLayer {
             for k in range {
                 let r0 = k &* blockRows, r1 = min(r0 &+ blockRows, n)
                 // dX[:, r0..<r1] = dy · W[r0..<r1, :]ᵀ, before the block changes.
-                if let dx {
+                if let dx, own {
+                    tk_dense_input_grad(packed, batch, u, w + r0 &* u, r1 &- r0, dx + r0, n)
+                } else if let dx {
                     BLAS.gemm(transB: true, m: batch, n: r1 &- r0, k: u, a: dyForInput, lda: u, b: w + r0 &* u, ldb: u,
                               c: dx + r0, ldc: n)
                 }

@@ -1,4 +1,5 @@
 import CBLAS
+internal import TallyNetKernels
 @testable import TallyNet
 import XCTest
 
@@ -24,6 +25,17 @@ final class BackendTests: XCTestCase {
         XCTAssertEqual(tally_blis_has_config(BLIS_ARCH_ZEN3), 1)
         XCTAssertEqual(tally_blis_has_config(BLIS_ARCH_HASWELL), 1)
         #endif
+    }
+
+    func testDenseLoopsChosenByFeatures() {
+        // TallyNet's own Dense loops wherever the CPU has AVX-512F and FMA (never by model),
+        // unless TALLY_DENSE_KERNEL=blis asks for BLIS; the report names the choice.
+        let backend = Backend.current
+        let asked = ProcessInfo.processInfo.environment["TALLY_DENSE_KERNEL"]
+        let features = backend.cpu.features.contains("avx512f") && backend.cpu.features.contains("fma")
+        XCTAssertEqual(tk_dense_available() != 0, features)
+        XCTAssertEqual(backend.usesOwnDenseKernels, features && asked != "blis", "\(backend)")
+        XCTAssertTrue("\(backend)".contains("dense forward and input gradient: \(backend.denseKernels)"), "\(backend)")
     }
 
     func testNoReferenceGEMMOnACPUWithAVX2() throws {

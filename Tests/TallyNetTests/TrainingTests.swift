@@ -189,6 +189,9 @@ final class TrainingTests: XCTestCase {
         let x = randomFloats(count * inputs, seed: 21)
         let y = (0..<(count * units)).map { Float(($0 * 7) % 3 == 0 ? 1 : 0) }
         // Without a constraint the same fused pass runs with no norm sums (reference: a bound never reached).
+        // Both GEMM paths for the forward and dX: TallyNet's own loops (where the CPU has them) and BLIS.
+        let paths = Backend.current.usesOwnDenseKernels ? [true, false] : [false]
+        for own in paths {
         for (threads, blockRows, bound) in [(1, 1 << 20, 0.5), (2, 7, 0.5), (2, 3, 0.5), (2, 3, 1e30)] {
             let constrained = bound < 1e30
             let model = try Sequential(inputShape: [inputs], layers: [
@@ -198,6 +201,7 @@ final class TrainingTests: XCTestCase {
             let dense = model.layers[0] as! Dense
             dense.blockRows = blockRows
             dense.parallelThreshold = 0
+            dense.usesOwnKernels = own
             let start = model.weights()
             try model.compile(optimizer: .sgd(learningRate: 0.5, momentum: 0.9), loss: .binaryCrossentropy())
             _ = try model.fit(x: x, y: y, count: count, epochs: 3, batchSize: count, seed: 1)
@@ -217,6 +221,7 @@ final class TrainingTests: XCTestCase {
                     XCTAssertEqual(Double(p[n * units + j]), 1 / (1 + exp(-z)), accuracy: 1e-5)
                 }
             }
+        }
         }
     }
 

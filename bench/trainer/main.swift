@@ -5,6 +5,7 @@ import CBLAS
 import Glibc
 import Tally
 import TallyNet
+import TallyNetKernels
 
 func now() -> Double {
     var t = timespec()
@@ -129,7 +130,8 @@ func fmt(_ v: Double, _ digits: Int = 1) -> String {
     return "\(r)"
 }
 
-print("TallyNet trainer benchmark (release, BLIS, \(threads) threads)")
+print("TallyNet trainer benchmark (release, \(threads) threads)")
+print(Backend.current)
 // The second core of these VMs is unreliable and other work may share the machine: the
 // peak is the best of several tries before and after training, and the floor uses it.
 let peakBefore = sgemmRate(m: 2048, n: 2048, k: 2048, threads: threads, reps: 6)
@@ -160,3 +162,58 @@ for r in results {
 let conv2Shape = sgemmRate(m: 455, n: 32, k: 288, threads: 1, reps: 200)
 let denseShape = sgemmRate(m: 32, n: 512, k: 332_928, threads: threads, reps: 2)
 print("SGEMM seed shapes: conv2 block 455×32×288 (1 thread) \(fmt(conv2Shape)), dense forward 32×512×332928 (\(threads) threads) \(fmt(denseShape)) GFLOP/s")
+
+/// One thread's share of the seed's Dense layer (32 × 512, half of its 332928 kernel rows,
+/// streaming from memory), forward and dX, as the layer runs them: BLIS over blocks of 1024
+/// rows, and TallyNet's own loops (dense.c) where the CPU has them. Best of `reps`, GFLOP/s.
+func denseRates(reps: Int) -> (blisForward: Double, blisInput: Double, ownForward: Double?, ownInput: Double?) {
+    bli_thread_set_num_threads(1)
+    let (m, u, rows, ld) = (32, 512, 166_464, 332_928)
+    let x = [Float](repeating: 0.25, count: m * ld), dy = [Float](repeating: 0.5, count: m * u)
+    let w = (0..<(rows * u)).map { Float($0 % 7) * 0.01 }
+    var c = [Float](repeating: 0, count: m * u), dx = [Float](repeating: 0, count: m * ld)
+    var packed = [Float](repeating: 0, count: u * m)
+    tk_dense_pack_gradient(dy, m, u, &packed)
+    let flops = 2 * Double(m * u) * Double(rows)
+    func best(_ body: () -> Void) -> Double {
+        var t = Double.infinity
+        for _ in 0..<reps {
+            let t0 = now()
+            body()
+            t = min(t, now() - t0)
+        }
+        return flops / t / 1e9
+    }
+    let blisForward = best {
+        for r0 in stride(from: 0, to: rows, by: 1024) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(u), Int32(min(1024, rows - r0)), 1,
+                        x.withUnsafeBufferPointer { $0.baseAddress! + r0 }, Int32(ld),
+                        w.withUnsafeBufferPointer { $0.baseAddress! + r0 * u }, Int32(u), r0 == 0 ? 0 : 1, &c, Int32(u))
+        }
+    }
+    let blisInput = best {
+        for r0 in stride(from: 0, to: rows, by: 1024) {
+            dx.withUnsafeMutableBufferPointer { d in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(min(1024, rows - r0)), Int32(u), 1,
+                            dy, Int32(u), w.withUnsafeBufferPointer { $0.baseAddress! + r0 * u }, Int32(u), 0,
+                            d.baseAddress! + r0, Int32(ld))
+            }
+        }
+    }
+    guard tk_dense_available() != 0 else { return (blisForward, blisInput, nil, nil) }
+    let ownForward = best { tk_dense_forward(x, ld, w, rows, u, m, &c, 0) }
+    let ownInput = best {
+        for r0 in stride(from: 0, to: rows, by: 1024) {
+            dx.withUnsafeMutableBufferPointer { d in
+                tk_dense_input_grad(packed, m, u, w.withUnsafeBufferPointer { $0.baseAddress! + r0 * u },
+                                    min(1024, rows - r0), d.baseAddress! + r0, ld)
+            }
+        }
+    }
+    return (blisForward, blisInput, ownForward, ownInput)
+}
+let dense = denseRates(reps: 3)
+print("Dense 332928→512 at batch 32, one thread, half the kernel: forward BLIS \(fmt(dense.blisForward))"
+      + (dense.ownForward.map { ", TallyNet loops \(fmt($0))" } ?? "")
+      + "; dX BLIS \(fmt(dense.blisInput))" + (dense.ownInput.map { ", TallyNet loops \(fmt($0))" } ?? "")
+      + " GFLOP/s (in use: \(Backend.current.denseKernels))")

@@ -27,7 +27,7 @@ def run_python(code, **env):
 
 def test_backend_reports_the_cpu_and_the_kernels():
     b = tn.backend()
-    assert set(b) == {"cpu", "gemm", "elementwise_kernels", "threads"}
+    assert set(b) == {"cpu", "gemm", "elementwise_kernels", "dense_kernels", "threads"}
     assert b["gemm"]["library"].startswith("BLIS ")
     assert b["gemm"]["kernels"] and b["gemm"]["chosen_by"]
     assert b["threads"] == os.cpu_count()
@@ -62,6 +62,18 @@ def test_no_reference_gemm_on_a_cpu_with_avx2():
     assert b["gemm"]["kernels"] != "generic", b
     assert b["elementwise_kernels"] != "baseline", b
     assert b["gemm"]["chosen_by"].startswith("instruction set"), b
+
+
+def test_dense_loops_chosen_by_features():
+    # TallyNet's own Dense loops wherever the CPU has AVX-512F and FMA, BLIS elsewhere or
+    # when TALLY_DENSE_KERNEL=blis asks for it (read once, in a fresh process here).
+    b = tn.backend()
+    own = {"avx512f", "fma"} <= set(b["cpu"]["features"])
+    assert (b["dense_kernels"] == "TallyNet AVX-512 (dense.c)") == (own and os.environ.get("TALLY_DENSE_KERNEL") != "blis"), b
+    assert f"dense forward and input gradient: {b['dense_kernels']}" in tn.backend_report()
+    if own:
+        out = run_python("import tally.net as tn; print(tn.backend()['dense_kernels'])", TALLY_DENSE_KERNEL="blis")
+        assert out.strip() == "BLIS (TALLY_DENSE_KERNEL=blis)", out
 
 
 def test_the_choice_leaves_the_environment_as_it_was():

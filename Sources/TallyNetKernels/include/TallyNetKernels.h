@@ -51,6 +51,16 @@ void tk_wino_output_grad_pool2(const float *g, const unsigned char *codes, long 
 /// `y` may be `x`.
 void tk_dropout(const float *x, float *y, long n, unsigned key, int threshold, float scale);
 
+/// Dense layers (dense.c): TallyNet's own AVX-512 loops for the batch-short GEMMs. 1 when
+/// this CPU has AVX-512F and FMA (the loops' only requirement); otherwise the callers use BLIS.
+int tk_dense_available(void);
+/// c (m × n, row-major) = x · w, or c += x · w with `accumulate`: x is m × k with row stride
+/// `lda`, w is k × n row-major.
+void tk_dense_forward(const float *x, long lda, const float *w, long k, long n, long m, float *c, int accumulate);
+/// dyt = dyᵀ, padded: row j (of u) holds dy[0..<m][j] then zeros up to a multiple of 16.
+void tk_dense_pack_gradient(const float *dy, long m, long u, float *dyt);
+/// dx (m × k, row stride ldc) = dy · wᵀ, from dyt packed as above; w is k × u row-major.
+void tk_dense_input_grad(const float *dyt, long m, long u, const float *w, long k, float *dx, long ldc);
 
 /// The CPU, as its instruction set describes it (no table of models).
 typedef struct {
