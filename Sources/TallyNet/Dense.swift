@@ -12,8 +12,9 @@ internal import TallyThreads
 /// sums; a max-norm rescale is kept pending as per-column factors of the kernel
 /// (`y = (x·W)·diag(s)`) and applied to each block at the start of the next backward.
 ///
-/// The forward and dX products run on TallyNet's own AVX-512 loops where the CPU has them
-/// (`Backend.denseKernels`; dense.c says why), else on BLIS; the weight gradient stays on BLIS.
+/// The forward and dX products, and with SGD + momentum the weight gradient fused with the
+/// update, run on TallyNet's own AVX-512 loops where the CPU has them (`Backend.denseKernels`;
+/// dense.c says why), else on BLIS.
 final class Dense: ActivatedLayer {
     let name: String
     let inputShape: [Int]
@@ -26,8 +27,8 @@ final class Dense: ActivatedLayer {
     var blockRows: Int
     /// Kernels with fewer values stay on the calling thread (a var so tests can force threads).
     var parallelThreshold = 1 << 16
-    /// Whether the forward and dX products run on TallyNet's own loops (dense.c) rather than
-    /// BLIS: the backend's choice, a var so tests can run both on one CPU.
+    /// Whether the forward, dX and (SGD + momentum) weight-gradient products run on TallyNet's
+    /// own loops (dense.c) rather than BLIS: the backend's choice, a var so tests can run both.
     var usesOwnKernels = Backend.current.usesOwnDenseKernels
 
     private var partials: [FloatBuffer] = []
@@ -134,8 +135,8 @@ final class Dense: ActivatedLayer {
             }
             dyForInput = UnsafePointer(g)
         }
-        let own = usesOwnKernels && dx != nil
-        if own {
+        let own = usesOwnKernels
+        if own, dx != nil {
             let width = (batch + 15) / 16 * 16
             if packedGradient.count < u * width { packedGradient = FloatBuffer(count: u * width) }
             tk_dense_pack_gradient(dyForInput, batch, u, packedGradient.base)
@@ -146,7 +147,9 @@ final class Dense: ActivatedLayer {
         // gradient through a small per-thread buffer and one pass of ours: faster than letting
         // BLIS read and write the 680 MB target with beta != 0.
         let combine = t.beta != 0
-        if combine && (blockGradients.count < threads || blockGradients[0].count < blockRows * u) {
+        // The own loops' momentum step keeps each row's gradient in registers: no block buffers.
+        let fusedGradient = own && rowUpdate?.addsTarget == true && t.pointer != w
+        if combine && !fusedGradient && (blockGradients.count < threads || blockGradients[0].count < blockRows * u) {
             blockGradients = (0..<threads).map { _ in FloatBuffer(count: blockRows * u) }
         }
         let temporaries = combine ? blockGradients.map(\.base) : []
@@ -155,7 +158,7 @@ final class Dense: ActivatedLayer {
             for k in range {
                 let r0 = k &* blockRows, r1 = min(r0 &+ blockRows, n)
                 // dX[:, r0..<r1] = dy · W[r0..<r1, :]ᵀ, before the block changes.
-                if let dx, own {
+                if own, let dx {
                     tk_dense_input_grad(packed, batch, u, w + r0 &* u, r1 &- r0, dx + r0, n)
                 } else if let dx {
                     BLAS.gemm(transB: true, m: batch, n: r1 &- r0, k: u, a: dyForInput, lda: u, b: w + r0 &* u, ldb: u,
@@ -170,6 +173,12 @@ final class Dense: ActivatedLayer {
                 }
                 // target block = alpha · x[:, r0..<r1]ᵀ · dy + beta · target block.
                 let target = t.pointer + r0 &* u
+                if combine, fusedGradient, let rowUpdate {
+                    // The gradient row by row in registers, straight into the velocity and weights.
+                    rowUpdate.runFusedGradient(rows: r0..<r1, slot: slot, scale: scale, x: x + r0, lda: n, dy: dy,
+                                               batch: batch, alpha: t.alpha, target: t.pointer, beta: t.beta)
+                    continue
+                }
                 if combine {
                     let g = temporaries[slot], count = (r1 &- r0) &* u, beta = t.beta
                     BLAS.gemm(transA: true, m: r1 &- r0, n: u, k: batch, alpha: t.alpha, a: x + r0, lda: n, b: dy, ldb: u,

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+internal import TallyNetKernels
 internal import TallyThreads
 
 /// The state and update rule of one `OptimizerSpec` over a model's parameters.
@@ -302,6 +303,26 @@ extension RowUpdate {
                 for j in 0..<width { f[j] += row[j] * row[j] }
             }
         }
+        if let f, let sums = normSums {
+            let s = sums + slot &* width
+            for j in 0..<width { s[j] += Double(f[j]) }
+        }
+    }
+}
+
+extension RowUpdate {
+    /// `runFused` with the block's gradient never stored: TallyNet's own loops (dense.c) form
+    /// each row's gradient `alpha·(xᵀ·dy)` in registers and update that row's velocity and
+    /// weights at once (the Dense layer's SGD-with-momentum step where `tk_dense_available()`).
+    /// `x` points at the block's first input column (row stride `lda`), `dy` is batch × width.
+    @inline(__always)
+    func runFusedGradient(rows: Range<Int>, slot: Int, scale: UnsafePointer<Float>?, x: UnsafePointer<Float>, lda: Int,
+                          dy: UnsafePointer<Float>, batch: Int, alpha: Float, target v: UnsafeMutablePointer<Float>,
+                          beta: Float) {
+        let width = self.width, first = rows.lowerBound &* width
+        let f = blockSums.map { $0 + slot &* width }
+        f?.update(repeating: 0, count: width)
+        tk_dense_momentum_rows(x, lda, dy, batch, width, rows.count, alpha, beta, values + first, v + first, scale, f)
         if let f, let sums = normSums {
             let s = sums + slot &* width
             for j in 0..<width { s[j] += Double(f[j]) }

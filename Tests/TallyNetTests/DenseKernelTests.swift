@@ -67,4 +67,50 @@ final class DenseKernelTests: XCTestCase {
             }
         }
     }
+
+    func testMomentumRowsEqualFloat64Steps() {
+        // Rows in tiles of 3 and 1, columns in segments of 128 with masked vectors, with and
+        // without pending max-norm factors and column sums; rows outside the range untouched.
+        for (m, u, rows) in [(32, 512, 7), (1, 1, 1), (5, 17, 4), (21, 39, 3), (33, 129, 5), (8, 300, 2)] {
+            for (withScale, withSums) in [(false, false), (true, true), (false, true)] {
+                let lda = rows + 4
+                let x = randomFloats(m * lda, seed: UInt64(m + 3 * rows))
+                let dy = randomFloats(m * u, seed: UInt64(u + 11))
+                let w0 = randomFloats((rows + 1) * u, seed: 5), v0 = randomFloats((rows + 1) * u, seed: 6)
+                let scale = randomFloats(u, seed: 7, in: 0.5...1)
+                let sums0 = randomFloats(u, seed: 8, in: 0...1)
+                var w = w0, v = v0, sums = sums0
+                let (alpha, beta): (Float, Float) = (-0.01, 0.9)
+                scale.withUnsafeBufferPointer { sc in
+                    sums.withUnsafeMutableBufferPointer { sm in
+                        tk_dense_momentum_rows(x, lda, dy, m, u, rows, alpha, beta, &w, &v,
+                                               withScale ? sc.baseAddress : nil, withSums ? sm.baseAddress : nil)
+                    }
+                }
+                var expectedSums = sums0.map(Double.init)
+                for r in 0..<rows {
+                    for j in 0..<u {
+                        var g = 0.0, size = 0.0
+                        for i in 0..<m {
+                            let t = Double(x[i * lda + r]) * Double(dy[i * u + j])
+                            g += t
+                            size += abs(t)
+                        }
+                        let vNew = Double(alpha) * g + Double(beta) * Double(v0[r * u + j])
+                        let wNew = Double(w0[r * u + j]) * (withScale ? Double(scale[j]) : 1) + vNew
+                        let where_ = "m \(m) u \(u) rows \(rows) at (\(r), \(j))"
+                        XCTAssertEqual(Double(v[r * u + j]), vNew, accuracy: 1e-6 * (1 + size), where_)
+                        XCTAssertEqual(Double(w[r * u + j]), wNew, accuracy: 1e-6 * (2 + size), where_)
+                        expectedSums[j] += Double(w[r * u + j]) * Double(w[r * u + j])
+                    }
+                }
+                for j in 0..<u {
+                    XCTAssertEqual(Double(sums[j]), withSums ? expectedSums[j] : Double(sums0[j]), accuracy: 1e-5 * (1 + expectedSums[j]))
+                }
+                // The row after the range is untouched.
+                XCTAssertEqual(Array(w[(rows * u)...]), Array(w0[(rows * u)...]))
+                XCTAssertEqual(Array(v[(rows * u)...]), Array(v0[(rows * u)...]))
+            }
+        }
+    }
 }

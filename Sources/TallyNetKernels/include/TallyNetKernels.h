@@ -59,6 +59,12 @@ int tk_dense_available(void);
 void tk_dense_forward(const float *x, long lda, const float *w, long k, long n, long m, float *c, int accumulate);
 /// dyt = dyᵀ, padded: row j (of u) holds dy[0..<m][j] then zeros up to a multiple of 16.
 void tk_dense_pack_gradient(const float *dy, long m, long u, float *dyt);
+/// SGD with momentum over kernel rows 0..<rows, each row while its gradient is in registers:
+/// g = alpha · (xᵀ·dy)[r] (x: m × rows with row stride lda; dy: m × u), v = g + beta·v,
+/// w = w·scale + v (`scale`: pending max-norm factors per column, or NULL), and, with `sums`,
+/// sums[j] += w[r][j]² (float, added to what is there). w and v: rows × u, row-major.
+void tk_dense_momentum_rows(const float *x, long lda, const float *dy, long m, long u, long rows, float alpha,
+                            float beta, float *w, float *v, const float *scale, float *sums);
 /// dx (m × k, row stride ldc) = dy · wᵀ, from dyt packed as above; w is k × u row-major.
 void tk_dense_input_grad(const float *dyt, long m, long u, const float *w, long k, float *dx, long ldc);
 
