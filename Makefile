@@ -43,9 +43,9 @@ test-swift: apt
 	$(SWIFT) test --skip-build
 	# TallyNet's tests again on BLIS's other x86 kernel sets (the default run uses the one
 	# chosen by instruction set): haswell (AVX2) and skx (AVX-512), where the CPU has them.
-	# The haswell run also keeps the Dense layers on BLIS (the default run, on an AVX-512
-	# CPU, uses TallyNet's own Dense loops), so both Dense paths pass every test.
-	@if grep -qw avx2 /proc/cpuinfo; then BLIS_ARCH_TYPE=3 TALLY_DENSE_KERNEL=blis $(SWIFT) test --skip-build --filter TallyNetTests; fi
+	# The haswell run also keeps every GEMM on BLIS (the default run, on an AVX-512 CPU, runs
+	# the Dense and Winograd products on TallyNet's own loops), so both paths pass every test.
+	@if grep -qw avx2 /proc/cpuinfo; then BLIS_ARCH_TYPE=3 TALLY_GEMM=blis $(SWIFT) test --skip-build --filter TallyNetTests; fi
 	@if grep -qw avx512f /proc/cpuinfo; then BLIS_ARCH_TYPE=0 $(SWIFT) test --skip-build --filter TallyNetTests; fi
 
 test-python: install

@@ -49,13 +49,14 @@ public struct Backend: Sendable, CustomStringConvertible {
     /// The build of TallyNet's C kernels (Winograd transforms, dropout) the loader picked:
     /// "x86-64-v4 (AVX-512)", "x86-64-v3 (AVX2+FMA)" or "baseline" (or `unclonedBuild`).
     public let elementwiseKernels: String
-    /// What runs the Dense layers' forward and input-gradient GEMMs (the batch is their short
-    /// side): "TallyNet AVX-512 (dense.c)" where the CPU has AVX-512F and FMA, else "BLIS";
-    /// `TALLY_DENSE_KERNEL=blis` in the environment keeps BLIS (for comparisons and tests).
-    public let denseKernels: String
-    /// Whether Dense layers run TallyNet's own loops (see `denseKernels`).
-    public var usesOwnDenseKernels: Bool { denseKernels == Backend.ownDenseKernels }
-    static let ownDenseKernels = "TallyNet AVX-512 (dense.c)"
+    /// Which GEMMs run on TallyNet's own AVX-512 loops instead of BLIS: the Dense layers'
+    /// forward, input gradient and momentum step, and the Winograd blocks' 36 products — where
+    /// the CPU has AVX-512F and FMA (`ownKernelsName`), else none. `TALLY_GEMM=blis` in the
+    /// environment keeps every GEMM on BLIS (for comparisons and tests).
+    public let ownKernels: String
+    /// Whether TallyNet runs its own GEMM loops (see `ownKernels`).
+    public var usesOwnKernels: Bool { ownKernels == Backend.ownKernelsName }
+    static let ownKernelsName = "TallyNet AVX-512 (Dense products, Winograd block products)"
     /// What a ThreadSanitizer build reports: its C kernels are built once, for baseline x86-64,
     /// because an ifunc resolver cannot run under TSan (see dispatch.h).
     public static let unclonedBuild = "baseline (built without per-ISA clones: ThreadSanitizer)"
@@ -75,7 +76,7 @@ public struct Backend: Sendable, CustomStringConvertible {
         return """
         cpu: \(identity); features: \(cpu.features.isEmpty ? "none of interest" : cpu.features.joined(separator: " "))
         gemm: \(gemmLibrary), kernels \(gemmKernels) (\(gemmMicroKernelOptimized ? "optimized" : "reference") sgemm micro-kernel), chosen by \(gemmChoice)
-        element-wise kernels: \(elementwiseKernels); dense forward and input gradient: \(denseKernels); threads by default: \(Backend.defaultThreads)
+        element-wise kernels: \(elementwiseKernels); own GEMM loops: \(ownKernels); threads by default: \(Backend.defaultThreads)
         """
     }
 }
@@ -129,17 +130,17 @@ private let configuredBackend: Backend = {
     }
     let kind = bli_gks_l3_ukr_impl_type(BLIS_GEMM_UKR, BLIS_NAT, BLIS_FLOAT)
     let level = tk_elementwise_level()
-    var dense = "BLIS"
-    if tk_dense_available() != 0 {
-        let asked = getenv("TALLY_DENSE_KERNEL").map { String(cString: $0) }
-        dense = asked == "blis" ? "BLIS (TALLY_DENSE_KERNEL=blis)" : Backend.ownDenseKernels
+    var own = "none, BLIS runs every GEMM (no AVX-512F+FMA)"
+    if tk_own_kernels_available() != 0 {
+        let asked = getenv("TALLY_GEMM").map { String(cString: $0) }
+        own = asked == "blis" ? "none, BLIS runs every GEMM (TALLY_GEMM=blis)" : Backend.ownKernelsName
     }
     return Backend(cpu: cpu, gemmLibrary: "BLIS \(String(cString: bli_info_get_version_str()))",
                    gemmKernels: String(cString: bli_arch_string(id)),
                    gemmMicroKernelOptimized: kind == BLIS_OPTIMIZED_UKERNEL, gemmChoice: choice,
                    elementwiseKernels: level == 4 ? "x86-64-v4 (AVX-512)" : level == 3 ? "x86-64-v3 (AVX2+FMA)"
                        : level < 0 ? Backend.unclonedBuild : "baseline",
-                   denseKernels: dense)
+                   ownKernels: own)
 }()
 
 /// Configures BLIS from the CPU's features before its first call (see `Backend`). Cheap after

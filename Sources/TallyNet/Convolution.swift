@@ -63,6 +63,8 @@ final class Conv2D: ActivatedLayer {
     let winogradEligible: Bool
     /// Tiles per Winograd GEMM block (nil: `WinogradConvolution`'s choice); tests force small blocks.
     var winogradBlockTiles: Int?
+    /// Whether the Winograd products run on TallyNet's own tiles (nil: the backend's choice); tests force both.
+    var winogradOwnProducts: Bool?
     private var winograd: WinogradConvolution?
 
     private var kernelTransposed: FloatBuffer
@@ -332,6 +334,7 @@ extension Conv2D {
     private func winogradPlan(threads: Int) -> WinogradConvolution {
         let plan = winograd ?? WinogradConvolution(inH: inH, inW: inW, cin: cin, cout: cout, blockTiles: winogradBlockTiles)
         winograd = plan
+        if let own = winogradOwnProducts { plan.usesOwnKernels = own }
         plan.reserve(threads: threads)
         return plan
     }

@@ -13,7 +13,7 @@ internal import TallyThreads
 /// (`y = (x·W)·diag(s)`) and applied to each block at the start of the next backward.
 ///
 /// The forward and dX products, and with SGD + momentum the weight gradient fused with the
-/// update, run on TallyNet's own AVX-512 loops where the CPU has them (`Backend.denseKernels`;
+/// update, run on TallyNet's own AVX-512 loops where the CPU has them (`Backend.ownKernels`;
 /// dense.c says why), else on BLIS.
 final class Dense: ActivatedLayer {
     let name: String
@@ -29,7 +29,7 @@ final class Dense: ActivatedLayer {
     var parallelThreshold = 1 << 16
     /// Whether the forward, dX and (SGD + momentum) weight-gradient products run on TallyNet's
     /// own loops (dense.c) rather than BLIS: the backend's choice, a var so tests can run both.
-    var usesOwnKernels = Backend.current.usesOwnDenseKernels
+    var usesOwnKernels = Backend.current.usesOwnKernels
 
     private var partials: [FloatBuffer] = []
     private var scaledGradient = FloatBuffer(count: 0)

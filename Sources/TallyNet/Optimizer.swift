@@ -313,7 +313,7 @@ extension RowUpdate {
 extension RowUpdate {
     /// `runFused` with the block's gradient never stored: TallyNet's own loops (dense.c) form
     /// each row's gradient `alpha·(xᵀ·dy)` in registers and update that row's velocity and
-    /// weights at once (the Dense layer's SGD-with-momentum step where `tk_dense_available()`).
+    /// weights at once (the Dense layer's SGD-with-momentum step where `tk_own_kernels_available()`).
     /// `x` points at the block's first input column (row stride `lda`), `dy` is batch × width.
     @inline(__always)
     func runFusedGradient(rows: Range<Int>, slot: Int, scale: UnsafePointer<Float>?, x: UnsafePointer<Float>, lda: Int,

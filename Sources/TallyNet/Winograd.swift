@@ -5,8 +5,9 @@ internal import TallyNetKernels
 /// seed model's second Conv2D, 32 → 32): each 4 × 4 block of output pixels is computed from the
 /// 6 × 6 input pixels under it with 36 multiplies per input/output channel pair instead of 144.
 /// The transforms are C (`TallyNetKernels`, vectorised over channels); the products are 36
-/// GEMMs (tiles × cin)·(cin × cout) per block of tiles on BLIS, one thread per sample as on the
-/// shifted-row path. The GEMMs do 4× fewer flops than a direct convolution — this is why the
+/// GEMMs (tiles × cin)·(cin × cout) per block of tiles, one thread per sample as on the
+/// shifted-row path: one call into TallyNet's own AVX-512 tiles (products.c) where the CPU has
+/// them (`Backend.ownKernels`), else 36 BLIS calls. The GEMMs do 4× fewer flops than a direct convolution — this is why the
 /// trainer can run below the "compute floor" of the direct method's flops.
 ///
 /// Backward is the exact transpose of each linear map (see winograd.c): dW and dX come from
@@ -25,6 +26,9 @@ final class WinogradConvolution {
     /// operand). Measured on the seed model at 204×204: 23.4 s per epoch, against 24.4 with 256
     /// (the operands leave L2) and 26.7 with 64 (BLIS at 78 instead of 89 GFLOP/s on k = 32).
     let blockTiles: Int
+    /// Whether a block's 36 products run in one call on TallyNet's own tiles (products.c)
+    /// rather than as 36 BLIS calls: the backend's choice, a var so tests can run both.
+    var usesOwnKernels = Backend.current.usesOwnKernels
 
     /// Floats from one element ξ's (tiles × channels) matrix to the next. One cache line more
     /// than the matrix: with 256 tiles × 32 channels the 36 matrices would otherwise start
@@ -88,9 +92,13 @@ final class WinogradConvolution {
         while t0 < tiles {
             let t1 = min(t0 + blockTiles, tiles), n = t1 - t0
             tk_wino_input(xpad, paddedW, cin, tilesW, t0, t1, v, vs)
-            for e in 0..<36 {
-                BLAS.gemm(m: n, n: cout, k: cin, a: v + e * vs, lda: cin, b: u + e * us, ldb: cout,
-                          c: m + e * ms, ldc: cout, mode: .singleThread)
+            if usesOwnKernels {
+                tk_wino_products(v, vs, u, n, cin, cout, m, ms)
+            } else {
+                for e in 0..<36 {
+                    BLAS.gemm(m: n, n: cout, k: cin, a: v + e * vs, lda: cin, b: u + e * us, ldb: cout,
+                              c: m + e * ms, ldc: cout, mode: .singleThread)
+                }
             }
             switch output {
             case .image(let y):
@@ -134,16 +142,24 @@ final class WinogradConvolution {
                 tk_wino_output_grad_pool2(g, codes, inH, inW, cout, tilesW, t0, t1, dm, ms)
             }
             tk_wino_input(xpad, paddedW, cin, tilesW, t0, t1, v, vs)
-            for e in 0..<36 {
-                // dU_e += V_eᵀ · dM_e
-                BLAS.gemm(transA: true, m: cin, n: cout, k: n, a: v + e * vs, lda: cin,
-                          b: dm + e * ms, ldb: cout, beta: 1, c: du + e * us, ldc: cout, mode: .singleThread)
+            // dU_e += V_eᵀ · dM_e
+            if usesOwnKernels {
+                tk_wino_kernel_products(v, vs, dm, ms, n, cin, cout, du)
+            } else {
+                for e in 0..<36 {
+                    BLAS.gemm(transA: true, m: cin, n: cout, k: n, a: v + e * vs, lda: cin,
+                              b: dm + e * ms, ldb: cout, beta: 1, c: du + e * us, ldc: cout, mode: .singleThread)
+                }
             }
             if dx != nil {
-                for e in 0..<36 {
-                    // dV_e = dM_e · U_eᵀ, over V (no longer needed)
-                    BLAS.gemm(m: n, n: cin, k: cout, a: dm + e * ms, lda: cout, b: ut + e * us, ldb: cin,
-                              c: v + e * vs, ldc: cin, mode: .singleThread)
+                // dV_e = dM_e · U_eᵀ, over V (no longer needed)
+                if usesOwnKernels {
+                    tk_wino_products(dm, ms, ut, n, cout, cin, v, vs)
+                } else {
+                    for e in 0..<36 {
+                        BLAS.gemm(m: n, n: cin, k: cout, a: dm + e * ms, lda: cout, b: ut + e * us, ldb: cin,
+                                  c: v + e * vs, ldc: cin, mode: .singleThread)
+                    }
                 }
                 tk_wino_input_grad(v, vs, cin, tilesW, t0, t1, dxpad, paddedW)
             }

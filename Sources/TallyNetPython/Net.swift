@@ -472,7 +472,7 @@ func netSummary(_ args: Arguments) throws -> PyPtr? {
 
 /// net_backend() -> (architecture, vendor, brand, family, model, features, gemm_library,
 ///                   gemm_kernels, gemm_optimized, gemm_chosen_by, elementwise_kernels, default_threads,
-///                   report, dense_kernels)
+///                   report, own_kernels)
 /// The first call configures BLIS from the CPU's features (see `Backend`).
 func netBackend(_ args: Arguments) throws -> PyPtr? {
     let b = Backend.current
@@ -481,7 +481,7 @@ func netBackend(_ args: Arguments) throws -> PyPtr? {
                       try tuple(try b.cpu.features.map(pyString)), try pyString(b.gemmLibrary), try pyString(b.gemmKernels),
                       pyBool(b.gemmMicroKernelOptimized), try pyString(b.gemmChoice),
                       try pyString(b.elementwiseKernels), try check(PyLong_FromLongLong(Int64(Backend.defaultThreads))),
-                      try pyString(b.description), try pyString(b.denseKernels)])
+                      try pyString(b.description), try pyString(b.ownKernels)])
 }
 
 /// net_set_threads(model, n)

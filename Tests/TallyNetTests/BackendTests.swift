@@ -27,15 +27,15 @@ final class BackendTests: XCTestCase {
         #endif
     }
 
-    func testDenseLoopsChosenByFeatures() {
-        // TallyNet's own Dense loops wherever the CPU has AVX-512F and FMA (never by model),
-        // unless TALLY_DENSE_KERNEL=blis asks for BLIS; the report names the choice.
+    func testOwnGEMMLoopsChosenByFeatures() {
+        // TallyNet's own GEMM loops wherever the CPU has AVX-512F and FMA (never by model),
+        // unless TALLY_GEMM=blis asks for BLIS; the report names the choice.
         let backend = Backend.current
-        let asked = ProcessInfo.processInfo.environment["TALLY_DENSE_KERNEL"]
+        let asked = ProcessInfo.processInfo.environment["TALLY_GEMM"]
         let features = backend.cpu.features.contains("avx512f") && backend.cpu.features.contains("fma")
-        XCTAssertEqual(tk_dense_available() != 0, features)
-        XCTAssertEqual(backend.usesOwnDenseKernels, features && asked != "blis", "\(backend)")
-        XCTAssertTrue("\(backend)".contains("dense forward and input gradient: \(backend.denseKernels)"), "\(backend)")
+        XCTAssertEqual(tk_own_kernels_available() != 0, features)
+        XCTAssertEqual(backend.usesOwnKernels, features && asked != "blis", "\(backend)")
+        XCTAssertTrue("\(backend)".contains("own GEMM loops: \(backend.ownKernels)"), "\(backend)")
     }
 
     func testNoReferenceGEMMOnACPUWithAVX2() throws {

@@ -190,7 +190,7 @@ final class TrainingTests: XCTestCase {
         let y = (0..<(count * units)).map { Float(($0 * 7) % 3 == 0 ? 1 : 0) }
         // Without a constraint the same fused pass runs with no norm sums (reference: a bound never reached).
         // Both GEMM paths for the forward and dX: TallyNet's own loops (where the CPU has them) and BLIS.
-        let paths = Backend.current.usesOwnDenseKernels ? [true, false] : [false]
+        let paths = Backend.current.usesOwnKernels ? [true, false] : [false]
         for own in paths {
         for (threads, blockRows, bound) in [(1, 1 << 20, 0.5), (2, 7, 0.5), (2, 3, 0.5), (2, 3, 1e30)] {
             let constrained = bound < 1e30

@@ -10,7 +10,7 @@ final class WinogradTests: XCTestCase {
     /// `input` replaces the random x; `threads` is the forward's thread count (backward uses
     /// min(threads, batch)).
     private func bothPaths(_ spec: LayerSpec, shape: [Int], batch: Int = 3, blockTiles: Int? = nil, pool: Bool = false,
-                           input: [Float]? = nil, threads: Int = 2) throws -> [[[Float]]] {
+                           input: [Float]? = nil, threads: Int = 2, ownProducts: Bool? = nil) throws -> [[[Float]]] {
         var results: [[[Float]]] = []
         for winograd in [true, false] {
             let layer = try makeLayer(spec, inputShape: shape)
@@ -18,6 +18,7 @@ final class WinogradTests: XCTestCase {
             XCTAssertTrue(conv.usesWinograd)
             conv.usesWinograd = winograd
             conv.winogradBlockTiles = blockTiles
+            conv.winogradOwnProducts = ownProducts
             if pool {
                 conv.fusedPool = MaxPooling2D(name: "pool", inputShape: layer.outputShape, poolSize: (2, 2), strides: (2, 2), padding: .valid)
                 XCTAssertTrue(conv.fusedPool!.tilesInput)
@@ -42,19 +43,26 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// Both ways of running a block's 36 products: TallyNet's own tiles (where the CPU has them) and BLIS.
+    private var productPaths: [Bool] { Backend.current.usesOwnKernels ? [true, false] : [false] }
+
     func testMatchesDirectConvolutionOnWholeAndPartialTiles() throws {
-        for (shape, filters, activation, useBias) in [([8, 8, 8], 8, Activation.relu, true), ([7, 9, 8], 16, .linear, true),
-                                                      ([13, 6, 16], 8, .relu, false), ([3, 2, 8], 8, .linear, true),
-                                                      ([12, 12, 32], 32, .relu, true)] {
-            let spec = LayerSpec.conv2D(filters: filters, kernelSize: (3, 3), padding: .same, activation: activation, useBias: useBias)
-            assertClose(try bothPaths(spec, shape: shape), tolerance: 1e-5)
+        for own in productPaths {
+            for (shape, filters, activation, useBias) in [([8, 8, 8], 8, Activation.relu, true), ([7, 9, 8], 16, .linear, true),
+                                                          ([13, 6, 16], 8, .relu, false), ([3, 2, 8], 8, .linear, true),
+                                                          ([12, 12, 32], 32, .relu, true), ([9, 5, 40], 24, .relu, true)] {
+                let spec = LayerSpec.conv2D(filters: filters, kernelSize: (3, 3), padding: .same, activation: activation, useBias: useBias)
+                assertClose(try bothPaths(spec, shape: shape, ownProducts: own), tolerance: 1e-5)
+            }
         }
     }
 
     func testSeveralGemmBlocksPerSample() throws {
         // 3 tiles per block on a 5 × 3 tile grid: blocks end mid-row and the last one is short.
         let spec = LayerSpec.conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu)
-        assertClose(try bothPaths(spec, shape: [18, 10, 8], blockTiles: 3), tolerance: 1e-5)
+        for own in productPaths {
+            assertClose(try bothPaths(spec, shape: [18, 10, 8], blockTiles: 3, ownProducts: own), tolerance: 1e-5)
+        }
     }
 
     func testFiniteDifferences() throws {

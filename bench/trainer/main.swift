@@ -200,7 +200,7 @@ func denseRates(reps: Int) -> (blisForward: Double, blisInput: Double, ownForwar
             }
         }
     }
-    guard tk_dense_available() != 0 else { return (blisForward, blisInput, nil, nil) }
+    guard tk_own_kernels_available() != 0 else { return (blisForward, blisInput, nil, nil) }
     let ownForward = best { tk_dense_forward(x, ld, w, rows, u, m, &c, 0) }
     let ownInput = best {
         for r0 in stride(from: 0, to: rows, by: 1024) {
@@ -216,4 +216,4 @@ let dense = denseRates(reps: 3)
 print("Dense 332928→512 at batch 32, one thread, half the kernel: forward BLIS \(fmt(dense.blisForward))"
       + (dense.ownForward.map { ", TallyNet loops \(fmt($0))" } ?? "")
       + "; dX BLIS \(fmt(dense.blisInput))" + (dense.ownInput.map { ", TallyNet loops \(fmt($0))" } ?? "")
-      + " GFLOP/s (in use: \(Backend.current.denseKernels))")
+      + " GFLOP/s (in use: \(Backend.current.ownKernels))")

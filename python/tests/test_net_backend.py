@@ -27,7 +27,7 @@ def run_python(code, **env):
 
 def test_backend_reports_the_cpu_and_the_kernels():
     b = tn.backend()
-    assert set(b) == {"cpu", "gemm", "elementwise_kernels", "dense_kernels", "threads"}
+    assert set(b) == {"cpu", "gemm", "elementwise_kernels", "own_kernels", "threads"}
     assert b["gemm"]["library"].startswith("BLIS ")
     assert b["gemm"]["kernels"] and b["gemm"]["chosen_by"]
     assert b["threads"] == os.cpu_count()
@@ -64,16 +64,16 @@ def test_no_reference_gemm_on_a_cpu_with_avx2():
     assert b["gemm"]["chosen_by"].startswith("instruction set"), b
 
 
-def test_dense_loops_chosen_by_features():
-    # TallyNet's own Dense loops wherever the CPU has AVX-512F and FMA, BLIS elsewhere or
-    # when TALLY_DENSE_KERNEL=blis asks for it (read once, in a fresh process here).
+def test_own_gemm_loops_chosen_by_features():
+    # TallyNet's own GEMM loops wherever the CPU has AVX-512F and FMA, BLIS elsewhere or
+    # when TALLY_GEMM=blis asks for it (read once, in a fresh process here).
     b = tn.backend()
     own = {"avx512f", "fma"} <= set(b["cpu"]["features"])
-    assert (b["dense_kernels"] == "TallyNet AVX-512 (dense.c)") == (own and os.environ.get("TALLY_DENSE_KERNEL") != "blis"), b
-    assert f"dense forward and input gradient: {b['dense_kernels']}" in tn.backend_report()
+    assert (b["own_kernels"] == "TallyNet AVX-512 (Dense products, Winograd block products)") == (own and os.environ.get("TALLY_GEMM") != "blis"), b
+    assert f"own GEMM loops: {b['own_kernels']}" in tn.backend_report()
     if own:
-        out = run_python("import tally.net as tn; print(tn.backend()['dense_kernels'])", TALLY_DENSE_KERNEL="blis")
-        assert out.strip() == "BLIS (TALLY_DENSE_KERNEL=blis)", out
+        out = run_python("import tally.net as tn; print(tn.backend()['own_kernels'])", TALLY_GEMM="blis")
+        assert out.strip() == "none, BLIS runs every GEMM (TALLY_GEMM=blis)", out
 
 
 def test_the_choice_leaves_the_environment_as_it_was():

@@ -46,14 +46,24 @@ void tk_wino_output_grad(const float *dy, long outH, long outW, long cout, long 
 void tk_wino_output_grad_pool2(const float *g, const unsigned char *codes, long outH, long outW,
                                long cout, long tilesW, long t0, long t1, float *dm, long stride);
 
+/// The 36 GEMMs of a Winograd block on TallyNet's own AVX-512 tiles (products.c), where
+/// tk_own_kernels_available(); otherwise the callers use BLIS.
+/// For each element e < 36: c_e (n × N) = a_e (n × K) · b_e (K × N), row-major with rows of K
+/// and N values; a_e = a + e·as, b_e = b + e·K·N, c_e = c + e·cs.
+void tk_wino_products(const float *a, long as, const float *b, long n, long K, long N, float *c, long cs);
+/// For each element e < 36: d_e (K × N) += a_eᵀ · g_e, a_e = a + e·as (n × K), g_e = g + e·gs
+/// (n × N), d_e = d + e·K·N.
+void tk_wino_kernel_products(const float *a, long as, const float *g, long gs, long n, long K, long N, float *d);
+
 /// Dropout's mask for one sample: y[i] = x[i] · (scale or 0), kept iff the top 24 bits of
 /// lowbias32((i · 0x9E3779B9) ^ key) are >= threshold (`Dropout.maskParameters`; the tests hold a Swift reference).
 /// `y` may be `x`.
 void tk_dropout(const float *x, float *y, long n, unsigned key, int threshold, float scale);
 
-/// Dense layers (dense.c): TallyNet's own AVX-512 loops for the batch-short GEMMs. 1 when
-/// this CPU has AVX-512F and FMA (the loops' only requirement); otherwise the callers use BLIS.
-int tk_dense_available(void);
+/// 1 when this CPU has AVX-512F and FMA, the only requirement of TallyNet's own GEMM loops
+/// (dense.c, products.c); otherwise the callers use BLIS.
+int tk_own_kernels_available(void);
+/// Dense layers (dense.c): TallyNet's own AVX-512 loops for the batch-short GEMMs.
 /// c (m × n, row-major) = x · w, or c += x · w with `accumulate`: x is m × k with row stride
 /// `lda`, w is k × n row-major.
 void tk_dense_forward(const float *x, long lda, const float *w, long k, long n, long m, float *c, int accumulate);

@@ -2,13 +2,15 @@
 internal import TallyNetKernels
 import XCTest
 
-/// TallyNet's own Dense loops (dense.c) against float64 sums, on every tile and tail they
-/// have: batch rows in groups of 8/4/2/1 (forward) and 32/16 (dX), columns in panels of 48
-/// with a masked last vector, kernel rows in chunks of 64 (forward) and tiles of 12/4/1 (dX),
-/// row strides wider than the rows, and the output's neighbours left untouched.
-final class DenseKernelTests: XCTestCase {
+/// TallyNet's own GEMM loops against float64 sums, on every tile and tail they have. Dense
+/// (dense.c): batch rows in groups of 8/4/2/1 (forward) and 32/16 (dX), columns in panels of
+/// 48 (forward) or 128 (momentum step) with masked vectors, kernel rows in chunks of 64
+/// (forward) and tiles of 12/4/1 (dX) or 3/1 (momentum), row strides wider than the rows, and
+/// the output's neighbours left untouched. Winograd blocks (products.c): tiles in groups of
+/// 12/4/1, channels in panels of 32 with masked vectors.
+final class OwnGEMMTests: XCTestCase {
     override func setUpWithError() throws {
-        try XCTSkipUnless(tk_dense_available() != 0, "this CPU has no AVX-512F+FMA: Dense runs on BLIS")
+        try XCTSkipUnless(tk_own_kernels_available() != 0, "this CPU has no AVX-512F+FMA: Dense runs on BLIS")
     }
 
     func testForwardEqualsFloat64Sums() {
@@ -110,6 +112,65 @@ final class DenseKernelTests: XCTestCase {
                 // The row after the range is untouched.
                 XCTAssertEqual(Array(w[(rows * u)...]), Array(w0[(rows * u)...]))
                 XCTAssertEqual(Array(v[(rows * u)...]), Array(v0[(rows * u)...]))
+            }
+        }
+    }
+
+    /// 36 (rows × cols) matrices `stride` floats apart, seeded, with NaN in the gaps between them.
+    private func elements(rows: Int, cols: Int, stride: Int, seed: UInt64) -> [Float] {
+        var out = [Float](repeating: .nan, count: 36 * stride)
+        let values = randomFloats(36 * rows * cols, seed: seed)
+        for e in 0..<36 { for i in 0..<(rows * cols) { out[e * stride + i] = values[e * rows * cols + i] } }
+        return out
+    }
+
+    func testWinogradProductsEqualFloat64Sums() {
+        for (n, k, cols) in [(128, 32, 32), (1, 8, 8), (13, 16, 24), (17, 40, 48), (5, 32, 64), (29, 24, 72), (4, 3, 5)] {
+            let (aStride, cStride) = (n * k + 16, n * cols + 16)
+            let a = elements(rows: n, cols: k, stride: aStride, seed: UInt64(n + k))
+            let b = randomFloats(36 * k * cols, seed: UInt64(cols))
+            let sentinel: Float = 777
+            var c = [Float](repeating: sentinel, count: 36 * cStride)
+            tk_wino_products(a, aStride, b, n, k, cols, &c, cStride)
+            for e in 0..<36 {
+                for i in 0..<n {
+                    for j in 0..<cols {
+                        var sum = 0.0, size = 0.0
+                        for q in 0..<k {
+                            let t = Double(a[e * aStride + i * k + q]) * Double(b[e * k * cols + q * cols + j])
+                            sum += t
+                            size += abs(t)
+                        }
+                        XCTAssertEqual(Double(c[e * cStride + i * cols + j]), sum, accuracy: 1e-6 * max(size, 1),
+                                       "n \(n) k \(k) cols \(cols) element \(e) at (\(i), \(j))")
+                    }
+                }
+                for gap in (n * cols)..<cStride { XCTAssertEqual(c[e * cStride + gap], sentinel, "wrote past element \(e)") }
+            }
+        }
+    }
+
+    func testWinogradKernelProductsAddFloat64Sums() {
+        for (n, k, cols) in [(128, 32, 32), (1, 8, 8), (13, 16, 24), (17, 40, 48), (5, 32, 64), (29, 13, 72), (4, 3, 5)] {
+            let (aStride, gStride) = (n * k + 16, n * cols + 16)
+            let a = elements(rows: n, cols: k, stride: aStride, seed: UInt64(3 * n + k))
+            let g = elements(rows: n, cols: cols, stride: gStride, seed: UInt64(5 * cols))
+            let start = randomFloats(36 * k * cols, seed: 9)
+            var d = start
+            tk_wino_kernel_products(a, aStride, g, gStride, n, k, cols, &d)
+            for e in 0..<36 {
+                for q in 0..<k {
+                    for j in 0..<cols {
+                        var sum = Double(start[e * k * cols + q * cols + j]), size = abs(sum)
+                        for t in 0..<n {
+                            let x = Double(a[e * aStride + t * k + q]) * Double(g[e * gStride + t * cols + j])
+                            sum += x
+                            size += abs(x)
+                        }
+                        XCTAssertEqual(Double(d[e * k * cols + q * cols + j]), sum, accuracy: 1e-6 * max(size, 1),
+                                       "n \(n) k \(k) cols \(cols) element \(e) at (\(q), \(j))")
+                    }
+                }
             }
         }
     }
