@@ -23,7 +23,7 @@ The header prints the CPU and TallyNet's kernels (`tally.net.backend()`): a spee
 for the machine it was measured on. `--blis-table` runs TallyNet with BLIS's own CPU-model
 table instead of TallyNet's choice by instruction set (TALLY_BLIS_ARCH=table), for comparison.
 
-    .venv/bin/python bench/bench_trainer.py [--sizes 204 64] [--timed-batches 3]
+    .venv/bin/python bench/bench_trainer.py [--sizes 204 64] [--timed-batches 6]
         [--only tallynet keras-tf keras-jax torch] [--blis-table]
 """
 import argparse
@@ -235,7 +235,8 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[204, 64])
     ap.add_argument("--only", nargs="+", choices=FRAMEWORKS, default=list(FRAMEWORKS))
     ap.add_argument("--warm-batches", type=int, default=1)
-    ap.add_argument("--timed-batches", type=int, default=3)
+    # Six: single batches at 204x204 vary by ±20 % on these shared machines.
+    ap.add_argument("--timed-batches", type=int, default=6)
     ap.add_argument("--full-epoch-up-to", type=int, default=64,
                     help="time a whole epoch for image sizes up to this (else extrapolate)")
     ap.add_argument("--blis-table", action="store_true",

@@ -76,6 +76,35 @@ def test_own_gemm_loops_chosen_by_features():
         assert out.strip() == "none, BLIS runs every GEMM (TALLY_GEMM=blis)", out
 
 
+TRAIN_SMALL_SEED_MODEL = """
+import numpy as np, tally.net as tn
+rng = np.random.default_rng(3)
+x = rng.random((40, 12, 12, 3), dtype=np.float32)
+y = (rng.random((40, 5)) < 0.3).astype(np.float32)
+m = tn.seed_model(5, (12, 12, 3), seed=2)
+m.compile(tn.SGD(0.05, momentum=0.9), "binary_crossentropy")
+m.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+np.save({path!r}, np.concatenate([w.ravel() for w in m.get_weights()]))
+"""
+
+
+def test_own_gemm_loops_train_as_blis(tmp_path):
+    # The seed's layers (Winograd conv2, Dense with max-norm and momentum) trained on TallyNet's
+    # own GEMM loops and, in a process with TALLY_GEMM=blis, on BLIS: the same weights up to
+    # the order of float32 sums (each path's Keras parity is tested in test_net.py).
+    if not {"avx512f", "fma"} <= set(tn.backend()["cpu"]["features"]):
+        pytest.skip("no AVX-512F+FMA here: BLIS runs every GEMM")
+    runs = {}
+    for name, env in (("own", {}), ("blis", {"TALLY_GEMM": "blis"})):
+        path = str(tmp_path / f"{name}.npy")
+        run_python(TRAIN_SMALL_SEED_MODEL.format(path=path), **env)
+        runs[name] = np.load(path)
+    scale = np.abs(runs["blis"]).max()
+    assert scale > 0.01
+    np.testing.assert_allclose(runs["own"], runs["blis"], rtol=0, atol=2e-5 * scale)
+    assert not np.array_equal(runs["own"], runs["blis"]), "both runs took the same path"
+
+
 def test_the_choice_leaves_the_environment_as_it_was():
     # BLIS reads BLIS_ARCH_TYPE once; TallyNet removes the value it set, so child
     # processes (which may load another BLIS) do not inherit it.
