@@ -24,7 +24,7 @@ for the machine it was measured on. `--blis-table` runs TallyNet with BLIS's own
 table instead of TallyNet's choice by instruction set (TALLY_BLIS_ARCH=table), for comparison.
 
     .venv/bin/python bench/bench_trainer.py [--sizes 204 64] [--timed-batches 6]
-        [--only tallynet keras-tf keras-jax torch] [--blis-table]
+        [--only tallynet keras-tf keras-jax torch] [--blis-table] [--settle 5]
 """
 import argparse
 import json
@@ -222,6 +222,9 @@ def run_worker(framework, size, args):
     env = dict(os.environ)
     if args.blis_table:
         env["TALLY_BLIS_ARCH"] = "table"
+    # Let the previous worker's exit settle first: the kernel frees a Keras process's 5-6 GB
+    # on these 2-CPU machines in the background, and the next worker paid for it.
+    time.sleep(args.settle)
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -239,6 +242,8 @@ def main():
     ap.add_argument("--timed-batches", type=int, default=6)
     ap.add_argument("--full-epoch-up-to", type=int, default=64,
                     help="time a whole epoch for image sizes up to this (else extrapolate)")
+    ap.add_argument("--settle", type=float, default=5,
+                    help="seconds to wait before each framework's process (the previous one's exit settles)")
     ap.add_argument("--blis-table", action="store_true",
                     help="TallyNet on BLIS's own CPU-model table, not TallyNet's choice by instruction set")
     ap.add_argument("--worker", choices=FRAMEWORKS)
