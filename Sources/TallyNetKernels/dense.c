@@ -21,39 +21,39 @@ enum { FWD_KC = 64, FWD_AHEAD = 2, PANEL = 48 };
 /// One MR × (16·NV) tile of c (row stride ldc) over kc kernel rows: c = (load ? c : 0) + x·w;
 /// `last` masks the tile's last 16 columns. With `pf`, prefetches 3 lines a row of the region
 /// of the kernel it is given (one panel's share of a chunk ahead).
-#define TN_FWD_TILE(MR, NV)                                                                        \
-    TN_AVX512 static void fwd_##MR##x##NV(const float *x, long lda, const float *w, long ldw,       \
-                                          long kc, float *c, long ldc, __mmask16 last, int load,  \
-                                          const float *pf) {                                       \
-        __m512 a[MR][NV];                                                                          \
-        TN_UNROLL                   \
-        for (int i = 0; i < MR; i++)                                                               \
-            TN_UNROLL                   \
-            for (int v = 0; v < NV; v++)                                                           \
-                a[i][v] = load ? _mm512_maskz_loadu_ps(v == NV - 1 ? last : 0xFFFF, c + i * ldc + 16 * v) \
-                               : _mm512_setzero_ps();                                              \
-        for (long k = 0; k < kc; k++) {                                                            \
-            if (pf) {                                                                              \
-                _mm_prefetch((const char *)(pf + k * PANEL), _MM_HINT_T1);                         \
-                _mm_prefetch((const char *)(pf + k * PANEL + 16), _MM_HINT_T1);                    \
-                _mm_prefetch((const char *)(pf + k * PANEL + 32), _MM_HINT_T1);                    \
-            }                                                                                      \
-            __m512 b[NV];                                                                          \
-            TN_UNROLL                   \
-            for (int v = 0; v < NV; v++)                                                           \
-                b[v] = _mm512_maskz_loadu_ps(v == NV - 1 ? last : 0xFFFF, w + k * ldw + 16 * v);   \
-            TN_UNROLL                     \
-            for (int i = 0; i < MR; i++) {                                                         \
-                __m512 s = _mm512_set1_ps(x[i * lda + k]);                                         \
-                TN_UNROLL                                                                \
-                for (int v = 0; v < NV; v++) a[i][v] = _mm512_fmadd_ps(s, b[v], a[i][v]);         \
-            }                                                                                      \
-        }                                                                                          \
-        TN_UNROLL                   \
-        for (int i = 0; i < MR; i++)                                                               \
-            TN_UNROLL                   \
-            for (int v = 0; v < NV; v++)                                                           \
-                _mm512_mask_storeu_ps(c + i * ldc + 16 * v, v == NV - 1 ? last : 0xFFFF, a[i][v]); \
+#define TN_FWD_TILE(MR, NV)                                                                                    \
+    TN_AVX512 static void fwd_##MR##x##NV(const float *x, long lda, const float *w, long ldw,                  \
+                                          long kc, float *c, long ldc, __mmask16 last, int load,               \
+                                          const float *pf) {                                                   \
+        __m512 a[MR][NV];                                                                                      \
+        TN_UNROLL                                                                                              \
+        for (int i = 0; i < MR; i++)                                                                           \
+            TN_UNROLL                                                                                          \
+            for (int v = 0; v < NV; v++)                                                                       \
+                a[i][v] = load ? _mm512_maskz_loadu_ps(v == NV - 1 ? last : 0xFFFF, c + i * ldc + 16 * v)      \
+                               : _mm512_setzero_ps();                                                          \
+        for (long k = 0; k < kc; k++) {                                                                        \
+            if (pf) {                                                                                          \
+                _mm_prefetch((const char *)(pf + k * PANEL), _MM_HINT_T1);                                     \
+                _mm_prefetch((const char *)(pf + k * PANEL + 16), _MM_HINT_T1);                                \
+                _mm_prefetch((const char *)(pf + k * PANEL + 32), _MM_HINT_T1);                                \
+            }                                                                                                  \
+            __m512 b[NV];                                                                                      \
+            TN_UNROLL                                                                                          \
+            for (int v = 0; v < NV; v++)                                                                       \
+                b[v] = _mm512_maskz_loadu_ps(v == NV - 1 ? last : 0xFFFF, w + k * ldw + 16 * v);               \
+            TN_UNROLL                                                                                          \
+            for (int i = 0; i < MR; i++) {                                                                     \
+                __m512 s = _mm512_set1_ps(x[i * lda + k]);                                                     \
+                TN_UNROLL                                                                                      \
+                for (int v = 0; v < NV; v++) a[i][v] = _mm512_fmadd_ps(s, b[v], a[i][v]);                      \
+            }                                                                                                  \
+        }                                                                                                      \
+        TN_UNROLL                                                                                              \
+        for (int i = 0; i < MR; i++)                                                                           \
+            TN_UNROLL                                                                                          \
+            for (int v = 0; v < NV; v++)                                                                       \
+                _mm512_mask_storeu_ps(c + i * ldc + 16 * v, v == NV - 1 ? last : 0xFFFF, a[i][v]);             \
     }
 
 TN_FWD_TILE(8, 3) TN_FWD_TILE(8, 2) TN_FWD_TILE(8, 1)
@@ -93,36 +93,36 @@ TN_AVX512 static void dense_forward_avx512(const float *x, long lda, const float
 
 /// R kernel rows × (16·NV) batch rows of dX: dx[i·ldc + r] = Σ_j dyt[j·mp + i]·w[r·u + j] for the
 /// `rows_i` batch rows that exist. With `pf`, prefetches the next R kernel rows into L1.
-#define TN_DX_TILE(R, NV)                                                                          \
-    TN_AVX512 static void dx_##R##x##NV(const float *w, long u, const float *dyt, long mp, float *dx, \
-                                        long ldc, long rows_i, int pf) {                           \
-        __m512 a[R][NV];                                                                           \
-        TN_UNROLL                  \
-        for (int r = 0; r < R; r++)                                                                \
-            TN_UNROLL                                                  \
-            for (int v = 0; v < NV; v++) a[r][v] = _mm512_setzero_ps();                            \
-        for (long j = 0; j < u; j++) {                                                             \
-            if (pf && (j & 15) == 0)                                                               \
-                TN_UNROLL                                                                                  \
-                for (int r = 0; r < R; r++) _mm_prefetch((const char *)(w + (R + r) * u + j), _MM_HINT_T0); \
-            __m512 d[NV];                                                                          \
-            TN_UNROLL                                                                  \
-            for (int v = 0; v < NV; v++) d[v] = _mm512_loadu_ps(dyt + j * mp + 16 * v);            \
-            TN_UNROLL                    \
-            for (int r = 0; r < R; r++) {                                                          \
-                __m512 s = _mm512_set1_ps(w[r * u + j]);                                           \
-                TN_UNROLL                                                                \
-                for (int v = 0; v < NV; v++) a[r][v] = _mm512_fmadd_ps(s, d[v], a[r][v]);          \
-            }                                                                                      \
-        }                                                                                          \
-        float t[R][16 * NV];                                                                       \
-        TN_UNROLL                  \
-        for (int r = 0; r < R; r++)                                                                \
-            TN_UNROLL                                                             \
-            for (int v = 0; v < NV; v++) _mm512_storeu_ps(t[r] + 16 * v, a[r][v]);                 \
-        for (long i = 0; i < rows_i; i++)                                                          \
-            TN_UNROLL                                             \
-            for (int r = 0; r < R; r++) dx[i * ldc + r] = t[r][i];                                 \
+#define TN_DX_TILE(R, NV)                                                                                      \
+    TN_AVX512 static void dx_##R##x##NV(const float *w, long u, const float *dyt, long mp, float *dx,          \
+                                        long ldc, long rows_i, int pf) {                                       \
+        __m512 a[R][NV];                                                                                       \
+        TN_UNROLL                                                                                              \
+        for (int r = 0; r < R; r++)                                                                            \
+            TN_UNROLL                                                                                          \
+            for (int v = 0; v < NV; v++) a[r][v] = _mm512_setzero_ps();                                        \
+        for (long j = 0; j < u; j++) {                                                                         \
+            if (pf && (j & 15) == 0)                                                                           \
+                TN_UNROLL                                                                                      \
+                for (int r = 0; r < R; r++) _mm_prefetch((const char *)(w + (R + r) * u + j), _MM_HINT_T0);    \
+            __m512 d[NV];                                                                                      \
+            TN_UNROLL                                                                                          \
+            for (int v = 0; v < NV; v++) d[v] = _mm512_loadu_ps(dyt + j * mp + 16 * v);                        \
+            TN_UNROLL                                                                                          \
+            for (int r = 0; r < R; r++) {                                                                      \
+                __m512 s = _mm512_set1_ps(w[r * u + j]);                                                       \
+                TN_UNROLL                                                                                      \
+                for (int v = 0; v < NV; v++) a[r][v] = _mm512_fmadd_ps(s, d[v], a[r][v]);                      \
+            }                                                                                                  \
+        }                                                                                                      \
+        float t[R][16 * NV];                                                                                   \
+        TN_UNROLL                                                                                              \
+        for (int r = 0; r < R; r++)                                                                            \
+            TN_UNROLL                                                                                          \
+            for (int v = 0; v < NV; v++) _mm512_storeu_ps(t[r] + 16 * v, a[r][v]);                             \
+        for (long i = 0; i < rows_i; i++)                                                                      \
+            TN_UNROLL                                                                                          \
+            for (int r = 0; r < R; r++) dx[i * ldc + r] = t[r][i];                                             \
     }
 
 TN_DX_TILE(12, 2) TN_DX_TILE(12, 1)
@@ -152,45 +152,45 @@ TN_AVX512 static void dense_input_grad_avx512(const float *dyt, long m, long u, 
 
 /// R kernel rows × one 128-column segment of the momentum step (see tk_dense_momentum_rows):
 /// the rows' gradient in registers (batch `m` deep), then v, w and the column squares.
-#define TN_MOMENTUM_TILE(R)                                                                        \
-    TN_AVX512 static void momentum_##R(const float *x, long lda, const float *dy, long m, long u,      \
-                                       const __mmask16 *mask, float alpha, float beta, float *w,   \
-                                       float *v, const float *scale, float *sums) {                \
-        __m512 a[R][8];                                                                            \
-        TN_UNROLL                                                                                  \
-        for (int r = 0; r < R; r++)                                                                \
-            TN_UNROLL                                                                              \
-            for (int q = 0; q < 8; q++) a[r][q] = _mm512_setzero_ps();                             \
-        for (long i = 0; i < m; i++) {                                                             \
-            __m512 b[R];                                                                           \
-            TN_UNROLL                                                                              \
-            for (int r = 0; r < R; r++) b[r] = _mm512_set1_ps(x[i * lda + r]);                     \
-            TN_UNROLL                                                                              \
-            for (int q = 0; q < 8; q++) {                                                          \
-                __m512 d = _mm512_maskz_loadu_ps(mask[q], dy + i * u + 16 * q);                    \
-                TN_UNROLL                                                                          \
-                for (int r = 0; r < R; r++) a[r][q] = _mm512_fmadd_ps(b[r], d, a[r][q]);           \
-            }                                                                                      \
-        }                                                                                          \
-        __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);                              \
-        TN_UNROLL                                                                                  \
-        for (int r = 0; r < R; r++)                                                                \
-            TN_UNROLL                                                                              \
-            for (int q = 0; q < 8; q++) {                                                          \
-                __mmask16 k = mask[q];                                                             \
-                float *wr = w + r * u + 16 * q, *vr = v + r * u + 16 * q;                          \
-                __m512 g = _mm512_mul_ps(al, a[r][q]);                                             \
-                __m512 vv = _mm512_add_ps(g, _mm512_mul_ps(be, _mm512_maskz_loadu_ps(k, vr)));    \
-                __m512 ww = _mm512_maskz_loadu_ps(k, wr);                                          \
-                if (scale) ww = _mm512_mul_ps(ww, _mm512_maskz_loadu_ps(k, scale + 16 * q));       \
-                ww = _mm512_add_ps(ww, vv);                                                        \
-                _mm512_mask_storeu_ps(vr, k, vv);                                                  \
-                _mm512_mask_storeu_ps(wr, k, ww);                                                  \
-                if (sums) {                                                                        \
-                    __m512 f = _mm512_maskz_loadu_ps(k, sums + 16 * q);                            \
-                    _mm512_mask_storeu_ps(sums + 16 * q, k, _mm512_add_ps(f, _mm512_mul_ps(ww, ww))); \
-                }                                                                                  \
-            }                                                                                      \
+#define TN_MOMENTUM_TILE(R)                                                                                    \
+    TN_AVX512 static void momentum_##R(const float *x, long lda, const float *dy, long m, long u,              \
+                                       const __mmask16 *mask, float alpha, float beta, float *w,               \
+                                       float *v, const float *scale, float *sums) {                            \
+        __m512 a[R][8];                                                                                        \
+        TN_UNROLL                                                                                              \
+        for (int r = 0; r < R; r++)                                                                            \
+            TN_UNROLL                                                                                          \
+            for (int q = 0; q < 8; q++) a[r][q] = _mm512_setzero_ps();                                         \
+        for (long i = 0; i < m; i++) {                                                                         \
+            __m512 b[R];                                                                                       \
+            TN_UNROLL                                                                                          \
+            for (int r = 0; r < R; r++) b[r] = _mm512_set1_ps(x[i * lda + r]);                                 \
+            TN_UNROLL                                                                                          \
+            for (int q = 0; q < 8; q++) {                                                                      \
+                __m512 d = _mm512_maskz_loadu_ps(mask[q], dy + i * u + 16 * q);                                \
+                TN_UNROLL                                                                                      \
+                for (int r = 0; r < R; r++) a[r][q] = _mm512_fmadd_ps(b[r], d, a[r][q]);                       \
+            }                                                                                                  \
+        }                                                                                                      \
+        __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);                                          \
+        TN_UNROLL                                                                                              \
+        for (int r = 0; r < R; r++)                                                                            \
+            TN_UNROLL                                                                                          \
+            for (int q = 0; q < 8; q++) {                                                                      \
+                __mmask16 k = mask[q];                                                                         \
+                float *wr = w + r * u + 16 * q, *vr = v + r * u + 16 * q;                                      \
+                __m512 g = _mm512_mul_ps(al, a[r][q]);                                                         \
+                __m512 vv = _mm512_add_ps(g, _mm512_mul_ps(be, _mm512_maskz_loadu_ps(k, vr)));                 \
+                __m512 ww = _mm512_maskz_loadu_ps(k, wr);                                                      \
+                if (scale) ww = _mm512_mul_ps(ww, _mm512_maskz_loadu_ps(k, scale + 16 * q));                   \
+                ww = _mm512_add_ps(ww, vv);                                                                    \
+                _mm512_mask_storeu_ps(vr, k, vv);                                                              \
+                _mm512_mask_storeu_ps(wr, k, ww);                                                              \
+                if (sums) {                                                                                    \
+                    __m512 f = _mm512_maskz_loadu_ps(k, sums + 16 * q);                                        \
+                    _mm512_mask_storeu_ps(sums + 16 * q, k, _mm512_add_ps(f, _mm512_mul_ps(ww, ww)));          \
+                }                                                                                              \
+            }                                                                                                  \
     }
 
 TN_MOMENTUM_TILE(3) TN_MOMENTUM_TILE(1)

@@ -15,53 +15,53 @@ static inline void panel_masks(long cols, __mmask16 *m0, __mmask16 *m1) {
 }
 
 /// R rows × one 32-column panel of c = a·b (a: R × K, row stride K; b: K × N; c row stride N).
-#define TN_PROD_TILE(R)                                                                            \
-    TN_AVX512 static void prod_##R(const float *a, long K, const float *b, long N, float *c,       \
-                                   __mmask16 m0, __mmask16 m1) {                                    \
-        __m512 acc[R][2];                                                                          \
-        TN_UNROLL                                                                                  \
-        for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();                   \
-        for (long k = 0; k < K; k++) {                                                             \
-            __m512 b0 = _mm512_maskz_loadu_ps(m0, b + k * N), b1 = _mm512_maskz_loadu_ps(m1, b + k * N + 16); \
-            TN_UNROLL                                                                              \
-            for (int r = 0; r < R; r++) {                                                          \
-                __m512 s = _mm512_set1_ps(a[r * K + k]);                                           \
-                acc[r][0] = _mm512_fmadd_ps(s, b0, acc[r][0]);                                     \
-                acc[r][1] = _mm512_fmadd_ps(s, b1, acc[r][1]);                                     \
-            }                                                                                      \
-        }                                                                                          \
-        TN_UNROLL                                                                                  \
-        for (int r = 0; r < R; r++) {                                                              \
-            _mm512_mask_storeu_ps(c + r * N, m0, acc[r][0]);                                       \
-            _mm512_mask_storeu_ps(c + r * N + 16, m1, acc[r][1]);                                  \
-        }                                                                                          \
+#define TN_PROD_TILE(R)                                                                                        \
+    TN_AVX512 static void prod_##R(const float *a, long K, const float *b, long N, float *c,                   \
+                                   __mmask16 m0, __mmask16 m1) {                                               \
+        __m512 acc[R][2];                                                                                      \
+        TN_UNROLL                                                                                              \
+        for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();                               \
+        for (long k = 0; k < K; k++) {                                                                         \
+            __m512 b0 = _mm512_maskz_loadu_ps(m0, b + k * N), b1 = _mm512_maskz_loadu_ps(m1, b + k * N + 16);  \
+            TN_UNROLL                                                                                          \
+            for (int r = 0; r < R; r++) {                                                                      \
+                __m512 s = _mm512_set1_ps(a[r * K + k]);                                                       \
+                acc[r][0] = _mm512_fmadd_ps(s, b0, acc[r][0]);                                                 \
+                acc[r][1] = _mm512_fmadd_ps(s, b1, acc[r][1]);                                                 \
+            }                                                                                                  \
+        }                                                                                                      \
+        TN_UNROLL                                                                                              \
+        for (int r = 0; r < R; r++) {                                                                          \
+            _mm512_mask_storeu_ps(c + r * N, m0, acc[r][0]);                                                   \
+            _mm512_mask_storeu_ps(c + r * N + 16, m1, acc[r][1]);                                              \
+        }                                                                                                      \
     }
 
 /// R rows (kernel inputs k0 ..< k0+R) × one 32-column panel of d += aᵀ·g over n tiles
 /// (a: n × K, g: n × N, d: K × N, all row-major).
-#define TN_KPROD_TILE(R)                                                                           \
-    TN_AVX512 static void kprod_##R(const float *a, long K, const float *g, long N, long n, float *d, \
-                                    __mmask16 m0, __mmask16 m1) {                                   \
-        __m512 acc[R][2];                                                                          \
-        TN_UNROLL                                                                                  \
-        for (int r = 0; r < R; r++) {                                                              \
-            acc[r][0] = _mm512_maskz_loadu_ps(m0, d + r * N);                                      \
-            acc[r][1] = _mm512_maskz_loadu_ps(m1, d + r * N + 16);                                 \
-        }                                                                                          \
-        for (long t = 0; t < n; t++) {                                                             \
-            __m512 g0 = _mm512_maskz_loadu_ps(m0, g + t * N), g1 = _mm512_maskz_loadu_ps(m1, g + t * N + 16); \
-            TN_UNROLL                                                                              \
-            for (int r = 0; r < R; r++) {                                                          \
-                __m512 s = _mm512_set1_ps(a[t * K + r]);                                           \
-                acc[r][0] = _mm512_fmadd_ps(s, g0, acc[r][0]);                                     \
-                acc[r][1] = _mm512_fmadd_ps(s, g1, acc[r][1]);                                     \
-            }                                                                                      \
-        }                                                                                          \
-        TN_UNROLL                                                                                  \
-        for (int r = 0; r < R; r++) {                                                              \
-            _mm512_mask_storeu_ps(d + r * N, m0, acc[r][0]);                                       \
-            _mm512_mask_storeu_ps(d + r * N + 16, m1, acc[r][1]);                                  \
-        }                                                                                          \
+#define TN_KPROD_TILE(R)                                                                                       \
+    TN_AVX512 static void kprod_##R(const float *a, long K, const float *g, long N, long n, float *d,          \
+                                    __mmask16 m0, __mmask16 m1) {                                              \
+        __m512 acc[R][2];                                                                                      \
+        TN_UNROLL                                                                                              \
+        for (int r = 0; r < R; r++) {                                                                          \
+            acc[r][0] = _mm512_maskz_loadu_ps(m0, d + r * N);                                                  \
+            acc[r][1] = _mm512_maskz_loadu_ps(m1, d + r * N + 16);                                             \
+        }                                                                                                      \
+        for (long t = 0; t < n; t++) {                                                                         \
+            __m512 g0 = _mm512_maskz_loadu_ps(m0, g + t * N), g1 = _mm512_maskz_loadu_ps(m1, g + t * N + 16);  \
+            TN_UNROLL                                                                                          \
+            for (int r = 0; r < R; r++) {                                                                      \
+                __m512 s = _mm512_set1_ps(a[t * K + r]);                                                       \
+                acc[r][0] = _mm512_fmadd_ps(s, g0, acc[r][0]);                                                 \
+                acc[r][1] = _mm512_fmadd_ps(s, g1, acc[r][1]);                                                 \
+            }                                                                                                  \
+        }                                                                                                      \
+        TN_UNROLL                                                                                              \
+        for (int r = 0; r < R; r++) {                                                                          \
+            _mm512_mask_storeu_ps(d + r * N, m0, acc[r][0]);                                                   \
+            _mm512_mask_storeu_ps(d + r * N + 16, m1, acc[r][1]);                                              \
+        }                                                                                                      \
     }
 
 TN_PROD_TILE(12) TN_PROD_TILE(4) TN_PROD_TILE(1)
