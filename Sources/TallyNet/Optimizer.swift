@@ -269,18 +269,33 @@ final class RowUpdate {
             }
         }
         update(rows.lowerBound &* width, rows.upperBound &* width)
-        guard let sums = normSums, let block = blockSums else { return }
-        let s = sums + slot &* width, f = block + slot &* width
-        f.update(repeating: 0, count: width)
-        for r in rows {
-            let row = w + r &* width
-            for j in 0..<width { f[j] += row[j] * row[j] }
+        guard normSums != nil else { return }
+        accumulatingBlockNorms(slot: slot) { f in
+            guard let f else { return }
+            for r in rows {
+                let row = w + r &* width
+                for j in 0..<width { f[j] += row[j] * row[j] }
+            }
         }
-        for j in 0..<width { s[j] += Double(f[j]) }
     }
 }
 
 extension RowUpdate {
+    /// Runs `body` with the block's float column sums of slot `slot`, zeroed (nil without a
+    /// max-norm), then adds them to the slot's double norm sums: float over a block, double
+    /// across blocks, whichever pass filled them.
+    @inline(__always)
+    func accumulatingBlockNorms(slot: Int, _ body: (UnsafeMutablePointer<Float>?) -> Void) {
+        let width = self.width
+        let f = blockSums.map { $0 + slot &* width }
+        f?.update(repeating: 0, count: width)
+        body(f)
+        if let f, let sums = normSums {
+            let s = sums + slot &* width
+            for j in 0..<width { s[j] += Double(f[j]) }
+        }
+    }
+
     /// For an update that adds its target (`addsTarget`): row by row, while the row is in L1,
     /// `v = g + beta·v` (the block's gradient `g` already scaled by alpha), the pending
     /// factors `w *= scale`, `w += v`, and the row's squares into the norm sums. The same
@@ -289,23 +304,19 @@ extension RowUpdate {
     func runFused(rows: Range<Int>, slot: Int, scale: UnsafePointer<Float>?, gradient g: UnsafePointer<Float>,
                   target v: UnsafeMutablePointer<Float>, beta: Float) {
         let width = self.width, w = values
-        let f = blockSums.map { $0 + slot &* width }
-        f?.update(repeating: 0, count: width)
-        for r in rows {
-            let row = w + r &* width, vr = v + r &* width, gr = g + (r &- rows.lowerBound) &* width
-            for j in 0..<width { vr[j] = gr[j] + beta * vr[j] }
-            if let scale {
-                for j in 0..<width { row[j] = row[j] * scale[j] + vr[j] }
-            } else {
-                for j in 0..<width { row[j] += vr[j] }
+        accumulatingBlockNorms(slot: slot) { f in
+            for r in rows {
+                let row = w + r &* width, vr = v + r &* width, gr = g + (r &- rows.lowerBound) &* width
+                for j in 0..<width { vr[j] = gr[j] + beta * vr[j] }
+                if let scale {
+                    for j in 0..<width { row[j] = row[j] * scale[j] + vr[j] }
+                } else {
+                    for j in 0..<width { row[j] += vr[j] }
+                }
+                if let f {
+                    for j in 0..<width { f[j] += row[j] * row[j] }
+                }
             }
-            if let f {
-                for j in 0..<width { f[j] += row[j] * row[j] }
-            }
-        }
-        if let f, let sums = normSums {
-            let s = sums + slot &* width
-            for j in 0..<width { s[j] += Double(f[j]) }
         }
     }
 }
@@ -319,13 +330,9 @@ extension RowUpdate {
     func runFusedGradient(rows: Range<Int>, slot: Int, scale: UnsafePointer<Float>?, x: UnsafePointer<Float>, lda: Int,
                           dy: UnsafePointer<Float>, batch: Int, alpha: Float, target v: UnsafeMutablePointer<Float>,
                           beta: Float) {
-        let width = self.width, first = rows.lowerBound &* width
-        let f = blockSums.map { $0 + slot &* width }
-        f?.update(repeating: 0, count: width)
-        tk_dense_momentum_rows(x, lda, dy, batch, width, rows.count, alpha, beta, values + first, v + first, scale, f)
-        if let f, let sums = normSums {
-            let s = sums + slot &* width
-            for j in 0..<width { s[j] += Double(f[j]) }
+        let first = rows.lowerBound &* width
+        accumulatingBlockNorms(slot: slot) { f in
+            tk_dense_momentum_rows(x, lda, dy, batch, width, rows.count, alpha, beta, values + first, v + first, scale, f)
         }
     }
 }
