@@ -87,19 +87,12 @@ final class WinogradConvolution {
         let xpad = pad(x, thread: t)
         let v = transformed[t].base, m = products[t].base, u = UnsafePointer(self.u.base)
         let (cin, cout) = (self.cin, self.cout)
-        let vs = transformedStride, ms = productStride, us = cin * cout
+        let vs = transformedStride, ms = productStride
         var t0 = 0
         while t0 < tiles {
             let t1 = min(t0 + blockTiles, tiles), n = t1 - t0
             tk_wino_input(xpad, paddedW, cin, tilesW, t0, t1, v, vs)
-            if usesOwnKernels {
-                tk_wino_products(v, vs, u, n, cin, cout, m, ms)
-            } else {
-                for e in 0..<36 {
-                    BLAS.gemm(m: n, n: cout, k: cin, a: v + e * vs, lda: cin, b: u + e * us, ldb: cout,
-                              c: m + e * ms, ldc: cout, mode: .singleThread)
-                }
-            }
+            products(v, vs, u, tiles: n, k: cin, columns: cout, into: m, ms)
             switch output {
             case .image(let y):
                 tk_wino_output(m, ms, cout, tilesW, t0, t1, bias, relu ? 1 : 0, y, inH, inW)
@@ -107,6 +100,21 @@ final class WinogradConvolution {
                 tk_wino_output_pool2(m, ms, cout, tilesW, t0, t1, bias, relu ? 1 : 0, y, codes, inH, inW)
             }
             t0 = t1
+        }
+    }
+
+    /// For each element e < 36: c_e (tiles × columns) = a_e (tiles × k) · b_e (k × columns), with
+    /// a_e, c_e `aStride`, `cStride` floats apart and b_e packed: one call into the own tiles
+    /// (products.c) or 36 BLIS calls. The forward's M = V·U and the backward's dV = dM·Uᵀ.
+    private func products(_ a: UnsafePointer<Float>, _ aStride: Int, _ b: UnsafePointer<Float>, tiles n: Int, k: Int,
+                          columns: Int, into c: UnsafeMutablePointer<Float>, _ cStride: Int) {
+        if usesOwnKernels {
+            tk_wino_products(a, aStride, b, n, k, columns, c, cStride)
+            return
+        }
+        for e in 0..<36 {
+            BLAS.gemm(m: n, n: columns, k: k, a: a + e * aStride, lda: k, b: b + e * k * columns, ldb: columns,
+                      c: c + e * cStride, ldc: columns, mode: .singleThread)
         }
     }
 
@@ -130,7 +138,7 @@ final class WinogradConvolution {
         let v = transformed[t].base, dm = products[t].base, du = kernelGradients[t].base
         let dxpad = inputGradients[t].base, ut = UnsafePointer(self.ut.base)
         let (cin, cout) = (self.cin, self.cout)
-        let vs = transformedStride, ms = productStride, us = cin * cout
+        let vs = transformedStride, ms = productStride
         if dx != nil { dxpad.update(repeating: 0, count: paddedH * paddedW * cin) }
         var t0 = 0
         while t0 < tiles {
@@ -146,6 +154,7 @@ final class WinogradConvolution {
             if usesOwnKernels {
                 tk_wino_kernel_products(v, vs, dm, ms, n, cin, cout, du)
             } else {
+                let us = cin * cout
                 for e in 0..<36 {
                     BLAS.gemm(transA: true, m: cin, n: cout, k: n, a: v + e * vs, lda: cin,
                               b: dm + e * ms, ldb: cout, beta: 1, c: du + e * us, ldc: cout, mode: .singleThread)
@@ -153,14 +162,7 @@ final class WinogradConvolution {
             }
             if dx != nil {
                 // dV_e = dM_e · U_eᵀ, over V (no longer needed)
-                if usesOwnKernels {
-                    tk_wino_products(dm, ms, ut, n, cout, cin, v, vs)
-                } else {
-                    for e in 0..<36 {
-                        BLAS.gemm(m: n, n: cin, k: cout, a: dm + e * ms, lda: cout, b: ut + e * us, ldb: cin,
-                                  c: v + e * vs, ldc: cin, mode: .singleThread)
-                    }
-                }
+                products(dm, ms, ut, tiles: n, k: cout, columns: cin, into: v, vs)
                 tk_wino_input_grad(v, vs, cin, tilesW, t0, t1, dxpad, paddedW)
             }
             t0 = t1
