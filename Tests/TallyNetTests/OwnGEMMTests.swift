@@ -9,6 +9,18 @@ import XCTest
 /// the output's neighbours left untouched. Winograd blocks (products.c): tiles in groups of
 /// 12/4/1, channels in panels of 32 with masked vectors.
 final class OwnGEMMTests: XCTestCase {
+    /// Σ term(q) for q < count after `start`, in float64, and Σ |term| (with |start|): the scale of
+    /// the float32 rounding the loops may differ by.
+    private func float64Sum(start: Double = 0, _ count: Int, _ term: (Int) -> Double) -> (Double, Double) {
+        var sum = start, size = abs(start)
+        for q in 0..<count {
+            let t = term(q)
+            sum += t
+            size += abs(t)
+        }
+        return (sum, size)
+    }
+
     override func setUpWithError() throws {
         try XCTSkipUnless(tk_own_kernels_available() != 0, "this CPU has no AVX-512F+FMA: Dense runs on BLIS")
     }
@@ -25,11 +37,8 @@ final class OwnGEMMTests: XCTestCase {
                 tk_dense_forward(x, lda, w, k, n, m, &c, accumulate ? 1 : 0)
                 for i in 0..<m {
                     for j in 0..<n {
-                        var sum = accumulate ? Double(start[i * n + j]) : 0, size = abs(sum)
-                        for q in 0..<k {
-                            let t = Double(x[i * lda + q]) * Double(w[q * n + j])
-                            sum += t
-                            size += abs(t)
+                        let (sum, size) = float64Sum(start: accumulate ? Double(start[i * n + j]) : 0, k) { q in
+                            Double(x[i * lda + q]) * Double(w[q * n + j])
                         }
                         XCTAssertEqual(Double(c[i * n + j]), sum, accuracy: 1e-6 * max(size, 1),
                                        "m \(m) n \(n) k \(k) accumulate \(accumulate) at (\(i), \(j))")
@@ -57,12 +66,7 @@ final class OwnGEMMTests: XCTestCase {
                         XCTAssertEqual(dx[i * ldc + r], sentinel, "wrote past the block: m \(m) u \(u) k \(k)")
                         continue
                     }
-                    var sum = 0.0, size = 0.0
-                    for j in 0..<u {
-                        let t = Double(dy[i * u + j]) * Double(w[r * u + j])
-                        sum += t
-                        size += abs(t)
-                    }
+                    let (sum, size) = float64Sum(u) { j in Double(dy[i * u + j]) * Double(w[r * u + j]) }
                     XCTAssertEqual(Double(dx[i * ldc + r]), sum, accuracy: 1e-6 * max(size, 1),
                                    "m \(m) u \(u) k \(k) at (\(i), \(r))")
                 }
@@ -92,12 +96,7 @@ final class OwnGEMMTests: XCTestCase {
                 var expectedSums = sums0.map(Double.init)
                 for r in 0..<rows {
                     for j in 0..<u {
-                        var g = 0.0, size = 0.0
-                        for i in 0..<m {
-                            let t = Double(x[i * lda + r]) * Double(dy[i * u + j])
-                            g += t
-                            size += abs(t)
-                        }
+                        let (g, size) = float64Sum(m) { i in Double(x[i * lda + r]) * Double(dy[i * u + j]) }
                         let vNew = Double(alpha) * g + Double(beta) * Double(v0[r * u + j])
                         let wNew = Double(w0[r * u + j]) * (withScale ? Double(scale[j]) : 1) + vNew
                         let where_ = "m \(m) u \(u) rows \(rows) at (\(r), \(j))"
@@ -135,11 +134,8 @@ final class OwnGEMMTests: XCTestCase {
             for e in 0..<36 {
                 for i in 0..<n {
                     for j in 0..<cols {
-                        var sum = 0.0, size = 0.0
-                        for q in 0..<k {
-                            let t = Double(a[e * aStride + i * k + q]) * Double(b[e * k * cols + q * cols + j])
-                            sum += t
-                            size += abs(t)
+                        let (sum, size) = float64Sum(k) { q in
+                            Double(a[e * aStride + i * k + q]) * Double(b[e * k * cols + q * cols + j])
                         }
                         XCTAssertEqual(Double(c[e * cStride + i * cols + j]), sum, accuracy: 1e-6 * max(size, 1),
                                        "n \(n) k \(k) cols \(cols) element \(e) at (\(i), \(j))")
@@ -161,11 +157,8 @@ final class OwnGEMMTests: XCTestCase {
             for e in 0..<36 {
                 for q in 0..<k {
                     for j in 0..<cols {
-                        var sum = Double(start[e * k * cols + q * cols + j]), size = abs(sum)
-                        for t in 0..<n {
-                            let x = Double(a[e * aStride + t * k + q]) * Double(g[e * gStride + t * cols + j])
-                            sum += x
-                            size += abs(x)
+                        let (sum, size) = float64Sum(start: Double(start[e * k * cols + q * cols + j]), n) { t in
+                            Double(a[e * aStride + t * k + q]) * Double(g[e * gStride + t * cols + j])
                         }
                         XCTAssertEqual(Double(d[e * k * cols + q * cols + j]), sum, accuracy: 1e-6 * max(size, 1),
                                        "n \(n) k \(k) cols \(cols) element \(e) at (\(q), \(j))")
