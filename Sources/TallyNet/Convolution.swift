@@ -350,27 +350,6 @@ extension Conv2D {
         biasPartialPointers = biasPartials.map(\.base)
     }
 
-    private func forwardWinograd(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
-        let plan = winogradPlan(threads: context.threads)
-        BLAS.setThreads(1)
-        plan.prepareForward(kernel: kernel.value.base)
-        let inCount = inputCount, outCount = outputCount
-        let b = bias.map { UnsafePointer($0.value.base) }
-        let relu = activation == .relu
-        let pooledCount = fusedPool?.outputCount, codes = poolCodes
-        forEachChunk(batch, threads: context.threads) { t, samples in
-            for s in samples {
-                let output: WinogradConvolution.Output
-                if let pooledCount, let codes {
-                    output = .pooled(y + s &* pooledCount, codes: codes + s &* pooledCount)
-                } else {
-                    output = .image(y + s &* outCount)
-                }
-                plan.forwardSample(x + s &* inCount, bias: b, relu: relu, into: output, thread: t)
-            }
-        }
-    }
-
     private func reserveShifted(threads: Int) {
         if reservedStacked != stacksRows {
             shiftedPointers = []
@@ -539,68 +518,84 @@ extension Conv2D {
     }
 
     fileprivate func forwardShifted(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
+        beginShiftedForward(threads: context.threads)
+        let inCount = inputCount, outCount = fusedPool?.outputCount ?? outputCount
+        forEachChunk(batch, threads: context.threads) { t, samples in
+            for s in samples { shiftedForwardSample(x + s &* inCount, y + s &* outCount, sample: s, thread: t) }
+        }
+    }
+
+    /// Before forward passes of the shifted path on `threads` threads: workspaces, and the
+    /// kernel as the passes read it (Winograd's U, or the stacked-row order).
+    private func beginShiftedForward(threads: Int) {
+        BLAS.setThreads(1)
         if winogradActive {
-            forwardWinograd(x, y, batch: batch, context: context)
+            winogradPlan(threads: threads).prepareForward(kernel: kernel.value.base)
             return
         }
-        reserve(threads: context.threads)
-        BLAS.setThreads(1)
-        let inCount = inputCount, outCount = outputCount
-        let (cin, cout, outH, outW, pw) = (self.cin, self.cout, self.outH, self.outW, self.paddedW)
-        let (top, left) = (padTop, padLeft)
+        reserve(threads: threads)
+        guard stacksRows else { return }
+        let w = UnsafePointer(kernel.value.base), ws = kernelStacked.base
+        for i in 0..<kh { for j in 0..<kw { for c in 0..<cin { for co in 0..<cout {
+            ws[stackedIndex(i, j, c, co)] = w[((i &* kw &+ j) &* cin &+ c) &* cout &+ co]
+        } } } }
+    }
+
+    /// One sample of the shifted-path forward on thread `t`: `xs` and `ys` point at the
+    /// sample's own values (`ys` pooled when a pooling is fused; its window codes go to the
+    /// sample's codes).
+    private func shiftedForwardSample(_ xs: UnsafePointer<Float>, _ ys: UnsafeMutablePointer<Float>, sample s: Int, thread t: Int) {
         let pool = fusedPool.map { (ph: $0.ph, pw: $0.pw, count: $0.outputCount) }
+        let b = bias.map { UnsafePointer($0.value.base) }
+        if winogradActive, let plan = winograd {
+            let output: WinogradConvolution.Output
+            if let pool, let codes = poolCodes {
+                output = .pooled(ys, codes: codes + s &* pool.count)
+            } else {
+                output = .image(ys)
+            }
+            plan.forwardSample(xs, bias: b, relu: activation == .relu, into: output, thread: t)
+            return
+        }
+        let (cout, outH, outW, pw) = (self.cout, self.outH, self.outW, self.paddedW)
         // With a fused pooling, blocks hold whole pooling windows.
         let blockRows = pool.map { max($0.ph, shiftedBlockRows / $0.ph * $0.ph) } ?? shiftedBlockRows
-        let codes = poolCodes
         let w = UnsafePointer(kernel.value.base)
-        let b = bias.map { UnsafePointer($0.value.base) }
-        let activation = self.activation
-        let buffers = shiftedPointers
-        let stacked = stacksRows, ws = kernelStacked.base, pixel = kh * cin, patch = self.patch
+        let buffers = shiftedPointers[t]
+        let xpad = buffers.x, wide = buffers.wide
+        let stacked = stacksRows, pixel = kh &* cin
         if stacked {
-            for i in 0..<kh { for j in 0..<kw { for c in 0..<cin { for co in 0..<cout {
-                ws[stackedIndex(i, j, c, co)] = w[((i &* kw &+ j) &* cin &+ c) &* cout &+ co]
-            } } } }
+            stack(xs, into: xpad)
+        } else {
+            pad(xs, into: xpad, height: inH, width: inW, channels: cin, top: padTop, left: padLeft)
         }
-        forEachChunk(batch, threads: context.threads) { t, samples in
-            let xpad = buffers[t].x, wide = buffers[t].wide
-            for s in samples {
-                if stacked {
-                    stack(x + s &* inCount, into: xpad)
+        var r0 = 0
+        while r0 < outH {
+            let r1 = min(r0 &+ blockRows, outH)
+            if stacked {
+                BLAS.gemm(m: (r1 &- r0) &* pw, n: cout, k: patch, a: xpad + r0 &* pw &* pixel, rowStrideA: pixel,
+                          b: kernelStacked.base, rowStrideB: cout, c: wide, rowStrideC: cout)
+            } else {
+                shiftedRows(xpad, channels: cin, kernel: w, outChannels: cout, r0: r0, r1: r1, wide: wide)
+            }
+            if let pool, let codes = poolCodes {
+                poolBlock(wide, rows: r0..<r1, bias: b, pool: (pool.ph, pool.pw), into: ys, codes: codes + s &* pool.count)
+                r0 = r1
+                continue
+            }
+            for r in r0..<r1 {
+                let src = wide + (r &- r0) &* pw &* cout, dst = ys + r &* outW &* cout
+                if let b {
+                    for p in 0..<outW {
+                        let o = p &* cout
+                        for c in 0..<cout { dst[o &+ c] = src[o &+ c] + b[c] }
+                    }
                 } else {
-                    pad(x + s &* inCount, into: xpad, height: inH, width: inW, channels: cin, top: top, left: left)
-                }
-                let ys = y + s &* outCount
-                var r0 = 0
-                while r0 < outH {
-                    let r1 = min(r0 &+ blockRows, outH)
-                    if stacked {
-                        BLAS.gemm(m: (r1 &- r0) &* pw, n: cout, k: patch, a: xpad + r0 &* pw &* pixel, rowStrideA: pixel,
-                                  b: ws, rowStrideB: cout, c: wide, rowStrideC: cout)
-                    } else {
-                        shiftedRows(xpad, channels: cin, kernel: w, outChannels: cout, r0: r0, r1: r1, wide: wide)
-                    }
-                    if let pool, let codes {
-                        poolBlock(wide, rows: r0..<r1, bias: b, pool: (pool.ph, pool.pw),
-                                  into: y + s &* pool.count, codes: codes + s &* pool.count)
-                        r0 = r1
-                        continue
-                    }
-                    for r in r0..<r1 {
-                        let src = wide + (r &- r0) &* pw &* cout, dst = ys + r &* outW &* cout
-                        if let b {
-                            for p in 0..<outW {
-                                let o = p &* cout
-                                for c in 0..<cout { dst[o &+ c] = src[o &+ c] + b[c] }
-                            }
-                        } else {
-                            dst.update(from: src, count: outW &* cout)
-                        }
-                    }
-                    activation.apply(ys + r0 &* outW &* cout, rows: (r1 &- r0) &* outW, width: cout)
-                    r0 = r1
+                    dst.update(from: src, count: outW &* cout)
                 }
             }
+            activation.apply(ys + r0 &* outW &* cout, rows: (r1 &- r0) &* outW, width: cout)
+            r0 = r1
         }
     }
 
@@ -738,7 +733,16 @@ extension Conv2D {
         if let bias { reducePartials(biasPartialPointers, first: threads, count: cout, into: bias.target) }
     }
 
-    // MARK: Sample-by-sample backward (see `Layer.backwardsBySample`)
+    // MARK: Sample-by-sample forward and backward (see `Layer.forwardsBySample`, `backwardsBySample`)
+
+    var forwardsBySample: Bool { usesShiftedRows }
+
+    func beginSampleForward(threads: Int) { beginShiftedForward(threads: threads) }
+
+    func forwardSample(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, sample: Int, thread: Int,
+                       context: RunContext) {
+        shiftedForwardSample(x, y, sample: sample, thread: thread)
+    }
 
     var backwardsBySample: Bool { usesShiftedRows }
 

@@ -45,6 +45,17 @@ protocol Layer: AnyObject {
     func backwardSample(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                         dx: UnsafeMutablePointer<Float>?, sample: Int, thread: Int, context: RunContext)
     func finishSampleBackward(threads: Int)
+
+    /// True when forward can also run one sample at a time: `beginSampleForward`, then
+    /// `forwardSample` for each sample on a thread (`thread` < `threads`), giving the same
+    /// values as `forward`. With `backwardsBySample`, this lets `Sequential` keep no batch-wide
+    /// output for the layers under the top of the sample-by-sample run: it computes each
+    /// sample's values again, on the thread that backpropagates that sample.
+    var forwardsBySample: Bool { get }
+    func beginSampleForward(threads: Int)
+    /// `x`, `y` point at sample `sample`'s own values; `y` may be `x` for an element-wise layer.
+    func forwardSample(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, sample: Int, thread: Int,
+                       context: RunContext)
 }
 
 extension Layer {
@@ -56,6 +67,10 @@ extension Layer {
     func backwardSample(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                         dx: UnsafeMutablePointer<Float>?, sample: Int, thread: Int, context: RunContext) {}
     func finishSampleBackward(threads: Int) {}
+    var forwardsBySample: Bool { false }
+    func beginSampleForward(threads: Int) {}
+    func forwardSample(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, sample: Int, thread: Int,
+                       context: RunContext) {}
     func reserve(threads: Int) {}
     var inputCount: Int { inputShape.reduce(1, *) }
     var outputCount: Int { outputShape.reduce(1, *) }

@@ -30,6 +30,8 @@ final class MaxPooling2D: Layer {
     var backwardWorksInPlace: Bool { fusedIntoConvolution }
     /// Fused, backward is nothing: the convolution reads the pooled gradient itself.
     var backwardsBySample: Bool { fusedIntoConvolution }
+    /// Fused, forward is nothing: the convolution pools its own output.
+    var forwardsBySample: Bool { fusedIntoConvolution }
 
     /// Whether a convolution can pool into this layer's output itself: non-overlapping
     /// windows without padding that tile the input exactly.
@@ -134,6 +136,16 @@ final class Dropout: Layer {
     var kind: String { "Dropout" }
     var backwardWorksInPlace: Bool { true }
     var backwardsBySample: Bool { true }
+    var forwardsBySample: Bool { true }
+
+    func forwardSample(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, sample: Int, thread: Int,
+                       context: RunContext) {
+        guard context.training, rate > 0 else {
+            if UnsafePointer(y) != x { y.update(from: x, count: inputCount) }
+            return
+        }
+        maskSample(x, y, sample: sample, seed: SplitMix64.mix(context.stepSeed, layerSeed))
+    }
 
     func backwardSample(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                         dx: UnsafeMutablePointer<Float>?, sample: Int, thread: Int, context: RunContext) {

@@ -54,6 +54,17 @@ public final class Sequential {
     private var sampleSegment: (top: Int, dy: GradientSlot)?
     /// Two per-thread gradient buffers of one sample each, for the sample-by-sample layers.
     private var sampleGradients: [(FloatBuffer, FloatBuffer)] = []
+    /// The layers whose outputs have no batch buffer (see `recomputedLayers`), and per thread
+    /// one sample's values for each of their buffers, by owning layer.
+    private var recomputed: Set<Int> = []
+    /// Per layer, the layer whose buffer holds its output (see `outputOwners`).
+    private var owners: [Int?] = []
+    private var sampleValues: [[Int: FloatBuffer]] = []
+    /// Whether the layers under the top of the sample-by-sample run keep no batch-wide output and
+    /// are computed again in the backward pass (tests compare both ways).
+    var recomputesSampleValues = true {
+        didSet { capacity = 0 }
+    }
     private var gradientB = FloatBuffer(count: 0)
     /// Lets layers overwrite their input where that is exact (tests compare both ways).
     var allowsInPlace = true {
@@ -237,29 +248,17 @@ public final class Sequential {
         guard batchSize > capacity else { return }
         capacity = batchSize
         inputBatch = FloatBuffer(count: batchSize * inputShape.reduce(1, *))
+        owners = outputOwners(batchSize: batchSize)
+        recomputed = recomputedLayers(owners: owners)
         outputs = []
-        for (i, layer) in layers.enumerated() {
-            let pool = i > 0 ? layer as? MaxPooling2D : nil
-            pool?.fusedIntoConvolution = false
-            if let pool, let conv = layers[i - 1] as? Conv2D, conv.fusedPool === pool, let shared = outputs[i - 1] {
-                outputs.append(shared)
-                pool.fusedIntoConvolution = true
-            } else if layer.aliasesInput {
-                outputs.append(nil)
-            } else if let conv = layer as? Conv2D, let pool = fusablePool(after: i) {
-                // The convolution pools as it goes: its output buffer is the pooled one.
-                conv.fusedPool = pool
-                conv.reserveFusedPool(batch: batchSize)
-                outputs.append(FloatBuffer(count: batchSize * pool.outputCount))
-            } else if runsInPlace(i), let previous = outputs[i - 1] {
-                outputs.append(previous)
-                (layer as? Dropout)?.backwardFromOutput = (layers[i - 1] as? ActivatedLayer)?.activation == .relu
+        for (i, owner) in owners.enumerated() {
+            if let owner, !recomputed.contains(i) {
+                outputs.append(owner == i ? FloatBuffer(count: batchSize * storedOutputCount(layers[i])) : outputs[owner])
             } else {
-                outputs.append(FloatBuffer(count: batchSize * layer.outputCount))
-                (layer as? Dropout)?.backwardFromOutput = false
-                (layer as? Conv2D)?.fusedPool = nil
+                outputs.append(nil)
             }
         }
+        sampleValues = []
         // Each gradient buffer is as wide as the widest gradient the plan puts in it.
         var widths = [outputShape.reduce(1, *), 0]
         (backwardSteps, sampleSegment) = backwardPlan()
@@ -273,6 +272,48 @@ public final class Sequential {
         targetBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
         truthBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
         probabilityBatch = FloatBuffer(count: batchSize * outputShape.reduce(1, *))
+    }
+
+    /// For each layer, the layer whose batch buffer holds its output: its own index, an earlier
+    /// layer's (a fused pooling writes into its convolution's pooled buffer, an in-place
+    /// dropout into its input), or nil (Flatten: the input itself). Sets the layers' fusion
+    /// flags (`Conv2D.fusedPool`, `MaxPooling2D.fusedIntoConvolution`, `Dropout.backwardFromOutput`).
+    private func outputOwners(batchSize: Int) -> [Int?] {
+        var owners: [Int?] = []
+        for (i, layer) in layers.enumerated() {
+            let pool = i > 0 ? layer as? MaxPooling2D : nil
+            pool?.fusedIntoConvolution = false
+            if let pool, let conv = layers[i - 1] as? Conv2D, conv.fusedPool === pool, let shared = owners[i - 1] {
+                owners.append(shared)
+                pool.fusedIntoConvolution = true
+            } else if layer.aliasesInput {
+                owners.append(nil)
+            } else if let conv = layer as? Conv2D, let pool = fusablePool(after: i) {
+                // The convolution pools as it goes: its output buffer is the pooled one.
+                conv.fusedPool = pool
+                conv.reserveFusedPool(batch: batchSize)
+                owners.append(i)
+            } else if runsInPlace(i), let previous = owners[i - 1] {
+                owners.append(previous)
+                (layer as? Dropout)?.backwardFromOutput = (layers[i - 1] as? ActivatedLayer)?.activation == .relu
+            } else {
+                owners.append(i)
+                (layer as? Dropout)?.backwardFromOutput = false
+                (layer as? Conv2D)?.fusedPool = nil
+            }
+        }
+        return owners
+    }
+
+    /// The layers under the top of the sample-by-sample run whose outputs need no batch
+    /// buffer (`Layer.forwardsBySample`): the forward pass carries each sample through the whole
+    /// run, and the backward pass computes those values again for the sample it backpropagates.
+    /// Saves the largest activation of the seed model (its first convolution's output: 170 MB at
+    /// 204×204, batch 32) for one more pass of that convolution.
+    private func recomputedLayers(owners: [Int?]) -> Set<Int> {
+        guard recomputesSampleValues, let top = sampleSegmentTop(), let kept = owners[top],
+              layers[...top].allSatisfy({ $0.aliasesInput || $0.forwardsBySample }) else { return [] }
+        return Set((0..<top).filter { owners[$0].map { $0 != kept } ?? false })
     }
 
     /// The max-pooling after convolution `i` if the convolution can pool its own output
@@ -298,14 +339,28 @@ public final class Sequential {
     }
 
     var inputBatchPointer: UnsafeMutablePointer<Float> { inputBatch.base }
+    /// The layers whose outputs are computed again in the backward pass (for tests).
+    var recomputedLayerIndices: Set<Int> { recomputed }
+    /// Whether layer `i` has a batch-wide output buffer of its own or shared (for tests).
+    func hasBatchOutput(_ i: Int) -> Bool { outputs.indices.contains(i) && outputs[i] != nil }
 
     /// Runs every layer on `batch` samples at `x`; returns the logits (before
     /// `outputActivation`). The pointer stays valid until the next pass.
     func forwardPass(_ x: UnsafePointer<Float>, batch: Int, context: RunContext) -> UnsafeMutablePointer<Float> {
         var current = UnsafeMutablePointer(mutating: x)
-        for (i, layer) in layers.enumerated() {
+        var first = 0
+        if !recomputed.isEmpty, let plan = sampleSegmentPlan(x) {
+            // The bottom run sample by sample: only its top writes a batch buffer.
+            for i in plan.chain { layers[i].beginSampleForward(threads: context.threads) }
+            forEachChunk(batch, threads: context.threads) { t, samples in
+                for s in samples { plan.forward(sample: s, thread: t, layers: plan.chain.count, context: context) }
+            }
+            current = outputs[plan.top]!.base
+            first = plan.top + 1
+        }
+        for i in first..<layers.count {
             guard let out = outputs[i] else { continue }
-            layer.forward(current, out.base, batch: batch, context: context)
+            layers[i].forward(current, out.base, batch: batch, context: context)
             current = out.base
         }
         return current
@@ -335,10 +390,16 @@ public final class Sequential {
     /// Two one-sample gradient buffers per thread for the sample-by-sample layers (also after
     /// `threadCount` grew).
     private func reserveSampleGradients() {
-        guard let top = sampleSegment?.top, sampleGradients.count < threadCount else { return }
+        guard let top = sampleSegment?.top else { return }
         let width = layers[...top].reduce(0) { max($0, $1.inputCount, storedOutputCount($1)) }
         while sampleGradients.count < threadCount {
             sampleGradients.append((FloatBuffer(count: width), FloatBuffer(count: width)))
+        }
+        // One sample's values per recomputed buffer (an in-place dropout or a fused pooling
+        // shares its layer's), by the layer that owns it.
+        let owned = Set(recomputed.compactMap { owners[$0] })
+        while sampleValues.count < threadCount {
+            sampleValues.append(Dictionary(uniqueKeysWithValues: owned.map { ($0, FloatBuffer(count: storedOutputCount(layers[$0]))) }))
         }
     }
 
@@ -352,12 +413,19 @@ public final class Sequential {
     /// and where its dy is: those layers then backpropagate sample by sample with per-thread
     /// buffers — no batch-wide gradient of the widest activation at all.
     func backwardPlan() -> (steps: [(layer: Int, dy: GradientSlot, dx: GradientSlot?)], segment: (top: Int, dy: GradientSlot)?) {
-        var top = -1
-        while allowsInPlace, top + 1 < layers.count, layers[top + 1].aliasesInput || layers[top + 1].backwardsBySample { top += 1 }
-        while top >= 0 && layers[top].aliasesInput { top -= 1 }
+        let top = sampleSegmentTop() ?? -1
         let steps = batchPlan(above: top)
         guard top >= 0 else { return (steps, nil) }
         return (steps, (top, steps.last.flatMap { $0.dx } ?? .buffer(0)))
+    }
+
+    /// The top of the bottom run of layers that can backpropagate sample by sample (Flatten
+    /// aside), or nil.
+    func sampleSegmentTop() -> Int? {
+        var top = -1
+        while allowsInPlace, top + 1 < layers.count, layers[top + 1].aliasesInput || layers[top + 1].backwardsBySample { top += 1 }
+        while top >= 0 && layers[top].aliasesInput { top -= 1 }
+        return top >= 0 ? top : nil
     }
 
     private func batchPlan(above bottom: Int) -> [(layer: Int, dy: GradientSlot, dx: GradientSlot?)] {
@@ -390,6 +458,22 @@ public final class Sequential {
         return plan
     }
 
+    /// The bottom sample-by-sample run's plan for a batch whose input is at `x` (nil without a run).
+    private func sampleSegmentPlan(_ x: UnsafePointer<Float>) -> SampleSegmentPlan? {
+        guard let top = sampleSegment?.top else { return nil }
+        let chain = (0...top).filter { !layers[$0].aliasesInput }
+        func values(of i: Int) -> SampleSegmentPlan.Values {
+            if recomputed.contains(i), let owner = owners[i] { return .recomputed(owner) }
+            return .batch(outputs[i]!.base, storedOutputCount(layers[i]))
+        }
+        let inputs = chain.map { i -> SampleSegmentPlan.Values in
+            guard let below = (0..<i).last(where: { !layers[$0].aliasesInput }) else { return .input(x, inputShape.reduce(1, *)) }
+            return values(of: below)
+        }
+        return SampleSegmentPlan(chain: chain, top: top, inputs: inputs, outputs: chain.map(values), layers: layers,
+                                 threadValues: sampleValues.map { $0.mapValues(\.base) })
+    }
+
     func backwardPass(_ x: UnsafePointer<Float>, batch: Int, context: RunContext) {
         func pointer(_ slot: GradientSlot) -> UnsafeMutablePointer<Float> {
             switch slot {
@@ -408,29 +492,21 @@ public final class Sequential {
             layers[i].backward(x: input, y: outputs[i]!.base, dy: pointer(step.dy), dx: step.dx.map(pointer),
                                batch: batch, context: context)
         }
-        guard let segment = sampleSegment else { return }
+        guard let segment = sampleSegment, let plan = sampleSegmentPlan(x) else { return }
         // The bottom layers, sample by sample: each thread carries its samples through all of them.
         let threads = min(max(context.threads, 1), max(batch, 1))
-        let chain = (0...segment.top).filter { !layers[$0].aliasesInput }
-        for i in chain { layers[i].beginSampleBackward(threads: threads) }
-        var inputs: [(UnsafePointer<Float>, Int)] = []
-        for i in chain {
-            var input = (x, inputShape.reduce(1, *))
-            var j = i - 1
-            while j >= 0 {
-                if let o = outputs[j] { input = (UnsafePointer(o.base), storedOutputCount(layers[j])); break }
-                j -= 1
-            }
-            inputs.append(input)
-        }
-        let hasParametersBelow = chain.map { i in layers[..<i].contains { !$0.parameters.isEmpty } }
-        let outputsOf = chain.map { (outputs[$0]!.base, storedOutputCount(layers[$0])) }
+        let chainLayers = plan.chain.map { layers[$0] }
+        let recomputedCount = plan.chain.filter { recomputed.contains($0) }.count
+        for layer in chainLayers.prefix(recomputedCount) { layer.beginSampleForward(threads: threads) }
+        for layer in chainLayers { layer.beginSampleBackward(threads: threads) }
+        let hasParametersBelow = plan.chain.map { i in layers[..<i].contains { !$0.parameters.isEmpty } }
         let topDy = pointer(segment.dy), topCount = storedOutputCount(layers[segment.top])
         let buffers = sampleGradients.map { ($0.0.base, $0.1.base) }
-        let chainLayers = chain.map { layers[$0] }
         forEachChunk(batch, threads: threads) { t, samples in
             let (first, second) = buffers[t]
             for s in samples {
+                // The sample's values that no batch buffer kept, computed again.
+                plan.forward(sample: s, thread: t, layers: recomputedCount, context: context)
                 var dy = topDy + s &* topCount
                 for k in stride(from: chainLayers.count - 1, through: 0, by: -1) {
                     let layer = chainLayers[k]
@@ -438,13 +514,50 @@ public final class Sequential {
                     if hasParametersBelow[k] {
                         dx = layer.backwardWorksInPlace ? dy : (dy == first ? second : first)
                     }
-                    layer.backwardSample(x: inputs[k].0 + s &* inputs[k].1, y: outputsOf[k].0 + s &* outputsOf[k].1,
+                    layer.backwardSample(x: plan.input(k, sample: s, thread: t), y: plan.output(k, sample: s, thread: t),
                                          dy: dy, dx: dx, sample: s, thread: t, context: context)
                     if let dx { dy = dx }
                 }
             }
         }
         for layer in chainLayers { layer.finishSampleBackward(threads: threads) }
+    }
+}
+
+/// Where each layer of the bottom sample-by-sample run reads and writes one sample's values:
+/// the network's input, a batch buffer, or the thread's buffer of recomputed values.
+struct SampleSegmentPlan {
+    enum Values {
+        case input(UnsafePointer<Float>, Int)
+        case batch(UnsafeMutablePointer<Float>, Int)
+        case recomputed(Int)
+    }
+
+    /// The run's layers that do work (Flatten aside), bottom first, and the run's top.
+    let chain: [Int]
+    let top: Int
+    let inputs: [Values], outputs: [Values]
+    let layers: [Layer]
+    /// Per thread: the recomputed buffers by the index of the layer that owns them.
+    let threadValues: [[Int: UnsafeMutablePointer<Float>]]
+
+    func pointer(_ v: Values, sample s: Int, thread t: Int) -> UnsafeMutablePointer<Float> {
+        switch v {
+        case .input(let base, let count): return UnsafeMutablePointer(mutating: base + s &* count)
+        case .batch(let base, let count): return base + s &* count
+        case .recomputed(let owner): return threadValues[t][owner]!
+        }
+    }
+
+    func input(_ k: Int, sample s: Int, thread t: Int) -> UnsafeMutablePointer<Float> { pointer(inputs[k], sample: s, thread: t) }
+    func output(_ k: Int, sample s: Int, thread t: Int) -> UnsafeMutablePointer<Float> { pointer(outputs[k], sample: s, thread: t) }
+
+    /// Runs the first `count` layers of the chain forward on sample `s`, on thread `t`.
+    func forward(sample s: Int, thread t: Int, layers count: Int, context: RunContext) {
+        for k in 0..<count {
+            layers[chain[k]].forwardSample(input(k, sample: s, thread: t), output(k, sample: s, thread: t), sample: s,
+                                           thread: t, context: context)
+        }
     }
 }
 

@@ -282,6 +282,50 @@ final class TrainingTests: XCTestCase {
         for (u, v) in zip(predictions[0], predictions[1]) { XCTAssertEqual(u, v, accuracy: 1e-5) }
     }
 
+    func testRecomputedBottomLayersGiveTheSameTraining() throws {
+        // The layers under the top of the sample-by-sample run keep no batch buffer: the forward
+        // carries each sample through the run, the backward computes their values again on the
+        // sample's thread. Bit for bit the training and predictions of batch buffers, with one
+        // recomputed buffer shared by an in-place dropout, with two (the second on the Winograd
+        // path), and with one shared by a fused pooling; a short last batch each time.
+        let relu8 = LayerSpec.conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu)
+        let cases: [(side: Int, bottom: [LayerSpec], recomputed: Set<Int>)] = [
+            (side, [.conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu, kernelConstraint: .maxNorm(3)),
+                    .dropout(rate: 0.2)], [0, 1]),
+            (side, [relu8, .dropout(rate: 0.2), relu8, .dropout(rate: 0.25)], [0, 1, 2, 3]),
+            (8, [relu8, .maxPooling2D()], [0, 1]),
+        ]
+        for (n, (side, bottom, expected)) in cases.enumerated() {
+            let data = templateData(count: 20, side: side, channels: channels, labels: labels, seed: 4)
+            var results: [[[Float]]] = []
+            var predictions: [[Float]] = []
+            for recompute in [true, false] {
+                let model = try Sequential(inputShape: [side, side, channels], layers: bottom + [
+                    relu8,
+                    .maxPooling2D(),
+                    .flatten,
+                    .dense(units: 16, activation: .relu, kernelConstraint: .maxNorm(3)),
+                    .dropout(rate: 0.3),
+                    .dense(units: labels, activation: .sigmoid),
+                ], seed: 7)
+                model.threadCount = 2
+                model.recomputesSampleValues = recompute
+                try model.compile(optimizer: .sgd(learningRate: 0.05, momentum: 0.9), loss: .binaryCrossentropy())
+                _ = try model.fit(x: data.x, y: data.y, count: 20, epochs: 2, batchSize: 8, seed: 3)
+                XCTAssertEqual(model.recomputedLayerIndices, recompute ? expected : [], "case \(n)")
+                for i in expected { XCTAssertEqual(model.hasBatchOutput(i), !recompute, "case \(n), layer \(i)") }
+                XCTAssertTrue(model.hasBatchOutput(bottom.count), "the run's top keeps its (pooled) batch buffer")
+                if n == 1 { XCTAssertTrue((model.layers[2] as! Conv2D).winogradActive) }
+                if n == 2 { XCTAssertNotNil((model.layers[0] as! Conv2D).fusedPool) }
+                results.append(model.weights())
+                predictions.append(try model.predict(data.x, count: 20))
+            }
+            // Compared whole (a failure message with every weight would be unreadable).
+            XCTAssertTrue(results[0] == results[1], "weights differ, case \(n)")
+            XCTAssertTrue(predictions[0] == predictions[1], "predictions differ, case \(n)")
+        }
+    }
+
     func testMoreThreadsAfterAFirstFit() throws {
         // Per-thread workspaces grow with threadCount between calls.
         let data = templateData(count: 16, side: side, channels: channels, labels: labels, seed: 3)
