@@ -56,7 +56,7 @@ public struct Backend: Sendable, CustomStringConvertible {
     public let ownKernels: String
     /// Whether TallyNet runs its own GEMM loops (see `ownKernels`).
     public var usesOwnKernels: Bool { ownKernels == Backend.ownKernelsName }
-    static let ownKernelsName = "TallyNet AVX-512 (Dense products, Winograd block products)"
+    static let ownKernelsName = "TallyNet AVX-512 (Dense products, Winograd block products, stacked-row convolutions)"
     /// What a ThreadSanitizer build reports: its C kernels are built once, for baseline x86-64,
     /// because an ifunc resolver cannot run under TSan (see dispatch.h).
     public static let unclonedBuild = "baseline (built without per-ISA clones: ThreadSanitizer)"

@@ -1,3 +1,4 @@
+internal import TallyNetKernels
 internal import TallyThreads
 
 /// Output size and leading padding of one spatial axis, as TensorFlow computes them.
@@ -65,6 +66,12 @@ final class Conv2D: ActivatedLayer {
     var winogradBlockTiles: Int?
     /// Whether the Winograd products run on TallyNet's own tiles (nil: the backend's choice); tests force both.
     var winogradOwnProducts: Bool?
+    /// Whether the stacked-row GEMMs (forward, dW) run on TallyNet's own tiles (products.c)
+    /// rather than BLIS (nil: the backend's choice); tests force both.
+    var stackedOwnProducts: Bool?
+    /// The stacked-row GEMMs on the own tiles: BLIS runs k = 27 (an RGB 3×3 patch) at a fraction of
+    /// its peak, and the own forward applies bias and activation as it stores each tile.
+    var stackedRowsOnOwnTiles: Bool { stacksRows && (stackedOwnProducts ?? Backend.current.usesOwnKernels) }
     private var winograd: WinogradConvolution?
 
     private var kernelTransposed: FloatBuffer
@@ -563,16 +570,28 @@ extension Conv2D {
         let w = UnsafePointer(kernel.value.base)
         let buffers = shiftedPointers[t]
         let xpad = buffers.x, wide = buffers.wide
-        let stacked = stacksRows, pixel = kh &* cin
+        let stacked = stacksRows, pixel = kh &* cin, own = stackedRowsOnOwnTiles
         if stacked {
             stack(xs, into: xpad)
         } else {
             pad(xs, into: xpad, height: inH, width: inW, channels: cin, top: padTop, left: padLeft)
         }
+        if own, pool == nil, activation == .relu || activation == .linear {
+            // Each output row straight from its stacked pixels, bias and relu applied in registers:
+            // no wide buffer, no separate passes.
+            let relu: Int32 = activation == .relu ? 1 : 0
+            for r in 0..<outH {
+                tk_conv_rows(xpad + r &* pw &* pixel, pixel, patch, kernelStacked.base, cout, outW,
+                             ys + r &* outW &* cout, b, relu)
+            }
+            return
+        }
         var r0 = 0
         while r0 < outH {
             let r1 = min(r0 &+ blockRows, outH)
-            if stacked {
+            if stacked, own {
+                tk_conv_rows(xpad + r0 &* pw &* pixel, pixel, patch, kernelStacked.base, cout, (r1 &- r0) &* pw, wide, nil, 0)
+            } else if stacked {
                 BLAS.gemm(m: (r1 &- r0) &* pw, n: cout, k: patch, a: xpad + r0 &* pw &* pixel, rowStrideA: pixel,
                           b: kernelStacked.base, rowStrideB: cout, c: wide, rowStrideC: cout)
             } else {
@@ -687,8 +706,12 @@ extension Conv2D {
         if stacked {
             // dW (in stacked order) += Aᵀ · dYwide, one GEMM.
             stack(xs, into: xpad)
-            BLAS.gemm(transA: true, m: patch, n: cout, k: outH &* pw, a: xpad, rowStrideA: pixel,
-                      b: dpad + viewOffset, rowStrideB: cout, beta: 1, c: kp, rowStrideC: cout)
+            if stackedRowsOnOwnTiles {
+                tk_conv_kernel_rows(xpad, pixel, dpad + viewOffset, outH &* pw, patch, cout, kp)
+            } else {
+                BLAS.gemm(transA: true, m: patch, n: cout, k: outH &* pw, a: xpad, rowStrideA: pixel,
+                          b: dpad + viewOffset, rowStrideB: cout, beta: 1, c: kp, rowStrideC: cout)
+            }
         } else {
             pad(xs, into: xpad, height: inH, width: inW, channels: cin, top: padTop, left: padLeft)
             // dW_i += A_iᵀ · dYwide over all outH·pw wide rows (junk rows of dYwide are zero).

@@ -6,8 +6,9 @@ import XCTest
 /// (dense.c): batch rows in groups of 8/4/2/1 (forward) and 32/16 (dX), columns in panels of
 /// 48 (forward) or 128 (momentum step) with masked vectors, kernel rows in chunks of 64
 /// (forward) and tiles of 12/4/1 (dX) or 3/1 (momentum), row strides wider than the rows, and
-/// the output's neighbours left untouched. Winograd blocks (products.c): tiles in groups of
-/// 12/4/1, channels in panels of 32 with masked vectors.
+/// the output's neighbours left untouched. Winograd blocks and a convolution's stacked rows
+/// (products.c): tiles in groups of 12/4/1 (12/4/3/1 for dW), channels in panels of 32 with
+/// masked vectors, rows that overlap, bias and relu applied as tiles are stored.
 final class OwnGEMMTests: XCTestCase {
     /// Σ term(q) for q < count after `start`, in float64, and Σ |term| (with |start|): the scale of
     /// the float32 rounding the loops may differ by.
@@ -164,6 +165,91 @@ final class OwnGEMMTests: XCTestCase {
                                        "n \(n) k \(k) cols \(cols) element \(e) at (\(q), \(j))")
                     }
                 }
+            }
+        }
+    }
+
+    func testConvRowsEqualFloat64Sums() {
+        // Rows `lda` apart that overlap (the stacked rows of an RGB image: lda 9, k 27) or leave
+        // gaps; with and without bias and relu; rows in tiles of 12/4/1, columns in panels of 32.
+        for (n, k, cols, lda) in [(30, 27, 32, 9), (1, 1, 1, 1), (13, 27, 33, 9), (17, 5, 40, 7), (4, 12, 16, 12),
+                                  (25, 32, 64, 40), (11, 3, 7, 1)] {
+            let a = randomFloats((n - 1) * lda + k, seed: UInt64(n * 13 + k))
+            let b = randomFloats(k * cols, seed: UInt64(cols * 3 + k))
+            let bias = randomFloats(cols, seed: 17)
+            for (withBias, relu) in [(false, false), (true, true), (true, false), (false, true)] {
+                let sentinel: Float = 555
+                var c = [Float](repeating: sentinel, count: (n + 1) * cols)
+                bias.withUnsafeBufferPointer { bp in
+                    tk_conv_rows(a, lda, k, b, cols, n, &c, withBias ? bp.baseAddress : nil, relu ? 1 : 0)
+                }
+                for i in 0..<n {
+                    for j in 0..<cols {
+                        var (sum, size) = float64Sum(start: withBias ? Double(bias[j]) : 0, k) { q in
+                            Double(a[i * lda + q]) * Double(b[q * cols + j])
+                        }
+                        if relu { sum = max(sum, 0) }
+                        size = max(size, 1)
+                        XCTAssertEqual(Double(c[i * cols + j]), sum, accuracy: 1e-6 * size,
+                                       "n \(n) k \(k) cols \(cols) lda \(lda) bias \(withBias) relu \(relu) at (\(i), \(j))")
+                        if relu { XCTAssertGreaterThanOrEqual(c[i * cols + j], 0) }
+                    }
+                }
+                for j in 0..<cols { XCTAssertEqual(c[n * cols + j], sentinel, "wrote past row \(n - 1)") }
+            }
+        }
+    }
+
+    func testConvKernelRowsAddFloat64Sums() {
+        // d += aᵀ·g over rows `lda` apart (overlapping as the stacked rows are), kernel inputs in
+        // tiles of 12/4/3/1 (27 = 12 + 12 + 3).
+        for (n, k, cols, lda) in [(200, 27, 32, 9), (1, 1, 1, 1), (31, 27, 40, 9), (9, 3, 16, 3), (17, 32, 33, 32),
+                                  (6, 7, 5, 11), (40, 16, 64, 4)] {
+            let a = randomFloats((n - 1) * lda + k, seed: UInt64(n * 7 + k))
+            let g = randomFloats(n * cols, seed: UInt64(cols * 11 + n))
+            let start = randomFloats(k * cols, seed: 19)
+            var d = start
+            tk_conv_kernel_rows(a, lda, g, n, k, cols, &d)
+            for q in 0..<k {
+                for j in 0..<cols {
+                    let (sum, size) = float64Sum(start: Double(start[q * cols + j]), n) { t in
+                        Double(a[t * lda + q]) * Double(g[t * cols + j])
+                    }
+                    XCTAssertEqual(Double(d[q * cols + j]), sum, accuracy: 1e-6 * max(size, 1),
+                                   "n \(n) k \(k) cols \(cols) lda \(lda) at (\(q), \(j))")
+                }
+            }
+        }
+    }
+
+    func testStackedConvolutionOnOwnTilesMatchesBLIS() throws {
+        // An RGB image's convolution (stacked rows, k = 27) with its GEMMs on the own tiles and on
+        // BLIS: y, dx, dW, db agree to float32 rounding. Bias and relu fused into the store,
+        // linear without bias, sigmoid (own GEMM, then the activation pass) and a fused 2×2 pooling.
+        for (activation, useBias, pool) in [(Activation.relu, true, false), (.linear, false, false), (.sigmoid, true, false),
+                                            (.relu, true, true)] {
+            let shape = [10, 12, 3]
+            var results: [[[Float]]] = []
+            for own in [true, false] {
+                let spec = LayerSpec.conv2D(filters: 32, kernelSize: (3, 3), padding: .same, activation: activation, useBias: useBias)
+                let conv = try makeLayer(spec, inputShape: shape) as! Conv2D
+                XCTAssertTrue(conv.stacksRows)
+                conv.stackedOwnProducts = own
+                XCTAssertEqual(conv.stackedRowsOnOwnTiles, own)
+                if pool {
+                    conv.fusedPool = MaxPooling2D(name: "pool", inputShape: conv.outputShape, poolSize: (2, 2), strides: (2, 2),
+                                                  padding: .valid)
+                    conv.reserveFusedPool(batch: 3)
+                }
+                conv.reserve(threads: 2)
+                results.append(forwardBackward(conv, x: randomFloats(3 * conv.inputCount, seed: 8), batch: 3, threads: 2,
+                                               outputCount: conv.fusedPool?.outputCount))
+            }
+            for (k, (a, b)) in zip(results[0], results[1]).enumerated() {
+                let scale = max(b.map(abs).max() ?? 0, 1e-6)
+                let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThanOrEqual(worst / scale, 1e-5, "\(activation) pool \(pool), tensor \(k): \(worst) of \(scale)")
+                XCTAssertGreaterThan(scale, 1e-3, "tensor \(k) is all zeros: the comparison would prove nothing")
             }
         }
     }

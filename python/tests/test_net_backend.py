@@ -69,7 +69,7 @@ def test_own_gemm_loops_chosen_by_features():
     # when TALLY_GEMM=blis asks for it (read once, in a fresh process here).
     b = tn.backend()
     own = {"avx512f", "fma"} <= set(b["cpu"]["features"])
-    assert (b["own_kernels"] == "TallyNet AVX-512 (Dense products, Winograd block products)") == (own and os.environ.get("TALLY_GEMM") != "blis"), b
+    assert (b["own_kernels"] == "TallyNet AVX-512 (Dense products, Winograd block products, stacked-row convolutions)") == (own and os.environ.get("TALLY_GEMM") != "blis"), b
     assert f"own GEMM loops: {b['own_kernels']}" in tn.backend_report()
     if own:
         out = run_python("import tally.net as tn; print(tn.backend()['own_kernels'])", TALLY_GEMM="blis")

@@ -54,6 +54,13 @@ void tk_wino_products(const float *a, long as, const float *b, long n, long K, l
 /// For each element e < 36: d_e (K × N) += a_eᵀ · g_e, a_e = a + e·as (n × K), g_e = g + e·gs
 /// (n × N), d_e = d + e·K·N.
 void tk_wino_kernel_products(const float *a, long as, const float *g, long gs, long n, long K, long N, float *d);
+/// One such product with strided rows, for a convolution's stacked rows (products.c):
+/// c (n × N, rows of N) = act(a·b + bias), a: n × K with row stride lda (rows may overlap),
+/// b: K × N; `bias` (N values) or NULL, then max(·, 0) if `relu`.
+void tk_conv_rows(const float *a, long lda, long K, const float *b, long N, long n, float *c, const float *bias,
+                  int relu);
+/// d (K × N) += aᵀ·g over n rows: a: n × K with row stride lda, g: n × N.
+void tk_conv_kernel_rows(const float *a, long lda, const float *g, long n, long K, long N, float *d);
 
 /// Dropout's mask for one sample: y[i] = x[i] · (scale or 0), kept iff the top 24 bits of
 /// lowbias32((i · 0x9E3779B9) ^ key) are >= threshold (`Dropout.maskParameters`; the tests hold a Swift reference).

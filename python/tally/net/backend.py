@@ -23,7 +23,7 @@ def backend():
          "gemm": {"library": "BLIS 0.9.0", "kernels": "zen3", "optimized": True,
                   "chosen_by": "instruction set (AVX2+FMA, AVX-512)"},
          "elementwise_kernels": "x86-64-v4 (AVX-512)",
-         "own_kernels": "TallyNet AVX-512 (Dense products, Winograd block products)", "threads": 2}
+         "own_kernels": "TallyNet AVX-512 (Dense products, Winograd block products, stacked-row convolutions)", "threads": 2}
 
     ``gemm["optimized"]`` is False when BLIS runs its reference sgemm micro-kernel.
     The first call configures BLIS (once per process). Each model's convolution
