@@ -71,6 +71,10 @@ final class Conv2D: ActivatedLayer {
     var stackedOwnProducts: Bool?
     /// The stacked-row GEMMs on the own tiles: BLIS runs k = 27 (an RGB 3×3 patch) at a fraction of
     /// its peak, and the own forward applies bias and activation as it stores each tile.
+    /// Set by `Sequential` when the Dense layer above writes its dX over this layer's output with
+    /// this layer's activation derivative already applied (`Dense.inputActivation`): the
+    /// shifted-row backward then reads `dy` only.
+    var gradientIncludesActivation = false
     var stackedRowsOnOwnTiles: Bool { stacksRows && (stackedOwnProducts ?? Backend.current.usesOwnKernels) }
     private var winograd: WinogradConvolution?
 
@@ -674,7 +678,7 @@ extension Conv2D {
             // y and dy are pooled: the activation's derivative at each window's maximum is the
             // derivative at the pooled value; scatter to the maxima, zeros elsewhere.
             let count = pool.outputCount
-            activation.backward(y: ys, dy: dys, rows: count / cout, width: cout)
+            if !gradientIncludesActivation { activation.backward(y: ys, dy: dys, rows: count / cout, width: cout) }
             if hasBias {
                 for p in 0..<(count / cout) {
                     let row = dys + p &* cout
@@ -687,7 +691,7 @@ extension Conv2D {
             }
             unpool(dys, codes: codes + s &* count, pool: (pool.ph, pool.pw), into: shiftedPointers[t].dy, top: gradTop, left: gradLeft)
         } else {
-            activation.backward(y: ys, dy: dys, rows: outH &* outW, width: cout)
+            if !gradientIncludesActivation { activation.backward(y: ys, dy: dys, rows: outH &* outW, width: cout) }
             if hasBias {
                 for p in 0..<(outH &* outW) {
                     let row = dys + p &* cout

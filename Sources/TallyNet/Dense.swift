@@ -37,6 +37,13 @@ final class Dense: ActivatedLayer {
     private var packedGradient = FloatBuffer(count: 0)
     /// Per-thread block gradients (blockRows × units).
     private var blockGradients: [FloatBuffer] = []
+    /// Set by `Sequential` when dX is written over this layer's input (the pooled output of the
+    /// convolution below, whose backward then skips its activation): dX comes out multiplied by
+    /// this activation's derivative at the input, and each block's input is first copied aside
+    /// (per thread, batch × blockRows) for the weight gradient. Saves a gradient buffer as large as
+    /// the input (43 MB for the seed model at 204×204, batch 32). Element-wise activations only.
+    var inputActivation: Activation?
+    private var inputBlocks: [FloatBuffer] = []
 
     init(name: String, inputShape: [Int], units: Int, activation: Activation, useBias: Bool,
          constraint: KernelConstraint?) {
@@ -153,16 +160,39 @@ final class Dense: ActivatedLayer {
             blockGradients = (0..<threads).map { _ in FloatBuffer(count: blockRows * u) }
         }
         let temporaries = combine ? blockGradients.map(\.base) : []
+        let inputActivation = dx == nil ? nil : self.inputActivation
+        if inputActivation != nil, inputBlocks.count < threads || inputBlocks[0].count < batch * blockRows {
+            inputBlocks = (0..<threads).map { _ in FloatBuffer(count: batch * blockRows) }
+        }
+        let saved = inputActivation == nil ? [] : inputBlocks.map(\.base)
         BLAS.setThreads(1)
         forEachChunk(blocks, threads: threads) { slot, range in
             for k in range {
                 let r0 = k &* blockRows, r1 = min(r0 &+ blockRows, n)
+                // The block's inputs, read below by the weight gradient: in place, or copied aside
+                // when dX is about to overwrite them.
+                var xb = x + r0, ldx = n
+                if inputActivation != nil {
+                    let copy = saved[slot]
+                    let width = r1 &- r0
+                    for b in 0..<batch {
+                        let from: UnsafePointer<Float> = x + (b &* n &+ r0)
+                        (copy + b &* blockRows).update(from: from, count: width)
+                    }
+                    (xb, ldx) = (UnsafePointer(copy), blockRows)
+                }
                 // dX[:, r0..<r1] = dy · W[r0..<r1, :]ᵀ, before the block changes.
                 if own, let dx {
                     tk_dense_input_grad(packed, batch, u, w + r0 &* u, r1 &- r0, dx + r0, n)
                 } else if let dx {
                     BLAS.gemm(transB: true, m: batch, n: r1 &- r0, k: u, a: dyForInput, lda: u, b: w + r0 &* u, ldb: u,
                               c: dx + r0, ldc: n)
+                }
+                if let inputActivation, let dx {
+                    for b in 0..<batch {
+                        let row: UnsafeMutablePointer<Float> = dx + (b &* n &+ r0)
+                        inputActivation.backward(y: xb + b &* ldx, dy: row, rows: 1, width: r1 &- r0)
+                    }
                 }
                 if let scale, rowUpdate == nil || t.pointer == w {
                     // Without a row update (or when the GEMM below adds into W itself), rescale first.
@@ -175,13 +205,13 @@ final class Dense: ActivatedLayer {
                 let target = t.pointer + r0 &* u
                 if combine, fusedGradient, let rowUpdate {
                     // The gradient row by row in registers, straight into the velocity and weights.
-                    rowUpdate.runFusedGradient(rows: r0..<r1, slot: slot, scale: scale, x: x + r0, lda: n, dy: dy,
+                    rowUpdate.runFusedGradient(rows: r0..<r1, slot: slot, scale: scale, x: xb, lda: ldx, dy: dy,
                                                batch: batch, alpha: t.alpha, target: t.pointer, beta: t.beta)
                     continue
                 }
                 if combine {
                     let g = temporaries[slot], count = (r1 &- r0) &* u, beta = t.beta
-                    BLAS.gemm(transA: true, m: r1 &- r0, n: u, k: batch, alpha: t.alpha, a: x + r0, lda: n, b: dy, ldb: u,
+                    BLAS.gemm(transA: true, m: r1 &- r0, n: u, k: batch, alpha: t.alpha, a: xb, lda: ldx, b: dy, ldb: u,
                               c: g, ldc: u, mode: .packAB)
                     if let rowUpdate, rowUpdate.addsTarget, t.pointer != w {
                         rowUpdate.runFused(rows: r0..<r1, slot: slot, scale: scale, gradient: g,
@@ -190,7 +220,7 @@ final class Dense: ActivatedLayer {
                     }
                     for i in 0..<count { target[i] = g[i] + beta * target[i] }
                 } else {
-                    BLAS.gemm(transA: true, m: r1 &- r0, n: u, k: batch, alpha: t.alpha, a: x + r0, lda: n, b: dy, ldb: u,
+                    BLAS.gemm(transA: true, m: r1 &- r0, n: u, k: batch, alpha: t.alpha, a: xb, lda: ldx, b: dy, ldb: u,
                               c: target, ldc: u)
                 }
                 rowUpdate?.run(rows: r0..<r1, slot: slot, scale: t.pointer == w ? nil : scale)

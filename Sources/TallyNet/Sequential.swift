@@ -65,6 +65,11 @@ public final class Sequential {
     var recomputesSampleValues = true {
         didSet { capacity = 0 }
     }
+    /// Whether a Dense layer on top of the sample-by-sample run writes dX over its input (see
+    /// `denseGradientTarget`; tests compare both ways).
+    var writesDenseGradientOverInput = true {
+        didSet { capacity = 0 }
+    }
     private var gradientB = FloatBuffer(count: 0)
     /// Lets layers overwrite their input where that is exact (tests compare both ways).
     var allowsInPlace = true {
@@ -262,6 +267,17 @@ public final class Sequential {
         // Each gradient buffer is as wide as the widest gradient the plan puts in it.
         var widths = [outputShape.reduce(1, *), 0]
         (backwardSteps, sampleSegment) = backwardPlan()
+        // A Dense layer that writes dX over its input applies the activation below it.
+        for layer in layers {
+            (layer as? Dense)?.inputActivation = nil
+            (layer as? Conv2D)?.gradientIncludesActivation = false
+        }
+        for step in backwardSteps {
+            guard case .output(let j)? = step.dx, let dense = layers[step.layer] as? Dense, let owner = owners[j],
+                  let conv = layers[owner] as? Conv2D else { continue }
+            dense.inputActivation = conv.activation
+            conv.gradientIncludesActivation = true
+        }
         sampleGradients = []
         for step in backwardSteps {
             // In place (dx is dy): nothing new (a fused pooling passes its pooled gradient through).
@@ -442,7 +458,9 @@ public final class Sequential {
                 continue
             }
             let dx: GradientSlot
-            if allowsInPlace, layer.backwardWorksInPlace {
+            if let j = denseGradientTarget(i, bottom: bottom) {
+                dx = .output(j)
+            } else if allowsInPlace, layer.backwardWorksInPlace {
                 dx = dy
             } else if allowsInPlace, layer.inputGradientMayOverwriteOutput, layer.inputCount == layer.outputCount, outputs.indices.contains(i),
                       outputs[i] != nil, dy != .output(i) {
@@ -472,6 +490,19 @@ public final class Sequential {
         }
         return SampleSegmentPlan(chain: chain, top: top, inputs: inputs, outputs: chain.map(values), layers: layers,
                                  threadValues: sampleValues.map { $0.mapValues(\.base) })
+    }
+
+    /// Where Dense layer `i` may write its dX over its own input: the buffer of the top of the
+    /// sample-by-sample run (`bottom`), when that is the (pooled) output of a shifted-row
+    /// convolution with an element-wise activation, which then reads only its gradient
+    /// (`Dense.inputActivation`, `Conv2D.gradientIncludesActivation`). Nil otherwise.
+    private func denseGradientTarget(_ i: Int, bottom: Int) -> Int? {
+        guard writesDenseGradientOverInput, allowsInPlace, bottom >= 0, layers[i] is Dense,
+              (0..<i).last(where: { !layers[$0].aliasesInput }) == bottom, owners.indices.contains(bottom),
+              let owner = owners[bottom], let conv = layers[owner] as? Conv2D, conv.usesShiftedRows,
+              [.relu, .linear, .sigmoid].contains(conv.activation), outputs.indices.contains(bottom),
+              outputs[bottom] != nil else { return nil }
+        return bottom
     }
 
     func backwardPass(_ x: UnsafePointer<Float>, batch: Int, context: RunContext) {

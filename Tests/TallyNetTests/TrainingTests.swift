@@ -285,7 +285,8 @@ final class TrainingTests: XCTestCase {
     func testRecomputedBottomLayersGiveTheSameTraining() throws {
         // The layers under the top of the sample-by-sample run keep no batch buffer: the forward
         // carries each sample through the run, the backward computes their values again on the
-        // sample's thread. Bit for bit the training and predictions of batch buffers, with one
+        // sample's thread; the Dense layer above writes its dX over its (pooled) input, the relu's
+        // derivative applied. Bit for bit the training and predictions of batch buffers, with one
         // recomputed buffer shared by an in-place dropout, with two (the second on the Winograd
         // path), and with one shared by a fused pooling; a short last batch each time.
         let relu8 = LayerSpec.conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu)
@@ -299,7 +300,9 @@ final class TrainingTests: XCTestCase {
             let data = templateData(count: 20, side: side, channels: channels, labels: labels, seed: 4)
             var results: [[[Float]]] = []
             var predictions: [[Float]] = []
-            for recompute in [true, false] {
+            // Recomputed values and the Dense dX written over its input, each alone and together,
+            // against neither.
+            for (recompute, overwrite) in [(true, true), (true, false), (false, true), (false, false)] {
                 let model = try Sequential(inputShape: [side, side, channels], layers: bottom + [
                     relu8,
                     .maxPooling2D(),
@@ -310,6 +313,7 @@ final class TrainingTests: XCTestCase {
                 ], seed: 7)
                 model.threadCount = 2
                 model.recomputesSampleValues = recompute
+                model.writesDenseGradientOverInput = overwrite
                 try model.compile(optimizer: .sgd(learningRate: 0.05, momentum: 0.9), loss: .binaryCrossentropy())
                 _ = try model.fit(x: data.x, y: data.y, count: 20, epochs: 2, batchSize: 8, seed: 3)
                 XCTAssertEqual(model.recomputedLayerIndices, recompute ? expected : [], "case \(n)")
@@ -317,12 +321,19 @@ final class TrainingTests: XCTestCase {
                 XCTAssertTrue(model.hasBatchOutput(bottom.count), "the run's top keeps its (pooled) batch buffer")
                 if n == 1 { XCTAssertTrue((model.layers[2] as! Conv2D).winogradActive) }
                 if n == 2 { XCTAssertNotNil((model.layers[0] as! Conv2D).fusedPool) }
+                let dense = model.layers[bottom.count + 3] as! Dense, top = model.layers[bottom.count] as! Conv2D
+                XCTAssertEqual(dense.inputActivation, overwrite ? .relu : nil, "case \(n)")
+                XCTAssertEqual(top.gradientIncludesActivation, overwrite, "case \(n)")
+                XCTAssertEqual(model.gradientPlan().contains { $0.layer == bottom.count + 3 && $0.dx == .output(bottom.count + 1) },
+                               overwrite, "case \(n): dX over the pooled buffer")
                 results.append(model.weights())
                 predictions.append(try model.predict(data.x, count: 20))
             }
             // Compared whole (a failure message with every weight would be unreadable).
-            XCTAssertTrue(results[0] == results[1], "weights differ, case \(n)")
-            XCTAssertTrue(predictions[0] == predictions[1], "predictions differ, case \(n)")
+            for k in 0..<3 {
+                XCTAssertTrue(results[k] == results[3], "weights differ, case \(n), variant \(k)")
+                XCTAssertTrue(predictions[k] == predictions[3], "predictions differ, case \(n), variant \(k)")
+            }
         }
     }
 
