@@ -285,6 +285,8 @@ extension Sequential {
         let weightsPerRow = cells == nil ? 1 : width
         var lossWeights = [Float](repeating: 1, count: weights == nil && cells == nil ? 0 : min(batchSize, n) * weightsPerRow)
         var countWeights = [Double](repeating: 1, count: lossWeights.count)
+        // The batch's rows of `data.x`, for a model that reads its samples where they are.
+        var batchRows = [Int](repeating: 0, count: min(batchSize, n))
         for epoch in initialEpoch..<max(initialEpoch, epochs) {
             try onEpochBegin?(epoch)
             let start = monotonicSeconds()
@@ -308,14 +310,17 @@ extension Sequential {
             var b0 = 0
             while b0 < n {
                 let b = min(batchSize, n - b0)
-                let xb = inputBatchPointer, tb = targetBatch.base
-                // Gather the shuffled batch (the only copy of the samples).
-                let xs = data.x.baseAddress!
+                let tb = targetBatch.base
+                // Gather the shuffled batch (the only copy of the samples), unless the model reads
+                // each sample in place (`readsInputRows`).
+                let xs = data.x.baseAddress!, inPlace = readsInputRows
+                let xb = inPlace ? xs : UnsafePointer(inputBatchPointer)
                 order.withUnsafeBufferPointer { idx in
                     labels.values.withUnsafeBufferPointer { ys in
                         for r in 0..<b {
                             let k = idx[b0 + r]
-                            (xb + r * sampleSize).update(from: xs + k * sampleSize, count: sampleSize)
+                            batchRows[r] = k
+                            if !inPlace { (inputBatchPointer + r * sampleSize).update(from: xs + k * sampleSize, count: sampleSize) }
                             (tb + r * width).update(from: ys.baseAddress! + k * width, count: width)
                         }
                     }
@@ -335,7 +340,9 @@ extension Sequential {
                     }
                 }
                 let context = RunContext(training: true, threads: threadCount, stepSeed: stepSeed(seed, step: epoch * stepsPerEpoch + batchIndex))
-                let logits = forwardPass(xb, batch: b, context: context)
+                let logits = batchRows.withUnsafeBufferPointer {
+                    forwardPass(xb, batch: b, context: context, rows: inPlace ? $0.baseAddress : nil)
+                }
                 let batchLoss = lossWeights.isEmpty
                     ? lossAndGradient(logits: logits, batch: b, gradient: outputGradientPointer)
                     : lossWeights.withUnsafeBufferPointer {
@@ -359,7 +366,7 @@ extension Sequential {
                     }
                 }
                 optimizer.beginStep()
-                backwardPass(xb, batch: b, context: context)
+                batchRows.withUnsafeBufferPointer { backwardPass(xb, batch: b, context: context, rows: inPlace ? $0.baseAddress : nil) }
                 optimizer.finishStep()
                 lossSum += batchLoss
                 seen += b

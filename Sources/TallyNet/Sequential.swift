@@ -252,9 +252,10 @@ public final class Sequential {
         defer { reserveSampleGradients() }
         guard batchSize > capacity else { return }
         capacity = batchSize
-        inputBatch = FloatBuffer(count: batchSize * inputShape.reduce(1, *))
         owners = outputOwners(batchSize: batchSize)
         recomputed = recomputedLayers(owners: owners)
+        // With recomputed values, the run's bottom layer reads each sample where it is: no gathered batch.
+        inputBatch = FloatBuffer(count: recomputed.isEmpty ? batchSize * inputShape.reduce(1, *) : 0)
         outputs = []
         for (i, owner) in owners.enumerated() {
             if let owner, !recomputed.contains(i) {
@@ -355,6 +356,10 @@ public final class Sequential {
     }
 
     var inputBatchPointer: UnsafeMutablePointer<Float> { inputBatch.base }
+    /// Whether the passes can read a batch's samples in place, as rows of a larger array
+    /// (`forwardPass(_:batch:context:rows:)`): the bottom layers run sample by sample and keep
+    /// no batch buffer, so nothing needs the batch contiguous.
+    var readsInputRows: Bool { !recomputed.isEmpty }
     /// The layers whose outputs are computed again in the backward pass (for tests).
     var recomputedLayerIndices: Set<Int> { recomputed }
     /// Whether layer `i` has a batch-wide output buffer of its own or shared (for tests).
@@ -362,10 +367,13 @@ public final class Sequential {
 
     /// Runs every layer on `batch` samples at `x`; returns the logits (before
     /// `outputActivation`). The pointer stays valid until the next pass.
-    func forwardPass(_ x: UnsafePointer<Float>, batch: Int, context: RunContext) -> UnsafeMutablePointer<Float> {
+    /// With `rows` (only where `readsInputRows`), sample s of the batch is row `rows[s]` of `x`.
+    func forwardPass(_ x: UnsafePointer<Float>, batch: Int, context: RunContext,
+                     rows: UnsafePointer<Int>? = nil) -> UnsafeMutablePointer<Float> {
+        precondition(rows == nil || readsInputRows, "this model reads its batch contiguous")
         var current = UnsafeMutablePointer(mutating: x)
         var first = 0
-        if !recomputed.isEmpty, let plan = sampleSegmentPlan(x) {
+        if !recomputed.isEmpty, let plan = sampleSegmentPlan(x, rows: rows) {
             // The bottom run sample by sample: only its top writes a batch buffer.
             for i in plan.chain { layers[i].beginSampleForward(threads: context.threads) }
             forEachChunk(batch, threads: context.threads) { t, samples in
@@ -477,7 +485,7 @@ public final class Sequential {
     }
 
     /// The bottom sample-by-sample run's plan for a batch whose input is at `x` (nil without a run).
-    private func sampleSegmentPlan(_ x: UnsafePointer<Float>) -> SampleSegmentPlan? {
+    private func sampleSegmentPlan(_ x: UnsafePointer<Float>, rows: UnsafePointer<Int>?) -> SampleSegmentPlan? {
         guard let top = sampleSegment?.top else { return nil }
         let chain = (0...top).filter { !layers[$0].aliasesInput }
         func values(of i: Int) -> SampleSegmentPlan.Values {
@@ -485,7 +493,7 @@ public final class Sequential {
             return .batch(outputs[i]!.base, storedOutputCount(layers[i]))
         }
         let inputs = chain.map { i -> SampleSegmentPlan.Values in
-            guard let below = (0..<i).last(where: { !layers[$0].aliasesInput }) else { return .input(x, inputShape.reduce(1, *)) }
+            guard let below = (0..<i).last(where: { !layers[$0].aliasesInput }) else { return .input(x, inputShape.reduce(1, *), rows) }
             return values(of: below)
         }
         return SampleSegmentPlan(chain: chain, top: top, inputs: inputs, outputs: chain.map(values), layers: layers,
@@ -505,7 +513,8 @@ public final class Sequential {
         return bottom
     }
 
-    func backwardPass(_ x: UnsafePointer<Float>, batch: Int, context: RunContext) {
+    func backwardPass(_ x: UnsafePointer<Float>, batch: Int, context: RunContext, rows: UnsafePointer<Int>? = nil) {
+        precondition(rows == nil || readsInputRows, "this model reads its batch contiguous")
         func pointer(_ slot: GradientSlot) -> UnsafeMutablePointer<Float> {
             switch slot {
             case .buffer(let k): return k == 0 ? gradientA.base : gradientB.base
@@ -523,7 +532,7 @@ public final class Sequential {
             layers[i].backward(x: input, y: outputs[i]!.base, dy: pointer(step.dy), dx: step.dx.map(pointer),
                                batch: batch, context: context)
         }
-        guard let segment = sampleSegment, let plan = sampleSegmentPlan(x) else { return }
+        guard let segment = sampleSegment, let plan = sampleSegmentPlan(x, rows: rows) else { return }
         // The bottom layers, sample by sample: each thread carries its samples through all of them.
         let threads = min(max(context.threads, 1), max(batch, 1))
         let chainLayers = plan.chain.map { layers[$0] }
@@ -559,7 +568,8 @@ public final class Sequential {
 /// the network's input, a batch buffer, or the thread's buffer of recomputed values.
 struct SampleSegmentPlan {
     enum Values {
-        case input(UnsafePointer<Float>, Int)
+        /// The network's input: sample s at row s, or at row `rows[s]`, of `count` values each.
+        case input(UnsafePointer<Float>, Int, UnsafePointer<Int>?)
         case batch(UnsafeMutablePointer<Float>, Int)
         case recomputed(Int)
     }
@@ -574,7 +584,7 @@ struct SampleSegmentPlan {
 
     func pointer(_ v: Values, sample s: Int, thread t: Int) -> UnsafeMutablePointer<Float> {
         switch v {
-        case .input(let base, let count): return UnsafeMutablePointer(mutating: base + s &* count)
+        case .input(let base, let count, let rows): return UnsafeMutablePointer(mutating: base + (rows?[s] ?? s) &* count)
         case .batch(let base, let count): return base + s &* count
         case .recomputed(let owner): return threadValues[t][owner]!
         }

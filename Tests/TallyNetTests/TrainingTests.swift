@@ -317,6 +317,7 @@ final class TrainingTests: XCTestCase {
                 try model.compile(optimizer: .sgd(learningRate: 0.05, momentum: 0.9), loss: .binaryCrossentropy())
                 _ = try model.fit(x: data.x, y: data.y, count: 20, epochs: 2, batchSize: 8, seed: 3)
                 XCTAssertEqual(model.recomputedLayerIndices, recompute ? expected : [], "case \(n)")
+                XCTAssertEqual(model.readsInputRows, recompute, "case \(n): shuffled samples read in place, not gathered")
                 for i in expected { XCTAssertEqual(model.hasBatchOutput(i), !recompute, "case \(n), layer \(i)") }
                 XCTAssertTrue(model.hasBatchOutput(bottom.count), "the run's top keeps its (pooled) batch buffer")
                 if n == 1 { XCTAssertTrue((model.layers[2] as! Conv2D).winogradActive) }
