@@ -1,3 +1,4 @@
+import Glibc
 import CBLAS
 internal import TallyThreads
 
@@ -11,11 +12,15 @@ final class FloatBuffer {
 
     init(count: Int) {
         self.count = count
-        base = .allocate(capacity: max(count, 1))
-        base.initialize(repeating: 0, count: max(count, 1))
+        // calloc: a large buffer comes as fresh zero pages that become resident only when written,
+        // so a workspace that a model's passes never use costs no memory.
+        guard let raw = calloc(max(count, 1), MemoryLayout<Float>.stride) else {
+            fatalError("TallyNet: out of memory allocating \(count) floats")
+        }
+        base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
-    deinit { base.deallocate() }
+    deinit { free(base) }
 
     var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: base, count: count) }
 
