@@ -28,10 +28,10 @@ final class Optimizer {
             p.releaseGradientBuffer()
             switch spec {
             case .sgd(_, let momentum, let nesterov, _):
-                if momentum != 0 { p.slots = [FloatBuffer(count: p.count)] }
+                if momentum != 0 { p.slots = [FloatBuffer(count: p.count, resident: true)] }
                 if nesterov && momentum != 0 { p.targetGradientBuffer() }
             case .adam:
-                p.slots = [FloatBuffer(count: p.count), FloatBuffer(count: p.count)]
+                p.slots = [FloatBuffer(count: p.count, resident: true), FloatBuffer(count: p.count, resident: true)]
                 p.targetGradientBuffer()
             }
         }

@@ -10,7 +10,10 @@ final class FloatBuffer {
     let count: Int
     let base: UnsafeMutablePointer<Float>
 
-    init(count: Int) {
+    /// `resident`: write the zeros now, for state that every step reads before it writes (an
+    /// optimizer's slots): its pages then fault once, here, instead of twice in the first step
+    /// (a read maps the shared zero page, the write then copies it and flushes the other CPUs' TLBs).
+    init(count: Int, resident: Bool = false) {
         self.count = count
         // calloc: a large buffer comes as fresh zero pages that become resident only when written,
         // so a workspace that a model's passes never use costs no memory.
@@ -18,6 +21,7 @@ final class FloatBuffer {
             fatalError("TallyNet: out of memory allocating \(count) floats")
         }
         base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        if resident { base.update(repeating: 0, count: count) }
     }
 
     deinit { free(base) }
@@ -73,7 +77,7 @@ final class Parameter {
     /// Makes layers write the raw gradient (`alpha = 1, beta = 0`) into `gradient`.
     @discardableResult
     func targetGradientBuffer() -> FloatBuffer {
-        let g = gradient ?? FloatBuffer(count: count)
+        let g = gradient ?? FloatBuffer(count: count, resident: true)
         gradient = g
         target = GradientTarget(pointer: g.base, alpha: 1, beta: 0)
         return g
