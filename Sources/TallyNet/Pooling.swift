@@ -150,19 +150,15 @@ final class Dropout: Layer {
     func backwardSample(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                         dx: UnsafeMutablePointer<Float>?, sample: Int, thread: Int, context: RunContext) {
         guard let dx else { return }
-        let n = inputCount
-        guard context.training, rate > 0 else {
-            if dx != dy { dx.update(from: dy, count: n) }
+        guard backwardFromOutput, context.training, rate > 0 else {
+            // The mask is its own transpose: the forward's operation on dy.
+            forwardSample(dy, dx, sample: sample, thread: thread, context: context)
             return
         }
-        let scale = 1 / (1 - rate)
-        if backwardFromOutput {
-            for i in 0..<n {
-                let kept: Float = y[i] != 0 ? scale : 0
-                dx[i] = dy[i] * kept
-            }
-        } else {
-            maskSample(dy, dx, sample: sample, seed: SplitMix64.mix(context.stepSeed, layerSeed))
+        let n = inputCount, scale = 1 / (1 - rate)
+        for i in 0..<n {
+            let kept: Float = y[i] != 0 ? scale : 0
+            dx[i] = dy[i] * kept
         }
     }
     var parameters: [Parameter] { [] }
@@ -171,13 +167,8 @@ final class Dropout: Layer {
     /// may be `src` (in place). The mask of a sample depends on (step seed, layer, sample).
     private func mask(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
         let n = inputCount
-        guard context.training, rate > 0 else {
-            if UnsafePointer(dst) != src { dst.update(from: src, count: batch &* n) }
-            return
-        }
-        let seed = SplitMix64.mix(context.stepSeed, layerSeed)
-        forEachChunk(batch, threads: context.threads) { _, samples in
-            for s in samples { maskSample(src + s &* n, dst + s &* n, sample: s, seed: seed) }
+        forEachChunk(batch, threads: context.threads) { t, samples in
+            for s in samples { forwardSample(src + s &* n, dst + s &* n, sample: s, thread: t, context: context) }
         }
     }
 
