@@ -17,6 +17,10 @@ func stableSigmoid(_ z: Float) -> Float {
 }
 
 extension Activation {
+    /// Whether each output depends on its own input alone (all but softmax): what a layer needs
+    /// to apply it, or its derivative, to any part of a tensor (a pooled value, a block of columns).
+    var isElementWise: Bool { self != .softmax }
+
     /// Applies the activation in place to `rows` rows of `width` values
     /// (softmax normalises each row; the others are element-wise).
     func apply(_ p: UnsafeMutablePointer<Float>, rows: Int, width: Int) {

@@ -41,7 +41,7 @@ final class Dense: ActivatedLayer {
     /// convolution below, whose backward then skips its activation): dX comes out multiplied by
     /// this activation's derivative at the input, and each block's input is first copied aside
     /// (per thread, batch × blockRows) for the weight gradient. Saves a gradient buffer as large as
-    /// the input (43 MB for the seed model at 204×204, batch 32). Element-wise activations only.
+    /// the input (43 MB for the seed model at 204×204, batch 32). `Activation.isElementWise` only.
     var inputActivation: Activation?
     private var inputBlocks: [FloatBuffer] = []
 

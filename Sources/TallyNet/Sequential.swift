@@ -339,7 +339,7 @@ public final class Sequential {
     /// seed model at 204×204, batch 32) and the pooling passes over it.
     func fusablePool(after i: Int) -> MaxPooling2D? {
         guard allowsInPlace, i + 1 < layers.count, let conv = layers[i] as? Conv2D, conv.usesShiftedRows,
-              conv.activation != .softmax, let pool = layers[i + 1] as? MaxPooling2D, pool.tilesInput else { return nil }
+              conv.activation.isElementWise, let pool = layers[i + 1] as? MaxPooling2D, pool.tilesInput else { return nil }
         return pool
     }
 
@@ -508,7 +508,7 @@ public final class Sequential {
         guard writesDenseGradientOverInput, allowsInPlace, bottom >= 0, layers[i] is Dense,
               (0..<i).last(where: { !layers[$0].aliasesInput }) == bottom, owners.indices.contains(bottom),
               let owner = owners[bottom], let conv = layers[owner] as? Conv2D, conv.usesShiftedRows,
-              [.relu, .linear, .sigmoid].contains(conv.activation), outputs.indices.contains(bottom),
+              conv.activation.isElementWise, outputs.indices.contains(bottom),
               outputs[bottom] != nil else { return nil }
         return bottom
     }
