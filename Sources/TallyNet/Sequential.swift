@@ -536,8 +536,9 @@ public final class Sequential {
         // The bottom layers, sample by sample: each thread carries its samples through all of them.
         let threads = min(max(context.threads, 1), max(batch, 1))
         let chainLayers = plan.chain.map { layers[$0] }
+        // The recomputation reuses what this batch's forward pass prepared (`beginSampleForward` on at
+        // least as many threads; no kernel of the run changes before `finishSampleBackward`).
         let recomputedCount = plan.chain.filter { recomputed.contains($0) }.count
-        for layer in chainLayers.prefix(recomputedCount) { layer.beginSampleForward(threads: threads) }
         for layer in chainLayers { layer.beginSampleBackward(threads: threads) }
         let hasParametersBelow = plan.chain.map { i in layers[..<i].contains { !$0.parameters.isEmpty } }
         let topDy = pointer(segment.dy), topCount = storedOutputCount(layers[segment.top])
