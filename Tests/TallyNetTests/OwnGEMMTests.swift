@@ -245,12 +245,7 @@ final class OwnGEMMTests: XCTestCase {
                 results.append(forwardBackward(conv, x: randomFloats(3 * conv.inputCount, seed: 8), batch: 3, threads: 2,
                                                outputCount: conv.fusedPool?.outputCount))
             }
-            for (k, (a, b)) in zip(results[0], results[1]).enumerated() {
-                let scale = max(b.map(abs).max() ?? 0, 1e-6)
-                let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-                XCTAssertLessThanOrEqual(worst / scale, 1e-5, "\(activation) pool \(pool), tensor \(k): \(worst) of \(scale)")
-                XCTAssertGreaterThan(scale, 1e-3, "tensor \(k) is all zeros: the comparison would prove nothing")
-            }
+            assertTensorsClose(results, tolerance: 1e-5, "\(activation) pool \(pool),")
         }
     }
 }

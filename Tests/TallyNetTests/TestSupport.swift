@@ -207,3 +207,18 @@ func assertStepIsMinusGradient(start: [[Float]], after: [[Float]], probe: Sequen
     }
     return checked
 }
+
+/// Two runs' tensors (`results[0]`, `results[1]`) agree: each tensor's largest difference at most
+/// `tolerance` of its largest magnitude, and no tensor all zeros (the comparison would prove nothing).
+func assertTensorsClose(_ results: [[[Float]]], tolerance: Float, _ context: String = "",
+                        file: StaticString = #filePath, line: UInt = #line) {
+    for (k, (a, b)) in zip(results[0], results[1]).enumerated() {
+        XCTAssertEqual(a.count, b.count, file: file, line: line)
+        let scale = max(b.map(abs).max() ?? 0, 1e-6)
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst / scale, tolerance, "\(context) tensor \(k): max difference \(worst) of \(scale)",
+                                 file: file, line: line)
+        XCTAssertGreaterThan(scale, 1e-3, "\(context) tensor \(k) is all zeros: the comparison would prove nothing",
+                             file: file, line: line)
+    }
+}

@@ -32,17 +32,6 @@ final class WinogradTests: XCTestCase {
         return results
     }
 
-    /// Largest difference relative to the largest magnitude of each tensor.
-    private func assertClose(_ results: [[[Float]]], tolerance: Float, file: StaticString = #filePath, line: UInt = #line) {
-        for (k, (a, b)) in zip(results[0], results[1]).enumerated() {
-            XCTAssertEqual(a.count, b.count, file: file, line: line)
-            let scale = max(b.map(abs).max() ?? 0, 1e-6)
-            let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-            XCTAssertLessThanOrEqual(worst / scale, tolerance, "tensor \(k): max difference \(worst) of \(scale)", file: file, line: line)
-            XCTAssertGreaterThan(scale, 1e-3, "tensor \(k) is all zeros: the comparison would prove nothing", file: file, line: line)
-        }
-    }
-
     /// Both ways of running a block's 36 products: TallyNet's own tiles (where the CPU has them) and BLIS.
     private var productPaths: [Bool] { Backend.current.usesOwnKernels ? [true, false] : [false] }
 
@@ -52,7 +41,7 @@ final class WinogradTests: XCTestCase {
                                                           ([13, 6, 16], 8, .relu, false), ([3, 2, 8], 8, .linear, true),
                                                           ([12, 12, 32], 32, .relu, true), ([9, 5, 40], 24, .relu, true)] {
                 let spec = LayerSpec.conv2D(filters: filters, kernelSize: (3, 3), padding: .same, activation: activation, useBias: useBias)
-                assertClose(try bothPaths(spec, shape: shape, ownProducts: own), tolerance: 1e-5)
+                assertTensorsClose(try bothPaths(spec, shape: shape, ownProducts: own), tolerance: 1e-5)
             }
         }
     }
@@ -61,7 +50,7 @@ final class WinogradTests: XCTestCase {
         // 3 tiles per block on a 5 × 3 tile grid: blocks end mid-row and the last one is short.
         let spec = LayerSpec.conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu)
         for own in productPaths {
-            assertClose(try bothPaths(spec, shape: [18, 10, 8], blockTiles: 3, ownProducts: own), tolerance: 1e-5)
+            assertTensorsClose(try bothPaths(spec, shape: [18, 10, 8], blockTiles: 3, ownProducts: own), tolerance: 1e-5)
         }
     }
 
@@ -118,7 +107,7 @@ final class WinogradTests: XCTestCase {
             for (j, (h, w)) in [(5, 6), (6, 7), (7, 5), (5, 5), (6, 6), (7, 7)].enumerated() {
                 let activation: Activation = (j + k) % 2 == 0 ? .relu : .linear
                 let spec = LayerSpec.conv2D(filters: cout, kernelSize: (3, 3), padding: .same, activation: activation, useBias: j % 3 != 0)
-                assertClose(try bothPaths(spec, shape: [h, w, cin], batch: 2), tolerance: 1e-5)
+                assertTensorsClose(try bothPaths(spec, shape: [h, w, cin], batch: 2), tolerance: 1e-5)
             }
         }
     }
@@ -130,14 +119,14 @@ final class WinogradTests: XCTestCase {
                                                       ([2, 2, 8], 8, .relu, false), ([6, 6, 24], 40, .linear, false),
                                                       ([10, 14, 40], 24, .relu, true), ([6, 2, 8], 8, .linear, true)] {
             let spec = LayerSpec.conv2D(filters: filters, kernelSize: (3, 3), padding: .same, activation: activation, useBias: useBias)
-            assertClose(try bothPaths(spec, shape: shape, pool: true), tolerance: 1e-5)
+            assertTensorsClose(try bothPaths(spec, shape: shape, pool: true), tolerance: 1e-5)
         }
         // Several GEMM blocks, ending mid-row, with the pooling.
         let spec = LayerSpec.conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu)
-        assertClose(try bothPaths(spec, shape: [6, 10, 8], blockTiles: 2, pool: true), tolerance: 1e-5)
+        assertTensorsClose(try bothPaths(spec, shape: [6, 10, 8], blockTiles: 2, pool: true), tolerance: 1e-5)
         // One thread for the forward pass, more threads than samples.
-        assertClose(try bothPaths(spec, shape: [6, 10, 8], batch: 2, pool: true, threads: 1), tolerance: 1e-5)
-        assertClose(try bothPaths(spec, shape: [6, 10, 8], batch: 2, pool: true, threads: 5), tolerance: 1e-5)
+        assertTensorsClose(try bothPaths(spec, shape: [6, 10, 8], batch: 2, pool: true, threads: 1), tolerance: 1e-5)
+        assertTensorsClose(try bothPaths(spec, shape: [6, 10, 8], batch: 2, pool: true, threads: 5), tolerance: 1e-5)
     }
 
     func testFusedPoolingBreaksExactTiesAsTheDirectPath() throws {
@@ -152,7 +141,7 @@ final class WinogradTests: XCTestCase {
         for (activation, useBias) in [(Activation.linear, true), (.relu, true), (.linear, false)] {
             let spec = LayerSpec.conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: activation, useBias: useBias)
             let results = try bothPaths(spec, shape: shape, batch: batch, pool: true, input: x)
-            assertClose(results, tolerance: 1e-5)
+            assertTensorsClose(results, tolerance: 1e-5)
             // The tied rows of dx (input rows 0 ..< 4 only see tied outputs): equal to rounding.
             let dxW = results[0][1], dxD = results[1][1]
             for s in 0..<batch {
