@@ -138,8 +138,12 @@ extension ConfusionCounts {
             }
             var sum = Double(rows)
             if let weights {
-                sum = 0
-                for w in weights { sum += w }
+                if let total = batch.weightTotal {
+                    sum = total
+                } else {
+                    sum = 0
+                    for w in weights { sum += w }
+                }
             }
             weightSum += sum
             // Earlier 2-D weights: this batch gives each label its whole weight.
@@ -176,6 +180,8 @@ struct BatchCounts {
     var integerSums: [Int64]
     var weightedSums: [Double]
     var rowTable = RowTable(capacity: 64)
+    /// The rows' weights summed in row order, when the count already took it.
+    var weightTotal: Double?
 
     init(labels: Int, weighted: Bool) {
         self.labels = labels
@@ -397,34 +403,51 @@ struct BatchCounts {
     }
 
     /// Weighted rows of up to 64 labels, bool/uint8 truth and bool/uint8 predictions or
-    /// float32 scores, through the C kernel: on one thread, in row order, so every float64
-    /// sum (per label, and per row triple) adds the same weights in the same order as the
-    /// row-by-row loop. Nil when it does not apply.
+    /// float32 scores, through the C kernel, every float64 sum (per label, per row triple,
+    /// the weight total) adding the same weights in the same order as the row-by-row loop.
+    /// Row order pins each sum to one thread, so large batches split the work instead: one
+    /// thread takes the label sums over every row, the other the row table, the weight
+    /// total and the check of every value (about the same time on Zen 4), both reading the
+    /// same rows at once. Nil when it does not apply.
     mutating func countWeightedWithKernel(truth: MatrixView, prediction: MatrixView, thresholds: UnsafeBufferPointer<Double>?,
                                           weights: UnsafeBufferPointer<Double>) -> Bool? {
         let n = labels, rows = truth.rows
         let isScores = thresholds != nil
         guard n <= 64, weighted, kernelReads(truth: truth, prediction: prediction, isScores: isScores) else { return nil }
         let f32 = (thresholds ?? UnsafeBufferPointer(start: nil, count: 0)).map(float32Threshold)
+        let parts = rows &* n >= 1 << 18 && coreProcessorCount() > 1 ? 2 : 1
         let slots = tk_row_slots(n)
         var rowSlots = [Int64](repeating: 0, count: slots)
         var weightSlots = [Double](repeating: -0.0, count: slots)
+        var total = 0.0
+        var status: [Int32] = [0, 0]
         let t = truth.base!.assumingMemoryBound(to: UInt8.self)
-        let status = f32.withUnsafeBufferPointer { th in
+        f32.withUnsafeBufferPointer { th in
             weightedSums.withUnsafeMutableBufferPointer { sums in
                 rowSlots.withUnsafeMutableBufferPointer { rs in
                     weightSlots.withUnsafeMutableBufferPointer { ws in
-                        isScores
-                            ? tk_count_scores_f32_weighted(t, prediction.base!.assumingMemoryBound(to: Float.self), th.baseAddress!,
-                                                           weights.baseAddress!, rows, n, sums.baseAddress!, rs.baseAddress!,
-                                                           ws.baseAddress!)
-                            : tk_count_bytes_weighted(t, prediction.base!.assumingMemoryBound(to: UInt8.self), weights.baseAddress!,
-                                                      rows, n, sums.baseAddress!, rs.baseAddress!, ws.baseAddress!)
+                        withUnsafeMutablePointer(to: &total) { total in
+                            status.withUnsafeMutableBufferPointer { st in
+                                let (sums, rs, ws, st) = (sums, rs, ws, st)
+                                forkJoin(parts) { part in
+                                    // Two parts: 0 the label sums, 1 the rest; one: both.
+                                    var out = tk_weighted_out(sums: parts == 2 && part == 1 ? nil : sums.baseAddress!,
+                                                              row_table: parts == 2 && part == 0 ? nil : rs.baseAddress!,
+                                                              weight_table: ws.baseAddress!, weight_sum: total)
+                                    st[part] = isScores
+                                        ? tk_count_scores_f32_weighted(t, prediction.base!.assumingMemoryBound(to: Float.self),
+                                                                       th.baseAddress!, weights.baseAddress!, rows, n, &out)
+                                        : tk_count_bytes_weighted(t, prediction.base!.assumingMemoryBound(to: UInt8.self),
+                                                                  weights.baseAddress!, rows, n, &out)
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
-        guard status == 0 else { return false }
+        guard status == [0, 0] else { return false }
+        weightTotal = total
         withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 &* slots) { entries in
             withUnsafeTemporaryAllocation(of: Double.self, capacity: slots) { entryWeights in
                 let keys = entries.baseAddress!, counts = keys + slots, w = entryWeights.baseAddress!

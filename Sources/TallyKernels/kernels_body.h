@@ -96,13 +96,16 @@ TK_COUNT(count_scores_f32_small,
 // Weighted rows of up to 64 labels: per label, float64 sums of the row weights in row
 // order (each label's own accumulator, so vectorizing across labels keeps every sum's
 // order; `w * x` as the row loop adds it); each row's triple, (0, 0, 0) for weight 0,
-// counted in the row table with its weight.
+// counted in the row table with its weight, and the weight total. Either part may be left
+// to another call (`sums` or `row_table` NULL).
 #define TK_COUNT_WEIGHTED(NAME, PARAMS, PRED, CHECK)                                                           \
     TK_ATTR static int TK_FN(NAME) PARAMS {                                                                    \
         double stp[TK_TABLE_LABELS], spr[TK_TABLE_LABELS], sac[TK_TABLE_LABELS];                              \
         for (size_t j = 0; j < n; j++) stp[j] = spr[j] = sac[j] = 0.0;                                        \
         int32_t off[(TK_TABLE_LABELS + 1) * (TK_TABLE_LABELS + 1)];                                           \
-        tk_row_offsets(n, off);                                                                               \
+        const int sums = out->sums != NULL, table = out->row_table != NULL;                                  \
+        if (table) tk_row_offsets(n, off);                                                                    \
+        double total = 0.0;                                                                                   \
         uint8_t bad = 0;                                                                                      \
         for (size_t r = 0; r < rows; r++) {                                                                   \
             const uint8_t *t = truth + r * n;                                                                 \
@@ -111,30 +114,38 @@ TK_COUNT(count_scores_f32_small,
             uint8_t p[TK_TABLE_LABELS];                                                                       \
             for (size_t j = 0; j < n; j++) {                                                                  \
                 uint8_t a = t[j], b = PRED;                                                                   \
-                CHECK;                                                                                        \
+                if (table) CHECK;                                                                             \
                 p[j] = b;                                                                                     \
                 rtp += a & b; rpr += b; rac += a;                                                             \
             }                                                                                                 \
-            for (size_t j = 0; j < n; j++) {                                                                  \
-                uint64_t a = t[j] & 1, b = p[j] & 1;                                                          \
-                stp[j] += w * (double)(a & b); spr[j] += w * (double)b; sac[j] += w * (double)a;              \
+            if (sums)                                                                                         \
+                for (size_t j = 0; j < n; j++) {                                                              \
+                    uint64_t a = t[j] & 1, b = p[j] & 1;                                                      \
+                    stp[j] += w * (double)(a & b); spr[j] += w * (double)b; sac[j] += w * (double)a;          \
+                }                                                                                             \
+            if (table) {                                                                                      \
+                int32_t slot = off[(rac - rtp) * (TK_TABLE_LABELS + 1) + (rpr - rtp)] + (int32_t)rtp;        \
+                slot = w == 0 ? 0 : slot;                                                                     \
+                out->row_table[slot]++;                                                                       \
+                out->weight_table[slot] += w;                                                                 \
+                total += w;                                                                                   \
             }                                                                                                 \
-            int32_t slot = off[(rac - rtp) * (TK_TABLE_LABELS + 1) + (rpr - rtp)] + (int32_t)rtp;            \
-            slot = w == 0 ? 0 : slot;                                                                         \
-            row_table[slot]++;                                                                                \
-            weight_table[slot] += w;                                                                          \
         }                                                                                                     \
-        for (size_t j = 0; j < n; j++) { sums[3 * j] = stp[j]; sums[3 * j + 1] = spr[j]; sums[3 * j + 2] = sac[j]; } \
+        if (sums)                                                                                             \
+            for (size_t j = 0; j < n; j++) {                                                                  \
+                out->sums[3 * j] = stp[j]; out->sums[3 * j + 1] = spr[j]; out->sums[3 * j + 2] = sac[j];      \
+            }                                                                                                 \
+        if (table && out->weight_sum) *out->weight_sum = total;                                               \
         return bad != 0;                                                                                      \
     }
 
 TK_COUNT_WEIGHTED(count_bytes_weighted,
                   (const uint8_t *truth, const uint8_t *pred, const double *weights, size_t rows, size_t n,
-                   double *sums, int64_t *row_table, double *weight_table),
+                   tk_weighted_out *out),
                   pred[r * n + j], bad |= (a | b) & 0xFE)
 TK_COUNT_WEIGHTED(count_scores_f32_weighted,
                   (const uint8_t *truth, const float *scores, const float *threshold, const double *weights, size_t rows,
-                   size_t n, double *sums, int64_t *row_table, double *weight_table),
+                   size_t n, tk_weighted_out *out),
                   (uint8_t)(scores[r * n + j] >= threshold[j]),
                   bad |= (a & 0xFE) | (uint8_t)(scores[r * n + j] != scores[r * n + j]))
 

@@ -47,9 +47,10 @@ final class KernelTests: XCTestCase {
     /// takes for up to 64 labels) and weighted rows (weights 0, -0 and negative among
     /// them): the kernels' state equals the row loop's bit for bit (serialized), on label
     /// counts around the 16-lane and 64-label edges and row counts past the 255-row flush,
-    /// the 2048-row table and the two-thread split.
+    /// the 2048-row table and the two-thread split (rows for unweighted batches; label
+    /// sums and row table for weighted ones: 39, 63 and 64 labels of 7000 rows).
     func testCountingKernelsEqualRowLoopBitForBit() throws {
-        for labels in [1, 15, 16, 17, 63, 64, 65, 100] {
+        for labels in [1, 15, 16, 17, 39, 63, 64, 65, 100] {
             for rows in [1, 300, 2100, 7000] {
                 var g = SeededGenerator(seed: UInt64(labels * 100_000 + rows))
                 let truth = (0..<(rows * labels)).map { _ in UInt8(Double.random(in: 0..<1, using: &g) < 0.4 ? 1 : 0) }
@@ -114,6 +115,42 @@ final class KernelTests: XCTestCase {
             try [Float]([0.1, .nan, 0.9, 0, 1, 0]).withMatrixView(rows: 2, columns: 3) { try counts.update(truth: t, prediction: $0) }
         }) { XCTAssertEqual("\($0)", "Expected `y_score` to hold numbers, but got nan at row 0, column 1") }
         XCTAssertEqual(counts, before)
+    }
+
+    /// Large weighted batches count on two threads, one the label sums, the other the row
+    /// table and the check of every value: a bad value anywhere in the row is refused with
+    /// the row loop's message and changes nothing.
+    func testWeightedTwoThreadCountRefusesBadValuesAndChangesNothing() throws {
+        let (rows, labels) = (7000, 39)
+        let weights = [Double](repeating: 0.5, count: rows)
+        for column in [2, 36] {
+            var counts = try ConfusionCounts(labelCount: labels)
+            let before = counts
+            var truth = [UInt8](repeating: 0, count: rows * labels), predictions = truth
+            var scores = [Float](repeating: 0.25, count: rows * labels)
+            truth[5000 * labels + column] = 2
+            try weights.withUnsafeBufferPointer { w in
+                XCTAssertThrowsError(try truth.withMatrixView(rows: rows, columns: labels) { t in
+                    try predictions.withMatrixView(rows: rows, columns: labels) {
+                        try counts.update(truth: t, prediction: $0, sampleWeight: w)
+                    }
+                }) { XCTAssertEqual("\($0)", "Expected `y_true` to hold only 0 and 1, but got 2 at row 5000, column \(column)") }
+                truth[5000 * labels + column] = 0
+                predictions[6999 * labels + column] = 3
+                XCTAssertThrowsError(try truth.withMatrixView(rows: rows, columns: labels) { t in
+                    try predictions.withMatrixView(rows: rows, columns: labels) {
+                        try counts.update(truth: t, prediction: $0, sampleWeight: w)
+                    }
+                }) { XCTAssertEqual("\($0)", "Expected `y_pred` to hold only 0 and 1, but got 3 at row 6999, column \(column)") }
+                scores[1 * labels + column] = .nan
+                XCTAssertThrowsError(try truth.withMatrixView(rows: rows, columns: labels) { t in
+                    try scores.withMatrixView(rows: rows, columns: labels) {
+                        try counts.update(truth: t, prediction: $0, sampleWeight: w)
+                    }
+                }) { XCTAssertEqual("\($0)", "Expected `y_score` to hold numbers, but got nan at row 1, column \(column)") }
+            }
+            XCTAssertEqual(counts, before, "column \(column)")
+        }
     }
 
     func testScoreStoreSplitSortEqualsPairSortBitForBit() throws {

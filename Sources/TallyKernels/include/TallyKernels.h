@@ -53,17 +53,32 @@ int tk_count_bytes(const uint8_t *truth, const uint8_t *pred, size_t rows, size_
 int tk_count_scores_f32(const uint8_t *truth, const float *scores, const float *threshold, size_t rows, size_t n,
                         tk_count_out *out);
 
+/// What a weighted count writes (see `tk_count_bytes_weighted`): two parts, which one call
+/// or two calls side by side on the same rows (two threads) can take.
+typedef struct {
+    /// The label sums, 3 per label; NULL: another call's part.
+    double *sums;
+    /// The row table, its weights, the weight total and the check of every value; NULL
+    /// (`row_table`): another call's part.
+    int64_t *row_table;
+    double *weight_table;
+    /// The rows' weights summed in row order from +0 (may be NULL).
+    double *weight_sum;
+} tk_weighted_out;
+
 /// Weighted rows of n <= 64 labels (bool/uint8 truth and predictions, or float32 scores
-/// against `threshold`): writes, per label, the float64 sums in row order of the weights of
-/// the rows where it is a true positive, predicted, actual (`sums`, 3 per label, from +0,
-/// bit for bit `sum += w * x` row by row); counts each row in `row_table` at its triple's
-/// slot ((0, 0, 0) for weight 0) and adds its weight to `weight_table` there (both
-/// `tk_row_slots(n)` slots; start the weights at -0.0, which adding w turns into w exactly).
-/// Returns nonzero on a bad value as above, -1 when n > 64.
+/// against `threshold`). The sums part writes, per label, the float64 sums in row order of
+/// the weights of the rows where it is a true positive, predicted, actual (`sums`, 3 per
+/// label, from +0, bit for bit `sum += w * x` row by row). The table part counts each row
+/// at its triple's slot ((0, 0, 0) for weight 0) in `row_table` and adds its weight to
+/// `weight_table` there (both `tk_row_slots(n)` slots; start the weights at -0.0, which
+/// adding w turns into w exactly), sums the weights, and checks every value: it returns
+/// nonzero on a bad value (as above); the sums part alone checks nothing and returns 0.
+/// Returns -1 when n > 64 or `out` asks for neither part.
 int tk_count_bytes_weighted(const uint8_t *truth, const uint8_t *pred, const double *weights, size_t rows, size_t n,
-                           double *sums, int64_t *row_table, double *weight_table);
+                            tk_weighted_out *out);
 int tk_count_scores_f32_weighted(const uint8_t *truth, const float *scores, const float *threshold, const double *weights,
-                                 size_t rows, size_t n, double *sums, int64_t *row_table, double *weight_table);
+                                 size_t rows, size_t n, tk_weighted_out *out);
 /// The nonzero slots of a weighted row table: keys, row counts and weight sums; returns how many.
 size_t tk_row_entries_weighted(size_t n, const int64_t *row_table, const double *weight_table, int64_t *keys,
                                int64_t *rows, double *weights);
