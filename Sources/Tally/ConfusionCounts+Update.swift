@@ -24,7 +24,7 @@ extension ConfusionCounts {
     public mutating func update(truth: MatrixView, prediction: MatrixView,
                                 sampleWeight: UnsafeBufferPointer<Double>? = nil,
                                 kind: PredictionKind = .scores) throws {
-        try checkShapes(truth: truth, prediction: prediction, sampleWeight: sampleWeight)
+        try checkShapes(truth: truth, prediction: prediction, sampleWeight: sampleWeight, finiteWeights: false)
         guard truth.rows > 0 else { return }
         if sampleWeight == nil, try updateSmallBatch(truth: truth, prediction: prediction, kind: kind) { return }
         let thresholdsOrNil = (kind == .scores && prediction.elementType.isFloatingPoint) ? thresholds : nil
@@ -32,6 +32,10 @@ extension ConfusionCounts {
         let clean = thresholdsOrNil.withOptionalBuffer { th in
             batch.count(truth: truth, prediction: prediction, thresholds: th, weights: sampleWeight)
         }
+        // The kernel's row-order total of the weights is finite exactly when every weight is
+        // (a sum that meets inf or nan stays inf or nan), so the weights are read once; the
+        // other paths, and a total that overflowed, check them here.
+        if let w = sampleWeight, !(batch.weightTotal?.isFinite ?? false) { try Self.checkFinite(w) }
         guard clean else {
             try describeBadValues(truth: truth, prediction: prediction, kind: kind)
             throw TallyError.invalidValue("Expected 0/1 labels and numeric scores, but the batch has other values")
@@ -94,7 +98,10 @@ extension ConfusionCounts {
 
     // MARK: Checks
 
-    func checkShapes(truth: MatrixView, prediction: MatrixView, sampleWeight: UnsafeBufferPointer<Double>?) throws {
+    /// Shapes, the weights' count and (unless `finiteWeights` is false: the caller checks
+    /// them itself) that every weight is finite, and that the rows fit the row count.
+    func checkShapes(truth: MatrixView, prediction: MatrixView, sampleWeight: UnsafeBufferPointer<Double>?,
+                     finiteWeights: Bool = true) throws {
         guard truth.columns == labelCount else {
             throw TallyError.invalidValue("Expected `y_true` to have \(labelCount) columns, but got \(truth.columns)")
         }
@@ -106,12 +113,16 @@ extension ConfusionCounts {
             guard w.count == truth.rows else {
                 throw TallyError.invalidValue("Expected `sample_weight` to have \(truth.rows) values (one per row), but got \(w.count)")
             }
-            if let i = w.firstIndex(where: { !$0.isFinite }) {
-                throw TallyError.invalidValue("Expected `sample_weight` to hold finite numbers, but got \(w[i]) at row \(i)")
-            }
+            if finiteWeights { try Self.checkFinite(w) }
         }
         let (_, overflow) = rowCount.addingReportingOverflow(Int64(truth.rows))
         guard !overflow else { throw TallyError.overflow("Adding \(truth.rows) rows would overflow the Int64 row count") }
+    }
+
+    static func checkFinite(_ weights: UnsafeBufferPointer<Double>) throws {
+        if let i = weights.firstIndex(where: { !$0.isFinite }) {
+            throw TallyError.invalidValue("Expected `sample_weight` to hold finite numbers, but got \(weights[i]) at row \(i)")
+        }
     }
 
     /// Throws the message for the first bad value (the slow path, after a batch failed).

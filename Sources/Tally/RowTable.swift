@@ -62,6 +62,7 @@ public struct RowTable: Equatable, Sendable {
     }
 
     mutating func merge(_ other: RowTable) {
+        reserve(other.count)  // one resize, not one per doubling on the way
         other.forEach { add($0, $1) }
     }
 

@@ -153,6 +153,55 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The weighted kernel's row-order weight total stands in for a separate pass over the
+    /// weights: a non-finite weight (alone, or inf against -inf) is still refused with its
+    /// row, before any bad value; finite weights whose total overflows are counted.
+    func testWeightedKernelChecksWeightsThroughItsTotal() throws {
+        let labels = 39
+        for rows in [300, 7000] {  // one call; two threads
+            var g = SeededGenerator(seed: UInt64(rows))
+            let truth = (0..<(rows * labels)).map { _ in UInt8(Double.random(in: 0..<1, using: &g) < 0.3 ? 1 : 0) }
+            let predictions = truth.map { 1 - $0 }
+            func update(_ counts: inout ConfusionCounts, _ weights: [Double], truth: [UInt8]) throws {
+                try weights.withUnsafeBufferPointer { w in
+                    try truth.withMatrixView(rows: rows, columns: labels) { t in
+                        try predictions.withMatrixView(rows: rows, columns: labels) {
+                            try counts.update(truth: t, prediction: $0, sampleWeight: w)
+                        }
+                    }
+                }
+            }
+            var counts = try ConfusionCounts(labelCount: labels)
+            try update(&counts, [Double](repeating: 0.5, count: rows), truth: truth)
+            let before = counts
+            for (bad, message) in [([(rows - 1, Double.nan)], "got nan at row \(rows - 1)"),
+                                   ([(7, .infinity), (9, -.infinity)], "got inf at row 7"),
+                                   ([(0, -.infinity)], "got -inf at row 0")] {
+                var weights = [Double](repeating: 1, count: rows), badTruth = truth
+                for (r, w) in bad { weights[r] = w }
+                badTruth[5] = 2
+                for t in [truth, badTruth] {
+                    XCTAssertThrowsError(try update(&counts, weights, truth: t)) {
+                        XCTAssertEqual("\($0)", "Expected `sample_weight` to hold finite numbers, but " + message)
+                    }
+                }
+                XCTAssertEqual(counts, before, "rows \(rows), \(message)")
+            }
+            // Finite weights, infinite total: counted, as the row loop counts them.
+            let huge = [Double](repeating: 1e308, count: rows)
+            var rowLoop = before
+            try update(&counts, huge, truth: truth)
+            try huge.withUnsafeBufferPointer { w in
+                try truth.map { Int8($0) }.withMatrixView(rows: rows, columns: labels) { t in
+                    try predictions.withMatrixView(rows: rows, columns: labels) {
+                        try rowLoop.update(truth: t, prediction: $0, sampleWeight: w)
+                    }
+                }
+            }
+            XCTAssertEqual(counts.serialized(), rowLoop.serialized(), "rows \(rows)")
+        }
+    }
+
     func testScoreStoreSplitSortEqualsPairSortBitForBit() throws {
         let (rows, labels) = (5000, 9)
         let (truth, scores) = randomBatch(rows: rows, labels: labels, seed: 11)
