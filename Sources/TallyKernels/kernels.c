@@ -606,7 +606,7 @@ int tk_count_scores_f32(const uint8_t *truth, const float *scores, const float *
 int tk_count_bytes_weighted(const uint8_t *truth, const uint8_t *pred, const double *weights, size_t rows, size_t n,
                             tk_weighted_out *out) {
     ensure();
-    if (n > TK_TABLE_LABELS || (!out->sums && !out->row_table)) return -1;
+    if (n == 0 || n > TK_TABLE_LABELS || (!out->sums && !out->row_table)) return -1;
 #ifdef TK_X86
     if (table.level == 4) return count_bytes_weighted_64_avx512(truth, pred, weights, rows, n, out);
 #endif
@@ -616,7 +616,7 @@ int tk_count_bytes_weighted(const uint8_t *truth, const uint8_t *pred, const dou
 int tk_count_scores_f32_weighted(const uint8_t *truth, const float *scores, const float *threshold, const double *weights,
                                  size_t rows, size_t n, tk_weighted_out *out) {
     ensure();
-    if (n > TK_TABLE_LABELS || (!out->sums && !out->row_table)) return -1;
+    if (n == 0 || n > TK_TABLE_LABELS || (!out->sums && !out->row_table)) return -1;
 #ifdef TK_X86
     if (table.level == 4) return count_scores_f32_weighted_64_avx512(truth, scores, threshold, weights, rows, n, out);
 #endif

@@ -66,7 +66,7 @@ typedef struct {
     double *weight_sum;
 } tk_weighted_out;
 
-/// Weighted rows of n <= 64 labels (bool/uint8 truth and predictions, or float32 scores
+/// Weighted rows of 1 <= n <= 64 labels (bool/uint8 truth and predictions, or float32 scores
 /// against `threshold`). The sums part writes, per label, the float64 sums in row order of
 /// the weights of the rows where it is a true positive, predicted, actual (`sums`, 3 per
 /// label, from +0, bit for bit `sum += w * x` row by row). The table part counts each row
@@ -74,7 +74,7 @@ typedef struct {
 /// `weight_table` there (both `tk_row_slots(n)` slots; start the weights at -0.0, which
 /// adding w turns into w exactly), sums the weights, and checks every value: it returns
 /// nonzero on a bad value (as above); the sums part alone checks nothing and returns 0.
-/// Returns -1 when n > 64 or `out` asks for neither part.
+/// Returns -1 when n is 0 or above 64, or `out` asks for neither part.
 int tk_count_bytes_weighted(const uint8_t *truth, const uint8_t *pred, const double *weights, size_t rows, size_t n,
                             tk_weighted_out *out);
 int tk_count_scores_f32_weighted(const uint8_t *truth, const float *scores, const float *threshold, const double *weights,
