@@ -48,10 +48,13 @@ final class KernelTests: XCTestCase {
     /// them): the kernels' state equals the row loop's bit for bit (serialized), on label
     /// counts around the 16-lane and 64-label edges and row counts past the 255-row flush,
     /// the 2048-row table and the two-thread split (rows for unweighted batches; label
-    /// sums and row table for weighted ones: 39, 63 and 64 labels of 7000 rows).
+    /// sums and row table for weighted ones, from `weightedSplitValues`: the last cases).
     func testCountingKernelsEqualRowLoopBitForBit() throws {
-        for labels in [1, 15, 16, 17, 39, 63, 64, 65, 100] {
-            for rows in [1, 300, 2100, 7000] {
+        let split = ConfusionCounts.weightedSplitValues
+        let cases = [1, 15, 16, 17, 39, 63, 64, 65, 100].flatMap { labels in [1, 300, 2100, 7000].map { (labels, $0) } }
+            + [(39, split / 39 + 1), (64, split / 64 + 1)]
+        for (labels, rows) in cases {
+            do {
                 var g = SeededGenerator(seed: UInt64(labels * 100_000 + rows))
                 let truth = (0..<(rows * labels)).map { _ in UInt8(Double.random(in: 0..<1, using: &g) < 0.4 ? 1 : 0) }
                 let scores = (0..<(rows * labels)).map { _ in Float(Int.random(in: 2...10, using: &g)) / 10 }
@@ -121,7 +124,7 @@ final class KernelTests: XCTestCase {
     /// table and the check of every value: a bad value anywhere in the row is refused with
     /// the row loop's message and changes nothing.
     func testWeightedTwoThreadCountRefusesBadValuesAndChangesNothing() throws {
-        let (rows, labels) = (7000, 39)
+        let labels = 39, rows = ConfusionCounts.weightedSplitValues / labels + 1
         let weights = [Double](repeating: 0.5, count: rows)
         for column in [2, 36] {
             var counts = try ConfusionCounts(labelCount: labels)
@@ -136,12 +139,12 @@ final class KernelTests: XCTestCase {
                     }
                 }) { XCTAssertEqual("\($0)", "Expected `y_true` to hold only 0 and 1, but got 2 at row 5000, column \(column)") }
                 truth[5000 * labels + column] = 0
-                predictions[6999 * labels + column] = 3
+                predictions[(rows - 1) * labels + column] = 3
                 XCTAssertThrowsError(try truth.withMatrixView(rows: rows, columns: labels) { t in
                     try predictions.withMatrixView(rows: rows, columns: labels) {
                         try counts.update(truth: t, prediction: $0, sampleWeight: w)
                     }
-                }) { XCTAssertEqual("\($0)", "Expected `y_pred` to hold only 0 and 1, but got 3 at row 6999, column \(column)") }
+                }) { XCTAssertEqual("\($0)", "Expected `y_pred` to hold only 0 and 1, but got 3 at row \(rows - 1), column \(column)") }
                 scores[1 * labels + column] = .nan
                 XCTAssertThrowsError(try truth.withMatrixView(rows: rows, columns: labels) { t in
                     try scores.withMatrixView(rows: rows, columns: labels) {
@@ -158,7 +161,7 @@ final class KernelTests: XCTestCase {
     /// row, before any bad value; finite weights whose total overflows are counted.
     func testWeightedKernelChecksWeightsThroughItsTotal() throws {
         let labels = 39
-        for rows in [300, 7000] {  // one call; two threads
+        for rows in [300, ConfusionCounts.weightedSplitValues / labels + 1] {  // one call; two threads
             var g = SeededGenerator(seed: UInt64(rows))
             let truth = (0..<(rows * labels)).map { _ in UInt8(Double.random(in: 0..<1, using: &g) < 0.3 ? 1 : 0) }
             let predictions = truth.map { 1 - $0 }

@@ -85,10 +85,11 @@ def main():
                           - sk.coverage_error(t, s, sample_weight=w)) < 1e-9, f"{where}: weighted float64 coverage")
     # The counting kernels' row tables and the weighted kernel, on label counts around the
     # 16-lane and 64-label edges and row counts around the 255-row flush, the 2048-row table
-    # and the threaded split: many predicted labels put most rows' triples above 15. Each
-    # state equals, byte for byte, the Swift row loop's (int8 truth takes it).
+    # and the threaded splits (weighted: from 2^20 values, 17001 x 63 or 64): many predicted
+    # labels put most rows' triples above 15. Each state equals, byte for byte, the Swift row
+    # loop's (int8 truth takes it).
     for n in (1, 15, 16, 17, 63, 64, 65, 100):
-        for rows in (1, 37, 300, 2047, 2049, 12001):
+        for rows in (1, 37, 300, 2047, 2049, 17001):
             where = f"n={n} rows={rows}"
             t = rng.random((rows, n)) < rng.uniform(0.1, 0.7)
             s = rng.random((rows, n), dtype=np.float32)
