@@ -183,8 +183,12 @@ extension Optional where Wrapped == [Double] {
 }
 
 extension ConfusionCounts {
-    /// The batch size (rows × labels) from which weighted counting takes two threads.
-    static let weightedSplitValues = 1 << 20
+    /// The batch sizes (rows × labels) from which counting takes every core (unweighted) or
+    /// two threads (weighted). Below, starting the threads costs more than they save
+    /// (medians, 2-core Zen 4, 39 labels: unweighted bool 20000 rows 100-146 µs on one thread,
+    /// 180-250 on two, even at 50000 rows, ahead from 100000; weighted 7000 rows 95-145 µs on
+    /// one, 190-220 on two, even at 20000).
+    static let splitValues = 1 << 21, weightedSplitValues = 1 << 20
 }
 
 /// One batch's counts, built apart from the state so that a bad value found
@@ -341,7 +345,7 @@ struct BatchCounts {
         let isScores = thresholds != nil
         guard n <= 1024, kernelReads(truth: truth, prediction: prediction, isScores: isScores) else { return nil }
         let f32 = (thresholds ?? UnsafeBufferPointer(start: nil, count: 0)).map(float32Threshold)
-        let slices = rows &* n >= 1 << 18 ? min(coreProcessorCount(), max(1, rows / 4096)) : 1
+        let slices = rows &* n >= ConfusionCounts.splitValues ? min(coreProcessorCount(), max(1, rows / 4096)) : 1
         let stride = ConfusionCounts.stride * n
         // Small batches list every row's key (no table to clear); large ones count the
         // rows' triples in a table per slice: for up to 64 labels one slot per possible
@@ -431,8 +435,6 @@ struct BatchCounts {
         let isScores = thresholds != nil
         guard n <= 64, weighted, kernelReads(truth: truth, prediction: prediction, isScores: isScores) else { return nil }
         let f32 = (thresholds ?? UnsafeBufferPointer(start: nil, count: 0)).map(float32Threshold)
-        // Two threads from about a million values: below, starting the second thread costs
-        // more than it saves (7000 × 39 bool: 190-220 µs on two threads, 95-145 on one).
         let parts = rows &* n >= ConfusionCounts.weightedSplitValues && coreProcessorCount() > 1 ? 2 : 1
         let slots = tk_row_slots(n)
         var rowSlots = [Int64](repeating: 0, count: slots)

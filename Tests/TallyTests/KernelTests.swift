@@ -47,12 +47,14 @@ final class KernelTests: XCTestCase {
     /// takes for up to 64 labels) and weighted rows (weights 0, -0 and negative among
     /// them): the kernels' state equals the row loop's bit for bit (serialized), on label
     /// counts around the 16-lane and 64-label edges and row counts past the 255-row flush,
-    /// the 2048-row table and the two-thread split (rows for unweighted batches; label
-    /// sums and row table for weighted ones, from `weightedSplitValues`: the last cases).
+    /// the 2048-row table and the two-thread splits (the last cases: label sums and row
+    /// table for weighted batches from `weightedSplitValues`, rows for unweighted ones from
+    /// `splitValues`, with the table of every triple and with listed rows).
     func testCountingKernelsEqualRowLoopBitForBit() throws {
         let split = ConfusionCounts.weightedSplitValues
         let cases = [1, 15, 16, 17, 39, 63, 64, 65, 100].flatMap { labels in [1, 300, 2100, 7000].map { (labels, $0) } }
-            + [(39, split / 39 + 1), (64, split / 64 + 1)]
+            + [(39, split / 39 + 1), (64, split / 64 + 1), (64, ConfusionCounts.splitValues / 64 + 1),
+               (100, ConfusionCounts.splitValues / 100 + 1)]
         for (labels, rows) in cases {
             do {
                 var g = SeededGenerator(seed: UInt64(labels * 100_000 + rows))

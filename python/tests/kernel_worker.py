@@ -85,46 +85,46 @@ def main():
                           - sk.coverage_error(t, s, sample_weight=w)) < 1e-9, f"{where}: weighted float64 coverage")
     # The counting kernels' row tables and the weighted kernel, on label counts around the
     # 16-lane and 64-label edges and row counts around the 255-row flush, the 2048-row table
-    # and the threaded splits (weighted: from 2^20 values, 17001 x 63 or 64): many predicted
-    # labels put most rows' triples above 15. Each state equals, byte for byte, the Swift row
-    # loop's (int8 truth takes it).
-    for n in (1, 15, 16, 17, 63, 64, 65, 100):
-        for rows in (1, 37, 300, 2047, 2049, 17001):
-            where = f"n={n} rows={rows}"
-            t = rng.random((rows, n)) < rng.uniform(0.1, 0.7)
-            s = rng.random((rows, n), dtype=np.float32)
-            s[:, ::4] = np.round(s[:, ::4], 1)
-            s[::5] = np.maximum(s[::5], 0.5)  # rows of many predicted labels
-            p = s >= 0.5
-            w = rng.uniform(-1, 3, size=rows)
-            w[::7] = 0.0
-            w[3::7] = -0.0
-            th = rng.uniform(0.2, 0.8, size=n)
-            slow_t = t.astype(np.int8)
-            for name, fast, slow in (
-                    ("bool", lambda: tally.Tally(n).update(t, p), lambda: tally.Tally(n).update(slow_t, p)),
-                    ("float32", lambda: tally.Tally(n, threshold=th).update(t, s),
-                     lambda: tally.Tally(n, threshold=th).update(slow_t, s)),
-                    ("weighted bool", lambda: tally.Tally(n).update(t, p, w), lambda: tally.Tally(n).update(slow_t, p, w)),
-                    ("weighted uint8", lambda: tally.Tally(n).update(t.view(np.uint8), p.view(np.uint8), w),
-                     lambda: tally.Tally(n).update(slow_t, p, w)),
-                    ("weighted float32", lambda: tally.Tally(n, threshold=th).update(t, s, w),
-                     lambda: tally.Tally(n, threshold=th).update(slow_t, s, w)),
-                    ("unweighted after weighted", lambda: tally.Tally(n).update(t[:1], p[:1], w[:1]).update(t, s),
-                     lambda: tally.Tally(n).update(slow_t[:1], p[:1], w[:1]).update(slow_t, s))):
-                a = fast()
-                check(a.to_bytes() == slow().to_bytes(), f"{where} {name}: state differs from the row loop")
-                digest.update(a.to_bytes())
-            acc = tally.Tally(n).update(t, p)
-            tp, fp, fn = (t & p).sum(1), (~t & p).sum(1), (t & ~p).sum(1)
-            jaccard = np.where(tp + fp + fn > 0, tp / np.maximum(tp + fp + fn, 1), 1.0)
-            check(abs(acc.jaccard(average="samples", zero_division=1) - jaccard.mean()) < 1e-12,
-                  f"{where}: samples Jaccard")
-            # Small batches one after another (a training loop) equal one batch.
-            steps = tally.Tally(n)
-            for a in range(0, rows, 32):
-                steps.update(t[a:a + 32], s[a:a + 32])
-            check(steps.to_bytes() == tally.Tally(n).update(t, s).to_bytes(), f"{where}: batches of 32")
+    # and the threaded splits (weighted from 2^20 values: 17001 x 63 or 64; unweighted from
+    # 2^21: 32769 x 64, 21000 x 100): many predicted labels put most rows' triples above 15.
+    # Each state equals, byte for byte, the Swift row loop's (int8 truth takes it).
+    cases = [(n, rows) for n in (1, 15, 16, 17, 63, 64, 65, 100) for rows in (1, 37, 300, 2047, 2049, 17001)]
+    for n, rows in cases + [(64, 32769), (100, 21000)]:
+        where = f"n={n} rows={rows}"
+        t = rng.random((rows, n)) < rng.uniform(0.1, 0.7)
+        s = rng.random((rows, n), dtype=np.float32)
+        s[:, ::4] = np.round(s[:, ::4], 1)
+        s[::5] = np.maximum(s[::5], 0.5)  # rows of many predicted labels
+        p = s >= 0.5
+        w = rng.uniform(-1, 3, size=rows)
+        w[::7] = 0.0
+        w[3::7] = -0.0
+        th = rng.uniform(0.2, 0.8, size=n)
+        slow_t = t.astype(np.int8)
+        for name, fast, slow in (
+                ("bool", lambda: tally.Tally(n).update(t, p), lambda: tally.Tally(n).update(slow_t, p)),
+                ("float32", lambda: tally.Tally(n, threshold=th).update(t, s),
+                 lambda: tally.Tally(n, threshold=th).update(slow_t, s)),
+                ("weighted bool", lambda: tally.Tally(n).update(t, p, w), lambda: tally.Tally(n).update(slow_t, p, w)),
+                ("weighted uint8", lambda: tally.Tally(n).update(t.view(np.uint8), p.view(np.uint8), w),
+                 lambda: tally.Tally(n).update(slow_t, p, w)),
+                ("weighted float32", lambda: tally.Tally(n, threshold=th).update(t, s, w),
+                 lambda: tally.Tally(n, threshold=th).update(slow_t, s, w)),
+                ("unweighted after weighted", lambda: tally.Tally(n).update(t[:1], p[:1], w[:1]).update(t, s),
+                 lambda: tally.Tally(n).update(slow_t[:1], p[:1], w[:1]).update(slow_t, s))):
+            a = fast()
+            check(a.to_bytes() == slow().to_bytes(), f"{where} {name}: state differs from the row loop")
+            digest.update(a.to_bytes())
+        acc = tally.Tally(n).update(t, p)
+        tp, fp, fn = (t & p).sum(1), (~t & p).sum(1), (t & ~p).sum(1)
+        jaccard = np.where(tp + fp + fn > 0, tp / np.maximum(tp + fp + fn, 1), 1.0)
+        check(abs(acc.jaccard(average="samples", zero_division=1) - jaccard.mean()) < 1e-12,
+              f"{where}: samples Jaccard")
+        # Small batches one after another (a training loop) equal one batch.
+        steps = tally.Tally(n)
+        for a in range(0, rows, 32):
+            steps.update(t[a:a + 32], s[a:a + 32])
+        check(steps.to_bytes() == tally.Tally(n).update(t, s).to_bytes(), f"{where}: batches of 32")
     # A bad value at the first or the last cell, in every kernel's batch shape: the row
     # loop's message, and the counts unchanged.
     for n in (16, 39, 64, 65):
