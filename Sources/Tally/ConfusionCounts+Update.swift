@@ -32,15 +32,16 @@ extension ConfusionCounts {
         let clean = thresholdsOrNil.withOptionalBuffer { th in
             batch.count(truth: truth, prediction: prediction, thresholds: th, weights: sampleWeight)
         }
-        // The kernel's row-order total of the weights is finite exactly when every weight is
-        // (a sum that meets inf or nan stays inf or nan), so the weights are read once; the
-        // other paths, and a total that overflowed, check them here.
-        if let w = sampleWeight, !(batch.weightTotal?.isFinite ?? false) { try Self.checkFinite(w) }
+        // The count's row-order total of the weights is finite exactly when every weight is (a
+        // sum that meets inf or nan stays inf or nan), so the weights are read once; a total
+        // that is not finite (or overflowed from finite weights) sends them to the check that
+        // names the row.
+        if let w = sampleWeight, !(batch.weightTotal ?? .nan).isFinite { try Self.checkFinite(w) }
         guard clean else {
             try describeBadValues(truth: truth, prediction: prediction, kind: kind)
             throw TallyError.invalidValue("Expected 0/1 labels and numeric scores, but the batch has other values")
         }
-        commit(batch, rows: truth.rows, weights: sampleWeight)
+        commit(batch, rows: truth.rows)
     }
 
     /// Adds recorded arrays (`np.save` output, 2-D, or 1-D for one label) with optional
@@ -141,21 +142,13 @@ extension ConfusionCounts {
 
     // MARK: Committing
 
-    mutating func commit(_ batch: BatchCounts, rows: Int, weights: UnsafeBufferPointer<Double>?) {
+    mutating func commit(_ batch: BatchCounts, rows: Int) {
         if batch.weighted {
             if !isWeighted { promoteToWeighted() }
             weightedCounts.withUnsafeMutableBufferPointer { c in
                 for i in 0..<c.count { c[i] += batch.weightedSums[i] }
             }
-            var sum = Double(rows)
-            if let weights {
-                if let total = batch.weightTotal {
-                    sum = total
-                } else {
-                    sum = 0
-                    for w in weights { sum += w }
-                }
-            }
+            let sum = batch.weightTotal ?? Double(rows)
             weightSum += sum
             // Earlier 2-D weights: this batch gives each label its whole weight.
             if isElementWeighted {
@@ -200,7 +193,7 @@ struct BatchCounts {
     var integerSums: [Int64]
     var weightedSums: [Double]
     var rowTable = RowTable(capacity: 64)
-    /// The rows' weights summed in row order, when the count already took it.
+    /// The batch's weights summed in row order (every count path takes it); nil unweighted.
     var weightTotal: Double?
 
     init(labels: Int, weighted: Bool) {
@@ -228,6 +221,7 @@ struct BatchCounts {
         let predictionIsBytes = prediction.elementType.size == 1 && prediction.elementType != .int8 && thresholds == nil
         var bad: UInt64 = 0
         var sawNaN = false
+        var total = 0.0
         var unweightedSums = [Int64](repeating: 0, count: weights == nil ? ConfusionCounts.stride * n : 0)
         let float32Thresholds = (thresholds ?? UnsafeBufferPointer(start: nil, count: 0)).map(float32Threshold)
         return float32Thresholds.withUnsafeBufferPointer { f32Buffer in
@@ -278,6 +272,7 @@ struct BatchCounts {
                 var rowTP = 0, rowPredicted = 0, rowActual = 0
                 if let weights {
                     let w = weights[r]
+                    total += w
                     weightedSums.withUnsafeMutableBufferPointer { sums in
                         let c = sums.baseAddress!
                         let tb = t.assumingMemoryBound(to: UInt8.self), pb = p.assumingMemoryBound(to: UInt8.self)
@@ -323,6 +318,8 @@ struct BatchCounts {
             if weights == nil {
                 unweightedSums.withUnsafeMutableBufferPointer { flush($0.baseAddress!) }
                 if weighted { weightedSums = unweightedSums.map(Double.init) } else { integerSums = unweightedSums }
+            } else {
+                weightTotal = total
             }
             return bad == 0 && !sawNaN
         }

@@ -158,22 +158,26 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    /// The weighted kernel's row-order weight total stands in for a separate pass over the
-    /// weights: a non-finite weight (alone, or inf against -inf) is still refused with its
-    /// row, before any bad value; finite weights whose total overflows are counted.
-    func testWeightedKernelChecksWeightsThroughItsTotal() throws {
+    /// The count's row-order weight total (the kernel's, on one call or two threads, and the
+    /// row loop's) stands in for a separate pass over the weights: a non-finite weight (alone,
+    /// or inf against -inf) is still refused with its row, before any bad value; finite weights
+    /// whose total overflows are counted.
+    func testWeightTotalChecksTheWeights() throws {
         let labels = 39
         for rows in [300, ConfusionCounts.weightedSplitValues / labels + 1] {  // one call; two threads
             var g = SeededGenerator(seed: UInt64(rows))
             let truth = (0..<(rows * labels)).map { _ in UInt8(Double.random(in: 0..<1, using: &g) < 0.3 ? 1 : 0) }
             let predictions = truth.map { 1 - $0 }
-            func update(_ counts: inout ConfusionCounts, _ weights: [Double], truth: [UInt8]) throws {
+            func update(_ counts: inout ConfusionCounts, _ weights: [Double], truth: [UInt8], rowLoop: Bool = false) throws {
                 try weights.withUnsafeBufferPointer { w in
-                    try truth.withMatrixView(rows: rows, columns: labels) { t in
+                    func add(_ t: MatrixView) throws {
                         try predictions.withMatrixView(rows: rows, columns: labels) {
                             try counts.update(truth: t, prediction: $0, sampleWeight: w)
                         }
                     }
+                    // Int8 truth takes the row loop.
+                    if rowLoop { try truth.map { Int8($0) }.withMatrixView(rows: rows, columns: labels, add) }
+                    else { try truth.withMatrixView(rows: rows, columns: labels, add) }
                 }
             }
             var counts = try ConfusionCounts(labelCount: labels)
@@ -186,8 +190,10 @@ final class KernelTests: XCTestCase {
                 for (r, w) in bad { weights[r] = w }
                 badTruth[5] = 2
                 for t in [truth, badTruth] {
-                    XCTAssertThrowsError(try update(&counts, weights, truth: t)) {
-                        XCTAssertEqual("\($0)", "Expected `sample_weight` to hold finite numbers, but " + message)
+                    for rowLoop in [false, true] {
+                        XCTAssertThrowsError(try update(&counts, weights, truth: t, rowLoop: rowLoop)) {
+                            XCTAssertEqual("\($0)", "Expected `sample_weight` to hold finite numbers, but " + message)
+                        }
                     }
                 }
                 XCTAssertEqual(counts, before, "rows \(rows), \(message)")
@@ -196,13 +202,7 @@ final class KernelTests: XCTestCase {
             let huge = [Double](repeating: 1e308, count: rows)
             var rowLoop = before
             try update(&counts, huge, truth: truth)
-            try huge.withUnsafeBufferPointer { w in
-                try truth.map { Int8($0) }.withMatrixView(rows: rows, columns: labels) { t in
-                    try predictions.withMatrixView(rows: rows, columns: labels) {
-                        try rowLoop.update(truth: t, prediction: $0, sampleWeight: w)
-                    }
-                }
-            }
+            try update(&rowLoop, huge, truth: truth, rowLoop: true)
             XCTAssertEqual(counts.serialized(), rowLoop.serialized(), "rows \(rows)")
         }
     }
