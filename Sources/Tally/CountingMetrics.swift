@@ -214,7 +214,7 @@ public enum RowConfusion: Equatable, Sendable {
     /// thresholded at `thresholds` when `kind` is `.scores`).
     public init(truth: MatrixView, prediction: MatrixView, sampleWeight: UnsafeBufferPointer<Double>? = nil,
                 threshold: Threshold = .scalar(0.5), kind: PredictionKind = .labels) throws {
-        var counts = try ConfusionCounts(labelCount: max(truth.columns, 1), threshold: threshold)
+        let counts = try ConfusionCounts(labelCount: max(truth.columns, 1), threshold: threshold)
         try counts.checkShapes(truth: truth, prediction: prediction, sampleWeight: sampleWeight)
         let (rows, n) = (truth.rows, truth.columns)
         let scores = kind == .scores && prediction.elementType.isFloatingPoint
