@@ -20,8 +20,6 @@ internal import TallyNetKernels
 final class WinogradConvolution {
     let inH: Int, inW: Int, cin: Int, cout: Int
     let tilesH: Int, tilesW: Int, tiles: Int
-    /// The zero-bordered input: 4·tiles + 2 pixels per axis (border 1 at the top and left).
-    let paddedH: Int, paddedW: Int
     /// Tiles per block of GEMMs: 128 for 32 × 32 channels (36 × 128 × 32 floats, 590 KB per
     /// operand). Measured on the seed model at 204×204: 23.4 s per epoch, against 24.4 with 256
     /// (the operands leave L2) and 26.7 with 64 (BLIS at 78 instead of 89 GFLOP/s on k = 32).
@@ -38,7 +36,9 @@ final class WinogradConvolution {
 
     /// U = G·g·Gᵀ ([36][cin][cout]) and its per-element transpose ([36][cout][cin]).
     private let u: FloatBuffer, ut: FloatBuffer
-    private var inputs: [FloatBuffer] = [], inputGradients: [FloatBuffer] = []
+    /// Per thread: 36·cin floats for a border tile's pixels (the transforms read the image
+    /// where it lies, see winograd.c).
+    private var patches: [FloatBuffer] = []
     private var transformed: [FloatBuffer] = [], products: [FloatBuffer] = []
     private var kernelGradients: [FloatBuffer] = []
 
@@ -46,7 +46,6 @@ final class WinogradConvolution {
         (self.inH, self.inW, self.cin, self.cout) = (inH, inW, cin, cout)
         (tilesH, tilesW) = ((inH + 3) / 4, (inW + 3) / 4)
         tiles = tilesH * tilesW
-        (paddedH, paddedW) = (4 * tilesH + 2, 4 * tilesW + 2)
         self.blockTiles = min(tiles, max(1, blockTiles ?? max(16, 128 * 32 / max(cin, cout))))
         u = FloatBuffer(count: 36 * cin * cout)
         ut = FloatBuffer(count: 36 * cin * cout)
@@ -54,9 +53,8 @@ final class WinogradConvolution {
 
     /// Per-thread workspaces (allocated once, zero borders kept zero).
     func reserve(threads: Int) {
-        while inputs.count < threads {
-            inputs.append(FloatBuffer(count: paddedH * paddedW * cin))
-            inputGradients.append(FloatBuffer(count: paddedH * paddedW * cin))
+        while patches.count < threads {
+            patches.append(FloatBuffer(count: 36 * cin))
             transformed.append(FloatBuffer(count: 36 * transformedStride))
             products.append(FloatBuffer(count: 36 * productStride))
             kernelGradients.append(FloatBuffer(count: 36 * cin * cout))
@@ -68,13 +66,6 @@ final class WinogradConvolution {
         tk_wino_kernel(kernel, cin, cout, 0, u.base)
     }
 
-    /// Copies one sample into the interior of thread `t`'s padded input.
-    private func pad(_ x: UnsafePointer<Float>, thread t: Int) -> UnsafeMutablePointer<Float> {
-        let xpad = inputs[t].base
-        copyRows(inH, length: inW * cin, from: x, stride: inW * cin, to: xpad + (paddedW + 1) * cin, stride: paddedW * cin)
-        return xpad
-    }
-
     /// Where a forward pass writes: the activation map, or a fused 2 × 2 max pooling's values
     /// and window codes (see `tk_wino_output_pool2`).
     enum Output {
@@ -84,14 +75,13 @@ final class WinogradConvolution {
 
     /// One sample on thread `t`: y = relu?(conv(x) + bias).
     func forwardSample(_ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool, into output: Output, thread t: Int) {
-        let xpad = pad(x, thread: t)
-        let v = transformed[t].base, m = products[t].base, u = UnsafePointer(self.u.base)
+        let v = transformed[t].base, m = products[t].base, u = UnsafePointer(self.u.base), patch = patches[t].base
         let (cin, cout) = (self.cin, self.cout)
         let vs = transformedStride, ms = productStride
         var t0 = 0
         while t0 < tiles {
             let t1 = min(t0 + blockTiles, tiles), n = t1 - t0
-            tk_wino_input(xpad, paddedW, cin, tilesW, t0, t1, v, vs)
+            tk_wino_input(x, inH, inW, cin, tilesW, t0, t1, v, vs, patch)
             products(v, vs, u, tiles: n, k: cin, columns: cout, into: m, ms)
             switch output {
             case .image(let y):
@@ -134,12 +124,13 @@ final class WinogradConvolution {
 
     /// One sample on thread `t`: adds its dU to the thread's partial and writes dX (if asked).
     func backwardSample(x: UnsafePointer<Float>, gradient: Gradient, dx: UnsafeMutablePointer<Float>?, thread t: Int) {
-        let xpad = pad(x, thread: t)
         let v = transformed[t].base, dm = products[t].base, du = kernelGradients[t].base
-        let dxpad = inputGradients[t].base, ut = UnsafePointer(self.ut.base)
+        let ut = UnsafePointer(self.ut.base), patch = patches[t].base
         let (cin, cout) = (self.cin, self.cout)
         let vs = transformedStride, ms = productStride
-        if dx != nil { dxpad.update(repeating: 0, count: paddedH * paddedW * cin) }
+        // dx is zeroed here and gathered into while x and the gradient are still read.
+        precondition(dx.map { UnsafePointer($0) != x } ?? true, "the input gradient may not overwrite the input")
+        dx?.update(repeating: 0, count: inH * inW * cin)
         var t0 = 0
         while t0 < tiles {
             let t1 = min(t0 + blockTiles, tiles), n = t1 - t0
@@ -149,7 +140,7 @@ final class WinogradConvolution {
             case .pooled(let g, let codes):
                 tk_wino_output_grad_pool2(g, codes, inH, inW, cout, tilesW, t0, t1, dm, ms)
             }
-            tk_wino_input(xpad, paddedW, cin, tilesW, t0, t1, v, vs)
+            tk_wino_input(x, inH, inW, cin, tilesW, t0, t1, v, vs, patch)
             // dU_e += V_eᵀ · dM_e
             if usesOwnKernels {
                 tk_wino_kernel_products(v, vs, dm, ms, n, cin, cout, du)
@@ -160,15 +151,13 @@ final class WinogradConvolution {
                               b: dm + e * ms, ldb: cout, beta: 1, c: du + e * us, ldc: cout, mode: .singleThread)
                 }
             }
-            if dx != nil {
+            if let dx {
                 // dV_e = dM_e · U_eᵀ, over V (no longer needed)
                 products(dm, ms, ut, tiles: n, k: cout, columns: cin, into: v, vs)
-                tk_wino_input_grad(v, vs, cin, tilesW, t0, t1, dxpad, paddedW)
+                tk_wino_input_grad(v, vs, cin, tilesW, t0, t1, dx, inH, inW, patch)
             }
             t0 = t1
         }
-        guard let dx else { return }
-        copyRows(inH, length: inW * cin, from: dxpad + (paddedW + 1) * cin, stride: paddedW * cin, to: dx, stride: inW * cin)
     }
 
     /// After the samples: dW = Gᵀ·(Σ_threads dU)·G in Keras's layout into `dw`, the partials

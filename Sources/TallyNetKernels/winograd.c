@@ -140,26 +140,89 @@ void tk_wino_kernel_grad(const float *restrict du, long cin, long cout, float *r
 }
 
 // MARK: Input (c a multiple of 8)
+//
+// The transforms read the image where it lies (h × w × c, rows of w·c floats) rather than a
+// zero-bordered copy: the copy in, and the input gradient's copy out, cost a pass over 5 MB
+// each per sample at 204 × 204 × 32, twice as much memory per thread, and they pushed the
+// next tiles' pixels out of the cache. A tile's 6 × 6 pixels start one pixel up and left of
+// its 4 × 4 output block; the tiles on the border (and past a partial last row or column)
+// go through a 6 × 6 × c patch with zeros outside the image, so every value is the bits the
+// padded copy gave.
+
+/// Whether tile (ty, tx)'s 6 × 6 pixels all lie inside an h × w image.
+static inline int tile_inside(long ty, long tx, long h, long w) {
+    return ty > 0 && tx > 0 && 4 * ty + 5 <= h && 4 * tx + 5 <= w;
+}
+
+/// Copies tile (ty, tx)'s 6 × 6 × c pixels into `patch` (rows of 6·c), zero outside the image.
+static inline void gather_patch(const float *restrict x, long h, long w, long c, long ty, long tx,
+                                float *restrict patch) {
+    for (long r = 0; r < 6; r++) {
+        const long y = 4 * ty - 1 + r;
+        for (long q = 0; q < 6; q++) {
+            const long xx = 4 * tx - 1 + q;
+            float *p = patch + (r * 6 + q) * c;
+            if (y < 0 || y >= h || xx < 0 || xx >= w) {
+                for (long ch = 0; ch < c; ch++) p[ch] = 0;
+            } else {
+                const float *s = x + (y * w + xx) * c;
+                for (long ch = 0; ch < c; ch++) p[ch] = s[ch];
+            }
+        }
+    }
+}
+
+/// One tile's Bᵀ·d·B: d from `src` (rows `row` floats apart, pixels c apart), into the 36
+/// matrices at `dst` (`stride` floats apart).
+static inline __attribute__((always_inline)) void input_tile(const float *restrict src, long row, long c,
+                                                             float *restrict dst, long stride) {
+    for (long ch = 0; ch < c; ch += 8) {
+        v8 tmp[36];
+        for (int q = 0; q < 6; q++) {
+            v8 d[6];
+            for (int r = 0; r < 6; r++) d[r] = LD(src + r * row + q * c + ch);
+            BT6(v8, d, 1, tmp + q, 6);                     // column q: tmp = Bᵀ·d
+        }
+        for (int i = 0; i < 6; i++) {
+            v8 o[6];
+            BT6(v8, tmp + 6 * i, 1, o, 1);                 // row i: ·B
+            for (int j = 0; j < 6; j++) ST(dst + (6 * i + j) * stride + ch, o[j]);
+        }
+    }
+}
 
 TK_DISPATCH
-void tk_wino_input(const float *restrict xpad, long pwidth, long c, long tilesW, long t0, long t1,
-                   float *restrict v, long stride) {
-    const long row = pwidth * c;
+void tk_wino_input(const float *restrict x, long h, long w, long c, long tilesW, long t0, long t1,
+                   float *restrict v, long stride, float *restrict patch) {
     for (long t = t0; t < t1; t++) {
         const long ty = t / tilesW, tx = t - ty * tilesW;
-        const float *src = xpad + ((4 * ty) * pwidth + 4 * tx) * c;
         float *dst = v + (t - t0) * c;
-        for (long ch = 0; ch < c; ch += 8) {
-            v8 tmp[36];
-            for (int q = 0; q < 6; q++) {
-                v8 d[6];
-                for (int r = 0; r < 6; r++) d[r] = LD(src + r * row + q * c + ch);
-                BT6(v8, d, 1, tmp + q, 6);                     // column q: tmp = Bᵀ·d
-            }
-            for (int i = 0; i < 6; i++) {
-                v8 o[6];
-                BT6(v8, tmp + 6 * i, 1, o, 1);                 // row i: ·B
-                for (int j = 0; j < 6; j++) ST(dst + (6 * i + j) * stride + ch, o[j]);
+        if (tile_inside(ty, tx, h, w)) {
+            input_tile(x + ((4 * ty - 1) * w + 4 * tx - 1) * c, w * c, c, dst, stride);
+        } else {
+            gather_patch(x, h, w, c, ty, tx, patch);
+            input_tile(patch, 6 * c, c, dst, stride);
+        }
+    }
+}
+
+/// One tile's B·dV·Bᵀ (dV from the 36 matrices at `src`, `stride` floats apart), added to the
+/// pixels at `dst` (rows `row` floats apart), or stored there when `store`.
+static inline __attribute__((always_inline)) void input_grad_tile(const float *restrict src, long stride, long c,
+                                                                  float *restrict dst, long row, int store) {
+    for (long ch = 0; ch < c; ch += 8) {
+        v8 tmp[36];
+        for (int i = 0; i < 6; i++) {
+            v8 d[6];
+            for (int j = 0; j < 6; j++) d[j] = LD(src + (6 * i + j) * stride + ch);
+            B6(v8, d, 1, tmp + 6 * i, 1);                  // row i: dV·Bᵀ
+        }
+        for (int q = 0; q < 6; q++) {
+            v8 o[6];
+            B6(v8, tmp + q, 6, o, 1);                      // column q: B·
+            for (int r = 0; r < 6; r++) {
+                float *p = dst + r * row + q * c + ch;
+                ST(p, store ? o[r] : LD(p) + o[r]);
             }
         }
     }
@@ -167,26 +230,26 @@ void tk_wino_input(const float *restrict xpad, long pwidth, long c, long tilesW,
 
 TK_DISPATCH
 void tk_wino_input_grad(const float *restrict dv, long stride, long c, long tilesW, long t0, long t1,
-                        float *restrict dxpad, long pwidth) {
-    const long row = pwidth * c;
+                        float *restrict dx, long h, long w, float *restrict patch) {
     for (long t = t0; t < t1; t++) {
         const long ty = t / tilesW, tx = t - ty * tilesW;
-        float *dst = dxpad + ((4 * ty) * pwidth + 4 * tx) * c;
         const float *src = dv + (t - t0) * c;
-        for (long ch = 0; ch < c; ch += 8) {
-            v8 tmp[36];
-            for (int i = 0; i < 6; i++) {
-                v8 d[6];
-                for (int j = 0; j < 6; j++) d[j] = LD(src + (6 * i + j) * stride + ch);
-                B6(v8, d, 1, tmp + 6 * i, 1);                  // row i: dV·Bᵀ
-            }
-            for (int q = 0; q < 6; q++) {
-                v8 o[6];
-                B6(v8, tmp + q, 6, o, 1);                      // column q: B·
-                for (int r = 0; r < 6; r++) {
-                    float *p = dst + r * row + q * c + ch;
-                    ST(p, LD(p) + o[r]);
-                }
+        if (tile_inside(ty, tx, h, w)) {
+            input_grad_tile(src, stride, c, dx + ((4 * ty - 1) * w + 4 * tx - 1) * c, w * c, 0);
+            continue;
+        }
+        // The border: the tile's whole gradient into the patch, then its pixels inside the
+        // image added in the same order as above (the padded copy's sums, bit for bit).
+        input_grad_tile(src, stride, c, patch, 6 * c, 1);
+        for (long r = 0; r < 6; r++) {
+            const long y = 4 * ty - 1 + r;
+            if (y < 0 || y >= h) continue;
+            for (long q = 0; q < 6; q++) {
+                const long xx = 4 * tx - 1 + q;
+                if (xx < 0 || xx >= w) continue;
+                float *d = dx + (y * w + xx) * c;
+                const float *p = patch + (r * 6 + q) * c;
+                for (long ch = 0; ch < c; ch++) d[ch] += p[ch];
             }
         }
     }

@@ -22,12 +22,14 @@ void tk_wino_kernel(const float *w, long cin, long cout, int transposed, float *
 /// dW = Gᵀ·dU·G: du[ξ][ci][co] → dw (3, 3, cin, cout), overwritten.
 void tk_wino_kernel_grad(const float *du, long cin, long cout, float *dw);
 
-/// V = Bᵀ·d·B of tiles t0 ..< t1 (tilesW tiles per row) of a padded image.
-void tk_wino_input(const float *xpad, long pwidth, long c, long tilesW, long t0, long t1,
-                   float *v, long stride);
-/// Adds B·dV·Bᵀ of tiles t0 ..< t1 into the padded input gradient (tiles overlap by 2).
+/// V = Bᵀ·d·B of tiles t0 ..< t1 (tilesW tiles per row) of an h × w × c image (zero outside:
+/// tile (ty, tx) reads pixels from (4ty − 1, 4tx − 1)); `patch` is 36·c floats of scratch.
+void tk_wino_input(const float *x, long h, long w, long c, long tilesW, long t0, long t1,
+                   float *v, long stride, float *patch);
+/// Adds B·dV·Bᵀ of tiles t0 ..< t1 into the h × w × c input gradient (tiles overlap by 2;
+/// what falls outside the image is dropped); `patch` is 36·c floats of scratch.
 void tk_wino_input_grad(const float *dv, long stride, long c, long tilesW, long t0, long t1,
-                        float *dxpad, long pwidth);
+                        float *dx, long h, long w, float *patch);
 
 /// y = Aᵀ·M·A + bias (may be NULL), then relu if `relu`, into the valid pixels of an
 /// outH × outW × cout image.
