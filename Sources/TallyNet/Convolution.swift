@@ -69,12 +69,17 @@ final class Conv2D: ActivatedLayer {
     /// Whether the stacked-row GEMMs (forward, dW) run on TallyNet's own tiles (products.c)
     /// rather than BLIS (nil: the backend's choice); tests force both.
     var stackedOwnProducts: Bool?
-    /// The stacked-row GEMMs on the own tiles: BLIS runs k = 27 (an RGB 3×3 patch) at a fraction of
-    /// its peak, and the own forward applies bias and activation as it stores each tile.
     /// Set by `Sequential` when the Dense layer above writes its dX over this layer's output with
     /// this layer's activation derivative already applied (`Dense.inputActivation`): the
     /// shifted-row backward then reads `dy` only.
     var gradientIncludesActivation = false
+    /// Set by `Sequential` to the rate of an in-place dropout right above this shifted-row relu
+    /// convolution that reads its mask back from the output (`Dropout.backwardFromOutput`); that
+    /// dropout's backward is then left to this layer, which applies it in the same pass as relu's
+    /// derivative (`tk_relu_grad_rows`): one pass over the sample's gradient instead of four.
+    var foldedDropoutRate: Float?
+    /// The stacked-row GEMMs on the own tiles: BLIS runs k = 27 (an RGB 3×3 patch) at a fraction of
+    /// its peak, and the own forward applies bias and activation as it stores each tile.
     var stackedRowsOnOwnTiles: Bool { stacksRows && (stackedOwnProducts ?? Backend.current.usesOwnKernels) }
     private var winograd: WinogradConvolution?
 
@@ -664,7 +669,7 @@ extension Conv2D {
     /// the sample's own values (`y`, `dy` pooled when a pooling is fused); dW and the bias
     /// gradient go to the thread's partials.
     private func shiftedBackwardSample(x xs: UnsafePointer<Float>, y ys: UnsafePointer<Float>, dy dys: UnsafeMutablePointer<Float>,
-                                       dx dxs: UnsafeMutablePointer<Float>?, sample s: Int, thread t: Int) {
+                                       dx dxs: UnsafeMutablePointer<Float>?, sample s: Int, thread t: Int, context: RunContext) {
         let (cin, cout, kh, kw, outH, outW, pw, blockRows) = (self.cin, self.cout, self.kh, self.kw, self.outH, self.outW,
                                                               self.paddedW, self.shiftedBlockRows)
         let patch = self.patch
@@ -690,7 +695,20 @@ extension Conv2D {
                 return
             }
             unpool(dys, codes: codes + s &* count, pool: (pool.ph, pool.pw), into: shiftedPointers[t].dy, top: gradTop, left: gradLeft)
+        } else if !gradientIncludesActivation, activation == .relu, !winogradActive {
+            // relu's derivative (times the folded dropout's mask), the bias sums and the copy into
+            // the padded buffer in one pass, as the separate passes below compute them.
+            tk_relu_grad_rows(dys, ys, outH, outW, cout, foldedDropoutScale(context), shiftedPointers[t].dy + viewOffset,
+                              pw &* cout, hasBias ? bp : nil)
         } else {
+            if foldedDropoutRate != nil {
+                // The folded dropout's backward, as `Dropout.backwardSample` computes it.
+                let scale = foldedDropoutScale(context), n = outH &* outW &* cout
+                for i in 0..<n {
+                    let kept: Float = ys[i] != 0 ? scale : 0
+                    dys[i] = dys[i] * kept
+                }
+            }
             if !gradientIncludesActivation { activation.backward(y: ys, dy: dys, rows: outH &* outW, width: cout) }
             if hasBias {
                 for p in 0..<(outH &* outW) {
@@ -777,7 +795,14 @@ extension Conv2D {
 
     func backwardSample(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                         dx: UnsafeMutablePointer<Float>?, sample: Int, thread: Int, context: RunContext) {
-        shiftedBackwardSample(x: x, y: y, dy: dy, dx: dx, sample: sample, thread: thread)
+        shiftedBackwardSample(x: x, y: y, dy: dy, dx: dx, sample: sample, thread: thread, context: context)
+    }
+
+    /// The factor a kept value of the folded dropout gets in backward: 1/(1 − rate) in training
+    /// (`Dropout.backwardSample`), 1 otherwise or without one (its backward is then the identity).
+    private func foldedDropoutScale(_ context: RunContext) -> Float {
+        guard let rate = foldedDropoutRate, context.training, rate > 0 else { return 1 }
+        return 1 / (1 - rate)
     }
 
     func finishSampleBackward(threads: Int) { finishShiftedBackward(threads: threads) }

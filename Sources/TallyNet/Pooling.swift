@@ -125,6 +125,9 @@ final class Dropout: Layer {
     /// for the gradient that reaches the relu's input: where a kept value is 0 the relu
     /// sends no gradient anyway.
     var backwardFromOutput = false
+    /// Set by `Sequential` when the relu convolution below applies this layer's backward in its
+    /// own pass (`Conv2D.foldedDropoutRate`): backward then leaves `dy` as it is.
+    var foldedIntoConvolution = false
 
     init(name: String, inputShape: [Int], rate: Float, layerSeed: UInt64) {
         self.name = name
@@ -150,6 +153,10 @@ final class Dropout: Layer {
     func backwardSample(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                         dx: UnsafeMutablePointer<Float>?, sample: Int, thread: Int, context: RunContext) {
         guard let dx else { return }
+        if foldedIntoConvolution {
+            if dx != dy { dx.update(from: dy, count: inputCount) }
+            return
+        }
         guard backwardFromOutput, context.training, rate > 0 else {
             // The mask is its own transpose: the forward's operation on dy.
             forwardSample(dy, dx, sample: sample, thread: thread, context: context)
@@ -197,6 +204,10 @@ final class Dropout: Layer {
     func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                   dx: UnsafeMutablePointer<Float>?, batch: Int, context: RunContext) {
         guard let dx else { return }
+        if foldedIntoConvolution {
+            if dx != dy { dx.update(from: dy, count: batch &* inputCount) }
+            return
+        }
         guard backwardFromOutput, context.training, rate > 0, rate < 1 else {
             mask(dy, dx, batch: batch, context: context)
             return

@@ -294,12 +294,15 @@ public final class Sequential {
     /// For each layer, the layer whose batch buffer holds its output: its own index, an earlier
     /// layer's (a fused pooling writes into its convolution's pooled buffer, an in-place
     /// dropout into its input), or nil (Flatten: the input itself). Sets the layers' fusion
-    /// flags (`Conv2D.fusedPool`, `MaxPooling2D.fusedIntoConvolution`, `Dropout.backwardFromOutput`).
+    /// flags (`Conv2D.fusedPool`, `MaxPooling2D.fusedIntoConvolution`, `Dropout.backwardFromOutput`,
+    /// `Dropout.foldedIntoConvolution` with `Conv2D.foldedDropoutRate`).
     private func outputOwners(batchSize: Int) -> [Int?] {
         var owners: [Int?] = []
         for (i, layer) in layers.enumerated() {
             let pool = i > 0 ? layer as? MaxPooling2D : nil
             pool?.fusedIntoConvolution = false
+            (layer as? Conv2D)?.foldedDropoutRate = nil
+            (layer as? Dropout)?.foldedIntoConvolution = false
             if let pool, let conv = layers[i - 1] as? Conv2D, conv.fusedPool === pool, let shared = owners[i - 1] {
                 owners.append(shared)
                 pool.fusedIntoConvolution = true
@@ -312,7 +315,16 @@ public final class Sequential {
                 owners.append(i)
             } else if runsInPlace(i), let previous = owners[i - 1] {
                 owners.append(previous)
-                (layer as? Dropout)?.backwardFromOutput = (layers[i - 1] as? ActivatedLayer)?.activation == .relu
+                if let dropout = layer as? Dropout {
+                    dropout.backwardFromOutput = (layers[i - 1] as? ActivatedLayer)?.activation == .relu
+                    // A shifted-row relu convolution right below applies this dropout's backward
+                    // in the pass that applies relu's derivative (both read the shared output).
+                    if dropout.backwardFromOutput, let conv = layers[i - 1] as? Conv2D, conv.usesShiftedRows,
+                       conv.fusedPool == nil {
+                        conv.foldedDropoutRate = dropout.rate
+                        dropout.foldedIntoConvolution = true
+                    }
+                }
             } else {
                 owners.append(i)
                 (layer as? Dropout)?.backwardFromOutput = false

@@ -36,3 +36,25 @@ void tk_dropout(const float *x, float *y, long n, unsigned key, int threshold, f
         copying(x, y, n, key, threshold, scale);
     }
 }
+
+// The gradient at a relu convolution's pre-activation, in one pass over a sample instead of
+// three (relu's derivative in place, the bias sums, the copy into the convolution's padded
+// gradient buffer) or four (a dropout above folded in, reading its mask back from y as
+// `Dropout.backwardFromOutput` does). The same two products as the separate passes, in the
+// same order, and the bias sums in pixel order: the same bits.
+TK_DISPATCH
+void tk_relu_grad_rows(const float *restrict dy, const float *restrict y, long rows, long width, long c,
+                       float keptScale, float *restrict dst, long dstStride, float *restrict bias) {
+    const long n = width * c;
+    for (long r = 0; r < rows; r++) {
+        const float *d = dy + r * n, *v = y + r * n;
+        float *o = dst + r * dstStride;
+        for (long i = 0; i < n; i++) {
+            const float kept = v[i] != 0 ? keptScale : 0, positive = v[i] > 0 ? 1 : 0;
+            o[i] = d[i] * kept * positive;
+        }
+        if (bias)
+            for (long p = 0; p < width; p++)
+                for (long ch = 0; ch < c; ch++) bias[ch] += o[p * c + ch];
+    }
+}

@@ -241,6 +241,22 @@ final class WinogradTests: XCTestCase {
         assertSameTraining(pooledTwice)
     }
 
+    func testDropoutFoldedIntoTheReluConvolutionBelowOnBothPaths() throws {
+        // A dropout in place over a relu convolution's output leaves its backward to the
+        // convolution (`Conv2D.foldedDropoutRate`): on the direct path inside the one pass that
+        // applies relu's derivative (tk_relu_grad_rows), before the transforms on the Winograd one.
+        // The bottom convolution needs no dx: only its dW and bias see the dropout's mask.
+        let results = try trainBothPaths(inputShape: [8, 8, 8], layers: [
+            .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
+            .dropout(rate: 0.4),
+            .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
+        ], check: { model in
+            XCTAssertEqual((model.layers[0] as! Conv2D).foldedDropoutRate, 0.4)
+            XCTAssertTrue((model.layers[1] as! Dropout).foldedIntoConvolution)
+        })
+        assertSameTraining(results)
+    }
+
     func testAllowsWinogradToggledBetweenFits() throws {
         let results = try trainBothPaths(inputShape: [8, 6, 8], layers: [
             .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),

@@ -68,6 +68,12 @@ void tk_conv_kernel_rows(const float *a, long lda, const float *g, long n, long 
 /// lowbias32((i · 0x9E3779B9) ^ key) are >= threshold (`Dropout.maskParameters`; the tests hold a Swift reference).
 /// `y` may be `x`.
 void tk_dropout(const float *x, float *y, long n, unsigned key, int threshold, float scale);
+/// dst (rows `dstStride` floats apart) = dy · (y ≠ 0 ? keptScale : 0) · (y > 0 ? 1 : 0) over `rows`
+/// rows of width·c values (dy, y contiguous): relu's derivative, with a dropout above it folded
+/// in (keptScale 1/(1 − rate); 1 without one); each row's values then added to bias[c] (or NULL)
+/// in pixel order.
+void tk_relu_grad_rows(const float *dy, const float *y, long rows, long width, long c, float keptScale,
+                       float *dst, long dstStride, float *bias);
 
 /// 1 when this CPU has AVX-512F and FMA, the only requirement of TallyNet's own GEMM loops
 /// (dense.c, products.c); otherwise the callers use BLIS.
