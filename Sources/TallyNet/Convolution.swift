@@ -73,11 +73,12 @@ final class Conv2D: ActivatedLayer {
     /// this layer's activation derivative already applied (`Dense.inputActivation`): the
     /// shifted-row backward then reads `dy` only.
     var gradientIncludesActivation = false
-    /// Set by `Sequential` to the rate of an in-place dropout right above this shifted-row relu
-    /// convolution that reads its mask back from the output (`Dropout.backwardFromOutput`); that
-    /// dropout's backward is then left to this layer, which applies it in the same pass as relu's
-    /// derivative (`tk_relu_grad_rows`): one pass over the sample's gradient instead of four.
-    var foldedDropoutRate: Float?
+    /// Set by `Sequential` to an in-place dropout right above this shifted-row relu convolution
+    /// that reads its mask back from the output (`Dropout.backwardFromOutput`). That dropout is
+    /// then left to this layer: the forward applies the mask to each output row as it is stored
+    /// (in L1, not in a pass of its own over the 5 MB sample), the backward in the same pass as
+    /// relu's derivative (`tk_relu_grad_rows`): one pass over the sample's gradient instead of four.
+    var foldedDropout: Dropout?
     /// The stacked-row GEMMs on the own tiles: BLIS runs k = 27 (an RGB 3×3 patch) at a fraction of
     /// its peak, and the own forward applies bias and activation as it stores each tile.
     var stackedRowsOnOwnTiles: Bool { stacksRows && (stackedOwnProducts ?? Backend.current.usesOwnKernels) }
@@ -537,7 +538,7 @@ extension Conv2D {
         beginShiftedForward(threads: context.threads)
         let inCount = inputCount, outCount = fusedPool?.outputCount ?? outputCount
         forEachChunk(batch, threads: context.threads) { t, samples in
-            for s in samples { shiftedForwardSample(x + s &* inCount, y + s &* outCount, sample: s, thread: t) }
+            for s in samples { shiftedForwardSample(x + s &* inCount, y + s &* outCount, sample: s, thread: t, context: context) }
         }
     }
 
@@ -560,7 +561,8 @@ extension Conv2D {
     /// One sample of the shifted-path forward on thread `t`: `xs` and `ys` point at the
     /// sample's own values (`ys` pooled when a pooling is fused; its window codes go to the
     /// sample's codes).
-    private func shiftedForwardSample(_ xs: UnsafePointer<Float>, _ ys: UnsafeMutablePointer<Float>, sample s: Int, thread t: Int) {
+    private func shiftedForwardSample(_ xs: UnsafePointer<Float>, _ ys: UnsafeMutablePointer<Float>, sample s: Int, thread t: Int,
+                                      context: RunContext) {
         let pool = fusedPool.map { (ph: $0.ph, pw: $0.pw, count: $0.outputCount) }
         let b = bias.map { UnsafePointer($0.value.base) }
         if winogradActive, let plan = winograd {
@@ -571,6 +573,7 @@ extension Conv2D {
                 output = .image(ys)
             }
             plan.forwardSample(xs, bias: b, relu: activation == .relu, into: output, thread: t)
+            if pool == nil { foldedDropout?.maskValues(ys, count: outputCount, first: 0, sample: s, context: context) }
             return
         }
         let (cout, outH, outW, pw) = (self.cout, self.outH, self.outW, self.paddedW)
@@ -589,9 +592,10 @@ extension Conv2D {
             // Each output row straight from its stacked pixels, bias and relu applied in registers:
             // no wide buffer, no separate passes.
             let relu: Int32 = activation == .relu ? 1 : 0
+            let row = outW &* cout
             for r in 0..<outH {
-                tk_conv_rows(xpad + r &* pw &* pixel, pixel, patch, kernelStacked.base, cout, outW,
-                             ys + r &* outW &* cout, b, relu)
+                tk_conv_rows(xpad + r &* pw &* pixel, pixel, patch, kernelStacked.base, cout, outW, ys + r &* row, b, relu)
+                foldedDropout?.maskValues(ys + r &* row, count: row, first: r &* row, sample: s, context: context)
             }
             return
         }
@@ -623,6 +627,8 @@ extension Conv2D {
                 }
             }
             activation.apply(ys + r0 &* outW &* cout, rows: (r1 &- r0) &* outW, width: cout)
+            foldedDropout?.maskValues(ys + r0 &* outW &* cout, count: (r1 &- r0) &* outW &* cout, first: r0 &* outW &* cout,
+                                      sample: s, context: context)
             r0 = r1
         }
     }
@@ -701,7 +707,7 @@ extension Conv2D {
             tk_relu_grad_rows(dys, ys, outH, outW, cout, foldedDropoutScale(context), shiftedPointers[t].dy + viewOffset,
                               pw &* cout, hasBias ? bp : nil)
         } else {
-            if foldedDropoutRate != nil {
+            if foldedDropout != nil {
                 // The folded dropout's backward, as `Dropout.backwardSample` computes it.
                 let scale = foldedDropoutScale(context), n = outH &* outW &* cout
                 for i in 0..<n {
@@ -786,7 +792,7 @@ extension Conv2D {
 
     func forwardSample(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, sample: Int, thread: Int,
                        context: RunContext) {
-        shiftedForwardSample(x, y, sample: sample, thread: thread)
+        shiftedForwardSample(x, y, sample: sample, thread: thread, context: context)
     }
 
     var backwardsBySample: Bool { usesShiftedRows }
@@ -801,7 +807,7 @@ extension Conv2D {
     /// The factor a kept value of the folded dropout gets in backward: 1/(1 − rate) in training
     /// (`Dropout.backwardSample`), 1 otherwise or without one (its backward is then the identity).
     private func foldedDropoutScale(_ context: RunContext) -> Float {
-        guard let rate = foldedDropoutRate, context.training, rate > 0 else { return 1 }
+        guard let rate = foldedDropout?.rate, context.training, rate > 0 else { return 1 }
         return 1 / (1 - rate)
     }
 

@@ -125,8 +125,9 @@ final class Dropout: Layer {
     /// for the gradient that reaches the relu's input: where a kept value is 0 the relu
     /// sends no gradient anyway.
     var backwardFromOutput = false
-    /// Set by `Sequential` when the relu convolution below applies this layer's backward in its
-    /// own pass (`Conv2D.foldedDropoutRate`): backward then leaves `dy` as it is.
+    /// Set by `Sequential` when the relu convolution below applies this layer in its own passes
+    /// (`Conv2D.foldedDropout`): the mask as it stores each output row, the backward with relu's
+    /// derivative. This layer then leaves its values and gradients as they are.
     var foldedIntoConvolution = false
 
     init(name: String, inputShape: [Int], rate: Float, layerSeed: UInt64) {
@@ -143,6 +144,10 @@ final class Dropout: Layer {
 
     func forwardSample(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, sample: Int, thread: Int,
                        context: RunContext) {
+        if foldedIntoConvolution {
+            if UnsafePointer(y) != x { y.update(from: x, count: inputCount) }
+            return
+        }
         guard context.training, rate > 0 else {
             if UnsafePointer(y) != x { y.update(from: x, count: inputCount) }
             return
@@ -185,7 +190,15 @@ final class Dropout: Layer {
     @inline(__always)
     private func maskSample(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, sample: Int, seed: UInt64) {
         let m = maskParameters(sample: sample, seed: seed)
-        tk_dropout(x, y, inputCount, m.key, m.threshold, m.scale)
+        tk_dropout(x, y, inputCount, 0, m.key, m.threshold, m.scale)
+    }
+
+    /// For a convolution this layer is folded into: the mask of sample `sample` over its values
+    /// first ..< first + count, in place at `y` (nothing outside training or at rate 0).
+    func maskValues(_ y: UnsafeMutablePointer<Float>, count: Int, first: Int, sample: Int, context: RunContext) {
+        guard context.training, rate > 0 else { return }
+        let m = maskParameters(sample: sample, seed: SplitMix64.mix(context.stepSeed, layerSeed))
+        tk_dropout(y, y, count, first, m.key, m.threshold, m.scale)
     }
 
     /// What `tk_dropout` (dropout.c) needs for one sample: element i is kept, times `scale`, iff
@@ -198,6 +211,10 @@ final class Dropout: Layer {
     }
 
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
+        if foldedIntoConvolution {
+            if UnsafePointer(y) != x { y.update(from: x, count: batch &* inputCount) }
+            return
+        }
         mask(x, y, batch: batch, context: context)
     }
 

@@ -295,13 +295,13 @@ public final class Sequential {
     /// layer's (a fused pooling writes into its convolution's pooled buffer, an in-place
     /// dropout into its input), or nil (Flatten: the input itself). Sets the layers' fusion
     /// flags (`Conv2D.fusedPool`, `MaxPooling2D.fusedIntoConvolution`, `Dropout.backwardFromOutput`,
-    /// `Dropout.foldedIntoConvolution` with `Conv2D.foldedDropoutRate`).
+    /// `Dropout.foldedIntoConvolution` with `Conv2D.foldedDropout`).
     private func outputOwners(batchSize: Int) -> [Int?] {
         var owners: [Int?] = []
         for (i, layer) in layers.enumerated() {
             let pool = i > 0 ? layer as? MaxPooling2D : nil
             pool?.fusedIntoConvolution = false
-            (layer as? Conv2D)?.foldedDropoutRate = nil
+            (layer as? Conv2D)?.foldedDropout = nil
             (layer as? Dropout)?.foldedIntoConvolution = false
             if let pool, let conv = layers[i - 1] as? Conv2D, conv.fusedPool === pool, let shared = owners[i - 1] {
                 owners.append(shared)
@@ -317,11 +317,11 @@ public final class Sequential {
                 owners.append(previous)
                 if let dropout = layer as? Dropout {
                     dropout.backwardFromOutput = (layers[i - 1] as? ActivatedLayer)?.activation == .relu
-                    // A shifted-row relu convolution right below applies this dropout's backward
-                    // in the pass that applies relu's derivative (both read the shared output).
+                    // A shifted-row relu convolution right below applies this dropout as it stores
+                    // its output and, backward, with relu's derivative (both read the shared output).
                     if dropout.backwardFromOutput, let conv = layers[i - 1] as? Conv2D, conv.usesShiftedRows,
                        conv.fusedPool == nil {
-                        conv.foldedDropoutRate = dropout.rate
+                        conv.foldedDropout = dropout
                         dropout.foldedIntoConvolution = true
                     }
                 }

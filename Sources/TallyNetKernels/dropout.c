@@ -17,23 +17,23 @@ static inline __attribute__((always_inline)) float factor(long i, uint32_t key, 
     return (float)(1 - (int32_t)dropped) * scale;
 }
 
-static inline __attribute__((always_inline)) void in_place(float *y, long n, uint32_t key, int32_t threshold,
-                                                           float scale) {
-    for (long i = 0; i < n; i++) y[i] *= factor(i, key, threshold, scale);
+static inline __attribute__((always_inline)) void in_place(float *y, long n, long first, uint32_t key,
+                                                           int32_t threshold, float scale) {
+    for (long i = 0; i < n; i++) y[i] *= factor(first + i, key, threshold, scale);
 }
 
 static inline __attribute__((always_inline)) void copying(const float *restrict x, float *restrict y, long n,
-                                                          uint32_t key, int32_t threshold, float scale) {
-    for (long i = 0; i < n; i++) y[i] = x[i] * factor(i, key, threshold, scale);
+                                                          long first, uint32_t key, int32_t threshold, float scale) {
+    for (long i = 0; i < n; i++) y[i] = x[i] * factor(first + i, key, threshold, scale);
 }
 
 TK_DISPATCH
-void tk_dropout(const float *x, float *y, long n, unsigned key, int threshold, float scale) {
+void tk_dropout(const float *x, float *y, long n, long first, unsigned key, int threshold, float scale) {
     // Two loops: with one pointer in place, no alias check sends the loop down a scalar path.
     if (x == y) {
-        in_place(y, n, key, threshold, scale);
+        in_place(y, n, first, key, threshold, scale);
     } else {
-        copying(x, y, n, key, threshold, scale);
+        copying(x, y, n, first, key, threshold, scale);
     }
 }
 

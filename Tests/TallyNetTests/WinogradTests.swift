@@ -242,16 +242,17 @@ final class WinogradTests: XCTestCase {
     }
 
     func testDropoutFoldedIntoTheReluConvolutionBelowOnBothPaths() throws {
-        // A dropout in place over a relu convolution's output leaves its backward to the
-        // convolution (`Conv2D.foldedDropoutRate`): on the direct path inside the one pass that
-        // applies relu's derivative (tk_relu_grad_rows), before the transforms on the Winograd one.
+        // A dropout in place over a relu convolution's output is left to the convolution
+        // (`Conv2D.foldedDropout`): forward, its mask on each stored output row (direct path) or
+        // on the sample after the transforms (Winograd); backward, inside the one pass that applies
+        // relu's derivative (tk_relu_grad_rows, direct) or before the transforms (Winograd).
         // The bottom convolution needs no dx: only its dW and bias see the dropout's mask.
         let results = try trainBothPaths(inputShape: [8, 8, 8], layers: [
             .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
             .dropout(rate: 0.4),
             .conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
         ], check: { model in
-            XCTAssertEqual((model.layers[0] as! Conv2D).foldedDropoutRate, 0.4)
+            XCTAssertTrue((model.layers[0] as! Conv2D).foldedDropout === model.layers[1])
             XCTAssertTrue((model.layers[1] as! Dropout).foldedIntoConvolution)
         })
         assertSameTraining(results)

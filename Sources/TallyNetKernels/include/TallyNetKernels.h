@@ -64,10 +64,10 @@ void tk_conv_rows(const float *a, long lda, long K, const float *b, long N, long
 /// d (K × N) += aᵀ·g over n rows: a: n × K with row stride lda, g: n × N.
 void tk_conv_kernel_rows(const float *a, long lda, const float *g, long n, long K, long N, float *d);
 
-/// Dropout's mask for one sample: y[i] = x[i] · (scale or 0), kept iff the top 24 bits of
-/// lowbias32((i · 0x9E3779B9) ^ key) are >= threshold (`Dropout.maskParameters`; the tests hold a Swift reference).
-/// `y` may be `x`.
-void tk_dropout(const float *x, float *y, long n, unsigned key, int threshold, float scale);
+/// Dropout's mask over elements first ..< first + n of one sample: y[i] = x[i] · (scale or 0) for
+/// element j = first + i, kept iff the top 24 bits of lowbias32((j · 0x9E3779B9) ^ key) are >= threshold
+/// (`Dropout.maskParameters`; the tests hold a Swift reference). `y` may be `x`.
+void tk_dropout(const float *x, float *y, long n, long first, unsigned key, int threshold, float scale);
 /// dst (rows `dstStride` floats apart) = dy · (y ≠ 0 ? keptScale : 0) · (y > 0 ? 1 : 0) over `rows`
 /// rows of width·c values (dy, y contiguous): relu's derivative, with a dropout above it folded
 /// in (keptScale 1/(1 − rate); 1 without one); each row's values then added to bias[c] (or NULL)
