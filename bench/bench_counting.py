@@ -6,7 +6,7 @@ float32 scores (also with per-label thresholds), the GB/s read against a plain
 next to their targets, and the per-call cost of a (32 x 39) update from Python.
 Medians of several repeats; the machine is shared, so compare ratios within a run.
 
-    .venv/bin/python bench/bench_counting.py [--rows 1000000] [--repeats 7]
+    .venv/bin/python bench/bench_counting.py [--rows 1000000] [--repeats 15]
 """
 import argparse
 import os
@@ -19,7 +19,7 @@ from sklearn.metrics import precision_recall_fscore_support
 import tally
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from machine import cpu_line, gbps, kernel_line, median_seconds, numpy_sum_seconds, target  # noqa: E402
+from machine import cpu_line, gbps, kernel_line, median_seconds, numpy_sum, paired_medians, target  # noqa: E402
 
 
 def numpy_counts(y_true, y_pred):
@@ -35,7 +35,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--labels", type=int, default=39)
-    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--sklearn-repeats", type=int, default=1)
     args = ap.parse_args()
     n, k = args.rows, args.labels
@@ -57,9 +57,6 @@ def main():
             a.update(y_true, x)
         return f
 
-    t_bool = median_seconds(run(acc, y_pred), args.repeats)
-    t_float = median_seconds(run(acc, y_score), args.repeats)
-    t_per_label = median_seconds(run(per_label, y_score), args.repeats)
     weights = rng.uniform(0.5, 2.0, size=n)
 
     def run_weighted(a, x):
@@ -70,9 +67,10 @@ def main():
 
     # Row order: each label's float64 sum is the row loop's, bit for bit, so one thread takes
     # the label sums and the other the row table (large batches), both over every row.
-    t_weighted = median_seconds(run_weighted(acc, y_pred), args.repeats)
-    t_sum_bool = numpy_sum_seconds([y_true, y_pred], args.repeats)
-    t_sum_float = numpy_sum_seconds([y_true, y_score], args.repeats)
+    # Each update and its bandwidth reference in turn, round after round (`paired_medians`).
+    t_bool, t_float, t_per_label, t_weighted, t_sum_bool, t_sum_float = paired_medians(
+        [run(acc, y_pred), run(acc, y_score), run(per_label, y_score), run_weighted(acc, y_pred),
+         numpy_sum([y_true, y_pred]), numpy_sum([y_true, y_score])], args.repeats)
     t_numpy_bool = median_seconds(lambda: numpy_counts(y_true, y_pred), args.repeats)
     t_numpy_float = median_seconds(lambda: numpy_counts(y_true, y_score >= 0.5), args.repeats)
     t_sklearn = median_seconds(lambda: precision_recall_fscore_support(y_true, y_pred, average=None,

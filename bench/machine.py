@@ -51,11 +51,29 @@ def seconds(fn, repeats, number=1, clock=time.perf_counter):
     return statistics.median(times), result
 
 
-def numpy_sum_seconds(arrays, repeats):
-    """`numpy.sum` over the arrays' bytes (as uint32 words summed in uint32, so numpy
+def numpy_sum(arrays):
+    """A call of `numpy.sum` over the arrays' bytes (as uint32 words summed in uint32, so numpy
     neither converts nor widens): what reading those bytes once costs here."""
     views = [a.reshape(-1).view(np.uint32) if a.nbytes % 4 == 0 else a.reshape(-1).view(np.uint8) for a in arrays]
-    return median_seconds(lambda: [v.sum(dtype=v.dtype) for v in views], repeats)
+    return lambda: [v.sum(dtype=v.dtype) for v in views]
+
+
+def numpy_sum_seconds(arrays, repeats):
+    """Median seconds of `numpy_sum(arrays)`."""
+    return median_seconds(numpy_sum(arrays), repeats)
+
+
+def paired_medians(fns, repeats, clock=time.perf_counter):
+    """Median seconds per call of each of `fns`, called in turn `repeats` rounds: a kernel and
+    its anchor (numpy.sum over the same bytes) then see the same machine, where timing one
+    after the other let a drift of these shared machines (±10-30 % over a minute) into the ratio."""
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, ts in zip(fns, times):
+            t0 = clock()
+            fn()
+            ts.append(clock() - t0)
+    return [statistics.median(ts) for ts in times]
 
 
 def gbps(nbytes, seconds):
