@@ -94,6 +94,11 @@ final class Conv2D: ActivatedLayer {
     private var kernelScratch: [FloatBuffer] = []
     /// The kernel with its two spatial axes swapped, (kw, kh, cin, cout), for stacked rows.
     private var kernelStacked: FloatBuffer
+    /// Per thread: the sample whose stacked input its `x` buffer holds in this pass (-1: none).
+    /// The backward's dW reads what the recomputed forward of the same sample stacked just
+    /// before, instead of stacking it again; every pass starts with none. A raw buffer: the
+    /// threads write their own entries at once.
+    private var stackedSamples = UnsafeMutableBufferPointer<Int>.allocate(capacity: 0)
     private var shiftedPointers: [(x: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>,
                                    wide: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>)] = []
     private var reservedStacked = false
@@ -141,7 +146,19 @@ final class Conv2D: ActivatedLayer {
         shiftedBlockRows = max(1, 65_536 / max(paddedW * max(cin, filters), 1))
     }
 
-    deinit { poolCodes?.deallocate() }
+    deinit {
+        poolCodes?.deallocate()
+        stackedSamples.deallocate()
+    }
+
+    /// Every thread's stacked buffer holds no sample (the start of a pass).
+    private func forgetStackedSamples(threads: Int) {
+        if stackedSamples.count < threads {
+            stackedSamples.deallocate()
+            stackedSamples = .allocate(capacity: threads)
+        }
+        stackedSamples.update(repeating: -1)
+    }
 
     var kind: String { "Conv2D" }
     /// The shifted-row backward reads a sample's output (activation gradient) before it
@@ -546,6 +563,7 @@ extension Conv2D {
     /// kernel as the passes read it (Winograd's U, or the stacked-row order).
     private func beginShiftedForward(threads: Int) {
         BLAS.setThreads(1)
+        forgetStackedSamples(threads: threads)
         if winogradActive {
             winogradPlan(threads: threads).prepareForward(kernel: kernel.value.base)
             return
@@ -585,6 +603,7 @@ extension Conv2D {
         let stacked = stacksRows, pixel = kh &* cin, own = stackedRowsOnOwnTiles
         if stacked {
             stack(xs, into: xpad)
+            if t < stackedSamples.count { stackedSamples[t] = s }
         } else {
             pad(xs, into: xpad, height: inH, width: inW, channels: cin, top: padTop, left: padLeft)
         }
@@ -650,6 +669,7 @@ extension Conv2D {
     /// Before a backward pass of the shifted path on `threads` threads: the flipped kernel,
     /// zeroed per-thread partial gradients.
     private func beginShiftedBackward(threads: Int) {
+        forgetStackedSamples(threads: threads)
         if winogradActive {
             winogradPlan(threads: threads).beginBackward(kernel: kernel.value.base, threads: threads)
             reservePartials(threads: threads)
@@ -733,7 +753,10 @@ extension Conv2D {
         let kp = stacked ? buffers.scratch : kernelPartialPointers[t]
         if stacked {
             // dW (in stacked order) += Aᵀ · dYwide, one GEMM.
-            stack(xs, into: xpad)
+            if t >= stackedSamples.count || stackedSamples[t] != s {
+                stack(xs, into: xpad)
+                if t < stackedSamples.count { stackedSamples[t] = s }
+            }
             if stackedRowsOnOwnTiles {
                 tk_conv_kernel_rows(xpad, pixel, dpad + viewOffset, outH &* pw, patch, cout, kp)
             } else {
