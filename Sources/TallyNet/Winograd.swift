@@ -128,9 +128,9 @@ final class WinogradConvolution {
         let ut = UnsafePointer(self.ut.base), patch = patches[t].base
         let (cin, cout) = (self.cin, self.cout)
         let vs = transformedStride, ms = productStride
-        // dx is zeroed here and gathered into while x and the gradient are still read.
+        // dx is written (the first tile at each pixel stores, tk_wino_input_grad) while x and the
+        // gradient are still read.
         precondition(dx.map { UnsafePointer($0) != x } ?? true, "the input gradient may not overwrite the input")
-        dx?.update(repeating: 0, count: inH * inW * cin)
         var t0 = 0
         while t0 < tiles {
             let t1 = min(t0 + blockTiles, tiles), n = t1 - t0

@@ -221,10 +221,18 @@ void tk_wino_input(const float *restrict x, long h, long w, long c, long tilesW,
     }
 }
 
-/// One tile's B·dV·Bᵀ (dV from the 36 matrices at `src`, `stride` floats apart), added to the
-/// pixels at `dst` (rows `row` floats apart), or stored there when `store`.
+/// Whether tile (ty, tx) is the first, in tile order, to reach its pixel (r, q): the tile row
+/// above reaches the tile's first two rows, the tile to the left its first two columns. dX is
+/// not zeroed first: the first tile at a pixel stores 0 + its value (+0 for −0, as the sum onto
+/// a zeroed dX gave), the others add theirs, in the same order as before.
+static inline int first_at(long ty, long tx, long r, long q) { return (ty == 0 || r >= 2) && (tx == 0 || q >= 2); }
+
+/// One tile's B·dV·Bᵀ (dV from the 36 matrices at `src`, `stride` floats apart): with `raw`,
+/// stored into a patch at `dst`; else into an inside tile's pixels at `dst` (rows `row` floats
+/// apart), stored where it is the first tile there (`first_at`, ty and tx > 0), added elsewhere.
 static inline __attribute__((always_inline)) void input_grad_tile(const float *restrict src, long stride, long c,
-                                                                  float *restrict dst, long row, int store) {
+                                                                  float *restrict dst, long row, int raw) {
+    const v8 zero = {0};
     for (long ch = 0; ch < c; ch += 8) {
         v8 tmp[36];
         for (int i = 0; i < 6; i++) {
@@ -237,7 +245,7 @@ static inline __attribute__((always_inline)) void input_grad_tile(const float *r
             B6(v8, tmp + q, 6, o, 1);                      // column q: B·
             for (int r = 0; r < 6; r++) {
                 float *p = dst + r * row + q * c + ch;
-                ST(p, store ? o[r] : LD(p) + o[r]);
+                ST(p, raw ? o[r] : first_at(1, 1, r, q) ? zero + o[r] : LD(p) + o[r]);
             }
         }
     }
@@ -255,7 +263,7 @@ void tk_wino_input_grad(const float *restrict dv, long stride, long c, long tile
             continue;
         }
         // The border: the tile's whole gradient into the patch, then its pixels inside the
-        // image added in the same order as above (the padded copy's sums, bit for bit).
+        // image stored or added as above (the padded copy's sums, bit for bit).
         input_grad_tile(src, stride, c, patch, 6 * c, 1);
         for (long r = 0; r < 6; r++) {
             const long y = 4 * ty - 1 + r;
@@ -265,7 +273,11 @@ void tk_wino_input_grad(const float *restrict dv, long stride, long c, long tile
                 if (xx < 0 || xx >= w) continue;
                 float *d = dx + (y * w + xx) * c;
                 const float *p = patch + (r * 6 + q) * c;
-                for (long ch = 0; ch < c; ch++) d[ch] += p[ch];
+                if (first_at(ty, tx, r, q)) {
+                    for (long ch = 0; ch < c; ch++) d[ch] = 0.0f + p[ch];
+                } else {
+                    for (long ch = 0; ch < c; ch++) d[ch] += p[ch];
+                }
             }
         }
     }

@@ -27,7 +27,8 @@ void tk_wino_kernel_grad(const float *du, long cin, long cout, float *dw);
 void tk_wino_input(const float *x, long h, long w, long c, long tilesW, long t0, long t1,
                    float *v, long stride, float *patch);
 /// Adds B·dV·Bᵀ of tiles t0 ..< t1 into the h × w × c input gradient (tiles overlap by 2;
-/// what falls outside the image is dropped); `patch` is 36·c floats of scratch.
+/// what falls outside the image is dropped); `patch` is 36·c floats of scratch. Called over a
+/// sample's tiles in order from tile 0, it needs no zeroed dX: the first tile at each pixel stores.
 void tk_wino_input_grad(const float *dv, long stride, long c, long tilesW, long t0, long t1,
                         float *dx, long h, long w, float *patch);
 
