@@ -44,7 +44,11 @@ extension ScoreStore {
         let (cellBytes, cellOverflow) = Int(header[1]).multipliedReportingOverflow(by: elementWeighted ? 8 * rows : 0)
         guard !overflow, !cellOverflow, labelBytes <= bytes.count, cellBytes <= bytes.count,
               40 + labelBytes + (weighted ? 8 * rows : 0) + cellBytes == bytes.count,
-              rows > 0 || header[1] <= 1 << 24 else { throw fail }
+              rows > 0 || header[1] <= 1 << 24,
+              // An empty store has no weights (`isWeighted` is "weights not empty"), so
+              // `serialized()` never writes a weighting for one. Restored, such a state
+              // was element-weighted with no row weights, and its next update trapped.
+              rows > 0 || header[4] == 0 else { throw fail }
         try self.init(labelCount: Int(header[1]))
         if wide { isWide = true; wideKeys = Array(repeating: [], count: labelCount) }
         for j in 0..<labelCount {

@@ -51,6 +51,13 @@ final class RobustnessTests: XCTestCase {
         XCTAssertThrowsError(try ScoreStore(serialized: header.withUnsafeBytes { Array($0) }))
         header[1] = 3
         XCTAssertEqual(try ScoreStore(serialized: header.withUnsafeBytes { Array($0) }).labelCount, 3)
+        // An empty store claiming row or element weights (the restore fuzzer's find: its
+        // next update gave cells weights but rows none, and `.samples` then trapped).
+        for weighting: UInt64 in [1, 2] {
+            header[4] = weighting
+            let bytes = header.withUnsafeBytes { Array($0) }
+            XCTAssertThrowsError(try ScoreStore(serialized: bytes), "weighting \(weighting)") { XCTAssertTrue($0 is TallyError, "\($0)") }
+        }
     }
 
     /// A binned histogram of 2 labels near Int64.max rows: pooling the labels'
