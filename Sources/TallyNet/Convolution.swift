@@ -728,12 +728,10 @@ extension Conv2D {
                               pw &* cout, hasBias ? bp : nil)
         } else {
             if foldedDropout != nil {
-                // The folded dropout's backward, as `Dropout.backwardSample` computes it.
-                let scale = foldedDropoutScale(context), n = outH &* outW &* cout
-                for i in 0..<n {
-                    let kept: Float = ys[i] != 0 ? scale : 0
-                    dys[i] = dys[i] * kept
-                }
+                // The folded dropout's backward (Winograd, or a Dense layer above that already
+                // applied relu's derivative in dY: `gradientIncludesActivation`).
+                Dropout.keptGradient(dy: dys, y: ys, dx: dys, count: outH &* outW &* cout,
+                                      scale: foldedDropoutScale(context))
             }
             if !gradientIncludesActivation { activation.backward(y: ys, dy: dys, rows: outH &* outW, width: cout) }
             if hasBias {

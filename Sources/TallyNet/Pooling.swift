@@ -144,11 +144,8 @@ final class Dropout: Layer {
 
     func forwardSample(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, sample: Int, thread: Int,
                        context: RunContext) {
-        if foldedIntoConvolution {
-            if UnsafePointer(y) != x { y.update(from: x, count: inputCount) }
-            return
-        }
-        guard context.training, rate > 0 else {
+        // The identity outside training, at rate 0, and when the convolution below applies the mask.
+        guard !foldedIntoConvolution, context.training, rate > 0 else {
             if UnsafePointer(y) != x { y.update(from: x, count: inputCount) }
             return
         }
@@ -158,17 +155,21 @@ final class Dropout: Layer {
     func backwardSample(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                         dx: UnsafeMutablePointer<Float>?, sample: Int, thread: Int, context: RunContext) {
         guard let dx else { return }
-        if foldedIntoConvolution {
-            if dx != dy { dx.update(from: dy, count: inputCount) }
-            return
-        }
-        guard backwardFromOutput, context.training, rate > 0 else {
-            // The mask is its own transpose: the forward's operation on dy.
+        guard !foldedIntoConvolution, backwardFromOutput, context.training, rate > 0 else {
+            // The mask is its own transpose: the forward's operation on dy (the identity when folded).
             forwardSample(dy, dx, sample: sample, thread: thread, context: context)
             return
         }
-        let n = inputCount, scale = 1 / (1 - rate)
-        for i in 0..<n {
+        Self.keptGradient(dy: dy, y: y, dx: dx, count: inputCount, scale: 1 / (1 - rate))
+    }
+
+    /// The backward of a dropout whose mask is read from its output `y` (after a relu): dx = dy
+    /// times `scale` where y is non-zero, else 0. `dx` may be `dy`. The one home of this rule, for
+    /// this layer and for the convolution it is folded into (`Conv2D.foldedDropout`).
+    @inline(__always)
+    static func keptGradient(dy: UnsafePointer<Float>, y: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                             count: Int, scale: Float) {
+        for i in 0..<count {
             let kept: Float = y[i] != 0 ? scale : 0
             dx[i] = dy[i] * kept
         }
@@ -211,32 +212,20 @@ final class Dropout: Layer {
     }
 
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
-        if foldedIntoConvolution {
-            if UnsafePointer(y) != x { y.update(from: x, count: batch &* inputCount) }
-            return
-        }
         mask(x, y, batch: batch, context: context)
     }
 
     func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                   dx: UnsafeMutablePointer<Float>?, batch: Int, context: RunContext) {
         guard let dx else { return }
-        if foldedIntoConvolution {
-            if dx != dy { dx.update(from: dy, count: batch &* inputCount) }
-            return
-        }
-        guard backwardFromOutput, context.training, rate > 0, rate < 1 else {
+        guard !foldedIntoConvolution, backwardFromOutput, context.training, rate > 0 else {
             mask(dy, dx, batch: batch, context: context)
             return
         }
         let n = inputCount, scale = 1 / (1 - rate)
         forEachChunk(batch, threads: context.threads) { _, samples in
-            let o = samples.lowerBound &* n, count = samples.count &* n
-            let ys = y + o, dys = dy + o, dxs = dx + o
-            for i in 0..<count {
-                let kept: Float = ys[i] != 0 ? scale : 0
-                dxs[i] = dys[i] * kept
-            }
+            let o = samples.lowerBound &* n
+            Self.keptGradient(dy: dy + o, y: y + o, dx: dx + o, count: samples.count &* n, scale: scale)
         }
     }
 }
