@@ -19,17 +19,24 @@ TallyNet actually runs (conv2 as Winograd F(4x4, 3x3): its 36 GEMMs per tile). E
 "x floor" is against its own algorithm's floor. Ratios are to the faster Keras backend measured
 in this run. PyTorch on the CPU (eager, channels_last) is a third anchor when `torch` imports.
 
+With `--rounds R` every framework runs R times, in turn (round 1: each framework, round 2:
+each again, ...), each round with its own SGEMM rate: the table gives each framework's median
+epoch time and peak memory, and the ratios are the medians of the per-round ratios, so that the
+machine's drift between one framework's process and the next (±20 % on these shared 2-CPU
+machines) does not land in a ratio. Each round's ratios are printed too.
+
 The header prints the CPU and TallyNet's kernels (`tally.net.backend()`): a speed claim holds
 for the machine it was measured on. `--blis-table` runs TallyNet with BLIS's own CPU-model
 table instead of TallyNet's choice by instruction set (TALLY_BLIS_ARCH=table), for comparison.
 
-    .venv/bin/python bench/bench_trainer.py [--sizes 204 64] [--timed-batches 6]
+    .venv/bin/python bench/bench_trainer.py [--sizes 204 64] [--timed-batches 6] [--rounds 1]
         [--only tallynet keras-tf keras-jax torch] [--blis-table] [--settle 5]
 """
 import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -244,6 +251,8 @@ def main():
                     help="time a whole epoch for image sizes up to this (else extrapolate)")
     ap.add_argument("--settle", type=float, default=5,
                     help="seconds to wait before each framework's process (the previous one's exit settles)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run every framework this many times, in turn; report medians of per-round ratios")
     ap.add_argument("--blis-table", action="store_true",
                     help="TallyNet on BLIS's own CPU-model table, not TallyNet's choice by instruction set")
     ap.add_argument("--worker", choices=FRAMEWORKS)
@@ -265,31 +274,61 @@ def main():
           f"{os.cpu_count()} CPUs; SGEMM {gflops:.0f} GFLOP/s (numpy BLAS, this run); "
           f"load average {os.getloadavg()[0]:.1f} at start (other processes skew every figure)")
     print("# " + backend_line(args).replace("\n", "\n# "))
+    median = statistics.median
     for size in args.sizes:
-        floor = training_flops(size) * N_SAMPLES / (gflops * 1e9)
-        wfloor = training_flops(size, winograd=True) * N_SAMPLES / (gflops * 1e9)
-        results = {f: run_worker(f, size, args) for f in args.only}
-        ok = {f: r for f, r in results.items() if "error" not in r}
-        keras_best = min((r["epoch_seconds"] for f, r in ok.items() if f.startswith("keras")), default=None)
-        keras_mem = min((r["peak_rss_mib"] for f, r in ok.items() if f.startswith("keras")), default=None)
+        # One row per round: its SGEMM rate, then each framework's run, in turn.
+        rounds = []
+        for r in range(max(1, args.rounds)):
+            rate = gflops if r == 0 else sgemm_gflops()
+            rounds.append((rate, {f: run_worker(f, size, args) for f in args.only}))
         print(f"# load average {os.getloadavg()[0]:.1f} after {size}x{size}")
-        print(f"\n## {size}x{size}x3: {training_flops(size) / 1e9:.3f} GFLOP per training sample with direct "
-              f"convolutions, {training_flops(size, winograd=True) / 1e9:.3f} with conv2 as Winograd F(4x4,3x3); "
-              f"compute floors {floor:.1f} s and {wfloor:.1f} s per epoch at {gflops:.0f} GFLOP/s")
+        wflops, dflops = training_flops(size, winograd=True), training_flops(size)
+
+        def ratios(rate, results):
+            """Per framework of one round: x its own floor, x the best Keras, x Keras's memory."""
+            ok = {f: res for f, res in results.items() if "error" not in res}
+            best = min((res["epoch_seconds"] for f, res in ok.items() if f.startswith("keras")), default=None)
+            mem = min((res["peak_rss_mib"] for f, res in ok.items() if f.startswith("keras")), default=None)
+            out = {}
+            for f, res in ok.items():
+                floor = (wflops if f == "tallynet" else dflops) * N_SAMPLES / (rate * 1e9)
+                e = res["epoch_seconds"]
+                out[f] = (e / floor, e / best if best else None, res["peak_rss_mib"] / mem if mem else None)
+            return out
+
+        per_round = [ratios(rate, results) for rate, results in rounds]
+        rate = median(rate for rate, _ in rounds)
+        floor, wfloor = dflops * N_SAMPLES / (rate * 1e9), wflops * N_SAMPLES / (rate * 1e9)
+        print(f"\n## {size}x{size}x3: {dflops / 1e9:.3f} GFLOP per training sample with direct "
+              f"convolutions, {wflops / 1e9:.3f} with conv2 as Winograd F(4x4,3x3); "
+              f"compute floors {floor:.1f} s and {wfloor:.1f} s per epoch at {rate:.0f} GFLOP/s"
+              + (f" (median of {len(rounds)} rounds' SGEMM rates; ratios: medians of the rounds' ratios)"
+                 if len(rounds) > 1 else ""))
         print(f"{'framework':<10} {'s/epoch':>8} {'ms/sample':>9} {'x floor':>7} {'x best Keras':>12} "
               f"{'peak MiB':>9} {'x Keras mem':>11} {'warm-up s':>9}  measured")
-        for f, r in results.items():
-            if "error" in r:
-                print(f"{f:<10} failed: {r['error']}")
-                continue
-            e = r["epoch_seconds"]
-            own_floor = wfloor if f == "tallynet" else floor
-            rel = f"{e / keras_best:.2f}" if keras_best else "-"
-            mem = f"{r['peak_rss_mib'] / keras_mem:.2f}" if keras_mem else "-"
-            print(f"{f:<10} {e:8.1f} {1000 * e / N_SAMPLES:9.2f} {e / own_floor:7.2f} {rel:>12} "
-                  f"{r['peak_rss_mib']:9.0f} {mem:>11} {r['warmup_seconds']:9.1f}  {r['measured']}")
-        sys.stdout.flush()
 
+        def fmt(values, spec):
+            values = [v for v in values if v is not None]
+            return format(median(values), spec) if values else "-"
+
+        for f in args.only:
+            runs = [results[f] for _, results in rounds if "error" not in results[f]]
+            if not runs:
+                print(f"{f:<10} failed: {rounds[-1][1][f]['error']}")
+                continue
+            e = median(res["epoch_seconds"] for res in runs)
+            mine = [rr[f] for rr in per_round if f in rr]
+            print(f"{f:<10} {e:8.1f} {1000 * e / N_SAMPLES:9.2f} {fmt([m[0] for m in mine], '7.2f')} "
+                  f"{fmt([m[1] for m in mine], '>12.2f')} {median(res['peak_rss_mib'] for res in runs):9.0f} "
+                  f"{fmt([m[2] for m in mine], '>11.2f')} {median(res['warmup_seconds'] for res in runs):9.1f}  "
+                  f"{runs[0]['measured']}" + (f"; median of {len(runs)} rounds" if len(rounds) > 1 else ""))
+        if len(rounds) > 1:
+            for i, ((rate, results), rr) in enumerate(zip(rounds, per_round), 1):
+                cells = "; ".join(f"{f} {results[f]['epoch_seconds']:.1f} s, x floor {rr[f][0]:.2f}, x best Keras "
+                                  + (f"{rr[f][1]:.2f}" if rr[f][1] is not None else "-")
+                                  for f in args.only if f in rr)
+                print(f"#   round {i} (SGEMM {rate:.0f} GFLOP/s): {cells}")
+        sys.stdout.flush()
 
 if __name__ == "__main__":
     main()
