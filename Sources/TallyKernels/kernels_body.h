@@ -70,6 +70,7 @@ TK_ROW_RANK(f64, double, uint64_t, int64_t, 63, 0x8000000000000000ull, tk_isfini
             for (size_t j = 0; j < n; j++) {                                                                  \
                 uint8_t a = t[j], b = PRED;                                                                   \
                 CHECK;                                                                                        \
+                a &= 1; b &= 1; /* a bad byte (refused after) keeps the row's triple inside the table */      \
                 uint8_t x = a & b;                                                                            \
                 ltp[j] += x; lpr[j] += b; lac[j] += a;                                                        \
                 rtp += x; rpr += b; rac += a;                                                                 \
@@ -115,12 +116,13 @@ TK_COUNT(count_scores_f32_small,
             for (size_t j = 0; j < n; j++) {                                                                  \
                 uint8_t a = t[j], b = PRED;                                                                   \
                 if (table) CHECK;                                                                             \
+                a &= 1; b &= 1; /* as above: tp <= predicted, actual <= n for any bytes */                    \
                 p[j] = b;                                                                                     \
                 rtp += a & b; rpr += b; rac += a;                                                             \
             }                                                                                                 \
             if (sums)                                                                                         \
                 for (size_t j = 0; j < n; j++) {                                                              \
-                    uint64_t a = t[j] & 1, b = p[j] & 1;                                                      \
+                    uint64_t a = t[j] & 1, b = p[j];                                                          \
                     stp[j] += w * (double)(a & b); spr[j] += w * (double)b; sac[j] += w * (double)a;          \
                 }                                                                                             \
             if (table) {                                                                                      \

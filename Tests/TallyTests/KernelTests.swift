@@ -50,6 +50,50 @@ final class KernelTests: XCTestCase {
     /// the 2048-row table and the two-thread splits (the last cases: label sums and row
     /// table for weighted batches from `weightedSplitValues`, rows for unweighted ones from
     /// `splitValues`, with the table of every triple and with listed rows).
+    /// Bytes other than 0 and 1 (uint8 truth or predictions) at every kernel level, weighted
+    /// and not: refused with the row loop's message, the counts unchanged. The generic
+    /// kernels (baseline, and AVX2's weighted rows) once summed such bytes into a row's
+    /// (tp, fp, fn) and indexed the row table with it before the refusal: out of bounds
+    /// (the update fuzzer under AddressSanitizer at TALLY_KERNEL=avx2). Under ASan (make
+    /// safety) this test fails on any such access.
+    func testBadBytesAreRefusedAtEveryLevelWithinBounds() throws {
+        defer { chooseKernelLevel(nil) }
+        for level in ["baseline", "avx2", "avx512"] {
+            let used = chooseKernelLevel(level)
+            for labels in [1, 5, 39, 64, 65] {
+                for rows in [1, 300, 3000] {
+                    var g = SeededGenerator(seed: UInt64(labels * 10_000 + rows))
+                    var truth = (0..<(rows * labels)).map { _ in UInt8(Double.random(in: 0..<1, using: &g) < 0.4 ? 1 : 0) }
+                    var predictions = (0..<(rows * labels)).map { _ in UInt8(Double.random(in: 0..<1, using: &g) < 0.5 ? 1 : 0) }
+                    let weights = (0..<rows).map { Double($0 % 5) / 2 }
+                    // Many bad bytes, so that a row's sums of raw bytes would leave the table.
+                    for i in stride(from: rows * labels / 3, to: rows * labels, by: 7) {
+                        truth[i] = [2, 3, 255][i % 3]
+                        predictions[(i + 1) % predictions.count] = [254, 3, 2][i % 3]
+                    }
+                    for weighted in [false, true] {
+                        var counts = try ConfusionCounts(labelCount: labels)
+                        let ones = [UInt8](repeating: 1, count: labels)
+                        try ones.withMatrixView(rows: 1, columns: labels) { try counts.update(truth: $0, prediction: $0, sampleWeight: nil) }
+                        let before = counts
+                        let what = "level \(used), labels \(labels), rows \(rows), weighted \(weighted)"
+                        XCTAssertThrowsError(try weights.withUnsafeBufferPointer { w in
+                            try truth.withMatrixView(rows: rows, columns: labels) { t in
+                                try predictions.withMatrixView(rows: rows, columns: labels) {
+                                    try counts.update(truth: t, prediction: $0, sampleWeight: weighted ? w : nil)
+                                }
+                            }
+                        }, what) { error in
+                            guard case .invalidValue(let m) = error as? TallyError else { return XCTFail("\(what): \(error)") }
+                            XCTAssertTrue(m.contains("to hold only 0 and 1"), "\(what): \(m)")
+                        }
+                        XCTAssertEqual(counts, before, what)
+                    }
+                }
+            }
+        }
+    }
+
     func testCountingKernelsEqualRowLoopBitForBit() throws {
         let split = ConfusionCounts.weightedSplitValues
         let cases = [1, 15, 16, 17, 39, 63, 64, 65, 100].flatMap { labels in [1, 300, 2100, 7000].map { (labels, $0) } }
