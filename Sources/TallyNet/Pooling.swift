@@ -144,8 +144,7 @@ final class Dropout: Layer {
 
     func forwardSample(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, sample: Int, thread: Int,
                        context: RunContext) {
-        // The identity outside training, at rate 0, and when the convolution below applies the mask.
-        guard !foldedIntoConvolution, context.training, rate > 0 else {
+        guard !isIdentity(context) else {
             if UnsafePointer(y) != x { y.update(from: x, count: inputCount) }
             return
         }
@@ -155,7 +154,7 @@ final class Dropout: Layer {
     func backwardSample(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                         dx: UnsafeMutablePointer<Float>?, sample: Int, thread: Int, context: RunContext) {
         guard let dx else { return }
-        guard !foldedIntoConvolution, backwardFromOutput, context.training, rate > 0 else {
+        guard !isIdentity(context), backwardFromOutput else {
             // The mask is its own transpose: the forward's operation on dy (the identity when folded).
             forwardSample(dy, dx, sample: sample, thread: thread, context: context)
             return
@@ -174,11 +173,19 @@ final class Dropout: Layer {
             dx[i] = dy[i] * kept
         }
     }
+
+    /// Whether this layer passes values through unchanged: outside training, at rate 0, and when
+    /// the convolution below applies the mask (`foldedIntoConvolution`).
+    private func isIdentity(_ context: RunContext) -> Bool {
+        foldedIntoConvolution || !context.training || rate == 0
+    }
+
     var parameters: [Parameter] { [] }
 
     /// out = in · mask / (1 - rate), the same operation forward and backward; `dst`
     /// may be `src` (in place). The mask of a sample depends on (step seed, layer, sample).
     private func mask(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, batch: Int, context: RunContext) {
+        if isIdentity(context) && UnsafePointer(dst) == src { return }  // nothing to do: start no threads
         let n = inputCount
         forEachChunk(batch, threads: context.threads) { t, samples in
             for s in samples { forwardSample(src + s &* n, dst + s &* n, sample: s, thread: t, context: context) }
@@ -218,7 +225,7 @@ final class Dropout: Layer {
     func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                   dx: UnsafeMutablePointer<Float>?, batch: Int, context: RunContext) {
         guard let dx else { return }
-        guard !foldedIntoConvolution, backwardFromOutput, context.training, rate > 0 else {
+        guard !isIdentity(context), backwardFromOutput else {
             mask(dy, dx, batch: batch, context: context)
             return
         }

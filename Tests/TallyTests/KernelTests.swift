@@ -43,13 +43,6 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    /// Rows of many predicted labels (triples above 15, which the table of every triple
-    /// takes for up to 64 labels) and weighted rows (weights 0, -0 and negative among
-    /// them): the kernels' state equals the row loop's bit for bit (serialized), on label
-    /// counts around the 16-lane and 64-label edges and row counts past the 255-row flush,
-    /// the 2048-row table and the two-thread splits (the last cases: label sums and row
-    /// table for weighted batches from `weightedSplitValues`, rows for unweighted ones from
-    /// `splitValues`, with the table of every triple and with listed rows).
     /// Bytes other than 0 and 1 (uint8 truth or predictions) at every kernel level, weighted
     /// and not: refused with the row loop's message, the counts unchanged. The generic
     /// kernels (baseline, and AVX2's weighted rows) once summed such bytes into a row's
@@ -94,6 +87,13 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Rows of many predicted labels (triples above 15, which the table of every triple
+    /// takes for up to 64 labels) and weighted rows (weights 0, -0 and negative among
+    /// them): the kernels' state equals the row loop's bit for bit (serialized), on label
+    /// counts around the 16-lane and 64-label edges and row counts past the 255-row flush,
+    /// the 2048-row table and the two-thread splits (the last cases: label sums and row
+    /// table for weighted batches from `weightedSplitValues`, rows for unweighted ones from
+    /// `splitValues`, with the table of every triple and with listed rows).
     func testCountingKernelsEqualRowLoopBitForBit() throws {
         let split = ConfusionCounts.weightedSplitValues
         let cases = [1, 15, 16, 17, 39, 63, 64, 65, 100].flatMap { labels in [1, 300, 2100, 7000].map { (labels, $0) } }
