@@ -20,10 +20,24 @@ internal import TallyNetKernels
 final class WinogradConvolution {
     let inH: Int, inW: Int, cin: Int, cout: Int
     let tilesH: Int, tilesW: Int, tiles: Int
-    /// Tiles per block of GEMMs: 128 for 32 × 32 channels (36 × 128 × 32 floats, 590 KB per
-    /// operand). Measured on the seed model at 204×204: 23.4 s per epoch, against 24.4 with 256
-    /// (the operands leave L2) and 26.7 with 64 (BLIS at 78 instead of 89 GFLOP/s on k = 32).
+    /// Tiles per block of GEMMs (see `defaultBlockTiles`).
     let blockTiles: Int
+
+    /// Tiles per block for `cin` × `cout` channels. On the own tiles (products.c): 48 for 32 × 32,
+    /// so that a block's V and M (36 × 48 × 32 floats, 221 KB each) and U (147 KB) stay in a 1 MB
+    /// L2 between the input transform, the products and the output transform, and a multiple
+    /// of the products' 12-row tiles. Measured on the seed model at 204×204 (bench/trainer, 10
+    /// batches, 3 rounds, Zen 4): 12.7–13.2 ms per sample against 13.8–14.2 with 128; 24 to 72
+    /// were within noise of 48. Alone, one sample's forward (tk_wino_input, products, pooled
+    /// output) took 2.5–2.7 ms against 2.9–3.3 with 128, the products at the same 108 GFLOP/s.
+    /// On BLIS: 128 (590 KB per operand): 36 BLIS calls a block pay per call and per packing,
+    /// measured 23.4 s per epoch against 24.4 with 256 (the operands leave L2) and 26.7 with 64
+    /// (BLIS at 78 instead of 89 GFLOP/s on k = 32).
+    static func defaultBlockTiles(cin: Int, cout: Int, ownKernels: Bool) -> Int {
+        let channels = max(cin, cout, 1)
+        if ownKernels { return max(12, 48 * 32 / channels / 12 * 12) }
+        return max(16, 128 * 32 / channels)
+    }
     /// Whether a block's 36 products run in one call on TallyNet's own tiles (products.c)
     /// rather than as 36 BLIS calls: the backend's choice, a var so tests can run both.
     var usesOwnKernels = Backend.current.usesOwnKernels
@@ -46,7 +60,8 @@ final class WinogradConvolution {
         (self.inH, self.inW, self.cin, self.cout) = (inH, inW, cin, cout)
         (tilesH, tilesW) = ((inH + 3) / 4, (inW + 3) / 4)
         tiles = tilesH * tilesW
-        self.blockTiles = min(tiles, max(1, blockTiles ?? max(16, 128 * 32 / max(cin, cout))))
+        self.blockTiles = min(tiles, max(1, blockTiles ?? Self.defaultBlockTiles(cin: cin, cout: cout,
+                                                                              ownKernels: Backend.current.usesOwnKernels)))
         u = FloatBuffer(count: 36 * cin * cout)
         ut = FloatBuffer(count: 36 * cin * cout)
     }
