@@ -205,16 +205,19 @@ TN_MOMENTUM_TILE(3) TN_MOMENTUM_TILE(1)
 TN_AVX512 static void dense_momentum_avx512(const float *x, long lda, const float *dy, long m, long u, long rows,
                                             float alpha, float beta, float *w, float *v, const float *scale,
                                             float *sums) {
-    // Rows outer (each row's w and v stream once, contiguously), 128-column segments inner.
-    // The step streams w and v from memory (the seed's 680 MB kernel): each segment's tile asks
-    // for its segment of the rows two groups ahead into L2, a few lines per batch row, so
-    // that the requests go out while the FMAs run. Asking for the next group's three whole
-    // rows at once (192 lines, more than L2 keeps in flight), the step took 113-135 ms per
-    // batch of the seed's model at 204x204 on two threads (C harness, Zen 4) against 92-97.
-    const long ahead = 6;
-    for (long r0 = 0; r0 < rows;) {
-        long rr = rows - r0 >= 3 ? 3 : 1;
-        const int pf = rr == 3 && r0 + ahead + 3 <= rows;
+    // Blocks of BLOCK rows, each walked one 128-column segment at a time: a segment of dy
+    // (32 rows x 128 columns, 16 KB) then stays in L1 for the whole block instead of all of dy
+    // (64 KB, more than L1) streaming through it for every three rows, and the block's w and v
+    // rows stay in L2 between its segments. Each column still sums its rows' squares in row order.
+    // The step streams w and v from memory (the seed's 680 MB kernel): each tile asks for its
+    // segment of the rows a block ahead into L2, a few lines per batch row, so that the requests
+    // go out while the FMAs run. Asking for the next three whole rows at once (192 lines, more
+    // than L2 keeps in flight), rows outer, the step took 113-135 ms per batch of the seed's model
+    // at 204x204 on two threads (C harness, Zen 4); prefetching as here, 93-107 rows outer and
+    // 85-96 in blocks (77-84 with w and v in cache).
+    enum { BLOCK = 24 };
+    for (long b0 = 0; b0 < rows; b0 += BLOCK) {
+        const long b1 = b0 + BLOCK < rows ? b0 + BLOCK : rows;
         for (long j0 = 0; j0 < u; j0 += 128) {
             __mmask16 mask[8];
             for (int q = 0; q < 8; q++) {
@@ -223,15 +226,21 @@ TN_AVX512 static void dense_momentum_avx512(const float *x, long lda, const floa
             }
             const float *sc = scale ? scale + j0 : NULL;
             float *sm = sums ? sums + j0 : NULL;
-            const float *pw = pf ? w + (r0 + ahead) * u + j0 : NULL, *pv = pf ? v + (r0 + ahead) * u + j0 : NULL;
-            if (rr == 3)
-                momentum_3(x + r0, lda, dy + j0, m, u, mask, alpha, beta, w + r0 * u + j0, v + r0 * u + j0, sc, sm,
-                           pw, pv);
-            else
-                momentum_1(x + r0, lda, dy + j0, m, u, mask, alpha, beta, w + r0 * u + j0, v + r0 * u + j0, sc, sm,
-                           NULL, NULL);
+            for (long r0 = b0; r0 < b1;) {
+                if (b1 - r0 >= 3) {
+                    const int pf = r0 + BLOCK + 3 <= rows;
+                    const float *pw = pf ? w + (r0 + BLOCK) * u + j0 : NULL;
+                    const float *pv = pf ? v + (r0 + BLOCK) * u + j0 : NULL;
+                    momentum_3(x + r0, lda, dy + j0, m, u, mask, alpha, beta, w + r0 * u + j0, v + r0 * u + j0, sc,
+                               sm, pw, pv);
+                    r0 += 3;
+                } else {
+                    momentum_1(x + r0, lda, dy + j0, m, u, mask, alpha, beta, w + r0 * u + j0, v + r0 * u + j0, sc,
+                               sm, NULL, NULL);
+                    r0 += 1;
+                }
+            }
         }
-        r0 += rr;
     }
 }
 
