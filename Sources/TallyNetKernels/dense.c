@@ -228,7 +228,7 @@ TN_AVX512 static void dense_momentum_avx512(const float *x, long lda, const floa
             float *sm = sums ? sums + j0 : NULL;
             for (long r0 = b0; r0 < b1;) {
                 if (b1 - r0 >= 3) {
-                    const int pf = r0 + BLOCK + 3 <= rows;
+                    const int pf = r0 + BLOCK + 3 <= rows && j0 + 128 <= u;  // whole segments only
                     const float *pw = pf ? w + (r0 + BLOCK) * u + j0 : NULL;
                     const float *pv = pf ? v + (r0 + BLOCK) * u + j0 : NULL;
                     momentum_3(x + r0, lda, dy + j0, m, u, mask, alpha, beta, w + r0 * u + j0, v + r0 * u + j0, sc,

@@ -78,7 +78,10 @@ final class OwnGEMMTests: XCTestCase {
     func testMomentumRowsEqualFloat64Steps() {
         // Rows in tiles of 3 and 1, columns in segments of 128 with masked vectors, with and
         // without pending max-norm factors and column sums; rows outside the range untouched.
-        for (m, u, rows) in [(32, 512, 7), (1, 1, 1), (5, 17, 4), (21, 39, 3), (33, 129, 5), (8, 300, 2)] {
+        // More than 24 rows: blocks of 24 walked segment by segment, each tile asking for the
+        // rows a block ahead (whole segments only), and a last block of 3s and 1s.
+        for (m, u, rows) in [(32, 512, 7), (1, 1, 1), (5, 17, 4), (21, 39, 3), (33, 129, 5), (8, 300, 2),
+                             (32, 512, 53), (24, 300, 50), (7, 128, 27)] {
             for (withScale, withSums) in [(false, false), (true, true), (false, true)] {
                 let lda = rows + 4
                 let x = randomFloats(m * lda, seed: UInt64(m + 3 * rows))
