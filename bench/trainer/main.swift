@@ -141,14 +141,15 @@ let one = sgemmRates(m: 2048, n: 2048, k: 2048, threads: 1, reps: 3)
 print("SGEMM 2048³ before training: \(fmt(peakBefore)) GFLOP/s on \(threads) threads, \(fmt(one.wall)) on 1 (\(fmt(one.cpu)) per CPU second)")
 let sides = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }
 let batchesOverride = getenv("TRAINER_BATCHES").flatMap { Int(String(cString: $0)) }
-let runs = sides.isEmpty ? [(64, 8), (204, 4)] : sides.map { ($0, batchesOverride ?? ($0 > 100 ? 4 : 8)) }
+let trainerOnly = getenv("TRAINER_ONLY") != nil
+let runs = (sides.isEmpty ? [64, 204] : sides).map { ($0, batchesOverride ?? ($0 > 100 ? 4 : 8)) }
 var results: [(side: Int, batches: Int, wall: Double, cpu: Double, rss: Double)] = []
 for (side, batches) in runs {
     resetPeakRSS()
     let (wall, cpu) = try secondsPerSample(side: side, batches: batches)
     results.append((side, batches, wall, cpu, peakRSSMiB()))
 }
-let peakAfter = getenv("TRAINER_ONLY") != nil ? peakBefore : sgemmRate(m: 2048, n: 2048, k: 2048, threads: threads, reps: 6)
+let peakAfter = trainerOnly ? peakBefore : sgemmRate(m: 2048, n: 2048, k: 2048, threads: threads, reps: 6)
 let peak = max(peakBefore, peakAfter)
 print("SGEMM 2048³ after training: \(fmt(peakAfter)) GFLOP/s; peak used for the floor: \(fmt(peak)) GFLOP/s")
 for r in results {
@@ -162,7 +163,7 @@ for r in results {
     peak RSS \(fmt(r.rss, 0)) MiB
     """)
 }
-if getenv("TRAINER_ONLY") != nil { exit(0) }
+if trainerOnly { exit(0) }
 let conv2Shape = sgemmRate(m: 455, n: 32, k: 288, threads: 1, reps: 200)
 let denseShape = sgemmRate(m: 32, n: 512, k: 332_928, threads: threads, reps: 2)
 print("SGEMM seed shapes: conv2 block 455×32×288 (1 thread) \(fmt(conv2Shape)), dense forward 32×512×332928 (\(threads) threads) \(fmt(denseShape)) GFLOP/s")
