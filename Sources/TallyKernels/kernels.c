@@ -19,10 +19,22 @@ static inline int tk_isfinite_f64(double x) { return (x - x) == (x - x); }
 // every triple (n <= TK_TABLE_LABELS), or the triples below 16 in the 4096-slot table and
 // the others' keys listed, or every key listed. Branch-free but for the mode, which
 // never changes within a call: a random mix of small and large rows costs no mispredicts.
+//
+// A row's table increment waits TK_RING rows in a ring of slot addresses. Its address is
+// the end of a long chain (mask, popcounts, the offset load), and the table (92 KB for 39
+// labels) lives in L2: done at once, each row's read-modify-write queued behind that chain
+// and filled the reorder window. Done TK_RING rows later its address is ready, and it runs
+// beside later rows' work (39 labels on Zen 4, one thread: 3.3 -> 2.5 ns a row in cache,
+// 3.9 -> 3.15 from memory). Every slot still gets every increment.
+#define TK_RING 32
+
 typedef struct {
     int64_t *table, *large;
     size_t count;
     int full;
+    unsigned at;                // the ring's next entry
+    int64_t sink;               // where entries that count nothing point
+    int64_t *ring[TK_RING];     // increments not done yet
     int32_t off[(TK_TABLE_LABELS + 1) * (TK_TABLE_LABELS + 1)];  // first slot of (fn, fp), when full
 } tk_rows;
 
@@ -42,21 +54,31 @@ static inline __attribute__((always_inline)) void tk_rows_begin(tk_rows *rt, siz
     rt->large = out->large;
     rt->count = out->large_count;
     rt->full = out->small && n <= TK_TABLE_LABELS;
+    rt->at = 0;
+    rt->sink = 0;
+    for (int i = 0; i < TK_RING; i++) rt->ring[i] = &rt->sink;
     if (rt->full) tk_row_offsets(n, rt->off);
 }
 
 static inline __attribute__((always_inline)) void tk_rows_add(tk_rows *rt, uint32_t tp, uint32_t fp, uint32_t fn) {
+    int64_t *slot;
     if (rt->full) {
-        rt->table[rt->off[fn * (TK_TABLE_LABELS + 1) + fp] + tp]++;
-        return;
+        slot = rt->table + rt->off[fn * (TK_TABLE_LABELS + 1) + fp] + tp;
+    } else {
+        rt->large[rt->count] = (int64_t)tp | (int64_t)fp << 21 | (int64_t)fn << 42;  // kept when listed
+        int listed = !rt->table || (tp | fp | fn) >= 16;
+        rt->count += (size_t)listed;
+        if (!rt->table) return;
+        slot = listed ? &rt->sink : rt->table + (tp | fp << 4 | fn << 8);
     }
-    rt->large[rt->count] = (int64_t)tp | (int64_t)fp << 21 | (int64_t)fn << 42;  // kept when listed
-    int listed = !rt->table || (tp | fp | fn) >= 16;
-    rt->count += (size_t)listed;
-    if (rt->table) rt->table[listed ? 0 : (tp | fp << 4 | fn << 8)] += !listed;
+    int64_t **entry = &rt->ring[rt->at];
+    (**entry)++;
+    *entry = slot;
+    rt->at = (rt->at + 1) & (TK_RING - 1);
 }
 
-static inline __attribute__((always_inline)) void tk_rows_end(const tk_rows *rt, tk_count_out *out) {
+static inline __attribute__((always_inline)) void tk_rows_end(tk_rows *rt, tk_count_out *out) {
+    for (int i = 0; i < TK_RING; i++) (*rt->ring[i])++;
     out->large_count = rt->count;
 }
 
