@@ -82,6 +82,48 @@ static inline __attribute__((always_inline)) void tk_rows_end(tk_rows *rt, tk_co
     out->large_count = rt->count;
 }
 
+// The same ring for a weighted row table: each entry also adds the row's weight to its
+// slot. Entries leave the ring oldest first, so every slot's weights are still added in
+// row order (the same float64 bits).
+typedef struct {
+    unsigned at;
+    int64_t row_sink;
+    double weight_sink;
+    int64_t *rows[TK_RING];
+    double *weights[TK_RING];
+    double w[TK_RING];
+} tk_weighted_ring;
+
+static inline __attribute__((always_inline)) void tk_weighted_ring_begin(tk_weighted_ring *q) {
+    q->at = 0;
+    q->row_sink = 0;
+    q->weight_sink = 0.0;
+    for (int i = 0; i < TK_RING; i++) {
+        q->rows[i] = &q->row_sink;
+        q->weights[i] = &q->weight_sink;
+        q->w[i] = 0.0;
+    }
+}
+
+static inline __attribute__((always_inline)) void tk_weighted_ring_add(tk_weighted_ring *q, const tk_weighted_out *out,
+                                                                       int32_t slot, double w) {
+    unsigned i = q->at;
+    (*q->rows[i])++;
+    *q->weights[i] += q->w[i];
+    q->rows[i] = out->row_table + slot;
+    q->weights[i] = out->weight_table + slot;
+    q->w[i] = w;
+    q->at = (i + 1) & (TK_RING - 1);
+}
+
+static inline __attribute__((always_inline)) void tk_weighted_ring_end(tk_weighted_ring *q) {
+    for (unsigned k = 0; k < TK_RING; k++) {
+        unsigned i = (q->at + k) & (TK_RING - 1);  // oldest first
+        (*q->rows[i])++;
+        *q->weights[i] += q->w[i];
+    }
+}
+
 long tk_claim(long *next) { return __atomic_fetch_add(next, 1, __ATOMIC_RELAXED); }
 
 size_t tk_row_slots(size_t n) { return n <= TK_TABLE_LABELS ? (n + 1) * (n + 2) * (n + 3) / 6 : 4096; }
@@ -403,12 +445,12 @@ weighted8(__m512d *acc, __mmask8 mx, __mmask8 mp, __mmask8 mt, __m512d wv) {
 }
 
 TK_AVX512 static inline __attribute__((always_inline)) void
-weighted64_row(const int32_t *off, uint64_t mx, uint64_t mp, uint64_t mt, double w, tk_weighted_out *out) {
+weighted64_row(const int32_t *off, uint64_t mx, uint64_t mp, uint64_t mt, double w, tk_weighted_out *out,
+               tk_weighted_ring *ring) {
     uint32_t tp = (uint32_t)_mm_popcnt_u64(mx), fp = (uint32_t)_mm_popcnt_u64(mp) - tp, fn = (uint32_t)_mm_popcnt_u64(mt) - tp;
     int32_t slot = off[fn * (TK_TABLE_LABELS + 1) + fp] + (int32_t)tp;
     slot = w == 0 ? 0 : slot;
-    out->row_table[slot]++;
-    out->weight_table[slot] += w;
+    tk_weighted_ring_add(ring, out, slot, w);
 }
 
 TK_AVX512 static inline __attribute__((always_inline)) void
@@ -434,7 +476,11 @@ bytes64_weighted(const uint8_t *truth, const uint8_t *pred, const double *weight
     for (int i = 0; i < 3 * chunks; i++) acc[i] = _mm512_setzero_pd();
     __m512i bad = _mm512_setzero_si512();
     int32_t off[(TK_TABLE_LABELS + 1) * (TK_TABLE_LABELS + 1)];
-    if (table) tk_row_offsets(n, off);
+    tk_weighted_ring ring;
+    if (table) {
+        tk_row_offsets(n, off);
+        tk_weighted_ring_begin(&ring);
+    }
     double total = 0.0;
     for (size_t r = 0; r < rows; r++) {
         const double w = weights[r];
@@ -452,10 +498,11 @@ bytes64_weighted(const uint8_t *truth, const uint8_t *pred, const double *weight
             __m512i ta = _mm512_maskz_loadu_epi8(row, t), pa = _mm512_maskz_loadu_epi8(row, p);
             bad = _mm512_ternarylogic_epi64(bad, ta, pa, 0xFE);
             uint64_t mt = _mm512_test_epi8_mask(ta, ta), mp = _mm512_test_epi8_mask(pa, pa);
-            weighted64_row(off, mt & mp, mp, mt, w, out);
+            weighted64_row(off, mt & mp, mp, mt, w, out, &ring);
             total += w;
         }
     }
+    if (table) tk_weighted_ring_end(&ring);
     weighted64_store(acc, chunks, n, total, out);
     return _mm512_test_epi8_mask(bad, _mm512_set1_epi8((char)0xFE)) != 0;
 }
@@ -472,7 +519,11 @@ scores64_weighted(const uint8_t *truth, const float *scores, const float *thresh
     for (int i = 0; i < 3 * chunks; i++) acc[i] = _mm512_setzero_pd();
     __m512i bad = _mm512_setzero_si512(), nan = _mm512_setzero_si512();
     int32_t off[(TK_TABLE_LABELS + 1) * (TK_TABLE_LABELS + 1)];
-    if (table) tk_row_offsets(n, off);
+    tk_weighted_ring ring;
+    if (table) {
+        tk_row_offsets(n, off);
+        tk_weighted_ring_begin(&ring);
+    }
     double total = 0.0;
     for (size_t r = 0; r < rows; r++) {
         const double w = weights[r];
@@ -486,7 +537,7 @@ scores64_weighted(const uint8_t *truth, const float *scores, const float *thresh
             if (sums)
                 for (int c = 0; c < chunks; c++)
                     weighted8(acc + 3 * c, (__mmask8)(mx >> (8 * c)), (__mmask8)(mp >> (8 * c)), (__mmask8)(mt >> (8 * c)), wv);
-            weighted64_row(off, mx, mp, mt, w, out);
+            weighted64_row(off, mx, mp, mt, w, out, &ring);
             total += w;
             continue;
         }
@@ -503,6 +554,7 @@ scores64_weighted(const uint8_t *truth, const float *scores, const float *thresh
                 weighted8(acc + 6 * c + 3, (__mmask8)(kx >> 8), (__mmask8)(kp >> 8), (__mmask8)(kt >> 8), wv);
         }
     }
+    if (table) tk_weighted_ring_end(&ring);
     weighted64_store(acc, chunks, n, total, out);
     return _mm512_test_epi8_mask(bad, _mm512_set1_epi8((char)0xFE)) != 0 ||
            _mm512_cmpgt_epu32_mask(nan, _mm512_set1_epi32(0x7F800000)) != 0;
