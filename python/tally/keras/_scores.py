@@ -20,6 +20,8 @@ def fbeta_fraction(beta, tp, predicted, actual):
     if beta == 0:
         return tp, predicted
     b2 = beta * beta
+    if b2 == 1:  # F1: the same values without the multiply by 1 (an op in a traced step)
+        return 2 * tp, actual + predicted
     return (1 + b2) * tp, b2 * actual + predicted
 
 
@@ -28,7 +30,8 @@ def _divide(numerator, denominator, zero_division):
     _prf_divide, the core's `divide`)."""
     zero = ops.equal(denominator, 0.0)
     safe = ops.where(zero, ops.ones_like(denominator), denominator)
-    return ops.where(zero, ops.full_like(numerator, zero_division), numerator / safe)
+    # A scalar broadcast by `where`, not a filled tensor: one op fewer in a traced step.
+    return ops.where(zero, ops.cast(zero_division, numerator.dtype), numerator / safe)
 
 
 def _nan_average(values, weights=None):
