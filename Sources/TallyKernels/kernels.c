@@ -320,12 +320,40 @@ TK_AVX2 static int count_scores_f32_64_avx2(const uint8_t *truth, const float *s
 // AVX-512BW rows of up to 64 labels: one masked load per row (no read past the row), label
 // sums in byte lanes of three registers, each row's counts from mask popcounts.
 
-TK_AVX512 static inline void flush64(__m512i *acc, size_t n, int64_t *counts) {
-    uint8_t lanes[3][64];
-    for (int k = 0; k < 3; k++) { _mm512_storeu_si512((void *)lanes[k], acc[k]); acc[k] = _mm512_setzero_si512(); }
-    for (size_t j = 0; j < n; j++) {
-        counts[3 * j] += lanes[0][j]; counts[3 * j + 1] += lanes[1][j]; counts[3 * j + 2] += lanes[2][j];
+// The byte lanes take 255 rows, then go into 16-bit lanes (vector adds), which go into the
+// int64 counts every 256 such flushes (65280 rows, below 2^16) and at the end. Flushing the
+// bytes into the counts one by one every 255 rows cost 0.4 ns a row of 39 labels in cache on
+// Zen 4 (a sixth of the kernel).
+typedef struct {
+    __m512i lanes[6];  // tp, predicted, actual: labels 0-31, then 32-63
+    unsigned flushes;
+} tk_wide64;
+
+TK_AVX512 static inline __attribute__((always_inline)) void wide64_begin(tk_wide64 *wd) {
+    for (int k = 0; k < 6; k++) wd->lanes[k] = _mm512_setzero_si512();
+    wd->flushes = 0;
+}
+
+TK_AVX512 static inline __attribute__((always_inline)) void wide64_end(tk_wide64 *wd, size_t n, int64_t *counts) {
+    uint16_t lanes[6][32];
+    for (int k = 0; k < 6; k++) {
+        _mm512_storeu_si512((void *)lanes[k], wd->lanes[k]);
+        wd->lanes[k] = _mm512_setzero_si512();
     }
+    for (size_t j = 0; j < n; j++)
+        for (int k = 0; k < 3; k++) counts[3 * j + k] += j < 32 ? lanes[2 * k][j] : lanes[2 * k + 1][j - 32];
+    wd->flushes = 0;
+}
+
+TK_AVX512 static inline __attribute__((always_inline)) void flush64(__m512i *acc, tk_wide64 *wd, size_t n,
+                                                                    int64_t *counts) {
+    for (int k = 0; k < 3; k++) {
+        wd->lanes[2 * k] = _mm512_add_epi16(wd->lanes[2 * k], _mm512_cvtepu8_epi16(_mm512_castsi512_si256(acc[k])));
+        wd->lanes[2 * k + 1] =
+            _mm512_add_epi16(wd->lanes[2 * k + 1], _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(acc[k], 1)));
+        acc[k] = _mm512_setzero_si512();
+    }
+    if (++wd->flushes == 256) wide64_end(wd, n, counts);
 }
 
 TK_AVX512 static inline __attribute__((always_inline)) void row64(__m512i ta, __m512i pa, __m512i *acc, tk_rows *rt) {
@@ -356,15 +384,18 @@ TK_AVX512 static int count_bytes_64_avx512(const uint8_t *truth, const uint8_t *
     __m512i acc[3] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
     __m512i bad = _mm512_setzero_si512();
     size_t pending = 0;
+    tk_wide64 wide;
+    wide64_begin(&wide);
     tk_rows rt;
     tk_rows_begin(&rt, n, out);
     for (size_t r = 0; r < rows; r++) {
         __m512i ta = _mm512_maskz_loadu_epi8(row, truth + r * n), pa = _mm512_maskz_loadu_epi8(row, pred + r * n);
         bad = _mm512_or_si512(bad, _mm512_or_si512(ta, pa));
         row64(ta, pa, acc, &rt);
-        if (++pending == 255) { flush64(acc, n, out->counts); pending = 0; }
+        if (++pending == 255) { flush64(acc, &wide, n, out->counts); pending = 0; }
     }
-    flush64(acc, n, out->counts);
+    flush64(acc, &wide, n, out->counts);
+    wide64_end(&wide, n, out->counts);
     tk_rows_end(&rt, out);
     return _mm512_test_epi8_mask(bad, _mm512_set1_epi8((char)0xFE)) != 0;
 }
@@ -396,6 +427,8 @@ scores64(const uint8_t *truth, const float *scores, const float *threshold, size
     __m512i acc[3] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
     __m512i bad = _mm512_setzero_si512(), nan = _mm512_setzero_si512();
     size_t pending = 0;
+    tk_wide64 wide;
+    wide64_begin(&wide);
     tk_rows rt;
     tk_rows_begin(&rt, n, out);
     for (size_t r = 0; r < rows; r++) {
@@ -409,9 +442,10 @@ scores64(const uint8_t *truth, const float *scores, const float *threshold, size
         uint32_t tp = (uint32_t)_mm_popcnt_u64(_kand_mask64(mt, mp)), fp = (uint32_t)_mm_popcnt_u64(mp) - tp,
                  fn = (uint32_t)_mm_popcnt_u64(mt) - tp;
         tk_rows_add(&rt, tp, fp, fn);
-        if (++pending == 255) { flush64(acc, n, out->counts); pending = 0; }
+        if (++pending == 255) { flush64(acc, &wide, n, out->counts); pending = 0; }
     }
-    flush64(acc, n, out->counts);
+    flush64(acc, &wide, n, out->counts);
+    wide64_end(&wide, n, out->counts);
     tk_rows_end(&rt, out);
     return _mm512_test_epi8_mask(bad, _mm512_set1_epi8((char)0xFE)) != 0 ||
            _mm512_cmpgt_epu32_mask(nan, _mm512_set1_epi32(0x7F800000)) != 0;

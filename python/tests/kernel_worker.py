@@ -83,6 +83,23 @@ def main():
                       f"{where}: weighted NDCG")
                 check(abs(tally.metrics.coverage_error(t, s.astype(np.float64), sample_weight=w)
                           - sk.coverage_error(t, s, sample_weight=w)) < 1e-9, f"{where}: weighted float64 coverage")
+    # One kernel call of more than 65280 rows (a batch below 2^21 values is not split): the
+    # label sums' 16-bit lanes reach the counts several times, one label true and predicted
+    # in every row (255 a flush, its lanes at 65280 when they are emptied).
+    for n, rows in ((1, 1_500_000), (2, 700_000)):
+        where = f"n={n} rows={rows} (one call)"
+        t = rng.random((rows, n)) < 0.4
+        s = rng.random((rows, n), dtype=np.float32)
+        t[:, 0] = True
+        s[:, 0] = 0.75
+        p = s >= 0.5
+        ref = tally.Tally(n).update(t.astype(np.int8), p)
+        for name, acc in (("bool", tally.Tally(n).update(t, p)), ("float32", tally.Tally(n).update(t, s))):
+            check(acc.to_bytes() == ref.to_bytes(), f"{where} {name}: state differs from the row loop")
+            digest.update(acc.to_bytes())
+        cm = ref.confusion_matrix()
+        check((cm[:, 1, 1] == (t & p).sum(0)).all() and (cm[:, 0, 1] == (~t & p).sum(0)).all()
+              and (cm[:, 1, 0] == (t & ~p).sum(0)).all(), f"{where}: counts differ from numpy")
     # The counting kernels' row tables and the weighted kernel, on label counts around the
     # 16-lane and 64-label edges and row counts around the 255-row flush, the 2048-row table
     # and the threaded splits (weighted from 2^20 values: 17001 x 63 or 64; unweighted from
