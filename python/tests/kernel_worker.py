@@ -31,6 +31,20 @@ def main():
         except ValueError as e:
             check(message in str(e), f"{what} message: {e}")
 
+    def counted_as_row_loop(t, p, s, where):
+        """Counting bool, uint8 and float32 scores (the kernels) against the int8 row loop
+        (Swift), state byte for byte, and the counts against numpy (p: s >= 0.5)."""
+        n = t.shape[1]
+        ref = tally.Tally(n).update(t.astype(np.int8), p)
+        for name, acc in (("bool", tally.Tally(n).update(t, p)),
+                          ("uint8", tally.Tally(n).update(t.view(np.uint8), p.view(np.uint8))),
+                          ("float32", tally.Tally(n).update(t, s))):
+            check(acc.to_bytes() == ref.to_bytes(), f"{where} {name}: state differs from the row loop")
+            digest.update(acc.to_bytes())
+        cm = ref.confusion_matrix()
+        check((cm[:, 1, 1] == (t & p).sum(0)).all() and (cm[:, 0, 1] == (~t & p).sum(0)).all()
+              and (cm[:, 1, 0] == (t & ~p).sum(0)).all(), f"{where}: counts differ from numpy")
+
     rng = np.random.default_rng(7)
     for n in (1, 7, 8, 39, 63, 64, 65, 130):
         for rows in (1, 254, 255, 256, 600, 9000):
@@ -39,16 +53,7 @@ def main():
             s = rng.random((rows, n), dtype=np.float32)
             s[:, ::3] = np.round(s[:, ::3], 1)  # ties, and scores equal to the threshold
             p = s >= 0.5
-            # Counting: bool, uint8 and float32 (kernels) against the int8 row loop (Swift).
-            ref = tally.Tally(n).update(t.astype(np.int8), p)
-            for name, acc in (("bool", tally.Tally(n).update(t, p)),
-                              ("uint8", tally.Tally(n).update(t.view(np.uint8), p.view(np.uint8))),
-                              ("float32", tally.Tally(n).update(t, s))):
-                check(acc.to_bytes() == ref.to_bytes(), f"{where} {name}: state differs from the row loop")
-                digest.update(acc.to_bytes())
-            cm = ref.confusion_matrix()
-            check((cm[:, 1, 1] == (t & p).sum(0)).all() and (cm[:, 0, 1] == (~t & p).sum(0)).all()
-                  and (cm[:, 1, 0] == (t & ~p).sum(0)).all(), f"{where}: counts differ from numpy")
+            counted_as_row_loop(t, p, s, where)
             acc = tally.Tally(n).update(t, p)
             check(acc.subset_accuracy() == np.mean((t == p).all(1)), f"{where}: subset accuracy")
             f1 = acc.f1(average="samples", zero_division=0)
@@ -92,14 +97,7 @@ def main():
         s = rng.random((rows, n), dtype=np.float32)
         t[:, 0] = True
         s[:, 0] = 0.75
-        p = s >= 0.5
-        ref = tally.Tally(n).update(t.astype(np.int8), p)
-        for name, acc in (("bool", tally.Tally(n).update(t, p)), ("float32", tally.Tally(n).update(t, s))):
-            check(acc.to_bytes() == ref.to_bytes(), f"{where} {name}: state differs from the row loop")
-            digest.update(acc.to_bytes())
-        cm = ref.confusion_matrix()
-        check((cm[:, 1, 1] == (t & p).sum(0)).all() and (cm[:, 0, 1] == (~t & p).sum(0)).all()
-              and (cm[:, 1, 0] == (t & ~p).sum(0)).all(), f"{where}: counts differ from numpy")
+        counted_as_row_loop(t, s >= 0.5, s, where)
     # The counting kernels' row tables and the weighted kernel, on label counts around the
     # 16-lane and 64-label edges and row counts around the 255-row flush, the 2048-row table
     # and the threaded splits (weighted from 2^20 values: 17001 x 63 or 64; unweighted from
