@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-/// U = G·g·Gᵀ for every (cin, cout): u[ξ][ci][co], or with `transposed` u[ξ][co][ci]
+/// U = G·g·Gᵀ for every (cin, cout), both multiples of 8: u[ξ][ci][co], or with `transposed` u[ξ][co][ci]
 /// (dV = dM·Uᵀ is then a plain GEMM).
 void tk_wino_kernel(const float *w, long cin, long cout, int transposed, float *u);
 /// dW = Gᵀ·dU·G: du[ξ][ci][co] → dw (3, 3, cin, cout), overwritten.
