@@ -179,25 +179,28 @@ TN_AVX512 static void dense_input_grad_avx512(const float *dyt, long m, long u, 
                 for (int r = 0; r < R; r++) a[r][q] = _mm512_fmadd_ps(b[r], d, a[r][q]);                       \
             }                                                                                                  \
         }                                                                                                      \
+        /* Per 16 columns: the column squares stay in a register across the R rows (added in row  */           \
+        /* order as before), one load and one store of `sums` per tile instead of one per row.     */          \
         __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);                                          \
         TN_UNROLL                                                                                              \
-        for (int r = 0; r < R; r++)                                                                            \
+        for (int q = 0; q < 8; q++) {                                                                          \
+            const __mmask16 k = mask[q];                                                                       \
+            __m512 f = sums ? _mm512_maskz_loadu_ps(k, sums + 16 * q) : _mm512_setzero_ps();                   \
+            const __m512 s = scale ? _mm512_maskz_loadu_ps(k, scale + 16 * q) : _mm512_setzero_ps();           \
             TN_UNROLL                                                                                          \
-            for (int q = 0; q < 8; q++) {                                                                      \
-                __mmask16 k = mask[q];                                                                         \
+            for (int r = 0; r < R; r++) {                                                                      \
                 float *wr = w + r * u + 16 * q, *vr = v + r * u + 16 * q;                                      \
                 __m512 g = _mm512_mul_ps(al, a[r][q]);                                                         \
                 __m512 vv = _mm512_add_ps(g, _mm512_mul_ps(be, _mm512_maskz_loadu_ps(k, vr)));                 \
                 __m512 ww = _mm512_maskz_loadu_ps(k, wr);                                                      \
-                if (scale) ww = _mm512_mul_ps(ww, _mm512_maskz_loadu_ps(k, scale + 16 * q));                   \
+                if (scale) ww = _mm512_mul_ps(ww, s);                                                          \
                 ww = _mm512_add_ps(ww, vv);                                                                    \
                 _mm512_mask_storeu_ps(vr, k, vv);                                                              \
                 _mm512_mask_storeu_ps(wr, k, ww);                                                              \
-                if (sums) {                                                                                    \
-                    __m512 f = _mm512_maskz_loadu_ps(k, sums + 16 * q);                                        \
-                    _mm512_mask_storeu_ps(sums + 16 * q, k, _mm512_add_ps(f, _mm512_mul_ps(ww, ww)));          \
-                }                                                                                              \
+                if (sums) f = _mm512_add_ps(f, _mm512_mul_ps(ww, ww));                                         \
             }                                                                                                  \
+            if (sums) _mm512_mask_storeu_ps(sums + 16 * q, k, f);                                              \
+        }                                                                                                      \
     }
 
 TN_MOMENTUM_TILE(3) TN_MOMENTUM_TILE(1)
