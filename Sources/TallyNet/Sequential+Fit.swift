@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Tally
+internal import TallyNetKernels
 
 /// Samples, their labels and optional per-sample weights, read in place (nothing is
 /// copied but the labels and the weights).
@@ -99,7 +100,7 @@ extension Sequential {
         guard x.count == n * inputShape.reduce(1, *) else {
             throw TallyError.invalidValue("Expected `\(argument)` to hold \(n * inputShape.reduce(1, *)) values for shape \(shapeText(shape)), but got \(x.count)")
         }
-        if let i = x.firstIndex(where: { !$0.isFinite }) {
+        if let base = x.baseAddress, case let i = tk_first_nonfinite(base, x.count), i >= 0 {
             throw TallyError.invalidValue("Expected `\(argument)` to hold finite numbers, but got \(x[i]) in sample \(i / max(inputShape.reduce(1, *), 1))")
         }
         return n

@@ -1,5 +1,6 @@
 // Dropout's mask, in C so that its 32-bit multiplies run as AVX-512/AVX2 vectors (baseline
-// x86-64, which the Swift code is built for, has no 32-bit vector multiply).
+// x86-64, which the Swift code is built for, has no 32-bit vector multiply); the relu
+// gradient pass; the inputs' finite check.
 #include <stdint.h>
 #include "TallyNetKernels.h"
 
@@ -57,4 +58,22 @@ void tk_relu_grad_rows(const float *restrict dy, const float *restrict y, long r
             for (long p = 0; p < width; p++)
                 for (long ch = 0; ch < c; ch++) bias[ch] += o[p * c + ch];
     }
+}
+
+// Blocks of 1024 values: the exponent test of a block vectorises (or-reduced, no early exit),
+// and only a block that holds a non-finite value is searched one value at a time.
+typedef uint32_t __attribute__((may_alias)) tk_bits;
+
+TK_DISPATCH
+long tk_first_nonfinite(const float *x, long n) {
+    const tk_bits *b = (const tk_bits *)x;
+    for (long i0 = 0; i0 < n; i0 += 1024) {
+        const long i1 = n - i0 < 1024 ? n : i0 + 1024;
+        uint32_t any = 0;
+        for (long i = i0; i < i1; i++) any |= (b[i] & 0x7F800000u) == 0x7F800000u;
+        if (any)
+            for (long i = i0; i < i1; i++)
+                if ((b[i] & 0x7F800000u) == 0x7F800000u) return i;
+    }
+    return -1;
 }

@@ -138,6 +138,28 @@ final class TrainingTests: XCTestCase {
                        "Expected the last layer's activation to be 'softmax' for categorical_crossentropy(from_logits=false), but got 'linear'")
     }
 
+    /// The inputs' check scans blocks of 1024 values in C: a non-finite value at a block's edges,
+    /// in the last partial block, or after another one names the first, in its sample.
+    func testNonFiniteInputIsFoundInEveryBlock() throws {
+        let model = try Sequential(inputShape: [6, 6, 2], layers: [.flatten, .dense(units: 3)])
+        let per = 72, n = 40  // 2880 values: two whole blocks and a partial one
+        let clean = (0..<(per * n)).map { Float(($0 % 13) - 6) * 1e30 }
+        func message(_ x: [Float]) -> String? {
+            x.withUnsafeBufferPointer { b in
+                do { _ = try model.checkSamples(b, shape: [n, 6, 6, 2]); return nil } catch { return "\(error)" }
+            }
+        }
+        XCTAssertNil(message(clean))
+        XCTAssertNil(message(clean.enumerated().map { $0.offset % 3 == 0 ? .greatestFiniteMagnitude : -.leastNonzeroMagnitude }))
+        for (at, value) in [(0, Float.nan), (1023, .infinity), (1024, -.infinity), (2047, .nan), (2048, .infinity),
+                            (per * n - 1, -.nan), (100, .signalingNaN)] {
+            var x = clean
+            x[at] = value
+            if at + 500 < x.count { x[at + 500] = .infinity }  // a later one is not the one named
+            XCTAssertEqual(message(x), "Expected `x` to hold finite numbers, but got \(value) in sample \(at / per)", "at \(at)")
+        }
+    }
+
     func testSoftmaxCategoricalModelLearns() throws {
         // One-hot version of the template problem with Adam: the argmax class is learned.
         var data = templateData(count: 96, side: 4, channels: 1, labels: 3, seed: 4)
