@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import Tally
-internal import TallyNetKernels
 
 /// Samples, their labels and optional per-sample weights, read in place (nothing is
 /// copied but the labels and the weights).
@@ -100,7 +99,7 @@ extension Sequential {
         guard x.count == n * inputShape.reduce(1, *) else {
             throw TallyError.invalidValue("Expected `\(argument)` to hold \(n * inputShape.reduce(1, *)) values for shape \(shapeText(shape)), but got \(x.count)")
         }
-        if let base = x.baseAddress, case let i = tk_first_nonfinite(base, x.count), i >= 0 {
+        if let i = firstNonFinite(x) {
             throw TallyError.invalidValue("Expected `\(argument)` to hold finite numbers, but got \(x[i]) in sample \(i / max(inputShape.reduce(1, *), 1))")
         }
         return n

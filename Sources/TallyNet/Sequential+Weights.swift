@@ -1,4 +1,5 @@
 import Tally
+internal import TallyNetKernels
 
 extension Sequential {
     /// Keras-style names of the weight arrays, in `get_weights()` order
@@ -75,6 +76,15 @@ extension Sequential {
     }
 }
 
+/// The index of the first value of `values` that is not finite (nan or ±inf), or nil: the one
+/// check of float32 inputs (samples, weight and optimizer arrays), in C vectors
+/// (`tk_first_nonfinite`: 2.0 ms over 62 MB, against 5.5 for a Swift `firstIndex` loop).
+func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int? {
+    guard let base = values.baseAddress else { return nil }
+    let i = tk_first_nonfinite(base, values.count)
+    return i >= 0 ? i : nil
+}
+
 /// Checks that array k holds `shapes[k]`'s number of values, all finite; the messages name it
 /// as `label(k)` and `names[k]`. Setters call it on every array before they change anything.
 func checkArrays(_ arrays: [UnsafeBufferPointer<Float>], names: [String], shapes: [[Int]],
@@ -84,7 +94,7 @@ func checkArrays(_ arrays: [UnsafeBufferPointer<Float>], names: [String], shapes
         guard a.count == count else {
             throw TallyError.invalidValue("Expected \(label(k)) (\(names[k]), shape \(shapeText(shapes[k]))) to have \(count) values, but got \(a.count)")
         }
-        if let i = a.firstIndex(where: { !$0.isFinite }) {
+        if let i = firstNonFinite(a) {
             throw TallyError.invalidValue("Expected \(label(k)) (\(names[k])) to hold finite numbers, but got \(a[i]) at \(i)")
         }
     }

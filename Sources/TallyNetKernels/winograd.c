@@ -71,8 +71,8 @@
 } while (0)
 
 /// o = Gᵀ·u (6 → 3): the transpose of G6.
-#define GT3(T, u, us, o, os) do { \
-    T u0 = (u)[0], u1 = (u)[(us)], u2 = (u)[2 * (us)], u3 = (u)[3 * (us)], u4 = (u)[4 * (us)], u5 = (u)[5 * (us)]; \
+#define GT3(u, us, o, os) do { \
+    float u0 = (u)[0], u1 = (u)[(us)], u2 = (u)[2 * (us)], u3 = (u)[3 * (us)], u4 = (u)[4 * (us)], u5 = (u)[5 * (us)]; \
     (o)[0] = u0 / 4 - u1 / 6 - u2 / 6 + u3 / 24 + u4 / 24; \
     (o)[(os)] = -u1 / 6 + u2 / 6 + u3 / 12 - u4 / 12; \
     (o)[2 * (os)] = -u1 / 6 - u2 / 6 + u3 / 6 + u4 / 6 + u5; \
@@ -146,8 +146,8 @@ void tk_wino_kernel_grad(const float *restrict du, long cin, long cout, float *r
         for (long co = 0; co < cout; co++) {
             float d[36], t[18], g[9];
             for (int x = 0; x < 36; x++) d[x] = du[x * plane + ci * cout + co];
-            for (int j = 0; j < 6; j++) GT3(float, d + j, 6, t + j, 6);       // t = Gᵀ·dU (3 × 6)
-            for (int a = 0; a < 3; a++) GT3(float, t + 6 * a, 1, g + 3 * a, 1); // g = t·G (3 × 3)
+            for (int j = 0; j < 6; j++) GT3(d + j, 6, t + j, 6);       // t = Gᵀ·dU (3 × 6)
+            for (int a = 0; a < 3; a++) GT3(t + 6 * a, 1, g + 3 * a, 1); // g = t·G (3 × 3)
             for (int k = 0; k < 9; k++) dw[k * plane + ci * cout + co] = g[k];
         }
     }
