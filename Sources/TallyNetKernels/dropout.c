@@ -42,14 +42,10 @@ void tk_dropout(const float *x, float *y, long n, long first, unsigned key, int 
     }
 }
 
-// The gradient at a relu convolution's pre-activation, in one pass over a sample instead of
-// three (relu's derivative in place, the bias sums, the copy into the convolution's padded
-// gradient buffer) or four (a dropout above folded in, reading its mask back from y as
-// `Dropout.backwardFromOutput` does). The same two products as the separate passes, in the
-// same order, and the bias sums in pixel order: the same bits.
 /// bias[ch] += o[p·c + ch] over the row's pixels p in order. With c a constant (inlined into a
 /// case of its own) the c sums stay in registers; with c a variable each pixel's adds went
-/// through memory, a store-to-load chain that took a third of the pass (seed model, c = 32).
+/// through memory, a store-to-load chain that took a third of the pass in cache (c = 32; in the
+/// seed model at 64×64 the pass mostly waits on loading its inputs either way).
 static inline __attribute__((always_inline)) void row_bias_sums(const float *restrict o, long width, long c,
                                                                 float *restrict bias) {
     float acc[64];
@@ -64,6 +60,11 @@ static inline __attribute__((always_inline)) void row_bias_sums(const float *res
     for (long ch = 0; ch < c; ch++) bias[ch] = acc[ch];
 }
 
+// The gradient at a relu convolution's pre-activation, in one pass over a sample instead of
+// three (relu's derivative in place, the bias sums, the copy into the convolution's padded
+// gradient buffer) or four (a dropout above folded in, reading its mask back from y as
+// `Dropout.backwardFromOutput` does). The same two products as the separate passes, in the
+// same order, and the bias sums in pixel order: the same bits.
 TK_DISPATCH
 void tk_relu_grad_rows(const float *restrict dy, const float *restrict y, long rows, long width, long c,
                        float keptScale, float *restrict dst, long dstStride, float *restrict bias) {
