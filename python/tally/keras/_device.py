@@ -78,72 +78,58 @@ def _device_batch_state(spec, y_true, y_pred, sample_weight, row_scores=None):
     Unweighted, every entry is an integer no larger than the batch, so exact while
     the batch has fewer than 2^24 rows. Weighted sums and the per-row scores of
     `average="samples"` round in float32 (the Swift path: float64), far inside the
-    float32 of the logs. Three reductions in all (per label, per row, over rows):
-    a TensorFlow step pays per op, XLA on TensorFlow per fused reduction.
+    float32 of the logs. Every entry is a column of one (batch × entries) matrix summed
+    once over the batch, and the check is one `any`: a TensorFlow step pays per op, XLA on
+    TensorFlow per fused reduction. The per-row scores add one reduction per row.
 
     `row_scores`: None fills every entry; a set of names among "precision", "recall",
     "fbeta", "jaccard", "exact_match_weight" and "label_weight" (each label's known-row
     weight, per label rather than per row) fills only those entries (and the per-label
-    counts, rows and weight_sum), leaving the others 0. A metric that
-    reads no per-row score (every average but "samples") then pays no per-row work
-    but the bad-value check: on a small model that is the difference to Keras's own
-    metrics (bench/bench_keras.py)."""
+    counts, rows and weight_sum), leaving the others 0. A metric that reads no per-row
+    score (every average but "samples") then pays for no per-row work: on a small model
+    that is the difference to Keras's own metrics (bench/bench_keras.py)."""
     if str(y_pred.dtype) == "float64":
         thresholds = ops.convert_to_tensor(spec.thresholds, dtype="float64")
     else:
         thresholds = ops.convert_to_tensor(_float32_thresholds(spec.thresholds))
     p = ops.cast(ops.greater_equal(y_pred, thresholds), "float32")  # nan >= t is False
     t = ops.cast(y_true, "float32")
-    odd_cells = ops.logical_or(ops.logical_and(ops.not_equal(t, 0.0), ops.not_equal(t, 1.0)), ops.isnan(y_pred))
-    element = sample_weight is not None and len(sample_weight.shape) == 2
-    if sample_weight is None and row_scores is not None and not set(row_scores) and _counts_lead(spec):
-        return _unweighted_counts(spec, t, p, odd_cells)
-    odd = ops.cast(odd_cells, "float32")
-    if element:
+    odd = ops.logical_or(ops.logical_and(ops.not_equal(t, 0.0), ops.not_equal(t, 1.0)), ops.isnan(y_pred))
+    one = ops.ones_like(t[:, :1])
+    if sample_weight is None:
+        w, cell_weight = one, None
+    elif len(sample_weight.shape) == 2:
         # 2-D weights: an entry of weight 0 is unknown, read as nothing (not even a bad value).
         cell_weight = ops.cast(sample_weight, "float32")
-        known = ops.cast(ops.not_equal(cell_weight, 0.0), "float32")
-        t, p = ops.where(known > 0, t, 0.0), p * known
-        odd = odd * known + ops.cast(ops.logical_not(ops.isfinite(cell_weight)), "float32")
+        known_cells = ops.not_equal(cell_weight, 0.0)
+        known = ops.cast(known_cells, "float32")
+        t, p = ops.where(known_cells, t, 0.0), p * known
+        odd = ops.logical_or(ops.logical_and(odd, known_cells), ops.logical_not(ops.isfinite(cell_weight)))
+        w = ops.expand_dims(_row_weight(cell_weight, known), 1)
+    else:
+        w = ops.expand_dims(ops.cast(sample_weight, "float32"), 1)
+        cell_weight = w  # broadcast over the labels
+        odd = ops.logical_or(odd, ops.logical_not(ops.isfinite(w)))
     hit = t * p
     wanted = {"precision", "recall", "fbeta", "jaccard", "exact_match_weight"} if row_scores is None \
         else set(row_scores) - {"label_weight"}
-    label_weight = row_scores is None or "label_weight" in row_scores
+
+    def weighted(cells):  # multiply, then reduce: a matmul could run in TF32/bf16 on a GPU
+        return cells if cell_weight is None else cell_weight * cells
+
+    # Each entry's columns (one per value it holds), summed over the rows below.
+    columns = {"true_positives": weighted(hit), "false_positives": weighted(p - hit),
+               "false_negatives": weighted(t - hit), "rows": one, "weight_sum": w}
+    if row_scores is None or "label_weight" in row_scores:  # the known entries, weighted as the counts are
+        columns["label_weight"] = weighted(ops.ones_like(t))
     if wanted:
-        # Per row: tp, predicted, actual (exact integers), and how many values are bad.
-        row_tp, row_predicted, row_actual, row_bad = ops.unstack(
-            ops.sum(ops.stack([hit, p, t, odd], axis=1), axis=2), axis=1)
-    else:
-        row_bad = ops.sum(odd, axis=1)
-    one = ops.ones_like(row_bad)
-    # The per-label blocks, in the core's order (tp, fp, fn by their offsets).
-    offsets = spec.offsets
-    label_blocks = sorted(("true_positives", "false_positives", "false_negatives"), key=offsets.get)
-    cells = {"true_positives": hit, "false_positives": p - hit, "false_negatives": t - hit}
-    if label_weight:  # the known entries, weighted below as the counts are (last in the layout)
-        label_blocks.append("label_weight")
-        cells["label_weight"] = known if element else ops.ones_like(t)
-    stacked = ops.stack([cells[b] for b in label_blocks], axis=1)
-    if sample_weight is None:
-        w = one
-        per_label = ops.sum(stacked, axis=0)
-    elif element:
-        w = _row_weight(cell_weight, known)
-        per_label = ops.sum(ops.expand_dims(cell_weight, 1) * stacked, axis=0)
-    else:
-        # Multiply, then reduce: a matmul could run in TF32/bf16 on a GPU.
-        w = ops.cast(sample_weight, "float32")
-        per_label = ops.sum(ops.expand_dims(ops.expand_dims(w, 1), 2) * stacked, axis=0)
-        row_bad = row_bad + ops.cast(ops.logical_not(ops.isfinite(w)), "float32")
-    # scikit-learn scales a row's own counts by its weight: a row of weight 0 has no
-    # true and no predicted labels, and every one of its scores is undefined.
-    # Each scalar entry of the state as a per-row column (four per row score:
-    # Σ w·score, Σ w, Σ score, rows over the rows where the score is defined); an
-    # entry not wanted is a 0 of its width.
-    scalar = {"rows": [one], "weight_sum": [w]}
-    widths = {"precision": 4, "recall": 4, "fbeta": 4, "jaccard": 4, "exact_match_weight": 1}
-    if wanted:
-        live = ops.not_equal(w, 0.0)
+        # Per row: tp, predicted, actual (exact integers). scikit-learn scales a row's own
+        # counts by its weight: a row of weight 0 has no true and no predicted labels, and
+        # every one of its scores is undefined. Four columns per row score: w·score, w,
+        # score and 1 over the rows where the score is defined.
+        row_tp, row_predicted, row_actual = ops.unstack(ops.sum(ops.stack([hit, p, t], axis=1), axis=2), axis=1)
+        row_weight = w[:, 0]
+        live = ops.not_equal(row_weight, 0.0)
         f_num, f_den = fbeta_fraction(spec.beta, row_tp, row_predicted, row_actual)
         union = row_predicted + row_actual - row_tp
         for metric, numerator, denominator in (("precision", row_tp, row_predicted), ("recall", row_tp, row_actual),
@@ -151,46 +137,39 @@ def _device_batch_state(spec, y_true, y_pred, sample_weight, row_scores=None):
             if metric not in wanted:
                 continue
             defined = ops.logical_and(ops.greater(denominator, 0.0), live)
-            value = ops.where(defined, numerator / ops.where(defined, denominator, one), 0.0)
+            value = ops.where(defined, numerator / ops.where(defined, denominator, 1.0), 0.0)
             d = ops.cast(defined, "float32")
-            scalar[metric] = [w * value, w * d, value, d]
+            columns[metric] = ops.stack([row_weight * value, row_weight * d, value, d], axis=1)
         if "exact_match_weight" in wanted:
             exact = ops.logical_and(ops.equal(row_tp, row_predicted), ops.equal(row_tp, row_actual))
-            scalar["exact_match_weight"] = [ops.where(exact, w, 0.0)]
-    # Summed in the core's order (by offset), with the bad-value count last.
-    names = sorted(list(scalar) + [m for m in widths if m not in scalar], key=offsets.get)
-    columns = [c for name in names if name in scalar for c in scalar[name]] + [row_bad]
-    sums = ops.sum(ops.stack(columns, axis=1), axis=0)
-    pieces, at = [ops.reshape(per_label[:3] if label_weight else per_label, (-1,))], 0
+            columns["exact_match_weight"] = ops.expand_dims(ops.where(exact, row_weight, 0.0), 1)
+    # The layout, by offset: the entries filled are consecutive columns of one sum (each run
+    # of them one slice of it), each run of the others one constant block of zeros.
+    n = spec.n_labels
+    widths = {"true_positives": n, "false_positives": n, "false_negatives": n, "rows": 1, "weight_sum": 1,
+              "precision": 4, "recall": 4, "fbeta": 4, "jaccard": 4, "exact_match_weight": 1, "label_weight": n}
+    names = sorted(widths, key=spec.offsets.get)
+    sums = ops.sum(ops.concatenate([columns[m] for m in names if m in columns], axis=1), axis=0)
+    pieces, at, start, zeros = [], 0, None, 0
     for name in names:
-        if name in scalar:
-            pieces.append(sums[at: at + len(scalar[name])])
-            at += len(scalar[name])
+        if name in columns:
+            if zeros:
+                pieces.append(np.zeros(zeros, np.float32))
+                zeros = 0
+            start = at if start is None else start
+            at += widths[name]
         else:
-            pieces.append(ops.zeros((widths[name],), dtype="float32"))
-    pieces.append(per_label[3] if label_weight else ops.zeros((spec.n_labels,), dtype="float32"))
-    return ops.concatenate(pieces, axis=0), ops.greater(sums[-1], 0.0)
-
-
-def _counts_lead(spec):
-    """Whether the layout starts with tp, fp, fn per label, then rows and weight_sum."""
-    n, o = spec.n_labels, spec.offsets
-    return (o["true_positives"], o["false_positives"], o["false_negatives"], o["rows"], o["weight_sum"]) == \
-        (0, n, 2 * n, 3 * n, 3 * n + 1)
-
-
-def _unweighted_counts(spec, t, p, odd_cells):
-    """`_device_batch_state` for an unweighted batch when no per-row entry is asked for
-    (every average but "samples"): the per-label counts and the row count (rows and
-    weight_sum alike) in one sum over the batch, the rest of the layout 0, and the check as
-    one `any`. Integer counts, so the same numbers as the general path in fewer ops: a
-    TensorFlow step pays per op, and on a small model that is the difference to Keras's
-    own metrics (bench/bench_keras.py)."""
-    hit = t * p
-    one = ops.ones_like(t[:, :1])
-    counts = ops.sum(ops.concatenate([hit, p - hit, t - hit, one, one], axis=1), axis=0)
-    rest = np.zeros(spec.size - 3 * spec.n_labels - 2, np.float32)
-    return ops.concatenate([counts, rest], axis=0), ops.any(odd_cells)
+            if start is not None:
+                pieces.append((start, at))
+                start = None
+            zeros += widths[name]
+    if start is not None:
+        pieces.append((start, at))
+    if zeros:
+        pieces.append(np.zeros(zeros, np.float32))
+    pieces = [piece if not isinstance(piece, tuple) else sums if piece == (0, at) else sums[piece[0]:piece[1]]
+              for piece in pieces]
+    return (pieces[0] if len(pieces) == 1 else ops.concatenate(pieces, axis=0)), ops.any(odd)
 
 
 def _batch_check(spec, y_true, y_pred, sample_weight, bad, host_reachable):
