@@ -209,7 +209,7 @@ final class Dropout: Layer {
         tk_dropout(y, y, count, first, m.key, m.threshold, m.scale)
     }
 
-    /// What `tk_dropout` (dropout.c) needs for one sample: element i is kept, times `scale`, iff
+    /// What `tk_dropout` (elementwise.c) needs for one sample: element i is kept, times `scale`, iff
     /// the top 24 bits of lowbias32((i · 0x9E3779B9) ^ `key`) are >= `threshold` — a 24-bit
     /// uniform integer u with u / 2^24 >= rate. 32-bit arithmetic only, so that it vectorises.
     func maskParameters(sample: Int, seed: UInt64) -> (key: UInt32, threshold: Int32, scale: Float) {

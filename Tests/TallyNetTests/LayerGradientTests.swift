@@ -141,7 +141,7 @@ final class LayerGradientTests: XCTestCase {
     }
 
     func testDropoutKernelIsTheSwiftReferenceBitForBit() throws {
-        // The vectorised C mask (dropout.c) against the Swift reference, copying and in place, on
+        // The vectorised C mask (elementwise.c) against the Swift reference, copying and in place, on
         // lengths that leave vector tails, at several rates (threshold 0 < t <= 2^24).
         for (rate, count) in [(Float(0.2), 1001), (0.5, 37), (0.9, 4096), (1e-7, 65)] {
             let layer = try makeLayer(.dropout(rate: rate), inputShape: [count]) as! Dropout

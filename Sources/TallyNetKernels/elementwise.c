@@ -1,6 +1,7 @@
-// Dropout's mask, in C so that its 32-bit multiplies run as AVX-512/AVX2 vectors (baseline
-// x86-64, which the Swift code is built for, has no 32-bit vector multiply); the relu
-// gradient pass; the inputs' finite check.
+// TallyNet's element-wise passes in C, built per instruction set (TK_DISPATCH): dropout's
+// mask (its 32-bit multiplies run as AVX-512/AVX2 vectors; baseline x86-64, which the Swift
+// code is built for, has no 32-bit vector multiply), the relu gradient pass, and the finite
+// check of float32 inputs.
 #include <stdint.h>
 #include "TallyNetKernels.h"
 
