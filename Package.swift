@@ -49,7 +49,7 @@ let package = Package(
             providers: [.apt(["libblis-pthread-dev"])]
         ),
 
-        .testTarget(name: "TallyTests", dependencies: ["Tally"], exclude: ["Fixtures"]),
+        .testTarget(name: "TallyTests", dependencies: ["Tally", "TallyThreads"], exclude: ["Fixtures"]),
         .testTarget(name: "TallyNetTests", dependencies: ["TallyNet", "Tally"]),
     ]
 )

@@ -1,8 +1,11 @@
 """tally.Tally: streaming equals one-shot scikit-learn; merge, pickle, threads, bad input."""
 
 import copy
+import os
 import pickle
+import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -170,6 +173,42 @@ def test_internal_module_takes_only_arrays_it_can_read_in_place():
         _tally.Counts()
     with pytest.raises(ValueError, match="Expected bytes from ConfusionCounts.serialized"):
         _tally.counts_from_bytes(b"\x00" * 64)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX")
+def test_forked_child_updates_on_its_own_threads():
+    """A batch this large is counted on two threads, which stay parked in the process
+    between calls. A child forked afterwards (multiprocessing's "fork" start method) has
+    none of them: its own large update must start its own and give the same counts,
+    rather than wait forever for the parent's."""
+    rng = np.random.default_rng(4)
+    y_true = rng.random((80_000, 39)) < 0.3  # 3.1 M values: above the two-thread cut
+    y_pred = rng.random((80_000, 39)) < 0.4
+    parent = tally.Tally(39)
+    parent.update(y_true, y_pred)
+    expected = parent.confusion_matrix()
+    pid = os.fork()
+    if pid == 0:  # the child: no pytest machinery, just an exit status
+        code = 1
+        try:
+            child = tally.Tally(39)
+            child.update(y_true, y_pred)
+            child.update(y_true, y_pred)
+            code = 0 if np.array_equal(child.confusion_matrix(), 2 * expected) else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's update did not return")
+        time.sleep(0.01)
+    assert os.waitstatus_to_exitcode(status) == 0
+    np.testing.assert_array_equal(expected, sk.multilabel_confusion_matrix(y_true, y_pred))
 
 
 def test_threads_update_one_accumulator_exactly():
