@@ -18,8 +18,8 @@ internal import TallyThreads
 final class FloatBuffer {
     let count: Int
     let base: UnsafeMutablePointer<Float>
-    /// Bytes of a buffer's own mapping, 0 for one from `posix_memalign`.
-    private let mappedBytes: Int
+    /// Bytes of a buffer's own mapping (0 for one from `posix_memalign`), and where in it `base` lies.
+    private let mappedBytes: Int, mappingOffset: Int
 
     /// `resident`: write the zeros now, for state that every step reads before it writes (an
     /// optimizer's slots): its pages then fault once, here, instead of twice in the first step
@@ -28,7 +28,8 @@ final class FloatBuffer {
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         if bytes >= FloatBuffer.mapThreshold, !FloatBuffer.underAddressSanitizer, let mapped = FloatBuffer.map(bytes) {
-            (base, mappedBytes) = (mapped.0.bindMemory(to: Float.self, capacity: count), mapped.1)
+            base = (mapped.start + mapped.offset).bindMemory(to: Float.self, capacity: count)
+            (mappingOffset, mappedBytes) = (mapped.offset, mapped.size)
         } else {
             var raw: UnsafeMutableRawPointer?
             guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
@@ -36,13 +37,13 @@ final class FloatBuffer {
             }
             memset(raw, 0, bytes)
             base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-            mappedBytes = 0
+            (mappingOffset, mappedBytes) = (0, 0)
         }
         if resident { base.update(repeating: 0, count: count) }
     }
 
     deinit {
-        if mappedBytes > 0 { munmap(UnsafeMutableRawPointer(base), mappedBytes) } else { free(base) }
+        if mappedBytes > 0 { munmap(UnsafeMutableRawPointer(base) - mappingOffset, mappedBytes) } else { free(base) }
     }
 
     static let mapThreshold = 1 << 16
@@ -52,24 +53,34 @@ final class FloatBuffer {
     private static let hugePage = 1 << 21
 
     /// Fresh zero pages (resident only when written, as calloc's) on a page boundary, and from
-    /// 4 MiB on a 2 MiB boundary with `MADV_HUGEPAGE`. nil where the mapping fails.
-    private static func map(_ bytes: Int) -> (UnsafeMutableRawPointer, Int)? {
+    /// 4 MiB on a 2 MiB boundary with `MADV_HUGEPAGE`; nil where the mapping fails. Below 4 MiB
+    /// the buffer starts `offset` bytes in, a whole number of cache lines below 4 KiB drawn from
+    /// the mapping's address: buffers that all start on a page put streams that run in step (a
+    /// Winograd block's V, its M and dU) on the same L1 sets, which slowed the dU products by a
+    /// quarter on one thread in some runs (perf's sample counts). The large ones (the Dense
+    /// kernel and velocity) start on their 2 MiB boundary: offsets there measured no better.
+    private static func map(_ bytes: Int) -> (start: UnsafeMutableRawPointer, size: Int, offset: Int)? {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let huge = bytes >= 1 << 22
         let align = huge ? max(hugePage, page) : page
-        let size = (bytes + align - 1) & ~(align - 1)
+        let size = (bytes + (huge ? 0 : 4096) + align - 1) & ~(align - 1)
         let extra = align > page ? align : 0
         guard let raw = mmap(nil, size + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
               raw != MAP_FAILED else { return nil }
-        guard huge else { return (raw, size) }
-        let address = UInt(bitPattern: raw)
-        let aligned = (address + UInt(align - 1)) & ~UInt(align - 1)
-        let head = Int(aligned - address), tail = extra - head
-        if head > 0 { munmap(raw, head) }
-        let start = UnsafeMutableRawPointer(bitPattern: aligned)!
-        if tail > 0 { munmap(start + size, tail) }
-        madvise(start, size, MADV_HUGEPAGE)
-        return (start, size)
+        var start = raw
+        if huge {
+            let address = UInt(bitPattern: raw)
+            let aligned = (address + UInt(align - 1)) & ~UInt(align - 1)
+            let head = Int(aligned - address), tail = extra - head
+            if head > 0 { munmap(raw, head) }
+            start = UnsafeMutableRawPointer(bitPattern: aligned)!
+            if tail > 0 { munmap(start + size, tail) }
+            madvise(start, size, MADV_HUGEPAGE)
+        }
+        if huge { return (start, size, 0) }
+        // 37 is odd: successive 4 KiB pages give every line in turn.
+        let line = Int(truncatingIfNeeded: (UInt(bitPattern: start) >> 12) &* 37) & 63
+        return (start, size, line * 64)
     }
 
     var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: base, count: count) }
