@@ -67,20 +67,19 @@ final class FloatBuffer {
         let extra = align > page ? align : 0
         guard let raw = mmap(nil, size + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
               raw != MAP_FAILED else { return nil }
-        var start = raw
-        if huge {
-            let address = UInt(bitPattern: raw)
-            let aligned = (address + UInt(align - 1)) & ~UInt(align - 1)
-            let head = Int(aligned - address), tail = extra - head
-            if head > 0 { munmap(raw, head) }
-            start = UnsafeMutableRawPointer(bitPattern: aligned)!
-            if tail > 0 { munmap(start + size, tail) }
-            madvise(start, size, MADV_HUGEPAGE)
+        guard huge else {
+            // 37 is odd: successive 4 KiB pages give every line in turn.
+            let line = Int(truncatingIfNeeded: (UInt(bitPattern: raw) >> 12) &* 37) & 63
+            return (raw, size, line * 64)
         }
-        if huge { return (start, size, 0) }
-        // 37 is odd: successive 4 KiB pages give every line in turn.
-        let line = Int(truncatingIfNeeded: (UInt(bitPattern: start) >> 12) &* 37) & 63
-        return (start, size, line * 64)
+        let address = UInt(bitPattern: raw)
+        let aligned = (address + UInt(align - 1)) & ~UInt(align - 1)
+        let head = Int(aligned - address), tail = extra - head
+        if head > 0 { munmap(raw, head) }
+        let start = UnsafeMutableRawPointer(bitPattern: aligned)!
+        if tail > 0 { munmap(start + size, tail) }
+        madvise(start, size, MADV_HUGEPAGE)
+        return (start, size, 0)
     }
 
     var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: base, count: count) }

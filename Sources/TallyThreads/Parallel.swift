@@ -95,7 +95,7 @@ private final class ForkJoinTask {
 
 #if canImport(Glibc)
 /// Helper threads kept parked between `forkJoin` calls: helper `i` runs part `i + 1` of
-/// every call. Starting a pthread and joining it cost 150–250 µs of wall time per call on
+/// every call. Starting a pthread and joining it cost 75–300 µs of wall time per call on
 /// these 2-vCPU VMs (a C harness: a 2 ms part after 0.5 ms of serial work, the idle vCPU
 /// woken each time), and a training batch of the seed model makes eight calls in ≈ 40 ms
 /// at 64×64; a parked helper starts its part within a few microseconds. After a part, a

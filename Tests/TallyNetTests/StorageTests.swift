@@ -26,12 +26,12 @@ final class StorageTests: XCTestCase {
         }
     }
 
-    func testMappedBuffersStartOnDifferentLinesOfAPage() {
+    func testMappedBuffersStartOnDifferentLinesOfAPage() throws {
+        if FloatBuffer.underAddressSanitizer { throw XCTSkip("AddressSanitizer's buffers come from its allocator") }
         // Eight buffers of 64 KiB to 1 MiB allocated in a row (as a layer's per-thread
         // workspaces are): not all on the same offset in their page, else their streams share L1 sets.
         let buffers = (0..<8).map { FloatBuffer(count: (1 << 14) << ($0 % 4)) }
         let offsets = Set(buffers.map { UInt(bitPattern: $0.base) % 4096 })
-        if FloatBuffer.underAddressSanitizer { return }
         XCTAssertGreaterThan(offsets.count, 4, "offsets in the page: \(offsets.sorted())")
     }
 
