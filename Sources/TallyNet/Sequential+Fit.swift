@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Tally
+internal import TallyThreads
 
 /// Samples, their labels and optional per-sample weights, read in place (nothing is
 /// copied but the labels and the weights).
@@ -79,12 +80,6 @@ public struct History: Sendable {
     public var epochs: [EpochLogs] = []
     /// True when a callback asked to stop before the last epoch.
     public var stopped = false
-}
-
-func monotonicSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
 extension Sequential {

@@ -255,7 +255,8 @@ private final class HelperStart {
     init(pool: HelperPool, index: Int, seen: Int) { (self.pool, self.index, self.seen) = (pool, index, seen) }
 }
 
-private func monotonicSeconds() -> Double {
+/// Seconds on the monotonic clock (TallyNet's epoch timer, the pool's polling).
+package func monotonicSeconds() -> Double {
     var t = timespec()
     clock_gettime(CLOCK_MONOTONIC, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
