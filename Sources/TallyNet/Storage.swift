@@ -35,11 +35,11 @@ final class FloatBuffer {
             guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
                 fatalError("TallyNet: out of memory allocating \(count) floats")
             }
-            memset(raw, 0, bytes)
+            memset(raw, 0, bytes)  // written now: `resident` needs nothing more
             base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
             (mappingOffset, mappedBytes) = (0, 0)
         }
-        if resident { base.update(repeating: 0, count: count) }
+        if resident && mappedBytes > 0 { base.update(repeating: 0, count: count) }
     }
 
     deinit {
