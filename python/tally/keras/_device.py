@@ -5,6 +5,7 @@ from the host, reached only when that happens."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import keras
@@ -144,31 +145,22 @@ def _device_batch_state(spec, y_true, y_pred, sample_weight, row_scores=None):
             exact = ops.logical_and(ops.equal(row_tp, row_predicted), ops.equal(row_tp, row_actual))
             columns["exact_match_weight"] = ops.expand_dims(ops.where(exact, row_weight, 0.0), 1)
     # The layout, by offset: the entries filled are consecutive columns of one sum (each run
-    # of them one slice of it), each run of the others one constant block of zeros.
+    # of them one slice of it, the whole sum when it is the only run), each run of the
+    # others one constant block of zeros.
     n = spec.n_labels
     widths = {"true_positives": n, "false_positives": n, "false_negatives": n, "rows": 1, "weight_sum": 1,
               "precision": 4, "recall": 4, "fbeta": 4, "jaccard": 4, "exact_match_weight": 1, "label_weight": n}
     names = sorted(widths, key=spec.offsets.get)
     sums = ops.sum(ops.concatenate([columns[m] for m in names if m in columns], axis=1), axis=0)
-    pieces, at, start, zeros = [], 0, None, 0
-    for name in names:
-        if name in columns:
-            if zeros:
-                pieces.append(np.zeros(zeros, np.float32))
-                zeros = 0
-            start = at if start is None else start
-            at += widths[name]
+    filled = sum(widths[m] for m in columns)
+    pieces, at = [], 0
+    for is_filled, run in itertools.groupby(names, key=columns.__contains__):
+        width = sum(widths[m] for m in run)
+        if is_filled:
+            pieces.append(sums if width == filled else sums[at:at + width])
+            at += width
         else:
-            if start is not None:
-                pieces.append((start, at))
-                start = None
-            zeros += widths[name]
-    if start is not None:
-        pieces.append((start, at))
-    if zeros:
-        pieces.append(np.zeros(zeros, np.float32))
-    pieces = [piece if not isinstance(piece, tuple) else sums if piece == (0, at) else sums[piece[0]:piece[1]]
-              for piece in pieces]
+            pieces.append(np.zeros(width, np.float32))
     return (pieces[0] if len(pieces) == 1 else ops.concatenate(pieces, axis=0)), ops.any(odd)
 
 
