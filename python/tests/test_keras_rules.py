@@ -34,17 +34,32 @@ def test_fbeta_fraction_is_the_cores(beta):
 
 @pytest.mark.parametrize("values, weights", [
     ([0.5, NAN, 1.0], None), ([0.5, NAN, 1.0], [1.0, 5.0, 3.0]), ([0.5, NAN, 1.0], [0.0, 5.0, 0.0]),
-    ([NAN, NAN], None), ([0.25, 0.75, 1.0], [2.0, 0.0, 1.0]), ([0.0, 1.0], [0.0, 0.0]),
+    ([NAN, NAN], None), ([0.25, 0.75, 1.0], [2.0, 0.0, 1.0]), ([0.0, 1.0], [0.0, 0.0]), ([0.25, 0.5, 0.0], None),
 ])
 def test_averages_are_the_cores(values, weights):
     v = ops.convert_to_tensor(np.array(values, np.float32))
     w = None if weights is None else ops.convert_to_tensor(np.array(weights, np.float32))
     warr = None if weights is None else np.array(weights)
-    for ours, rule in ((_scores._nan_average(v, w), "skip"), (_scores._average(v, w), "propagate")):
+    checks = [(_scores._nan_average(v, w), "skip"), (_scores._average(v, w), "propagate")]
+    if not np.isnan(values).any():  # the unmasked form, for scores that cannot be nan
+        checks.append((_scores._nan_average(v, w, may_be_nan=False), "skip"))
+    for ours, rule in checks:
         core = _tally.average_scores(np.array(values), warr, rule)
         if rule == "propagate" and weights is not None and sum(weights) == 0:
             continue  # np.average refuses weights summing to 0; the Jaccard path never passes them
         np.testing.assert_allclose(as_float(ours), core, rtol=1e-6, equal_nan=True, err_msg=f"{rule} {values} {weights}")
+
+
+@pytest.mark.parametrize("zero_division", [0.0, 1.0, NAN])
+def test_divide_is_sklearns_prf_divide(zero_division):
+    # Zero denominators under a zero and a nonzero numerator (a weighted count can have one).
+    numerator = np.array([0.0, 3.0, 2.0, 0.0, 5.0, 1.5], np.float32)
+    denominator = np.array([0.0, 4.0, 0.0, 7.0, 5.0, 0.25], np.float32)
+    expected = np.where(denominator == 0, np.float32(zero_division),
+                        numerator / np.where(denominator == 0, np.float32(1), denominator))
+    ours = ops.convert_to_numpy(_scores._divide(ops.convert_to_tensor(numerator), ops.convert_to_tensor(denominator),
+                                                zero_division))
+    np.testing.assert_array_equal(ours, expected.astype(np.float32))
 
 
 def batch(seed, weighted):

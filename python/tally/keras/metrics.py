@@ -3,6 +3,8 @@ subclasses that override only the score computed from it."""
 
 from __future__ import annotations
 
+import math
+
 import keras
 import numpy as np
 from keras import ops
@@ -216,7 +218,7 @@ class _TallyMetric(keras.metrics.Metric):
     def _state(self):
         s = ops.cast(self.state_hi, "float32") + ops.cast(self.state_lo, "float32")
         n = self.n_labels
-        return s, s[:n], s[n: 2 * n], s[2 * n: 3 * n]
+        return (s, *ops.split(s, [n, 2 * n, 3 * n])[:3])  # one op (SplitV), not three slices
 
     def _samples(self, metric):
         """sklearn's average='samples' from the per-row sums of `metric`."""
@@ -283,9 +285,9 @@ class _PrecisionRecallF(_TallyMetric):
             return per_label, self._per_label(ops.sum(tp, keepdims=True), ops.sum(fp, keepdims=True),
                                               ops.sum(fn, keepdims=True))[0]
         if a == "macro":
-            return per_label, _nan_average(per_label)
+            return per_label, _nan_average(per_label, may_be_nan=math.isnan(self._zd))
         if a == "weighted":
-            return per_label, _nan_average(per_label, tp + fn)
+            return per_label, _nan_average(per_label, tp + fn, may_be_nan=math.isnan(self._zd))
         return per_label, self._samples(self._samples_metric)
 
     def _row_scores(self):
