@@ -41,10 +41,11 @@ def _nan_average(values, weights=None, may_be_nan=True):
     non-nan values, weighted when the weights of those values do not sum to zero;
     nan when all are nan. `may_be_nan=False` (a score whose zero_division is a number,
     so no label's value is nan): the same without the masks, five ops fewer in a traced
-    step. Its plain mean is `ops.mean`, not a sum over the label count: TensorFlow
-    divides there as the masked form does (same bits), where a graph's division by a
-    constant becomes a multiply by its reciprocal (1 ulp apart in a fifth of cases; XLA
-    does that to the mean too)."""
+    step. Its plain mean is `ops.mean`: a TensorFlow graph divides by the count there,
+    as the masked form does (the same bits), but turns a division by the constant label
+    count into a multiply by its reciprocal (1 ulp of float32 apart in a fifth of
+    cases). XLA (JAX, jit_compile) multiplies the mean by the reciprocal too, so there
+    the two forms can differ by that ulp."""
     if may_be_nan:
         keep = ops.logical_not(ops.isnan(values))
         kept = ops.where(keep, values, ops.zeros_like(values))
