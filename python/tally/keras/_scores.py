@@ -28,12 +28,13 @@ def fbeta_fraction(beta, tp, predicted, actual):
 def _divide(numerator, denominator, zero_division):
     """numerator / denominator, `zero_division` where the denominator is 0 (sklearn's
     _prf_divide, the core's `divide`)."""
-    if zero_division == 0:  # the same values in one op (DivNoNan), not four
-        return ops.divide_no_nan(numerator, denominator)
-    zero = ops.equal(denominator, 0.0)
-    safe = ops.where(zero, ops.ones_like(denominator), denominator)
-    # A scalar broadcast by `where`, not a filled tensor: one op fewer in a traced step.
-    return ops.where(zero, ops.cast(zero_division, numerator.dtype), numerator / safe)
+    # One DivNoNan (0 where the denominator is 0, the quotient elsewhere): all of it for
+    # zero_division 0; any other value replaces those zeros, a scalar broadcast by `where`
+    # (not a filled tensor: one op fewer in a traced step).
+    quotient = ops.divide_no_nan(numerator, denominator)
+    if zero_division == 0:
+        return quotient
+    return ops.where(ops.equal(denominator, 0.0), ops.cast(zero_division, numerator.dtype), quotient)
 
 
 def _nan_average(values, weights=None, may_be_nan=True):
